@@ -1,0 +1,1 @@
+"""The case register: models, persistence, the service layer and the command line."""

@@ -1,0 +1,1 @@
+"""The case workflow: one module-level state machine fired through an adapter (pure, no I/O)."""

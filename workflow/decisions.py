@@ -1,0 +1,43 @@
+"""The standard decision wordings (beslutninger) and the workflow action each one fires.
+
+A treatment that moves the case on (*Godkendt*, *Anbefales*, ...) fires `treat`; one that
+keeps it in the body's queue (*Udsat*, *Udgår*, *Drøftet*) fires `postpone`; *Sendes tilbage*
+fires `send_back`; a committee approving a draft for hearing fires `send_to_hearing`.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Wording:
+    code: str
+    label: str
+    trigger: str
+
+
+WORDINGS: tuple[Wording, ...] = (
+    Wording("taget_til_efterretning", "Taget til efterretning", "treat"),
+    Wording("godkendt", "Godkendt", "treat"),
+    Wording("anbefales", "Anbefales", "treat"),
+    Wording("indstilles_til_godkendelse", "Indstilles til godkendelse", "treat"),
+    Wording("tiltraadt", "Tiltrådt", "treat"),
+    Wording("ikke_godkendt", "Ikke godkendt", "treat"),
+    Wording("droeftet", "Drøftet", "postpone"),
+    Wording("udsat", "Udsat", "postpone"),
+    Wording("udgaar", "Udgår", "postpone"),
+    Wording("sendes_tilbage", "Sendes tilbage til fagudvalgene", "send_back"),
+    Wording("godkendt_til_hoering", "Godkendt og sendes i høring", "send_to_hearing"),
+)
+
+BY_CODE = {w.code: w for w in WORDINGS}
+BY_LABEL = {w.label.lower(): w for w in WORDINGS}
+
+
+def wording(code_or_label: str) -> Wording | None:
+    """The wording for a code (`anbefales`) or its Danish label (`Anbefales`), else None."""
+    key = code_or_label.strip()
+    return BY_CODE.get(key) or BY_LABEL.get(key.lower())
+
+
+def wordings_for(trigger: str) -> list[Wording]:
+    return [w for w in WORDINGS if w.trigger == trigger]
