@@ -272,3 +272,8 @@ def replay(start: CaseFlow, steps: list[tuple[str, dict]]) -> CaseFlow:
         fire(flow, trigger, **kwargs)
     flow.replaying = False
     return flow
+
+
+# The CaseFlow fields fixed when a case is registered; stored in its first audit event.
+CASE_FLOW_START_FIELDS = ("deciding_body", "deciding_stage", "committees", "finance_body",
+                          "council_body", "require_finance_statement")

@@ -1,0 +1,3 @@
+"""Imports every table module so that SQLModel.metadata knows all tables (Alembic, tests)."""
+
+import cases.models  # noqa: F401

@@ -1,0 +1,217 @@
+"""The case register's tables.
+
+Instants are timezone-aware UTC (`UTCDateTime`); calendar facts (a meeting day, a
+høringsfrist, a statutory deadline) are plain dates, read in Europe/Copenhagen.
+Table models do not validate on construction: input is validated by the models in
+cases/schemas.py before rows are built.
+"""
+
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Stores aware datetimes as UTC and always returns them aware (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store instants as aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def instant_field(nullable: bool = False, index: bool = False):
+    return Field(default=None,
+                 sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "case"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=40, sa_column_kwargs={"unique": True})  # sagsnummer
+    title: str = Field(max_length=300)
+    summary: str = Field(default="", sa_type=sa.Text)  # Sammendrag
+    background: str = Field(default="", sa_type=sa.Text)  # Baggrund
+    presentation: str = Field(default="", sa_type=sa.Text)  # Sagsfremstilling
+    economy: str = Field(default="", sa_type=sa.Text)  # Økonomiske konsekvenser og finansiering
+    centre: str = Field(max_length=200)
+    owner_name: str = Field(default="", max_length=200)
+    owner_email: str = Field(default="", max_length=254)
+    deciding_body: str = Field(max_length=20)  # Beslutningen træffes af
+    committees: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    confidential: bool = False  # lukket punkt: the public sees number, title and decision only
+    status: str = Field(default="draft", max_length=20, index=True)
+    finance_statement: bool = False  # the finance committee has treated it this round
+    version: int = 1  # compare-and-set counter; see cases/services.py
+    replaced_by_id: int | None = Field(default=None, foreign_key="case.id")
+    created_at: datetime = instant_field()
+    updated_at: datetime = instant_field()
+
+
+class Proposal(SQLModel, table=True):
+    """One numbered proposal of the Indstilling ("Center X indstiller, at 1. ...")."""
+
+    __table_args__ = (sa.UniqueConstraint("case_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    number: int
+    text: str = Field(sa_type=sa.Text)
+
+
+class Attachment(SQLModel, table=True):
+    """Bilag, as metadata: title and whether it is recommended reading."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    number: int
+    title: str = Field(max_length=300)
+    recommended: bool = False
+
+
+class CaseLink(SQLModel, table=True):
+    """A link to another case: the one this replaces ("ny sag") or an earlier one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    linked_case_id: int | None = Field(default=None, foreign_key="case.id")
+    kind: str = Field(max_length=20)  # "replaces", "earlier"
+    note: str = Field(default="", max_length=500)
+
+
+DEADLINE_KINDS = {"statutory": "Lovbestemt frist", "external": "Ekstern frist",
+                  "internal": "Intern frist"}
+
+
+class Deadline(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    due_date: date = Field(index=True)
+    kind: str = Field(max_length=20)  # a key of DEADLINE_KINDS
+    description: str = Field(max_length=300)
+    legal_basis: str = Field(default="", max_length=300)  # "retssikkerhedsloven § 79 b"
+    met_on: date | None = None
+
+
+class Hearing(SQLModel, table=True):
+    """A høring: parties are asked to answer before the høringsfrist."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    title: str = Field(max_length=300)
+    deadline: date = Field(index=True)  # høringsfrist
+    blocking: bool = True  # the committees may not treat the case while it is open
+    opened_on: date
+    closed_on: date | None = None
+
+
+class HearingParty(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    hearing_id: int = Field(foreign_key="hearing.id", index=True)
+    body_code: str | None = Field(default=None, max_length=20)
+    name: str = Field(max_length=200)
+    email: str = Field(default="", max_length=254)
+
+
+class HearingResponse(SQLModel, table=True):
+    """A høringssvar from one party."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    hearing_id: int = Field(foreign_key="hearing.id", index=True)
+    party_id: int = Field(foreign_key="hearingparty.id", index=True)
+    received_on: date
+    text: str = Field(sa_type=sa.Text)
+
+
+class Awaiting(SQLModel, table=True):
+    """The case is in this body's queue: due for treatment there, not yet treated.
+
+    Derived from the workflow after every transition; one row per body, so that parallel
+    committees and a body's queue are plain indexed lookups.
+    """
+
+    __table_args__ = (sa.Index("ix_awaiting_body_since", "body_code", "since"),)
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    body_code: str = Field(max_length=20, primary_key=True)
+    since: datetime = instant_field()
+
+
+class CaseEvent(SQLModel, table=True):
+    """The append-only audit log: one row per workflow action, written with the change."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    seq: int
+    at: datetime = instant_field(index=True)
+    actor: str = Field(max_length=100)
+    trigger: str = Field(max_length=40)
+    from_state: str | None = Field(default=None, max_length=20)
+    to_state: str = Field(max_length=20)
+    body: str | None = Field(default=None, max_length=20)
+    reason: str = Field(default="", sa_type=sa.Text)
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Treatment(SQLModel, table=True):
+    """One treatment of the case by a body: the source of its Beslutningshistorik."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    event_id: int = Field(foreign_key="case_event.id")
+    body_code: str | None = Field(default=None, max_length=20)  # None: a body no longer existing
+    body_name: str = Field(max_length=200)
+    meeting_date: date
+    item_number: int | None = None
+    agenda_item_id: int | None = Field(default=None, index=True)
+    wording: str = Field(max_length=40)  # a code of workflow.decisions.WORDINGS
+    decision_text: str = Field(default="", sa_type=sa.Text)
+    proposal_decisions: list[dict] = Field(default_factory=list,
+                                           sa_column=Column(JSON, nullable=False))
+    minority: str = Field(default="", sa_type=sa.Text)  # mindretal, dissens
+
+
+ROLES = {
+    "secretariat": "Sekretariat",
+    "case_owner": "Sagsbehandler",
+    "manager": "Leder",
+    "member": "Medlem",
+    "admin": "Administrator",
+}
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254)
+    role: str = Field(max_length=20)  # a key of ROLES
+    centre: str | None = Field(default=None, max_length=200)
+    password_hash: str | None = Field(default=None, max_length=300)
+    active: bool = True
+
+
+class Membership(SQLModel, table=True):
+    """A user is a member of a body (receives its agendas, approves its minutes)."""
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    body_code: str = Field(max_length=20, primary_key=True)

@@ -1,0 +1,462 @@
+"""The actions that change cases. Each runs inside the caller's write transaction.
+
+The caller opens one transaction (`cases.db.write_session()`), calls one action and lets the
+block commit; any error rolls back everything, so a refused action writes nothing. Every
+action appends to the audit log (`CaseEvent`) in that same transaction. A workflow action
+updates the case with a compare-and-set on its version, so that a concurrent writer gets a
+Conflict instead of silently overwriting (ENGINEERING.md: transitions is not process-safe).
+"""
+
+from dataclasses import asdict
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, delete, func, select
+
+from cases import queries
+from cases.dates import parse_date
+from cases.errors import Conflict, InvalidInput, NotFound
+from cases.models import (
+    Attachment,
+    Awaiting,
+    Case,
+    CaseEvent,
+    CaseLink,
+    Deadline,
+    Hearing,
+    HearingParty,
+    HearingResponse,
+    Proposal,
+    Treatment,
+    utcnow,
+)
+from cases.organisation import (
+    COUNCIL,
+    HEARING_COUNCIL,
+    STANDING_COMMITTEE,
+    Organisation,
+    current_organisation,
+)
+from cases.schemas import CaseCreate, DeadlineIn, validated
+from notifications.reminders import refresh_case_reminders
+from workflow import decisions
+from workflow.machine import CASE_FLOW_START_FIELDS, STAGE_FOR_KIND, CaseFlow, fire
+
+# Triggers that record a treatment by a body, and the wording used when none is given.
+TREATMENT_TRIGGERS = {"treat": None, "postpone": "udsat", "send_back": "sendes_tilbage",
+                      "send_to_hearing": "godkendt_til_hoering", "record_earlier": None}
+
+
+# -- creating a case ---------------------------------------------------------------------------
+
+def create_case(session: Session, data: dict | CaseCreate, *, actor: str,
+                org: Organisation | None = None, now: datetime | None = None) -> Case:
+    org = org or current_organisation()
+    now = now or utcnow()
+    data = data if isinstance(data, CaseCreate) else validated(CaseCreate, data)
+    org.check_centre(data.centre)
+    committees = _route_committees(org, data.deciding_body, data.committees)
+    if session.exec(select(Case.id).where(Case.number == data.number)).first():
+        raise InvalidInput(f"Sagsnummeret {data.number!r} findes allerede.")
+    case = Case(
+        number=data.number, title=data.title, summary=data.summary,
+        background=data.background, presentation=data.presentation, economy=data.economy,
+        centre=data.centre, owner_name=data.owner_name, owner_email=data.owner_email,
+        deciding_body=data.deciding_body, committees=committees,
+        confidential=data.confidential, created_at=now, updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    for number, text in enumerate(data.proposals, start=1):
+        session.add(Proposal(case_id=case.id, number=number, text=text))
+    for number, attachment in enumerate(data.attachments, start=1):
+        session.add(Attachment(case_id=case.id, number=number, title=attachment.title,
+                               recommended=attachment.recommended))
+    for deadline in data.deadlines:
+        session.add(_deadline_row(case.id, deadline))
+    if data.replaces:
+        _link_replacement(session, new_case=case, old_number=data.replaces)
+    for number in data.earlier:
+        earlier = queries.get_case(session, number)
+        session.add(CaseLink(case_id=case.id, linked_case_id=earlier.id, kind="earlier"))
+    start = start_flow(org, case)
+    _append_event(session, case, actor=actor, trigger="create", from_state=None,
+                  to_state=case.status, now=now,
+                  payload={k: getattr(start, k) for k in CASE_FLOW_START_FIELDS})
+    refresh_case_reminders(session, case, now)
+    return case
+
+
+def _route_committees(org: Organisation, deciding_code: str, codes: list[str]) -> list[str]:
+    """Check the route's bodies; a committee that decides is always on its own route."""
+    deciding = org.body(deciding_code)
+    if deciding.kind not in STAGE_FOR_KIND:
+        raise InvalidInput(f"{deciding.name} kan ikke træffe beslutning i en sag.")
+    route = []
+    for code in codes:
+        body = org.body(code)
+        if body.kind != STANDING_COMMITTEE:
+            raise InvalidInput(f"{body.name} er ikke et fagudvalg og kan ikke stå på ruten "
+                               "som fagudvalg.")
+        if code not in route:
+            route.append(code)
+    if deciding.kind == STANDING_COMMITTEE and deciding_code not in route:
+        route.append(deciding_code)
+    if deciding.kind == COUNCIL and org.finance_committee is None \
+            and org.require_finance_statement:
+        raise InvalidInput("Organisationen har intet økonomiudvalg, men kræver dets udtalelse.")
+    return route
+
+
+def _link_replacement(session: Session, *, new_case: Case, old_number: str) -> None:
+    old = queries.get_case(session, old_number)
+    session.add(CaseLink(case_id=new_case.id, linked_case_id=old.id, kind="replaces"))
+
+
+def _deadline_row(case_id: int, deadline: DeadlineIn) -> Deadline:
+    return Deadline(case_id=case_id, due_date=deadline.due_date, kind=deadline.kind,
+                    description=deadline.description, legal_basis=deadline.legal_basis)
+
+
+# -- the workflow ------------------------------------------------------------------------------
+
+def start_flow(org: Organisation, case: Case) -> CaseFlow:
+    """The flow of a newly registered case (also the start of a replay)."""
+    finance = org.finance_committee
+    council = org.council
+    return CaseFlow(
+        deciding_body=case.deciding_body,
+        deciding_stage=STAGE_FOR_KIND[org.body(case.deciding_body).kind],
+        committees=list(case.committees),
+        finance_body=finance.code if finance else None,
+        council_body=council.code if council else None,
+        require_finance_statement=org.require_finance_statement,
+    )
+
+
+def current_flow(session: Session, org: Organisation, case: Case) -> CaseFlow:
+    """The flow as stored: the start values from the case's first event, the rest from rows."""
+    first = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                 CaseEvent.seq == 1)).one()
+    flow = CaseFlow(**first.payload)
+    flow.committees = list(case.committees)
+    flow.state = case.status
+    flow.finance_statement = case.finance_statement
+    flow.pending = queries.awaiting_bodies(session, case.id) if case.status == "committee" else []
+    flow.pending.sort(key=flow.committees.index)
+    flow.open_blocking_hearings = queries.open_blocking_hearings(session, case.id)
+    return flow
+
+
+def fire_action(session: Session, number: str, trigger: str, *, actor: str,
+                expected_version: int | None = None, org: Organisation | None = None,
+                now: datetime | None = None, **arguments) -> CaseEvent:
+    """Fire a workflow action on a case, with its audit event, in the caller's transaction.
+
+    arguments: body, bodies, wording, meeting_date, item_number, agenda_item_id,
+    decision_text, proposal_decisions, minority, reason, override_reason, body_name,
+    replaced_by.
+    """
+    org = org or current_organisation()
+    now = now or utcnow()
+    case = queries.get_case(session, number)
+    if expected_version is not None and case.version != expected_version:
+        raise Conflict(_conflict_message(case))
+    payload = _checked_arguments(session, org, case, trigger, arguments)
+    flow = current_flow(session, org, case)
+    from_state, to_state = fire(flow, trigger, **payload)
+    _store_flow(session, case, flow, seen_version=case.version, now=now)
+    event = _append_event(session, case, actor=actor, trigger=trigger, from_state=from_state,
+                          to_state=to_state, now=now, payload=payload,
+                          body=payload.get("body"),
+                          reason=payload.get("reason") or payload.get("override_reason", ""))
+    if trigger in TREATMENT_TRIGGERS and "wording" in payload:
+        session.add(_treatment_row(org, case, event, payload))
+    if trigger == "replace":
+        new_case = queries.get_case(session, payload["replaced_by"])
+        case.replaced_by_id = new_case.id
+        if not session.exec(select(CaseLink.id).where(CaseLink.case_id == new_case.id,
+                                                      CaseLink.linked_case_id == case.id)).first():
+            session.add(CaseLink(case_id=new_case.id, linked_case_id=case.id, kind="replaces"))
+    refresh_case_reminders(session, case, now)
+    return event
+
+
+def record_decision(session: Session, number: str, *, body: str, wording: str, actor: str,
+                    **arguments) -> CaseEvent:
+    """Record a body's decision on a case; the wording decides which action it fires."""
+    found = decisions.wording(wording)
+    if found is None:
+        known = ", ".join(w.label for w in decisions.WORDINGS)
+        raise InvalidInput(f"Ukendt beslutning: {wording!r}. Kendte: {known}.")
+    return fire_action(session, number, found.trigger, actor=actor, body=body,
+                       wording=found.code, **arguments)
+
+
+def _conflict_message(case: Case) -> str:
+    return (f"Sagen {case.number} er ændret af en anden, siden du hentede den. "
+            "Hent sagen igen og prøv på ny.")
+
+
+def _checked_arguments(session: Session, org: Organisation, case: Case, trigger: str,
+                       arguments: dict) -> dict:
+    """Validate and normalise an action's arguments into the event's JSON payload."""
+    args = {k: v for k, v in arguments.items() if v not in (None, "", [])}
+    unknown = set(args) - {"body", "bodies", "wording", "meeting_date", "item_number",
+                           "agenda_item_id", "decision_text", "proposal_decisions", "minority",
+                           "reason", "override_reason", "body_name", "replaced_by"}
+    if unknown:
+        raise InvalidInput(f"Ukendte oplysninger: {', '.join(sorted(unknown))}.")
+    for key in ("decision_text", "minority", "reason", "override_reason", "body_name"):
+        if key in args:
+            args[key] = str(args[key]).strip()
+            if len(args[key]) > 20_000:
+                raise InvalidInput(f"{key}: højst 20000 tegn.")
+    if "body" in args and not (trigger == "record_earlier" and "body_name" in args):
+        org.body(args["body"])
+    if "bodies" in args:
+        for code in args["bodies"]:
+            if org.body(code).kind != STANDING_COMMITTEE:
+                raise InvalidInput(f"{code} er ikke et fagudvalg.")
+    if trigger in TREATMENT_TRIGGERS and ("body" in args or "body_name" in args):
+        _check_treatment_arguments(org, trigger, args)
+    if trigger == "replace":
+        if "replaced_by" not in args:
+            raise InvalidInput("Angiv sagsnummeret på den nye sag, der erstatter denne.")
+        if args["replaced_by"] == case.number:
+            raise InvalidInput("En sag kan ikke erstatte sig selv.")
+        queries.get_case(session, args["replaced_by"])
+    return args
+
+
+def _check_treatment_arguments(org: Organisation, trigger: str, args: dict) -> None:
+    code = args.get("wording") or TREATMENT_TRIGGERS[trigger]
+    if code is None:
+        raise InvalidInput("Angiv beslutningen (fx Anbefales, Godkendt, Taget til efterretning).")
+    found = decisions.wording(code)
+    if found is None:
+        raise InvalidInput(f"Ukendt beslutning: {code!r}.")
+    if trigger != "record_earlier" and found.trigger != trigger:
+        allowed = ", ".join(w.label for w in decisions.wordings_for(trigger))
+        raise InvalidInput(f"Beslutningen «{found.label}» passer ikke til handlingen; "
+                           f"mulige: {allowed}.")
+    args["wording"] = found.code
+    if "meeting_date" not in args:
+        raise InvalidInput("Angiv mødedatoen for behandlingen.")
+    args["meeting_date"] = parse_date(args["meeting_date"]).isoformat()
+    if "item_number" in args:
+        try:
+            args["item_number"] = int(args["item_number"])
+        except (TypeError, ValueError):
+            raise InvalidInput("Punktnummeret skal være et helt tal.") from None
+        if not 0 < args["item_number"] < 1000:
+            raise InvalidInput("Punktnummeret skal være mellem 1 og 999.")
+    for item in args.get("proposal_decisions", []):
+        if not isinstance(item, dict) or set(item) != {"number", "text"}:
+            raise InvalidInput("Beslutning pr. indstillingspunkt skal have nummer og tekst.")
+
+
+def _store_flow(session: Session, case: Case, flow: CaseFlow, *, seen_version: int,
+                now: datetime) -> None:
+    """Write the flow back with a compare-and-set on the version, and resync the queues."""
+    # A concurrent writer that read the same version loses here (0 rows) instead of
+    # overwriting: on PostgreSQL the second UPDATE waits for the first and then re-checks
+    # the WHERE clause; on SQLite writers are serialised by BEGIN IMMEDIATE.
+    result = session.execute(
+        sa.update(Case).where(Case.id == case.id, Case.version == seen_version)
+        .values(status=flow.state, committees=list(flow.committees),
+                finance_statement=flow.finance_statement, version=seen_version + 1,
+                updated_at=now).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict(_conflict_message(case))
+    session.refresh(case)
+    wanted = flow.awaiting_bodies()
+    session.exec(delete(Awaiting).where(Awaiting.case_id == case.id,
+                                        Awaiting.body_code.not_in(wanted)))
+    present = set(queries.awaiting_bodies(session, case.id))
+    for code in wanted:
+        if code not in present:
+            session.add(Awaiting(case_id=case.id, body_code=code, since=now))
+    session.flush()
+
+
+def _append_event(session: Session, case: Case, *, actor: str, trigger: str,
+                  from_state: str | None, to_state: str, now: datetime, payload: dict,
+                  body: str | None = None, reason: str = "") -> CaseEvent:
+    seq = session.exec(select(func.coalesce(func.max(CaseEvent.seq), 0))
+                       .where(CaseEvent.case_id == case.id)).one() + 1
+    event = CaseEvent(case_id=case.id, seq=seq, at=now, actor=actor, trigger=trigger,
+                      from_state=from_state, to_state=to_state, body=body, reason=reason,
+                      payload=payload)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _treatment_row(org: Organisation, case: Case, event: CaseEvent, payload: dict) -> Treatment:
+    code = payload.get("body")
+    name = payload.get("body_name") or org.body(code).name
+    return Treatment(
+        case_id=case.id, event_id=event.id, body_code=code if "body_name" not in payload else
+        None, body_name=name, meeting_date=date.fromisoformat(payload["meeting_date"]),
+        item_number=payload.get("item_number"), agenda_item_id=payload.get("agenda_item_id"),
+        wording=payload["wording"], decision_text=payload.get("decision_text", ""),
+        proposal_decisions=payload.get("proposal_decisions", []),
+        minority=payload.get("minority", ""),
+    )
+
+
+# -- deadlines and hearings --------------------------------------------------------------------
+
+def add_deadline(session: Session, number: str, data: dict, *, actor: str,
+                 now: datetime | None = None) -> Deadline:
+    now = now or utcnow()
+    case = queries.get_case(session, number)
+    deadline = _deadline_row(case.id, validated(DeadlineIn, data))
+    session.add(deadline)
+    _append_event(session, case, actor=actor, trigger="add_deadline", from_state=case.status,
+                  to_state=case.status, now=now,
+                  payload={"due_date": deadline.due_date.isoformat(), "kind": deadline.kind,
+                           "description": deadline.description})
+    refresh_case_reminders(session, case, now)
+    return deadline
+
+
+def add_hearing(session: Session, number: str, *, title: str, parties: list[str],
+                deadline: str | date, opened_on: str | date, actor: str, blocking: bool = True,
+                org: Organisation | None = None, now: datetime | None = None) -> Hearing:
+    """Register a hearing (høring) with its parties and høringsfrist; no state change."""
+    org = org or current_organisation()
+    now = now or utcnow()
+    case = queries.get_case(session, number)
+    hearing = _hearing_row(session, org, case, title=title, parties=parties, deadline=deadline,
+                           opened_on=opened_on, blocking=blocking)
+    _append_event(session, case, actor=actor, trigger="add_hearing", from_state=case.status,
+                  to_state=case.status, now=now,
+                  payload={"hearing_id": hearing.id, "deadline": hearing.deadline.isoformat(),
+                           "parties": parties, "blocking": blocking})
+    refresh_case_reminders(session, case, now)
+    return hearing
+
+
+def send_to_hearing(session: Session, number: str, *, title: str, parties: list[str],
+                    deadline: str | date, opened_on: str | date, actor: str,
+                    org: Organisation | None = None, now: datetime | None = None,
+                    **arguments) -> Hearing:
+    """Open a blocking hearing and move the case into it, in one transaction.
+
+    From a committee round, pass body, meeting_date (and wording) for the committee's decision
+    to send it to hearing.
+    """
+    org = org or current_organisation()
+    case = queries.get_case(session, number)
+    hearing = _hearing_row(session, org, case, title=title, parties=parties, deadline=deadline,
+                           opened_on=opened_on, blocking=True)
+    fire_action(session, number, "send_to_hearing", actor=actor, org=org, now=now,
+                **arguments)
+    return hearing
+
+
+def _hearing_row(session: Session, org: Organisation, case: Case, *, title: str,
+                 parties: list[str], deadline, opened_on, blocking: bool) -> Hearing:
+    title = (title or "").strip()
+    if not 0 < len(title) <= 300:
+        raise InvalidInput("Høringens titel skal have 1-300 tegn.")
+    if not parties:
+        raise InvalidInput("Angiv mindst én høringspart.")
+    deadline, opened_on = parse_date(deadline), parse_date(opened_on)
+    if deadline < opened_on:
+        raise InvalidInput("Høringsfristen ligger før høringen åbner.")
+    hearing = Hearing(case_id=case.id, title=title, deadline=deadline, blocking=blocking,
+                      opened_on=opened_on)
+    session.add(hearing)
+    session.flush()
+    for party in parties:
+        session.add(_party_row(org, hearing.id, party))
+    session.flush()
+    return hearing
+
+
+def _party_row(org: Organisation, hearing_id: int, party: str) -> HearingParty:
+    """A party given as a hearing council's code (HR) or as "Name <email>"."""
+    party = party.strip()
+    if not party or len(party) > 300:
+        raise InvalidInput("En høringspart skal have et navn (højst 300 tegn).")
+    if "<" in party and party.endswith(">"):
+        name, email = party[:-1].split("<", 1)
+        return HearingParty(hearing_id=hearing_id, name=name.strip(), email=email.strip())
+    try:
+        body = org.body(party)
+    except NotFound:
+        return HearingParty(hearing_id=hearing_id, name=party)
+    if body.kind != HEARING_COUNCIL and not body.is_committee:
+        raise InvalidInput(f"{body.name} kan ikke være høringspart.")
+    return HearingParty(hearing_id=hearing_id, body_code=body.code, name=body.name)
+
+
+def record_hearing_response(session: Session, hearing_id: int, *, party: str,
+                            received_on: str | date, text: str, actor: str,
+                            now: datetime | None = None) -> HearingResponse:
+    now = now or utcnow()
+    hearing = session.get(Hearing, hearing_id)
+    if hearing is None:
+        raise NotFound(f"Høringen {hearing_id} findes ikke.")
+    found = [p for p in queries.hearing_parties(session, hearing_id)
+             if party in (p.body_code, p.name)]
+    if not found:
+        raise NotFound(f"{party!r} er ikke part i høringen.")
+    text = (text or "").strip()
+    if not 0 < len(text) <= 50_000:
+        raise InvalidInput("Høringssvaret skal have 1-50000 tegn.")
+    response = HearingResponse(hearing_id=hearing_id, party_id=found[0].id,
+                               received_on=parse_date(received_on), text=text)
+    session.add(response)
+    case = session.get(Case, hearing.case_id)
+    _append_event(session, case, actor=actor, trigger="hearing_response",
+                  from_state=case.status, to_state=case.status, now=now,
+                  payload={"hearing_id": hearing_id, "party": found[0].name,
+                           "received_on": response.received_on.isoformat()})
+    refresh_case_reminders(session, case, now)
+    return response
+
+
+def close_hearing(session: Session, hearing_id: int, *, closed_on: str | date, actor: str,
+                  org: Organisation | None = None, now: datetime | None = None) -> Hearing:
+    """Close a hearing; a case waiting in hearing moves on when no blocking one is left open."""
+    now = now or utcnow()
+    hearing = session.get(Hearing, hearing_id)
+    if hearing is None:
+        raise NotFound(f"Høringen {hearing_id} findes ikke.")
+    if hearing.closed_on is not None:
+        raise InvalidInput("Høringen er allerede afsluttet.")
+    hearing.closed_on = parse_date(closed_on)
+    session.add(hearing)
+    case = session.get(Case, hearing.case_id)
+    _append_event(session, case, actor=actor, trigger="close_hearing", from_state=case.status,
+                  to_state=case.status, now=now, payload={"hearing_id": hearing_id})
+    session.flush()
+    if case.status == "hearing" and queries.open_blocking_hearings(session, case.id) == 0:
+        fire_action(session, case.number, "end_hearing", actor=actor, org=org, now=now)
+    else:
+        refresh_case_reminders(session, case, now)
+    return hearing
+
+
+# -- replay ------------------------------------------------------------------------------------
+
+def replayed_flow(session: Session, case: Case) -> CaseFlow:
+    """Rebuild the case's flow from its audit log alone (see workflow.machine.replay)."""
+    from workflow.machine import MACHINE, replay
+
+    log = queries.events(session, case.id)
+    start = CaseFlow(**log[0].payload)
+    steps = [(e.trigger, e.payload) for e in log[1:] if e.trigger in MACHINE.events]
+    return replay(start, steps)
+
+
+def flow_summary(flow: CaseFlow) -> dict:
+    """The parts of a flow that must equal between stored state and replay."""
+    data = asdict(flow)
+    data.pop("replaying")
+    data.pop("open_blocking_hearings")
+    return data

@@ -1,0 +1,74 @@
+"""Shared fixtures: a migrated database per test (SQLite file, or a real PostgreSQL database
+created for this test run and dropped after it)."""
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from cases.db import make_engine, migrate
+from cases.organisation import load_organisation
+from cases.settings import PROJECT_DIR
+
+PG_ADMIN_URL = os.environ.get("SAGSGANG_TEST_PG_ADMIN_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def org():
+    return load_organisation(PROJECT_DIR / "config" / "ballerup.toml")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sagsgang.db'}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A PostgreSQL database of our own for this test run: created, migrated, dropped."""
+    name = f"sagsgang_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    migrate(url)
+    yield url
+    sa.create_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_database):
+    """The run's PostgreSQL database, emptied before each test."""
+    engine = sa.create_engine(pg_database)
+    with engine.begin() as conn:
+        tables = conn.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' "
+            "AND tablename <> 'alembic_version'").scalars().all()
+        if tables:
+            # The audit log refuses DELETE by trigger; TRUNCATE is the test's reset.
+            conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                 + " RESTART IDENTITY CASCADE")
+    engine.dispose()
+    return pg_database
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_url(request):
+    """Runs a test once on SQLite and once on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def engine(sqlite_url):
+    engine = make_engine(sqlite_url)
+    yield engine
+    engine.dispose()
