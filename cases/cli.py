@@ -1,0 +1,362 @@
+"""The `sagsgang` command line.
+
+Every command prints a Danish message and exits with a non-zero code on bad input;
+nothing is written when a command fails.
+"""
+
+import functools
+import json
+import sys
+
+import click
+
+from cases import queries, services
+from cases.dates import format_date, format_instant
+from cases.db import get_engine, migrate, read_session, write_session
+from cases.errors import UserError
+from cases.organisation import current_organisation
+from workflow import decisions
+from workflow.machine import STATE_LABELS, TRIGGER_LABELS, available_triggers
+
+ACTOR_HELP = "Hvem der udfører handlingen (til revisionssporet)."
+
+
+def user_errors(command):
+    """Show a UserError as a clear message with exit code 1 instead of a stack trace."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except UserError as error:
+            click.echo(f"Fejl: {error.message}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    """Sagsgang: politiske sagers gang gennem råd, udvalg, ØU og KB."""
+
+
+@cli.command("init-db")
+def init_db():
+    """Opret eller opdatér databasens skema (Alembic-migreringer)."""
+    migrate()
+    click.echo("Databasen er klar.")
+
+
+@cli.group()
+def case():
+    """Sager: opret, vis, list og flyt sager gennem sagsgangen."""
+
+
+def _json_or_file(raw: str) -> dict:
+    if raw.startswith("@"):
+        with open(raw[1:], encoding="utf-8") as f:
+            return json.load(f)
+    return json.loads(raw)
+
+
+@case.command("create")
+@click.option("--number", required=True, help="Sagsnummer (unikt).")
+@click.option("--title", required=True, help="Sagens titel.")
+@click.option("--centre", required=True, help="Det center, der ejer sagen.")
+@click.option("--decided-by", "deciding_body", required=True,
+              help="Beslutningen træffes af (organets forkortelse, fx KB eller SU).")
+@click.option("--committee", "committees", multiple=True,
+              help="Fagudvalg på ruten (kan gentages for parallel behandling).")
+@click.option("--summary", default="", help="Sammendrag.")
+@click.option("--owner-name", default="", help="Sagsbehandlerens navn.")
+@click.option("--owner-email", default="", help="Sagsbehandlerens e-mail.")
+@click.option("--proposal", "proposals", multiple=True, help="Et punkt i indstillingen.")
+@click.option("--closed", "confidential", is_flag=True, help="Lukket punkt.")
+@click.option("--replaces", default=None, help="Sagsnummeret på sagen, denne nye sag erstatter.")
+@click.option("--json", "json_data", default=None,
+              help="Alle felter som JSON (eller @fil.json); overskriver ikke andre flag.")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
+@user_errors
+def case_create(json_data, actor, **fields):
+    """Registrér en ny sag."""
+    data = _json_or_file(json_data) if json_data else {}
+    data.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in fields.items()
+                 if v not in (None, (), "") or k not in data})
+    with write_session() as session:
+        created = services.create_case(session, data, actor=actor)
+    click.echo(f"Sag {created.number} oprettet: {created.title}")
+
+
+@case.command("list")
+@click.option("--status", default=None, help="Kun sager i denne tilstand (fx committee).")
+@click.option("--centre", default=None, help="Kun sager fra dette center.")
+@click.option("--body", default=None, help="Kun sager i dette organs kø.")
+@click.option("--json", "as_json", is_flag=True, help="Udskriv som JSON.")
+@user_errors
+def case_list(status, centre, body, as_json):
+    """List sager."""
+    with read_session() as session:
+        if body:
+            current_organisation().body(body)
+            found = [c for c, _ in queries.queue(session, body)]
+        else:
+            found = queries.list_cases(session, status=status, centre=centre)
+        rows = [{"number": c.number, "title": c.title, "status": c.status,
+                 "deciding_body": c.deciding_body,
+                 "awaiting": queries.awaiting_bodies(session, c.id)} for c in found]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        waiting = f" – afventer {', '.join(row['awaiting'])}" if row["awaiting"] else ""
+        click.echo(f"{row['number']:<14} {STATE_LABELS[row['status']]:<36} {row['title']}"
+                   f"{waiting}")
+
+
+def case_details(session, number: str) -> dict:
+    """Everything about a case as plain data (for `show --json` and the history)."""
+    found = queries.get_case(session, number)
+    return {
+        "number": found.number, "title": found.title, "status": found.status,
+        "status_label": STATE_LABELS[found.status], "version": found.version,
+        "centre": found.centre, "owner": {"name": found.owner_name, "email": found.owner_email},
+        "deciding_body": found.deciding_body, "committees": found.committees,
+        "closed_item": found.confidential, "summary": found.summary,
+        "awaiting": queries.awaiting_bodies(session, found.id),
+        "actions": available_triggers(found.status),
+        "proposals": [{"number": p.number, "text": p.text}
+                      for p in queries.proposals(session, found.id)],
+        "attachments": [{"number": a.number, "title": a.title, "recommended": a.recommended}
+                        for a in queries.attachments(session, found.id)],
+        "deadlines": [{"due_date": format_date(d.due_date), "kind": d.kind,
+                       "description": d.description, "legal_basis": d.legal_basis}
+                      for d in queries.deadlines(session, found.id)],
+        "hearings": [{"id": h.id, "title": h.title, "deadline": format_date(h.deadline),
+                      "open": h.closed_on is None, "blocking": h.blocking,
+                      "parties": [p.name for p in queries.hearing_parties(session, h.id)],
+                      "responses": [{"received_on": format_date(r.received_on), "text": r.text}
+                                    for r in queries.hearing_responses(session, h.id)]}
+                     for h in queries.hearings(session, found.id)],
+        "links": [{"kind": link.kind, "case": other.number if other else None}
+                  for link, other in queries.links(session, found.id)],
+        "history": decision_history_rows(session, found.id),
+    }
+
+
+def decision_history_rows(session, case_id: int) -> list[dict]:
+    rows = []
+    for t in queries.decision_history(session, case_id):
+        found = decisions.BY_CODE.get(t.wording)
+        rows.append({"body": t.body_name, "body_code": t.body_code,
+                     "date": format_date(t.meeting_date), "item": t.item_number,
+                     "decision": found.label if found else t.wording,
+                     "text": t.decision_text, "proposals": t.proposal_decisions,
+                     "minority": t.minority})
+    return rows
+
+
+@case.command("show")
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True, help="Udskriv som JSON.")
+@user_errors
+def case_show(number, as_json):
+    """Vis en sag med tilstand, mulige handlinger og beslutningshistorik."""
+    with read_session() as session:
+        data = case_details(session, number)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Sag {data['number']}: {data['title']}")
+    click.echo(f"Tilstand: {data['status_label']} (version {data['version']})")
+    click.echo(f"Center: {data['centre']}   Beslutningen træffes af: {data['deciding_body']}")
+    click.echo(f"Fagudvalg på ruten: {', '.join(data['committees']) or '–'}")
+    if data["awaiting"]:
+        click.echo(f"Afventer behandling i: {', '.join(data['awaiting'])}")
+    for d in data["deadlines"]:
+        click.echo(f"Frist {d['due_date']}: {d['description']} {d['legal_basis']}".rstrip())
+    click.echo("Mulige handlinger: " + ", ".join(
+        f"{t.replace('_', '-')} ({TRIGGER_LABELS[t]})" for t in data["actions"]))
+    _echo_history(data["history"])
+
+
+def _echo_history(history: list[dict]) -> None:
+    click.echo("Beslutningshistorik:")
+    for row in history or []:
+        item = f" punkt {row['item']}" if row["item"] else ""
+        click.echo(f"  {row['date']} {row['body']}{item}: {row['decision']}"
+                   + (f" – {row['text']}" if row["text"] else ""))
+    if not history:
+        click.echo("  (ingen behandlinger endnu)")
+
+
+@case.command("history")
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True, help="Udskriv som JSON.")
+@click.option("--events", is_flag=True, help="Vis hele revisionssporet (alle hændelser).")
+@user_errors
+def case_history(number, as_json, events):
+    """Vis sagens beslutningshistorik (eller revisionsspor med --events)."""
+    with read_session() as session:
+        found = queries.get_case(session, number)
+        if events:
+            rows = [{"seq": e.seq, "at": format_instant(e.at), "actor": e.actor,
+                     "action": e.trigger, "from": e.from_state, "to": e.to_state,
+                     "body": e.body, "reason": e.reason, "payload": e.payload}
+                    for e in queries.events(session, found.id)]
+        else:
+            rows = decision_history_rows(session, found.id)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif events:
+        for r in rows:
+            click.echo(f"{r['seq']:>3} {r['at']} {r['actor']}: {r['action']} "
+                       f"{r['from'] or '–'} → {r['to']} {r['body'] or ''} {r['reason']}".rstrip())
+    else:
+        _echo_history(rows)
+
+
+@case.command("actions")
+@click.argument("number")
+@user_errors
+def case_actions(number):
+    """List de handlinger, der er mulige for sagen nu."""
+    with read_session() as session:
+        found = queries.get_case(session, number)
+    for trigger in available_triggers(found.status):
+        click.echo(f"{trigger.replace('_', '-'):<22} {TRIGGER_LABELS[trigger]}")
+
+
+def _action_command(trigger: str, doc: str):
+    """One `sagsgang case <action>` command per workflow trigger."""
+
+    @case.command(trigger.replace("_", "-"), help=doc)
+    @click.argument("number")
+    @click.option("--body", default=None, help="Det organ, der behandler sagen (fx SU, ØU).")
+    @click.option("--date", "meeting_date", default=None, help="Mødedato, fx 04-10-2022.")
+    @click.option("--decision", "wording", default=None,
+                  help="Beslutning: " + ", ".join(w.code for w in decisions.WORDINGS))
+    @click.option("--text", "decision_text", default=None, help="Beslutningens tekst.")
+    @click.option("--item", "item_number", type=int, default=None, help="Punktnummer.")
+    @click.option("--minority", default=None, help="Mindretallets holdning.")
+    @click.option("--to", "bodies", multiple=True, help="Fagudvalg (send-back; kan gentages).")
+    @click.option("--reason", default=None, help="Begrundelse.")
+    @click.option("--override-reason", default=None,
+                  help="Begrundelse for at fortsætte trods åben høring.")
+    @click.option("--replaced-by", default=None, help="Den nye sags nummer (replace).")
+    @click.option("--body-name", default=None,
+                  help="Navn på et tidligere organ (record-earlier).")
+    @click.option("--version", "expected_version", type=int, default=None,
+                  help="Fejl, hvis sagen ikke længere har denne version.")
+    @click.option("--actor", default="cli", help=ACTOR_HELP)
+    @user_errors
+    def command(number, actor, expected_version, bodies, **arguments):
+        with write_session() as session:
+            event = services.fire_action(session, number, trigger, actor=actor,
+                                         expected_version=expected_version,
+                                         bodies=list(bodies), **arguments)
+        click.echo(f"Sag {number}: {TRIGGER_LABELS[trigger]} – "
+                   f"{STATE_LABELS[event.from_state]} → {STATE_LABELS[event.to_state]}")
+
+    return command
+
+
+for _trigger, _label in TRIGGER_LABELS.items():
+    if _trigger not in ("send_to_hearing",):
+        _action_command(_trigger, _label + ".")
+
+
+@case.command("send-to-hearing")
+@click.argument("number")
+@click.option("--title", required=True, help="Høringens titel.")
+@click.option("--party", "parties", multiple=True, required=True,
+              help="Høringspart: et råds forkortelse (HR) eller 'Navn <email>'. Kan gentages.")
+@click.option("--deadline", required=True, help="Høringsfrist, fx 01-11-2022.")
+@click.option("--opened", "opened_on", required=True, help="Høringen åbner, fx 05-10-2022.")
+@click.option("--body", default=None, help="Udvalget, der sender sagen i høring.")
+@click.option("--date", "meeting_date", default=None, help="Udvalgets mødedato.")
+@click.option("--text", "decision_text", default=None, help="Beslutningens tekst.")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
+@user_errors
+def case_send_to_hearing(number, title, parties, deadline, opened_on, actor, **arguments):
+    """Send i høring: åbn en høring med parter og høringsfrist, og flyt sagen i høring."""
+    with write_session() as session:
+        hearing = services.send_to_hearing(session, number, title=title, parties=list(parties),
+                                           deadline=deadline, opened_on=opened_on, actor=actor,
+                                           **arguments)
+    click.echo(f"Sag {number} er sendt i høring (høring {hearing.id}, "
+               f"høringsfrist {format_date(hearing.deadline)}).")
+
+
+@case.command("add-hearing")
+@click.argument("number")
+@click.option("--title", required=True, help="Høringens titel.")
+@click.option("--party", "parties", multiple=True, required=True, help="Høringspart.")
+@click.option("--deadline", required=True, help="Høringsfrist.")
+@click.option("--opened", "opened_on", required=True, help="Høringen åbner.")
+@click.option("--non-blocking", is_flag=True, help="Udvalget må behandle sagen under høringen.")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
+@user_errors
+def case_add_hearing(number, title, parties, deadline, opened_on, non_blocking, actor):
+    """Registrér en høring uden at flytte sagen."""
+    with write_session() as session:
+        hearing = services.add_hearing(session, number, title=title, parties=list(parties),
+                                       deadline=deadline, opened_on=opened_on, actor=actor,
+                                       blocking=not non_blocking)
+    click.echo(f"Høring {hearing.id} registreret på sag {number}.")
+
+
+@case.command("hearing-response")
+@click.argument("hearing_id", type=int)
+@click.option("--party", required=True, help="Høringsparten (forkortelse eller navn).")
+@click.option("--received", "received_on", required=True, help="Modtaget dato.")
+@click.option("--text", required=True, help="Høringssvarets tekst.")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
+@user_errors
+def case_hearing_response(hearing_id, party, received_on, text, actor):
+    """Registrér et høringssvar."""
+    with write_session() as session:
+        services.record_hearing_response(session, hearing_id, party=party,
+                                         received_on=received_on, text=text, actor=actor)
+    click.echo(f"Høringssvar fra {party} registreret.")
+
+
+@case.command("close-hearing")
+@click.argument("hearing_id", type=int)
+@click.option("--date", "closed_on", required=True, help="Afsluttet dato.")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
+@user_errors
+def case_close_hearing(hearing_id, closed_on, actor):
+    """Afslut en høring; sagen går videre til udvalgene, når ingen blokerende høring er åben."""
+    with write_session() as session:
+        hearing = services.close_hearing(session, hearing_id, closed_on=closed_on, actor=actor)
+    click.echo(f"Høring {hearing.id} afsluttet.")
+
+
+@case.command("add-deadline")
+@click.argument("number")
+@click.option("--date", "due_date", required=True, help="Fristens dato, fx 30-11-2022.")
+@click.option("--kind", default="statutory", type=click.Choice(["statutory", "external",
+                                                                "internal"]))
+@click.option("--description", required=True, help="Hvad fristen gælder.")
+@click.option("--legal-basis", default="", help="Hjemmel eller kilde.")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
+@user_errors
+def case_add_deadline(number, actor, **data):
+    """Tilføj en frist til sagen."""
+    with write_session() as session:
+        services.add_deadline(session, number, data, actor=actor)
+    click.echo(f"Frist tilføjet til sag {number}.")
+
+
+@cli.command("bodies")
+def bodies():
+    """List organisationens organer (fra konfigurationen)."""
+    for body in current_organisation().bodies:
+        click.echo(f"{body.code:<6} {body.name:<40} {body.kind}")
+
+
+# Commands from the other parts of the product are registered below.
+
+
+def main():
+    cli(prog_name="sagsgang")
