@@ -12,7 +12,7 @@ import click
 
 from cases import queries, services
 from cases.dates import format_date, format_instant
-from cases.db import get_engine, migrate, read_session, write_session
+from cases.db import migrate, read_session, write_session
 from cases.errors import UserError
 from cases.organisation import current_organisation
 from workflow import decisions

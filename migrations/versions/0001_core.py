@@ -12,7 +12,6 @@ from alembic import op
 
 import cases.models  # noqa: F401
 
-
 revision: str = '0001_core'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
