@@ -1,0 +1,1 @@
+"""Meetings: the calendar, agendas, minutes, the route planner, documents and the importer."""
