@@ -1,0 +1,116 @@
+"""The meeting tables: meetings, agenda items, published agendas, absences, approvals.
+
+A meeting's start is an aware UTC instant computed from its Copenhagen date and time
+(`meetings.calendar.local_instant`). Decisions on case items are also recorded as the case's
+Treatment rows (cases.models) by `cases.services.record_decision`; the copy on the agenda item
+is what the minutes show, and the only record for a standing item without a case.
+"""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+from cases.models import instant_field
+
+PLANNED = "planned"
+MOVED = "moved"
+CANCELLED = "cancelled"
+MEETING_STATUSES = {PLANNED: "Planlagt", MOVED: "Flyttet", CANCELLED: "Aflyst"}
+
+# The agenda: assembled (draft), locked (no more changes before publishing), published.
+AGENDA_DRAFT = "draft"
+AGENDA_LOCKED = "locked"
+AGENDA_PUBLISHED = "published"
+AGENDA_STATUSES = {AGENDA_DRAFT: "Under udarbejdelse", AGENDA_LOCKED: "Låst",
+                   AGENDA_PUBLISHED: "Offentliggjort"}
+
+# The minutes: none yet, out for the members' approval, final.
+MINUTES_NONE = "none"
+MINUTES_APPROVAL = "approval"
+MINUTES_FINAL = "final"
+MINUTES_STATUSES = {MINUTES_NONE: "Intet referat", MINUTES_APPROVAL: "Til godkendelse",
+                    MINUTES_FINAL: "Endeligt"}
+
+# Standing items without a case, and their titles on the agenda.
+STANDING_ITEMS = {"meddelelser": "Meddelelser",
+                  "godkendelse_af_referat": "Godkendelse af referat"}
+
+
+class Meeting(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("body_code", "starts_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    body_code: str = Field(max_length=20, index=True)
+    starts_at: datetime = instant_field(index=True)
+    place: str = Field(default="", max_length=300)
+    status: str = Field(default=PLANNED, max_length=20)
+    status_reason: str = Field(default="", sa_type=sa.Text)  # why moved or cancelled
+    agenda_status: str = Field(default=AGENDA_DRAFT, max_length=20)
+    minutes_status: str = Field(default=MINUTES_NONE, max_length=20)
+    objection_deadline: date | None = None  # the minutes are final after this day
+    minutes_final_at: datetime | None = instant_field(nullable=True)
+    created_at: datetime = instant_field()
+
+
+class AgendaItem(SQLModel, table=True):
+    """One punkt: a case at a meeting, or a standing item (case_id None)."""
+
+    __tablename__ = "agenda_item"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    standing: str | None = Field(default=None, max_length=40)  # a key of STANDING_ITEMS
+    number: int
+    title: str = Field(max_length=300)
+    text: str = Field(default="", sa_type=sa.Text)  # a standing item's description
+    closed: bool = False  # lukket punkt
+    late_reason: str = Field(default="", sa_type=sa.Text)  # placed after the deadline: why
+    supplementary: bool = False  # added after the agenda was published (tillægsdagsorden)
+    attachments_note: str = Field(default="", sa_type=sa.Text)  # an imported "Bilag" text
+    published_in: int | None = Field(default=None, foreign_key="agenda_publication.id")
+    # The decision, as the minutes show it.
+    wording: str | None = Field(default=None, max_length=40)  # workflow.decisions code
+    decision_text: str = Field(default="", sa_type=sa.Text)
+    proposal_decisions: list[dict] = Field(default_factory=list,
+                                           sa_column=Column(JSON, nullable=False))
+    minority: str = Field(default="", sa_type=sa.Text)
+    decided_at: datetime | None = instant_field(nullable=True)
+
+
+class AgendaPublication(SQLModel, table=True):
+    """An agenda (or supplementary agenda) as it was published: kept as is, never changed.
+
+    `content` holds the document context the agenda was rendered from, so the publication can
+    be shown again exactly, whatever happened to the cases since.
+    """
+
+    __tablename__ = "agenda_publication"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    seq: int  # 1 = the agenda, 2.. = tillægsdagsordener
+    kind: str = Field(max_length=20)  # "dagsorden" or "tillaeg"
+    published_at: datetime = instant_field()
+    actor: str = Field(max_length=100)
+    content: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Absence(SQLModel, table=True):
+    """Fraværende: a member absent from a meeting."""
+
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    name: str = Field(max_length=200)
+    note: str = Field(default="", max_length=500)
+
+
+class MinutesApproval(SQLModel, table=True):
+    """A member has clicked "Godkendt" on the minutes."""
+
+    __tablename__ = "minutes_approval"
+    meeting_id: int = Field(foreign_key="meeting.id", primary_key=True)
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    approved_at: datetime = instant_field()
