@@ -44,7 +44,8 @@ from workflow.machine import CASE_FLOW_START_FIELDS, STAGE_FOR_KIND, CaseFlow, f
 
 # Triggers that record a treatment by a body, and the wording used when none is given.
 TREATMENT_TRIGGERS = {"treat": None, "postpone": "udsat", "send_back": "sendes_tilbage",
-                      "send_to_hearing": "godkendt_til_hoering", "record_earlier": None}
+                      "send_to_hearing": "godkendt_til_hoering", "record_earlier": None,
+                      "replace": "ny_sag"}
 
 
 # -- creating a case ---------------------------------------------------------------------------

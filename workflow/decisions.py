@@ -2,7 +2,8 @@
 
 A treatment that moves the case on (*Godkendt*, *Anbefales*, ...) fires `treat`; one that
 keeps it in the body's queue (*Udsat*, *Udgår*, *Drøftet*) fires `postpone`; *Sendes tilbage*
-fires `send_back`; a committee approving a draft for hearing fires `send_to_hearing`.
+fires `send_back`; a committee approving a draft for hearing fires `send_to_hearing`; *Ny sag
+forelægges* fires `replace` (the case is replaced by a new, linked one).
 """
 
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ WORDINGS: tuple[Wording, ...] = (
     Wording("udgaar", "Udgår", "postpone"),
     Wording("sendes_tilbage", "Sendes tilbage til fagudvalgene", "send_back"),
     Wording("godkendt_til_hoering", "Godkendt og sendes i høring", "send_to_hearing"),
+    Wording("ny_sag", "Ny sag forelægges", "replace"),
 )
 
 BY_CODE = {w.code: w for w in WORDINGS}
