@@ -1,0 +1,2 @@
+"""The web application: pages for the secretariat and managers, a public side, a JSON API
+and calendar feeds (served by `uvicorn web.app:app`)."""
