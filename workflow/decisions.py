@@ -29,6 +29,9 @@ WORDINGS: tuple[Wording, ...] = (
     Wording("sendes_tilbage", "Sendes tilbage til fagudvalgene", "send_back"),
     Wording("godkendt_til_hoering", "Godkendt og sendes i høring", "send_to_hearing"),
     Wording("ny_sag", "Ny sag forelægges", "replace"),
+    # An earlier treatment known only by body, date and item (a referat's "Tidligere
+    # behandling" line): recorded with record_earlier, never chosen at a meeting.
+    Wording("behandlet", "Behandlet", "record_earlier"),
 )
 
 BY_CODE = {w.code: w for w in WORDINGS}
