@@ -1,0 +1,166 @@
+"""The agenda (dagsorden) and minutes (referat) of a meeting as printable HTML.
+
+Two steps, so a web app can use either: `meeting_context` builds a plain, JSON-ready dict
+from the database, and `render_context` renders it with the one Jinja2 environment
+(cases.templating: autoescape on, undefined variables are errors). A published agenda keeps
+its context (AgendaPublication.content) and is rendered again from it unchanged.
+
+The public version is made by `public_view`, which removes everything but number, title and
+decision from a closed item (lukket punkt) before the template sees it: the template cannot
+leak what it never receives.
+"""
+
+import copy
+
+from sqlmodel import Session
+
+from cases import queries as case_queries
+from cases.dates import format_date, format_instant, to_local
+from cases.models import Case, Treatment
+from cases.organisation import Organisation, current_organisation
+from cases.templating import render
+from meetings import queries
+from meetings.models import (
+    AGENDA_STATUSES,
+    MEETING_STATUSES,
+    MINUTES_STATUSES,
+    AgendaItem,
+    AgendaPublication,
+    Meeting,
+)
+from workflow import decisions
+
+KINDS = {"dagsorden": "Dagsorden", "referat": "Referat", "tillaeg": "Tillægsdagsorden"}
+TEMPLATES = {"dagsorden": "documents/dagsorden.html", "tillaeg": "documents/dagsorden.html",
+             "referat": "documents/referat.html"}
+PUBLIC_ITEM_KEYS = ("number", "title", "closed", "standing", "supplementary", "decision")
+
+
+def _body_name(org: Organisation, code: str | None, fallback: str = "") -> str:
+    if not code:
+        return fallback
+    try:
+        return org.body(code).name
+    except Exception:  # a body no longer configured: show what was stored
+        return fallback or code
+
+
+def meeting_header(meeting: Meeting, org: Organisation) -> dict:
+    local = to_local(meeting.starts_at)
+    return {"id": meeting.id, "body_code": meeting.body_code,
+            "body_name": _body_name(org, meeting.body_code, meeting.body_code),
+            "date": format_date(meeting.starts_at), "time": local.strftime("%H:%M"),
+            "place": meeting.place, "status": meeting.status,
+            "status_label": MEETING_STATUSES.get(meeting.status, meeting.status),
+            "status_reason": meeting.status_reason,
+            "agenda_status": AGENDA_STATUSES.get(meeting.agenda_status, ""),
+            "minutes_status": MINUTES_STATUSES.get(meeting.minutes_status, "")}
+
+
+def _decision(wording: str | None, text: str, proposals: list[dict], minority: str) -> dict | None:
+    if not wording and not text and not proposals:
+        return None
+    found = decisions.BY_CODE.get(wording or "")
+    return {"label": found.label if found else "", "text": text or "",
+            "proposals": [{"number": p["number"], "text": p["text"]} for p in proposals],
+            "minority": minority or ""}
+
+
+def _treatment_row(t: Treatment) -> dict:
+    found = decisions.BY_CODE.get(t.wording)
+    return {"body": t.body_name, "body_code": t.body_code, "date": format_date(t.meeting_date),
+            "item": t.item_number, "wording": t.wording,
+            "decision": t.decision_text or (found.label if found else t.wording)}
+
+
+def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem,
+               meeting: Meeting) -> dict:
+    day = to_local(meeting.starts_at).date()
+    earlier = [t for t in case_queries.decision_history(session, case.id)
+               if t.agenda_item_id != item.id and t.meeting_date <= day]
+    return {
+        "number": case.number, "summary": case.summary, "background": case.background,
+        "presentation": case.presentation, "economy": case.economy, "centre": case.centre,
+        "deciding_body": _body_name(org, case.deciding_body, case.deciding_body),
+        "proposals": [{"number": p.number, "text": p.text}
+                      for p in case_queries.proposals(session, case.id)],
+        "attachments": [{"number": a.number, "title": a.title, "recommended": a.recommended}
+                        for a in case_queries.attachments(session, case.id)],
+        "attachments_note": item.attachments_note,
+        # Tidligere behandling: where it was before, no decision known; Beslutningshistorik:
+        # the earlier decisions.
+        "earlier": [_treatment_row(t) for t in earlier if t.wording == "behandlet"],
+        "history": [_treatment_row(t) for t in earlier if t.wording != "behandlet"],
+    }
+
+
+def item_context(session: Session, org: Organisation, meeting: Meeting,
+                 item: AgendaItem) -> dict:
+    case = session.get(Case, item.case_id) if item.case_id else None
+    return {
+        "number": item.number, "title": item.title, "closed": item.closed,
+        "standing": item.standing, "text": item.text, "supplementary": item.supplementary,
+        "late_reason": item.late_reason, "attachments_note": item.attachments_note,
+        "case": _case_part(session, org, case, item, meeting) if case else None,
+        "decision": _decision(item.wording, item.decision_text, item.proposal_decisions,
+                              item.minority),
+    }
+
+
+def meeting_context(session: Session, meeting: Meeting | int, *, kind: str = "dagsorden",
+                    public: bool = False, org: Organisation | None = None,
+                    items: list[AgendaItem] | None = None) -> dict:
+    """Everything the agenda or minutes show, as plain data."""
+    org = org or current_organisation()
+    if isinstance(meeting, int):
+        meeting = queries.get_meeting(session, meeting)
+    if kind not in KINDS:
+        raise ValueError(f"unknown document kind {kind!r}")
+    items = queries.items(session, meeting.id) if items is None else items
+    context = {
+        "kind": kind, "kind_label": KINDS[kind], "public": False,
+        "municipality": org.name, "meeting": meeting_header(meeting, org),
+        "items": [item_context(session, org, meeting, item) for item in items],
+        "absences": [{"name": a.name, "note": a.note}
+                     for a in queries.absences(session, meeting.id)],
+        "approvals": [{"name": user.name, "at": format_instant(a.approved_at)}
+                      for a, user in queries.approvals(session, meeting.id)],
+        "members": [u.name for u in queries.members(session, meeting.body_code)],
+        "objection_deadline": format_date(meeting.objection_deadline),
+    }
+    return public_view(context) if public else context
+
+
+def public_view(context: dict) -> dict:
+    """The context with closed items reduced to number, title and decision."""
+    shown = copy.deepcopy(context)
+    shown["public"] = True
+    shown["items"] = [
+        {key: item.get(key) for key in PUBLIC_ITEM_KEYS} | {
+            "case": None, "text": "", "late_reason": "", "attachments_note": ""}
+        if item["closed"] else item | {"late_reason": ""}
+        for item in shown["items"]]
+    return shown
+
+
+def render_context(context: dict) -> str:
+    return render(TEMPLATES[context["kind"]], doc=context)
+
+
+def render_meeting(session: Session, meeting_id: int, *, kind: str = "dagsorden",
+                   public: bool = False, org: Organisation | None = None) -> str:
+    """The meeting's agenda or minutes as HTML, now (for a published agenda as it was
+    published, see render_publication)."""
+    return render_context(meeting_context(session, meeting_id, kind=kind, public=public,
+                                          org=org))
+
+
+def publication_content(session: Session, meeting: Meeting, items: list[AgendaItem], *,
+                        kind: str, org: Organisation | None = None) -> dict:
+    """What a publication keeps: the full (not public) context of the published items."""
+    return meeting_context(session, meeting, kind=kind, org=org, items=items)
+
+
+def render_publication(publication: AgendaPublication, *, public: bool = False) -> str:
+    context = publication.content
+    return render_context(public_view(context) if public else context)

@@ -1,0 +1,147 @@
+"""Read-only lookups over meetings and agendas."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from cases import queries as case_queries
+from cases.errors import NotFound
+from cases.models import Awaiting, Case, Membership, User
+from meetings.calendar import end_of_day, local_day, local_instant
+from meetings.models import (
+    CANCELLED,
+    Absence,
+    AgendaItem,
+    AgendaPublication,
+    Meeting,
+    MinutesApproval,
+)
+
+
+def get_meeting(session: Session, meeting_id: int) -> Meeting:
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFound(f"Mødet {meeting_id} findes ikke.")
+    return meeting
+
+
+def meeting_day(meeting: Meeting) -> date:
+    """The meeting's calendar day in Copenhagen."""
+    return local_day(meeting.starts_at)
+
+
+def find_meeting(session: Session, body_code: str, day: date,
+                 include_cancelled: bool = False) -> Meeting | None:
+    """The body's meeting on a Copenhagen calendar day (the first, if there are several)."""
+    query = (select(Meeting).where(Meeting.body_code == body_code,
+                                   Meeting.starts_at >= local_instant(day),
+                                   Meeting.starts_at <= end_of_day(day))
+             .order_by(Meeting.starts_at))
+    if not include_cancelled:
+        query = query.where(Meeting.status != CANCELLED)
+    return session.exec(query).first()
+
+
+def meeting_by_body_day(session: Session, body_code: str, day: date) -> Meeting:
+    found = find_meeting(session, body_code, day)
+    if found is None:
+        raise NotFound(f"{body_code} har intet møde den {day:%d-%m-%Y}.")
+    return found
+
+
+def meetings(session: Session, *, body_code: str | None = None, start: datetime | None = None,
+             end: datetime | None = None, include_cancelled: bool = False) -> list[Meeting]:
+    query = select(Meeting)
+    if body_code:
+        query = query.where(Meeting.body_code == body_code)
+    if start:
+        query = query.where(Meeting.starts_at >= start)
+    if end:
+        query = query.where(Meeting.starts_at <= end)
+    if not include_cancelled:
+        query = query.where(Meeting.status != CANCELLED)
+    return list(session.exec(query.order_by(Meeting.starts_at, Meeting.body_code)))
+
+
+def calendar(session: Session) -> dict[str, list[date]]:
+    """Every body's (not cancelled) meeting days, for the route planner."""
+    days: dict[str, list[date]] = {}
+    for meeting in meetings(session):
+        days.setdefault(meeting.body_code, []).append(meeting_day(meeting))
+    return days
+
+
+def items(session: Session, meeting_id: int) -> list[AgendaItem]:
+    return list(session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
+                             .order_by(AgendaItem.number)))
+
+
+def get_item(session: Session, item_id: int) -> AgendaItem:
+    item = session.get(AgendaItem, item_id)
+    if item is None:
+        raise NotFound(f"Dagsordenspunktet {item_id} findes ikke.")
+    return item
+
+
+def item_by_number(session: Session, meeting_id: int, number: int) -> AgendaItem:
+    found = session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id,
+                                                  AgendaItem.number == number)).first()
+    if found is None:
+        raise NotFound(f"Mødet har intet punkt {number}.")
+    return found
+
+
+def open_placement(session: Session, case_id: int, body_code: str) -> AgendaItem | None:
+    """The case's undecided item on a (not cancelled) agenda of this body, if any."""
+    query = (select(AgendaItem).join(Meeting, Meeting.id == AgendaItem.meeting_id)
+             .where(AgendaItem.case_id == case_id, Meeting.body_code == body_code,
+                    Meeting.status != CANCELLED, AgendaItem.wording.is_(None)))
+    return session.exec(query).first()
+
+
+@dataclass
+class QueueEntry:
+    case: Case
+    since: datetime
+    placed_on: Meeting | None  # the agenda it stands on now, None: still to be placed
+
+
+def agenda_queue(session: Session, body_code: str) -> list[QueueEntry]:
+    """The body's queue (cases.queries.queue) and, per case, the agenda it is placed on.
+
+    A case on a cancelled meeting, or one postponed at a meeting, counts as not placed: it
+    is back in the list of cases waiting for an agenda.
+    """
+    placed = dict(session.exec(
+        select(AgendaItem.case_id, Meeting).join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .join(Awaiting, (Awaiting.case_id == AgendaItem.case_id)
+              & (Awaiting.body_code == body_code))
+        .where(Meeting.body_code == body_code, Meeting.status != CANCELLED,
+               AgendaItem.wording.is_(None))).all())
+    return [QueueEntry(case=case, since=awaiting.since, placed_on=placed.get(case.id))
+            for case, awaiting in case_queries.queue(session, body_code)]
+
+
+def publications(session: Session, meeting_id: int) -> list[AgendaPublication]:
+    return list(session.exec(select(AgendaPublication)
+                             .where(AgendaPublication.meeting_id == meeting_id)
+                             .order_by(AgendaPublication.seq)))
+
+
+def absences(session: Session, meeting_id: int) -> list[Absence]:
+    return list(session.exec(select(Absence).where(Absence.meeting_id == meeting_id)
+                             .order_by(Absence.name)))
+
+
+def members(session: Session, body_code: str) -> list[User]:
+    """The active members of a body (Membership rows)."""
+    query = (select(User).join(Membership, Membership.user_id == User.id)
+             .where(Membership.body_code == body_code, User.active).order_by(User.name))
+    return list(session.exec(query))
+
+
+def approvals(session: Session, meeting_id: int) -> list[tuple[MinutesApproval, User]]:
+    query = (select(MinutesApproval, User).join(User, User.id == MinutesApproval.user_id)
+             .where(MinutesApproval.meeting_id == meeting_id).order_by(User.name))
+    return list(session.exec(query))

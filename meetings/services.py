@@ -1,0 +1,527 @@
+"""The secretariat's meeting actions. Each runs inside the caller's write transaction.
+
+As in cases/services.py: the caller opens `cases.db.write_session()`, calls one action, and
+any error (a UserError with a Danish message) rolls back everything.
+
+Cases and queues: a case is in a body's queue (cases.models.Awaiting) from the moment its
+workflow says it is due there until the body treats it. An agenda item only says which
+meeting it is planned for. So moving a meeting moves its items with it, and cancelling a
+meeting leaves its cases in the queue, now without a placement (meetings.queries.agenda_queue):
+nothing is dropped.
+"""
+
+from datetime import date, datetime, time
+
+from sqlmodel import Session, select
+
+from cases import queries as case_queries
+from cases import services as case_services
+from cases.dates import format_date, parse_date
+from cases.errors import InvalidInput, NotFound, TransitionRefused
+from cases.models import Case, Membership, User, utcnow
+from cases.organisation import Organisation, current_organisation
+from meetings import queries
+from meetings.calendar import add_weekdays, agenda_deadlines, local_day, local_instant, rules_for
+from meetings.models import (
+    AGENDA_DRAFT,
+    AGENDA_LOCKED,
+    AGENDA_PUBLISHED,
+    CANCELLED,
+    MINUTES_APPROVAL,
+    MINUTES_FINAL,
+    MINUTES_NONE,
+    MOVED,
+    STANDING_ITEMS,
+    Absence,
+    AgendaItem,
+    AgendaPublication,
+    Meeting,
+    MinutesApproval,
+)
+from meetings.plan import PlannedMeeting
+from workflow import decisions
+
+# Practice, not law: members have this many weekdays to object to the minutes.
+OBJECTION_WEEKDAYS = 5
+
+
+# -- the calendar ------------------------------------------------------------------------------
+
+def create_meeting(session: Session, *, body: str, day: str | date, at: time | str | None = None,
+                   place: str = "", org: Organisation | None = None,
+                   now: datetime | None = None) -> Meeting:
+    org = org or current_organisation()
+    found = org.body(body)
+    day = parse_date(day)
+    at = _time(at) if at else found.meeting_time
+    starts_at = local_instant(day, at)
+    if session.exec(select(Meeting.id).where(Meeting.body_code == found.code,
+                                             Meeting.starts_at == starts_at)).first():
+        raise InvalidInput(f"{found.code} har allerede et møde {format_date(day)} "
+                           f"kl. {at:%H:%M}.")
+    meeting = Meeting(body_code=found.code, starts_at=starts_at, place=place.strip()[:300],
+                      created_at=now or utcnow())
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def _time(raw: time | str) -> time:
+    if isinstance(raw, time):
+        return raw
+    try:
+        hours, minutes = raw.strip().split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise InvalidInput(f"Ugyldigt klokkeslæt {raw!r}; skriv fx 17:00.") from None
+
+
+def import_plan(session: Session, plan: list[PlannedMeeting], *, org: Organisation | None = None,
+                now: datetime | None = None) -> tuple[list[Meeting], int]:
+    """Create the plan's meetings that do not exist yet; returns (created, already there)."""
+    created, existing = [], 0
+    for entry in plan:
+        starts_at = local_instant(entry.day, entry.at)
+        if session.exec(select(Meeting.id).where(Meeting.body_code == entry.body_code,
+                                                 Meeting.starts_at == starts_at)).first():
+            existing += 1
+            continue
+        created.append(create_meeting(session, body=entry.body_code, day=entry.day, at=entry.at,
+                                      place=entry.place, org=org, now=now))
+    return created, existing
+
+
+def move_meeting(session: Session, meeting_id: int, *, day: str | date,
+                 at: time | str | None = None, place: str | None = None, reason: str,
+                 org: Organisation | None = None) -> Meeting:
+    """Move a meeting; its agenda items (and so their cases) follow it."""
+    org = org or current_organisation()
+    meeting = _changeable_meeting(session, meeting_id)
+    if not (reason or "").strip():
+        raise InvalidInput("Angiv en begrundelse for at flytte mødet.")
+    day = parse_date(day)
+    at = _time(at) if at else local_instant_time(meeting)
+    starts_at = local_instant(day, at)
+    clash = session.exec(select(Meeting.id).where(Meeting.body_code == meeting.body_code,
+                                                  Meeting.starts_at == starts_at,
+                                                  Meeting.id != meeting.id)).first()
+    if clash:
+        raise InvalidInput(f"{meeting.body_code} har allerede et møde {format_date(day)} "
+                           f"kl. {at:%H:%M}.")
+    meeting.starts_at = starts_at
+    if place is not None:
+        meeting.place = place.strip()[:300]
+    meeting.status = MOVED
+    meeting.status_reason = reason.strip()
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def local_instant_time(meeting: Meeting) -> time:
+    from cases.dates import to_local
+
+    local = to_local(meeting.starts_at)
+    return time(local.hour, local.minute)
+
+
+def cancel_meeting(session: Session, meeting_id: int, *, reason: str) -> list[str]:
+    """Cancel a meeting. Its cases stay in the body's queue, waiting for another agenda.
+
+    Returns the numbers of the cases that go back to the queue, so the caller can say so.
+    """
+    meeting = _changeable_meeting(session, meeting_id)
+    if not (reason or "").strip():
+        raise InvalidInput("Angiv en begrundelse for at aflyse mødet.")
+    found = queries.items(session, meeting.id)
+    if any(item.wording for item in found):
+        raise TransitionRefused("Mødet har registrerede beslutninger og kan ikke aflyses.")
+    meeting.status = CANCELLED
+    meeting.status_reason = reason.strip()
+    session.add(meeting)
+    session.flush()
+    case_ids = [item.case_id for item in found if item.case_id]
+    if not case_ids:
+        return []
+    return list(session.exec(select(Case.number).where(Case.id.in_(case_ids))
+                             .order_by(Case.number)))
+
+
+def _changeable_meeting(session: Session, meeting_id: int) -> Meeting:
+    meeting = queries.get_meeting(session, meeting_id)
+    if meeting.status == CANCELLED:
+        raise TransitionRefused("Mødet er aflyst.")
+    if meeting.minutes_status != MINUTES_NONE:
+        raise TransitionRefused("Mødets referat er udsendt; mødet kan ikke ændres.")
+    return meeting
+
+
+# -- the agenda --------------------------------------------------------------------------------
+
+def place_case(session: Session, meeting_id: int, number: str, *, closed: bool | None = None,
+               late_reason: str = "", org: Organisation | None = None,
+               now: datetime | None = None) -> AgendaItem:
+    """Put a case from the body's queue on the meeting's agenda.
+
+    After the body's submission deadline the case is refused unless a reason is given; the
+    reason is kept on the item. After publishing, the item goes on a tillægsdagsorden.
+    """
+    org = org or current_organisation()
+    now = now or utcnow()
+    meeting = _open_agenda(session, meeting_id, now)
+    case = case_queries.get_case(session, number)
+    waiting = case_queries.awaiting_bodies(session, case.id)
+    if meeting.body_code not in waiting:
+        raise TransitionRefused(f"Sagen {case.number} afventer ikke behandling i "
+                                f"{meeting.body_code}. Afventer: {', '.join(waiting) or 'ingen'}.")
+    already = queries.open_placement(session, case.id, meeting.body_code)
+    if already:
+        other = queries.get_meeting(session, already.meeting_id)
+        raise InvalidInput(f"Sagen {case.number} står allerede på dagsordenen for "
+                           f"{other.body_code}-mødet {format_date(other.starts_at)} "
+                           f"(punkt {already.number}).")
+    late_reason = _late_reason(org, meeting, now, late_reason)
+    item = _append_item(session, meeting, AgendaItem(
+        meeting_id=meeting.id, case_id=case.id, number=0, title=case.title[:300],
+        closed=case.confidential if closed is None else closed, late_reason=late_reason))
+    return item
+
+
+def add_standing_item(session: Session, meeting_id: int, kind: str, *, text: str = "",
+                      now: datetime | None = None) -> AgendaItem:
+    """Add Meddelelser or Godkendelse af referat (no case behind it)."""
+    if kind not in STANDING_ITEMS:
+        raise InvalidInput(f"Ukendt fast punkt: {kind!r}. Mulige: {', '.join(STANDING_ITEMS)}.")
+    meeting = _open_agenda(session, meeting_id, now or utcnow())
+    if any(item.standing == kind for item in queries.items(session, meeting.id)):
+        raise InvalidInput(f"Dagsordenen har allerede punktet «{STANDING_ITEMS[kind]}».")
+    return _append_item(session, meeting, AgendaItem(
+        meeting_id=meeting.id, standing=kind, number=0, title=STANDING_ITEMS[kind],
+        text=(text or "").strip()))
+
+
+def _open_agenda(session: Session, meeting_id: int, now: datetime) -> Meeting:
+    meeting = _changeable_meeting(session, meeting_id)
+    if meeting.agenda_status == AGENDA_LOCKED:
+        raise TransitionRefused("Dagsordenen er låst. Lås den op eller offentliggør den først.")
+    if local_day(now) > local_day(meeting.starts_at):
+        raise TransitionRefused("Mødet er afholdt; dagsordenen kan ikke ændres.")
+    return meeting
+
+
+def _late_reason(org: Organisation, meeting: Meeting, now: datetime, reason: str) -> str:
+    body = org.body(meeting.body_code)
+    deadlines = agenda_deadlines(body, local_day(meeting.starts_at),
+                                 rules_for(org, body.code))
+    if local_day(now) <= deadlines.submission:
+        return ""
+    reason = (reason or "").strip()
+    if not reason:
+        raise TransitionRefused(
+            f"Fristen for at indsende sager til {body.code}-mødet {format_date(meeting.starts_at)} "
+            f"var {format_date(deadlines.submission)}. Angiv en begrundelse for at optage sagen "
+            "alligevel.")
+    return reason
+
+
+def _append_item(session: Session, meeting: Meeting, item: AgendaItem) -> AgendaItem:
+    """Number the new item last, but before a closing "Godkendelse af referat" not yet out."""
+    existing = queries.items(session, meeting.id)
+    item.supplementary = meeting.agenda_status == AGENDA_PUBLISHED
+    item.number = len(existing) + 1 if not existing else existing[-1].number + 1
+    last = existing[-1] if existing else None
+    if last and last.standing == "godkendelse_af_referat" and last.published_in is None \
+            and item.standing != "godkendelse_af_referat":
+        item.number = last.number
+        last.number = last.number + 1
+        session.add(last)
+        session.flush()
+    session.add(item)
+    session.flush()
+    return item
+
+
+def remove_item(session: Session, item_id: int) -> None:
+    """Take an item off an agenda that is not yet published; later items move up."""
+    item = queries.get_item(session, item_id)
+    meeting = _changeable_meeting(session, item.meeting_id)
+    if item.published_in is not None:
+        raise TransitionRefused("Punktet er offentliggjort og kan ikke fjernes. Registrér "
+                                "beslutningen «Udgår» på mødet i stedet.")
+    if meeting.agenda_status == AGENDA_LOCKED:
+        raise TransitionRefused("Dagsordenen er låst.")
+    removed_number = item.number
+    session.delete(item)
+    session.flush()
+    for later in queries.items(session, meeting.id):
+        if later.number > removed_number and later.published_in is None:
+            later.number -= 1
+            session.add(later)
+            session.flush()
+
+
+def order_items(session: Session, meeting_id: int, item_ids: list[int]) -> list[AgendaItem]:
+    """Renumber the agenda 1..n in the given order (before it is published)."""
+    meeting = _changeable_meeting(session, meeting_id)
+    if meeting.agenda_status != AGENDA_DRAFT:
+        raise TransitionRefused("Rækkefølgen kan kun ændres, før dagsordenen låses.")
+    found = queries.items(session, meeting.id)
+    if sorted(item_ids) != sorted(i.id for i in found):
+        raise InvalidInput("Angiv alle dagsordenens punkter præcis én gang.")
+    by_id = {i.id: i for i in found}
+    # Two passes: the unique (meeting, number) constraint must hold after every flush.
+    for offset, item in enumerate(found, start=1):
+        item.number = -offset
+        session.add(item)
+    session.flush()
+    for number, item_id in enumerate(item_ids, start=1):
+        by_id[item_id].number = number
+        session.add(by_id[item_id])
+    session.flush()
+    return queries.items(session, meeting.id)
+
+
+def set_closed(session: Session, item_id: int, closed: bool) -> AgendaItem:
+    item = queries.get_item(session, item_id)
+    meeting = _changeable_meeting(session, item.meeting_id)
+    if item.published_in is not None or meeting.agenda_status == AGENDA_LOCKED:
+        raise TransitionRefused("Punktet kan ikke ændres, når dagsordenen er låst eller "
+                                "offentliggjort.")
+    item.closed = closed
+    session.add(item)
+    session.flush()
+    return item
+
+
+def lock_agenda(session: Session, meeting_id: int) -> Meeting:
+    meeting = _changeable_meeting(session, meeting_id)
+    if meeting.agenda_status != AGENDA_DRAFT:
+        raise TransitionRefused("Dagsordenen er allerede låst eller offentliggjort.")
+    if not queries.items(session, meeting.id):
+        raise InvalidInput("Dagsordenen har ingen punkter.")
+    meeting.agenda_status = AGENDA_LOCKED
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def unlock_agenda(session: Session, meeting_id: int) -> Meeting:
+    meeting = _changeable_meeting(session, meeting_id)
+    if meeting.agenda_status != AGENDA_LOCKED:
+        raise TransitionRefused("Dagsordenen er ikke låst.")
+    meeting.agenda_status = AGENDA_DRAFT
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def publish_agenda(session: Session, meeting_id: int, *, actor: str,
+                   org: Organisation | None = None,
+                   now: datetime | None = None) -> AgendaPublication:
+    """Publish the agenda, or after that a tillægsdagsorden with the items added since.
+
+    The published text is kept as it was (AgendaPublication.content) and stays retrievable.
+    """
+    from meetings.documents import publication_content
+
+    org = org or current_organisation()
+    now = now or utcnow()
+    meeting = _changeable_meeting(session, meeting_id)
+    new_items = [i for i in queries.items(session, meeting.id) if i.published_in is None]
+    if meeting.agenda_status == AGENDA_PUBLISHED:
+        if not new_items:
+            raise InvalidInput("Der er ingen nye punkter til en tillægsdagsorden.")
+        kind = "tillaeg"
+    else:
+        if meeting.agenda_status != AGENDA_LOCKED:
+            lock_agenda(session, meeting.id)
+        kind = "dagsorden"
+    seq = len(queries.publications(session, meeting.id)) + 1
+    publication = AgendaPublication(
+        meeting_id=meeting.id, seq=seq, kind=kind, published_at=now, actor=actor,
+        content=publication_content(session, meeting, new_items, kind=kind, org=org))
+    session.add(publication)
+    session.flush()
+    for item in new_items:
+        item.published_in = publication.id
+        session.add(item)
+    meeting.agenda_status = AGENDA_PUBLISHED
+    session.add(meeting)
+    session.flush()
+    return publication
+
+
+# -- the minutes -------------------------------------------------------------------------------
+
+def record_item_decision(session: Session, item_id: int, *, wording: str, actor: str,
+                         decision_text: str = "", proposal_decisions: list[dict] | None = None,
+                         minority: str = "", bodies: list[str] | None = None, reason: str = "",
+                         hearing: dict | None = None, replaced_by: str | None = None,
+                         org: Organisation | None = None,
+                         now: datetime | None = None) -> AgendaItem:
+    """Record the decision on an item; for a case, this fires its workflow transition.
+
+    "Sendes tilbage" goes back to the case's committees unless `bodies` names some; the
+    decision text is the reason unless one is given. "Godkendt og sendes i høring" needs
+    `hearing` = {title, parties, deadline, opened_on}; "Ny sag forelægges" needs the new
+    case's number in `replaced_by`.
+    """
+    org = org or current_organisation()
+    now = now or utcnow()
+    item = queries.get_item(session, item_id)
+    meeting = queries.get_meeting(session, item.meeting_id)
+    _check_minutes_open(meeting, now)
+    if item.wording:
+        raise InvalidInput(f"Punkt {item.number} har allerede en beslutning.")
+    found = decisions.wording(wording or "")
+    if found is None or found.trigger == "record_earlier":
+        known = ", ".join(w.label for w in decisions.WORDINGS if w.trigger != "record_earlier")
+        raise InvalidInput(f"Ukendt beslutning: {wording!r}. Kendte: {known}.")
+    proposal_decisions = proposal_decisions or []
+    if item.case_id is not None:
+        _fire_case_decision(session, org, meeting, item, found, now=now, actor=actor,
+                            decision_text=decision_text, proposal_decisions=proposal_decisions,
+                            minority=minority, bodies=bodies, reason=reason, hearing=hearing,
+                            replaced_by=replaced_by)
+    item.wording = found.code
+    item.decision_text = (decision_text or "").strip()
+    item.proposal_decisions = proposal_decisions
+    item.minority = (minority or "").strip()
+    item.decided_at = now
+    session.add(item)
+    session.flush()
+    return item
+
+
+def _check_minutes_open(meeting: Meeting, now: datetime) -> None:
+    if meeting.status == CANCELLED:
+        raise TransitionRefused("Mødet er aflyst.")
+    if meeting.agenda_status != AGENDA_PUBLISHED:
+        raise TransitionRefused("Dagsordenen er ikke offentliggjort; beslutninger registreres "
+                                "efter mødet.")
+    if meeting.minutes_status != MINUTES_NONE:
+        raise TransitionRefused("Referatet er udsendt til godkendelse og kan ikke ændres.")
+    if local_day(now) < local_day(meeting.starts_at):
+        raise TransitionRefused(f"Mødet holdes først {format_date(meeting.starts_at)}.")
+
+
+def _fire_case_decision(session, org, meeting, item, found, *, now, actor, decision_text,
+                        proposal_decisions, minority, bodies, reason, hearing,
+                        replaced_by) -> None:
+    case = session.get(Case, item.case_id)
+    arguments = dict(body=meeting.body_code, meeting_date=local_day(meeting.starts_at),
+                     item_number=item.number, agenda_item_id=item.id,
+                     decision_text=decision_text, proposal_decisions=proposal_decisions,
+                     minority=minority)
+    if found.trigger == "send_back":
+        arguments["bodies"] = list(bodies or case.committees)
+        arguments["reason"] = reason or decision_text or found.label
+    elif found.trigger == "send_to_hearing":
+        if not hearing:
+            raise InvalidInput("Angiv høringens titel, parter og høringsfrist for at sende "
+                               "sagen i høring.")
+        case_services.send_to_hearing(session, case.number, actor=actor, org=org, now=now,
+                                      wording=found.code, **hearing, **arguments)
+        return
+    elif found.trigger == "replace":
+        arguments["replaced_by"] = replaced_by
+        arguments["reason"] = reason or decision_text or found.label
+    elif reason:
+        arguments["reason"] = reason
+    case_services.record_decision(session, case.number, wording=found.code, actor=actor,
+                                  org=org, now=now, **arguments)
+
+
+def record_absence(session: Session, meeting_id: int, *, name: str = "",
+                   username: str | None = None, note: str = "") -> Absence:
+    meeting = queries.get_meeting(session, meeting_id)
+    if meeting.minutes_status == MINUTES_FINAL:
+        raise TransitionRefused("Referatet er endeligt.")
+    user = _user(session, username) if username else None
+    name = (user.name if user else name or "").strip()
+    if not 0 < len(name) <= 200:
+        raise InvalidInput("Angiv navnet på det fraværende medlem.")
+    if any(a.name == name for a in queries.absences(session, meeting.id)):
+        raise InvalidInput(f"{name} er allerede registreret som fraværende.")
+    absence = Absence(meeting_id=meeting.id, user_id=user.id if user else None, name=name,
+                      note=(note or "").strip()[:500])
+    session.add(absence)
+    session.flush()
+    return absence
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"Brugeren {username!r} findes ikke.")
+    return user
+
+
+def send_minutes_for_approval(session: Session, meeting_id: int, *,
+                              objection_deadline: str | date | None = None,
+                              org: Organisation | None = None,
+                              now: datetime | None = None) -> Meeting:
+    """Close the minutes for changes and ask the members to approve them."""
+    org = org or current_organisation()
+    now = now or utcnow()
+    meeting = queries.get_meeting(session, meeting_id)
+    _check_minutes_open(meeting, now)
+    undecided = [str(i.number) for i in queries.items(session, meeting.id) if not i.wording]
+    if undecided:
+        raise TransitionRefused("Punkt " + ", ".join(undecided) + " mangler en beslutning.")
+    deadline = parse_date(objection_deadline) if objection_deadline else add_weekdays(
+        local_day(now), OBJECTION_WEEKDAYS, rules_for(org, meeting.body_code))
+    meeting.minutes_status = MINUTES_APPROVAL
+    meeting.objection_deadline = deadline
+    session.add(meeting)
+    session.flush()
+    refresh_minutes_status(session, meeting, now)
+    return meeting
+
+
+def approve_minutes(session: Session, meeting_id: int, *, username: str,
+                    now: datetime | None = None) -> MinutesApproval:
+    """A member clicks "Godkendt". Approving twice is harmless."""
+    now = now or utcnow()
+    meeting = queries.get_meeting(session, meeting_id)
+    user = _user(session, username)
+    if not session.get(Membership, (user.id, meeting.body_code)):
+        raise TransitionRefused(f"{user.name} er ikke medlem af {meeting.body_code}.")
+    existing = session.get(MinutesApproval, (meeting.id, user.id))
+    if existing:
+        return existing
+    if meeting.minutes_status != MINUTES_APPROVAL:
+        raise TransitionRefused("Referatet er ikke til godkendelse.")
+    approval = MinutesApproval(meeting_id=meeting.id, user_id=user.id, approved_at=now)
+    session.add(approval)
+    session.flush()
+    refresh_minutes_status(session, meeting, now)
+    return approval
+
+
+def refresh_minutes_status(session: Session, meeting: Meeting, now: datetime) -> bool:
+    """Make the minutes final when every member approved or the objection deadline passed.
+
+    Returns True when they became final now. Safe to call repeatedly (a periodic task can).
+    """
+    if meeting.minutes_status != MINUTES_APPROVAL:
+        return False
+    member_ids = {u.id for u in queries.members(session, meeting.body_code)}
+    approved = {a.user_id for a, _ in queries.approvals(session, meeting.id)}
+    all_approved = bool(member_ids) and member_ids <= approved
+    deadline_passed = meeting.objection_deadline is not None and \
+        local_day(now) > meeting.objection_deadline
+    if not (all_approved or deadline_passed):
+        return False
+    meeting.minutes_status = MINUTES_FINAL
+    meeting.minutes_final_at = now
+    session.add(meeting)
+    session.flush()
+    return True
+
+
+def finalise_due_minutes(session: Session, now: datetime | None = None) -> list[int]:
+    """Every meeting whose minutes became final by now (for a periodic sweep)."""
+    now = now or utcnow()
+    waiting = session.exec(select(Meeting).where(Meeting.minutes_status == MINUTES_APPROVAL))
+    return [m.id for m in list(waiting) if refresh_minutes_status(session, m, now)]
