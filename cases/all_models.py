@@ -3,3 +3,4 @@
 import cases.models  # noqa: F401
 import web.models  # noqa: F401
 import meetings.models  # noqa: F401
+import notifications.models  # noqa: F401

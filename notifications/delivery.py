@@ -1,0 +1,215 @@
+"""The two jobs behind the Celery tasks, as plain functions: the sweep (claim what is due,
+hand ids to the queue after commit) and the delivery of one claimed reminder over SMTP.
+
+Tests call these directly; the Celery tasks in notifications.tasks only wire them to the
+process's engine, mailer and queue.
+"""
+
+import logging
+import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from cases import settings
+from cases.db import write_session
+from cases.models import Case, utcnow
+from notifications import digest, outbox
+from notifications.email import build_message, render_parts, template_context
+from notifications.email import message_id as message_id_for
+from notifications.models import Reminder
+from notifications.rules import ReminderRules, current_rules, in_office_hours
+
+log = logging.getLogger(__name__)
+
+
+# -- SMTP --------------------------------------------------------------------------------------
+
+class TemporaryError(Exception):
+    """Try again later: a 4xx reply, a refused or dropped connection."""
+
+
+class PermanentError(Exception):
+    """Do not try again: a 5xx reply (unknown recipient, refused sender, ...)."""
+
+
+def smtp_address() -> tuple[str, int]:
+    return (settings.env_str("SAGSGANG_SMTP_HOST", "127.0.0.1"),
+            settings.env_int("SAGSGANG_SMTP_PORT", 8025))
+
+
+class Mailer:
+    """One SMTP connection per process, opened on first use and reopened after an error."""
+
+    def __init__(self, host: str, port: int, timeout: float = 30.0):
+        self.host, self.port, self.timeout = host, port, timeout
+        self.connection: smtplib.SMTP | None = None
+
+    def send(self, message) -> None:
+        try:
+            self._send_once(message)
+        except smtplib.SMTPServerDisconnected:
+            # The server dropped an idle connection before this message began: one more go.
+            self.close()
+            self._send_once(message)
+
+    def _send_once(self, message) -> None:
+        try:
+            if self.connection is None:
+                self.connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            refused = self.connection.send_message(message)
+        except smtplib.SMTPServerDisconnected:
+            raise
+        except smtplib.SMTPRecipientsRefused as error:
+            self._reset()
+            code, reply = next(iter(error.recipients.values()))
+            raise _classified(code, reply) from None
+        except smtplib.SMTPResponseException as error:
+            self._reset()
+            raise _classified(error.smtp_code, error.smtp_error) from None
+        except (OSError, smtplib.SMTPException) as error:
+            self.close()
+            raise TemporaryError(f"SMTP-forbindelsen fejlede: {error}") from None
+        if refused:
+            code, reply = next(iter(refused.values()))
+            raise _classified(code, reply)
+
+    def _reset(self) -> None:
+        try:
+            self.connection.rset()
+        except Exception:  # noqa: BLE001 - any trouble: start afresh next time
+            self.close()
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+                pass
+            self.connection = None
+
+
+def _classified(code: int, reply) -> Exception:
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    message = f"SMTP-serveren svarede {code} {text}"
+    return PermanentError(message) if 500 <= code < 600 else TemporaryError(message)
+
+
+# -- delivering one reminder -------------------------------------------------------------------
+
+@dataclass
+class Prepared:
+    row: Reminder
+    message: object | None  # an EmailMessage, or None when the row was settled already
+
+
+def deliver(engine: sa.Engine, row_id: int, token: str, mailer: Mailer, *,
+            now: Callable[[], datetime] = utcnow, rules: ReminderRules | None = None,
+            timing: outbox.Timing | None = None) -> str:
+    """Send one claimed reminder; returns what happened (sent, skipped, retry, failed, ...)."""
+    rules = rules or current_rules()
+    timing = timing or outbox.timing()
+    with write_session(engine) as session:
+        row = outbox.take_claim(session, row_id, token, now())
+        if row is None:
+            return "skipped"  # a second delivery of the same claim, or a claim given back
+        prepared = _prepare(session, row, token, now())
+    if prepared.message is None:
+        return "cancelled" if row.status != "failed" else "failed"
+    try:
+        mailer.send(prepared.message)
+    except TemporaryError as error:
+        with write_session(engine) as session:
+            outbox.mark_retry(session, row, token, now(), str(error), timing, rules)
+        return "retry"
+    except PermanentError as error:
+        with write_session(engine) as session:
+            outbox.mark_failed(session, row.id, token, now(), str(error))
+        return "failed"
+    with write_session(engine) as session:
+        marked = outbox.mark_sent(session, row.id, token, now(), prepared.message["Message-ID"])
+    if not marked:
+        log.warning("reminder %s was sent but its claim had been given back", row.id)
+    return "sent"
+
+
+def _prepare(session: Session, row: Reminder, token: str, now: datetime) -> Prepared:
+    """The email for a taken row; or settle the row here (opted out, broken template)."""
+    if row.optional and outbox.is_opted_out(session, row.recipient, row.kind):
+        outbox.mark_cancelled(session, row.id, token, now, "Modtageren har frameldt sig.")
+        row.status = "cancelled"
+        return Prepared(row, None)
+    try:
+        message = render_message(session, row, now)
+    except Exception as error:  # noqa: BLE001 - a broken template must not crash-loop
+        log.exception("reminder %s could not be rendered", row.id)
+        outbox.mark_failed(session, row.id, token, now, f"Kunne ikke dannes: {error!r}")
+        row.status = "failed"
+        return Prepared(row, None)
+    return Prepared(row, message)
+
+
+def render_message(session: Session, row: Reminder, now: datetime):
+    case = session.get(Case, row.case_id) if row.case_id else None
+    extra = digest.digest_context(session, row.context["centre"], now) \
+        if row.kind == "weekly_digest" else None
+    context = template_context(kind=row.kind, recipient=row.recipient,
+                               recipient_name=row.recipient_name, optional=row.optional,
+                               context=row.context, case=case, extra=extra)
+    subject, text, html = render_parts(row.kind, context)
+    return build_message(dedupe_key=row.dedupe_key, recipient=row.recipient,
+                         recipient_name=row.recipient_name, subject=subject, text=text,
+                         html=html, unsubscribe=context["unsubscribe_url"], now=now)
+
+
+def expected_message_id(row: Reminder) -> str:
+    return message_id_for(row.dedupe_key)
+
+
+# -- the sweep ---------------------------------------------------------------------------------
+
+def sweep(engine: sa.Engine, enqueue: Callable[[int, str], None], *,
+          now: datetime | None = None, rules: ReminderRules | None = None,
+          timing: outbox.Timing | None = None) -> dict:
+    """Give back stuck claims, claim due rows and hand them to the queue after commit."""
+    rules = rules or current_rules()
+    timing = timing or outbox.timing()
+    now = now or utcnow()
+    with write_session(engine) as session:
+        released = outbox.release_stuck(session, now, timing)
+        claims = []
+        if in_office_hours(now, rules):
+            # Keep at most a batch waiting in the queue: a backlog stays in the table,
+            # where it costs nothing, and claims never wait in the queue for long.
+            room = timing.batch_size - outbox.waiting_in_queue(session)
+            claims = outbox.claim_due(session, now, room)
+    enqueued = 0
+    for index, (row_id, token) in enumerate(claims):
+        try:
+            enqueue(row_id, token)
+        except Exception as error:  # noqa: BLE001 - broker down: give the rest back now
+            log.warning("could not enqueue reminders (%s); giving %d claims back",
+                        error, len(claims) - index)
+            with write_session(engine) as session:
+                outbox.unclaim(session, claims[index:], utcnow(),
+                               f"Køen kunne ikke nås: {error}")
+            break
+        enqueued += 1
+    return {"released": released, "claimed": len(claims), "enqueued": enqueued}
+
+
+def plan(engine: sa.Engine, *, now: datetime | None = None,
+         rules: ReminderRules | None = None) -> int:
+    """Reminders that no case action creates: this week's digests."""
+    from notifications.reminders import plan_weekly_digests
+
+    with write_session(engine) as session:
+        return plan_weekly_digests(session, now or utcnow(), rules)
+
+
+def default_mailer() -> Mailer:
+    host, port = smtp_address()
+    return Mailer(host, port, timeout=outbox.timing().smtp_timeout)

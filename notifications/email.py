@@ -1,0 +1,132 @@
+"""Building a reminder's email: Danish text and HTML from templates/email/, a Message-ID
+derived from the dedupe key, a link to the case and, for optional reminders, a link that
+stops them.
+
+Templates per kind: email/<kind>-subject.txt, email/<kind>-body.txt, email/<kind>-body.html
+(the .html ones autoescaped by the shared environment, the .txt ones not).
+"""
+
+import hashlib
+import os
+import secrets
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from cases import settings
+from cases.dates import format_date, parse_date
+from cases.templating import render
+from notifications.rules import KINDS
+
+UNSUBSCRIBE_SALT = "sagsgang-reminders-unsubscribe"
+
+
+def sender_address() -> str:
+    return settings.env_str("SAGSGANG_MAIL_FROM", "Sagsgang <sagsgang@localhost>")
+
+
+def message_id(dedupe_key: str) -> str:
+    """The same key always gives the same Message-ID, so a resend is recognisably the same."""
+    digest = hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
+    host = urlsplit(settings.site_url()).hostname or "localhost"
+    return f"<reminder.{digest}@{host}>"
+
+
+def case_url(number: str) -> str:
+    return f"{settings.site_url()}/sager/{quote(number, safe='')}"
+
+
+# -- stopping optional reminders ---------------------------------------------------------------
+
+def secret_key() -> str:
+    """SAGSGANG_SECRET_KEY, or the key generated once for this checkout under var/ (the same
+    file the web application uses, so the links it serves verify)."""
+    configured = os.environ.get("SAGSGANG_SECRET_KEY")
+    if configured:
+        return configured
+    path = Path(settings.env_str("SAGSGANG_VAR_DIR", str(settings.PROJECT_DIR / "var")))
+    path = path / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        except FileExistsError:
+            pass  # another process created it first
+    return path.read_text().strip()
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key(), salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_token(email: str, kind: str) -> str:
+    """A signed token naming the address and the kind of reminder ("*": all optional)."""
+    return _serializer().dumps({"e": email.lower(), "k": kind})
+
+
+def read_unsubscribe_token(token: str) -> tuple[str, str] | None:
+    """(email, kind) from a genuine token; None for a forged or damaged one."""
+    try:
+        data = _serializer().loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("k") not in (*KINDS, "*"):
+        return None
+    return str(data.get("e", "")), data["k"]
+
+
+def unsubscribe_url(email: str, kind: str) -> str:
+    return f"{settings.site_url()}/paamindelser/afmeld/{unsubscribe_token(email, kind)}"
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+def render_parts(kind: str, context: dict) -> tuple[str, str, str]:
+    """(subject, text, html) for a reminder of this kind."""
+    subject = render(f"email/{kind}-subject.txt", **context)
+    subject = " ".join(subject.split())  # one line, whatever the title held
+    text = render(f"email/{kind}-body.txt", **context)
+    html = render(f"email/{kind}-body.html", **context)
+    return subject, text, html
+
+
+def template_context(*, kind: str, recipient: str, recipient_name: str, optional: bool,
+                     context: dict, case=None, extra: dict | None = None) -> dict:
+    values = dict(context)
+    for name in ("deadline", "due_date"):
+        if name in values:
+            values[name] = parse_date(values[name])
+    return {
+        **values,
+        **(extra or {}),
+        "kind": kind,
+        "kind_label": KINDS[kind],
+        "recipient_name": recipient_name,
+        "case": case,
+        "case_url": case_url(case.number) if case is not None else settings.site_url(),
+        "site_url": settings.site_url(),
+        "unsubscribe_url": unsubscribe_url(recipient, kind) if optional else "",
+        "format_date": format_date,
+    }
+
+
+def build_message(*, dedupe_key: str, recipient: str, recipient_name: str, subject: str,
+                  text: str, html: str, unsubscribe: str, now) -> EmailMessage:
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = subject
+    message["From"] = sender_address()
+    message["To"] = formataddr((recipient_name, recipient)) if recipient_name else recipient
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id(dedupe_key)
+    message["Auto-Submitted"] = "auto-generated"
+    if unsubscribe:
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message

@@ -1,0 +1,280 @@
+"""The outbox's state changes, each a compare-and-set on the row's status.
+
+pending ──sweep claims──▶ sending ──worker takes, sends──▶ sent
+   ▲                        │  └── 4xx / connection error ──▶ pending (later, with backoff)
+   └── stuck-claim sweeper ─┘  └── 5xx or too many attempts ──▶ failed
+pending ──case moved on / recipient opted out──▶ cancelled
+
+A claim carries a token; a worker may only take a claim whose token it was given and that no
+worker took yet, so a message delivered twice by the broker (Redis visibility timeout, two
+beats) sends once. Exactly-once email is impossible: a worker killed after the SMTP server
+accepted a message and before the row was marked sent leaves it to the sweeper, which sends
+it again (ENGINEERING.md, "Celery and Redis").
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, func, select
+
+from cases import settings
+from notifications.models import (
+    CANCELLED,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    Reminder,
+    ReminderOptOut,
+)
+from notifications.rules import ReminderRules, Wanted, next_send_time
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How the sweep and the workers pace themselves (environment, with defaults)."""
+
+    sweep_seconds: float = 30.0  # beat's interval between sweeps
+    batch_size: int = 200  # at most this many claimed rows wait in the queue at a time
+    queue_timeout: timedelta = timedelta(minutes=10)  # claimed, no worker took it: lost
+    send_timeout: timedelta = timedelta(minutes=5)  # a worker took it and never finished
+    retry_base: timedelta = timedelta(minutes=1)  # first backoff; doubles per attempt
+    retry_max: timedelta = timedelta(hours=1)
+    max_attempts: int = 8
+    smtp_timeout: float = 30.0  # must stay well below send_timeout
+
+
+def timing() -> Timing:
+    def seconds(name: str, default: float) -> float:
+        raw = settings.env_str(name, "")
+        try:
+            return float(raw) if raw else default
+        except ValueError:
+            raise SystemExit(f"{name} must be a number of seconds, got {raw!r}") from None
+
+    default = Timing()
+    return Timing(
+        sweep_seconds=seconds("SAGSGANG_SWEEP_SECONDS", default.sweep_seconds),
+        batch_size=settings.env_int("SAGSGANG_SWEEP_BATCH", default.batch_size),
+        queue_timeout=timedelta(seconds=seconds("SAGSGANG_QUEUE_TIMEOUT_SECONDS",
+                                                default.queue_timeout.total_seconds())),
+        send_timeout=timedelta(seconds=seconds("SAGSGANG_SEND_TIMEOUT_SECONDS",
+                                               default.send_timeout.total_seconds())),
+        retry_base=timedelta(seconds=seconds("SAGSGANG_RETRY_BASE_SECONDS",
+                                             default.retry_base.total_seconds())),
+        retry_max=timedelta(seconds=seconds("SAGSGANG_RETRY_MAX_SECONDS",
+                                            default.retry_max.total_seconds())),
+        max_attempts=settings.env_int("SAGSGANG_MAX_ATTEMPTS", default.max_attempts),
+        smtp_timeout=seconds("SAGSGANG_SMTP_TIMEOUT_SECONDS", default.smtp_timeout),
+    )
+
+
+# -- keeping the outbox in line with what is wanted (inside the caller's transaction) ----------
+
+def rows_of_case(session: Session, case_id: int) -> list[tuple[int, str, str]]:
+    return list(session.exec(select(Reminder.id, Reminder.dedupe_key, Reminder.status)
+                             .where(Reminder.case_id == case_id)))
+
+
+def sync(session: Session, wanted: list[Wanted], existing: list[tuple[int, str, str]],
+         now: datetime, rules: ReminderRules) -> None:
+    """Insert the wanted rows that are missing, cancel pending rows no longer wanted."""
+    wanted_keys = {w.key for w in wanted}
+    status_of = {key: (row_id, status) for row_id, key, status in existing}
+    unwanted = [row_id for row_id, key, status in existing
+                if status == PENDING and key not in wanted_keys]
+    if unwanted:
+        session.execute(sa.update(Reminder)
+                        .where(Reminder.id.in_(unwanted), Reminder.status == PENDING)
+                        .values(status=CANCELLED, last_error="Ikke længere aktuel.",
+                                updated_at=now))
+    revived = [w for w in wanted if status_of.get(w.key, (0, ""))[1] == CANCELLED]
+    for item in revived:
+        send_at = next_send_time(item.due_at, rules)
+        session.execute(sa.update(Reminder)
+                        .where(Reminder.id == status_of[item.key][0],
+                               Reminder.status == CANCELLED)
+                        .values(status=PENDING, due_at=item.due_at, next_attempt_at=send_at,
+                                last_error="", updated_at=now))
+    insert_missing(session, [w for w in wanted if w.key not in status_of], now, rules)
+
+
+def insert_missing(session: Session, wanted: list[Wanted], now: datetime,
+                   rules: ReminderRules) -> int:
+    """Insert rows for these reminders; a key that exists already is left as it is."""
+    if not wanted:
+        return 0
+    rows = [{"dedupe_key": w.key, "kind": w.kind, "case_id": w.case_id,
+             "recipient": w.recipient.email, "recipient_name": w.recipient.name,
+             "optional": w.optional, "context": w.context, "status": PENDING,
+             "due_at": w.due_at, "next_attempt_at": next_send_time(w.due_at, rules),
+             "attempts": 0, "last_error": "", "message_id": "", "created_at": now,
+             "updated_at": now} for w in wanted]
+    # A concurrent transaction may have inserted the same key: the unique key decides and
+    # the loser inserts nothing, instead of failing the whole case action.
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(Reminder).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = session.execute(statement, rows)
+    return result.rowcount
+
+
+# -- the sweep (beat) ------------------------------------------------------------------------
+
+def release_stuck(session: Session, now: datetime, timing: Timing) -> int:
+    """Return claims that no worker took in time, or that a dead worker left, to pending."""
+    lost_in_queue = sa.and_(Reminder.started_at.is_(None),
+                            Reminder.claimed_at < now - timing.queue_timeout)
+    worker_died = sa.and_(Reminder.started_at.is_not(None),
+                          Reminder.started_at < now - timing.send_timeout)
+    earliest = now - min(timing.queue_timeout, timing.send_timeout)
+    result = session.execute(
+        sa.update(Reminder)
+        .where(Reminder.status == SENDING, Reminder.claimed_at < earliest,
+               sa.or_(lost_in_queue, worker_died))
+        .values(status=PENDING, claim_token=None, claimed_at=None, started_at=None,
+                last_error="Afsendelsen blev afbrudt; prøves igen.", updated_at=now)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def waiting_in_queue(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Reminder).where(
+        Reminder.status == SENDING, Reminder.started_at.is_(None))).one()
+
+
+def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    """The ids of due pending rows, oldest first: an index range over the due rows only."""
+    # FOR UPDATE SKIP LOCKED on PostgreSQL keeps two sweeps off each other's rows; SQLite
+    # drops it silently but serialises writers with BEGIN IMMEDIATE instead.
+    query = (select(Reminder.id)
+             .where(Reminder.status == PENDING, Reminder.next_attempt_at <= now)
+             .order_by(Reminder.next_attempt_at).limit(limit)
+             .with_for_update(skip_locked=True))
+    return list(session.exec(query))
+
+
+def claim_due(session: Session, now: datetime, limit: int) -> list[tuple[int, str]]:
+    """Claim up to `limit` due rows; returns (id, claim token) pairs to enqueue after commit."""
+    ids = due_ids(session, now, limit) if limit > 0 else []
+    if not ids:
+        return []
+    token = uuid.uuid4().hex
+    # The status test makes this a compare-and-set: a row another sweep claimed in the
+    # meantime is skipped, never claimed twice.
+    result = session.execute(
+        sa.update(Reminder).where(Reminder.id.in_(ids), Reminder.status == PENDING)
+        .values(status=SENDING, claim_token=token, claimed_at=now, started_at=None,
+                updated_at=now)
+        .returning(Reminder.id).execution_options(synchronize_session=False))
+    return [(row_id, token) for row_id in sorted(result.scalars())]
+
+
+def unclaim(session: Session, claims: list[tuple[int, str]], now: datetime, error: str) -> None:
+    """Give back claims that could not be handed to the queue (broker down)."""
+    for row_id, token in claims:
+        session.execute(sa.update(Reminder)
+                        .where(Reminder.id == row_id, Reminder.claim_token == token,
+                               Reminder.status == SENDING, Reminder.started_at.is_(None))
+                        .values(status=PENDING, claim_token=None, claimed_at=None,
+                                last_error=error[:2000], updated_at=now))
+
+
+# -- the worker --------------------------------------------------------------------------------
+
+def take_claim(session: Session, row_id: int, token: str, now: datetime) -> Reminder | None:
+    """The row, if this claim is still open and no worker took it yet; else None."""
+    result = session.execute(
+        sa.update(Reminder)
+        .where(Reminder.id == row_id, Reminder.status == SENDING,
+               Reminder.claim_token == token, Reminder.started_at.is_(None))
+        .values(started_at=now, attempts=Reminder.attempts + 1, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return None
+    return session.get(Reminder, row_id, populate_existing=True)
+
+
+def _finish(session: Session, row_id: int, token: str, **values) -> bool:
+    result = session.execute(
+        sa.update(Reminder)
+        .where(Reminder.id == row_id, Reminder.status == SENDING,
+               Reminder.claim_token == token)
+        .values(**values).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def mark_sent(session: Session, row_id: int, token: str, now: datetime,
+              message_id: str) -> bool:
+    return _finish(session, row_id, token, status=SENT, sent_at=now, message_id=message_id,
+                   last_error="", updated_at=now)
+
+
+def mark_failed(session: Session, row_id: int, token: str, now: datetime, error: str) -> bool:
+    return _finish(session, row_id, token, status=FAILED, last_error=error[:2000],
+                   updated_at=now)
+
+
+def mark_cancelled(session: Session, row_id: int, token: str, now: datetime,
+                   reason: str) -> bool:
+    return _finish(session, row_id, token, status=CANCELLED, last_error=reason,
+                   updated_at=now)
+
+
+def backoff(attempts: int, timing: Timing) -> timedelta:
+    """1, 2, 4, … times the base delay, capped."""
+    return min(timing.retry_base * (2 ** max(attempts - 1, 0)), timing.retry_max)
+
+
+def mark_retry(session: Session, row: Reminder, token: str, now: datetime, error: str,
+               timing: Timing, rules: ReminderRules) -> bool:
+    """A temporary failure: try again later, or give up after too many attempts."""
+    if row.attempts >= timing.max_attempts:
+        return mark_failed(session, row.id, token, now,
+                           f"Opgivet efter {row.attempts} forsøg: {error}")
+    later = next_send_time(now + backoff(row.attempts, timing), rules)
+    return _finish(session, row.id, token, status=PENDING, next_attempt_at=later,
+                   last_error=error[:2000], claim_token=None, claimed_at=None,
+                   started_at=None, updated_at=now)
+
+
+# -- opting out ----------------------------------------------------------------------------------
+
+def is_opted_out(session: Session, email: str, kind: str) -> bool:
+    return session.exec(select(ReminderOptOut.email).where(
+        ReminderOptOut.email == email.lower(),
+        ReminderOptOut.kind.in_([kind, "*"]))).first() is not None
+
+
+def opt_out(session: Session, email: str, kind: str, now: datetime) -> None:
+    """Stop optional reminders of this kind ("*": all) to this address; idempotent."""
+    email = email.lower()
+    if session.get(ReminderOptOut, (email, kind)) is None:
+        session.add(ReminderOptOut(email=email, kind=kind, created_at=now))
+        session.flush()
+
+
+# -- what the secretariat looks at -----------------------------------------------------------
+
+def failed_rows(session: Session, limit: int = 200) -> list[Reminder]:
+    return list(session.exec(select(Reminder).where(Reminder.status == FAILED)
+                             .order_by(Reminder.updated_at.desc()).limit(limit)))
+
+
+def retry_failed(session: Session, row_id: int, now: datetime, rules: ReminderRules) -> bool:
+    """The secretariat fixed the address or the server: send a failed reminder again."""
+    result = session.execute(
+        sa.update(Reminder).where(Reminder.id == row_id, Reminder.status == FAILED)
+        .values(status=PENDING, attempts=0, next_attempt_at=next_send_time(now, rules),
+                claim_token=None, claimed_at=None, started_at=None, updated_at=now))
+    return result.rowcount == 1
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    rows = session.exec(select(Reminder.status, func.count()).group_by(Reminder.status))
+    return dict(rows.all())

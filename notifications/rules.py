@@ -1,0 +1,354 @@
+"""Which reminders a case should have: a pure function of the case's facts, the rules and the
+calendar. No database, no clock: `now` and every fact are arguments, so the due times can be
+checked for any day (the DST Sundays, Easter) without waiting for it.
+
+The rules come from the `[reminders]` section of the organisation's TOML file; a missing
+section means the defaults below.
+"""
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import holidays
+
+from cases import settings
+from cases.dates import COPENHAGEN, local_to_utc
+
+# Every kind of reminder, with the Danish label the secretariat sees.
+KINDS = {
+    "hearing_request": "Anmodning om høringssvar",
+    "hearing_reminder": "Påmindelse om høringsfrist",
+    "hearing_missing": "Manglende høringssvar",
+    "deadline_warning": "Frist nærmer sig",
+    "deadline_overdue": "Frist overskredet",
+    "submission_due": "Intern aflevering nærmer sig",
+    "submission_passed": "Intern aflevering overskredet",
+    "route_at_risk": "Sagen når ikke frem inden fristen",
+    "agenda_due": "Dagsorden skal udsendes",
+    "agenda_published": "Dagsorden udsendt",
+    "minutes_approval": "Referat afventer godkendelse",
+    "weekly_digest": "Ugeoversigt",
+}
+
+# A case in one of these states needs no more reminders about its deadlines and hearings.
+FINISHED_STATES = ("closed", "withdrawn", "replaced")
+
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class ReminderRules:
+    enabled: bool = True
+    office_hours_only: bool = True  # send only on weekdays, within office hours
+    office_hours: tuple[time, time] = (time(8, 0), time(16, 0))
+    send_at: time = time(8, 0)  # the local time of day a date-based reminder is due
+    custom_days_off: tuple[str, ...] = ()  # "MM-DD", besides the public holidays
+    hearing_request: bool = True
+    hearing_reminder_weekdays: tuple[int, ...] = (3,)
+    hearing_missing: bool = True
+    deadline_warning_weekdays: tuple[int, ...] = (5,)
+    deadline_overdue: bool = True
+    submission_weekdays: tuple[int, ...] = (10, 5, 1)
+    submission_passed: bool = True
+    route_at_risk: bool = True
+    agenda_due_weekdays: tuple[int, ...] = (1,)
+    agenda_published: bool = True
+    minutes_approval: bool = True
+    weekly_digest_weekday: int | None = 0  # Monday; None: no digest
+    secretariat_email: str = ""  # used when no user has the secretariat role
+    optional_kinds: frozenset[str] = frozenset(
+        {"hearing_reminder", "deadline_warning", "submission_due", "agenda_published",
+         "weekly_digest"})
+
+
+def _time(raw: str, where: str) -> time:
+    try:
+        hours, minutes = str(raw).split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"[reminders] {where}: expected HH:MM, got {raw!r}") from None
+
+
+def _offsets(raw, where: str) -> tuple[int, ...]:
+    if not isinstance(raw, list) or not all(isinstance(n, int) and n >= 0 for n in raw):
+        raise ValueError(f"[reminders] {where}: expected a list of whole weekdays, got {raw!r}")
+    return tuple(sorted(set(raw), reverse=True))
+
+
+def parse_rules(data: dict) -> ReminderRules:
+    """The rules from a parsed organisation TOML (its [municipality] and [reminders])."""
+    municipality = data.get("municipality", {})
+    raw = dict(data.get("reminders", {}))
+    defaults = ReminderRules()
+    known = set(ReminderRules.__dataclass_fields__) | {"weekly_digest", "optional"}
+    unknown = set(raw) - known - {"office_hours", "custom_days_off"}
+    if unknown:
+        raise ValueError(f"[reminders]: unknown settings {', '.join(sorted(unknown))}")
+    hours = municipality.get("office_hours", ["08:00", "16:00"])
+    values = {
+        "office_hours": (_time(hours[0], "office_hours"), _time(hours[1], "office_hours")),
+        "custom_days_off": tuple(municipality.get("custom_days_off", [])),
+    }
+    for name in ("enabled", "office_hours_only", "hearing_request", "hearing_missing",
+                 "deadline_overdue", "submission_passed", "route_at_risk", "agenda_published",
+                 "minutes_approval"):
+        if name in raw:
+            if not isinstance(raw[name], bool):
+                raise ValueError(f"[reminders] {name}: expected true or false")
+            values[name] = raw[name]
+    for name in ("hearing_reminder_weekdays", "deadline_warning_weekdays",
+                 "submission_weekdays", "agenda_due_weekdays"):
+        if name in raw:
+            values[name] = _offsets(raw[name], name)
+    if "send_at" in raw:
+        values["send_at"] = _time(raw["send_at"], "send_at")
+    if "weekly_digest" in raw:
+        day = raw["weekly_digest"]
+        if day not in ("", *WEEKDAY_NAMES):
+            raise ValueError("[reminders] weekly_digest: a weekday name, or \"\" for none")
+        values["weekly_digest_weekday"] = WEEKDAY_NAMES.index(day) if day else None
+    if "secretariat_email" in raw:
+        values["secretariat_email"] = str(raw["secretariat_email"])
+    if "optional" in raw:
+        bad = set(raw["optional"]) - set(KINDS)
+        if bad:
+            raise ValueError(f"[reminders] optional: unknown kinds {', '.join(sorted(bad))}")
+        values["optional_kinds"] = frozenset(raw["optional"])
+    rules = ReminderRules(**{**defaults.__dict__, **values})
+    if not rules.office_hours[0] <= rules.send_at < rules.office_hours[1]:
+        raise ValueError("[reminders] send_at must lie within the office hours")
+    return rules
+
+
+def load_rules(path: Path) -> ReminderRules:
+    with open(path, "rb") as f:
+        return parse_rules(tomllib.load(f))
+
+
+@lru_cache(maxsize=4)
+def _cached_rules(path: str) -> ReminderRules:
+    return load_rules(Path(path))
+
+
+def current_rules() -> ReminderRules:
+    """The reminder rules of this process's organisation file (SAGSGANG_ORGANISATION)."""
+    return _cached_rules(str(settings.organisation_file()))
+
+
+# -- the calendar: Danish weekdays (hverdage) ---------------------------------------------------
+
+@lru_cache(maxsize=64)
+def _public_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.DK(years=year))
+
+
+def is_weekday(day: date, rules: ReminderRules) -> bool:
+    """Monday to Friday, not a Danish public holiday, not one of the custom days off."""
+    return (day.weekday() < 5 and day not in _public_holidays(day.year)
+            and day.strftime("%m-%d") not in rules.custom_days_off)
+
+
+def weekdays_before(day: date, count: int, rules: ReminderRules) -> date:
+    """The weekday `count` weekdays before `day` (0: `day` itself, or the weekday before it)."""
+    current = day
+    if count == 0:
+        while not is_weekday(current, rules):
+            current -= timedelta(days=1)
+        return current
+    while count:
+        current -= timedelta(days=1)
+        if is_weekday(current, rules):
+            count -= 1
+    return current
+
+
+def next_weekday_after(day: date, rules: ReminderRules) -> date:
+    current = day + timedelta(days=1)
+    while not is_weekday(current, rules):
+        current += timedelta(days=1)
+    return current
+
+
+def in_office_hours(instant: datetime, rules: ReminderRules) -> bool:
+    """May a reminder be sent at this instant?"""
+    if not rules.office_hours_only:
+        return True
+    local = instant.astimezone(COPENHAGEN)
+    start, end = rules.office_hours
+    return is_weekday(local.date(), rules) and start <= local.time() < end
+
+
+def next_send_time(instant: datetime, rules: ReminderRules) -> datetime:
+    """The first instant at or after `instant` when a reminder may be sent (UTC)."""
+    if in_office_hours(instant, rules):
+        return instant.astimezone(UTC)
+    local = instant.astimezone(COPENHAGEN)
+    start = rules.office_hours[0]
+    day = local.date()
+    if not (is_weekday(day, rules) and local.time() < start):
+        day = next_weekday_after(day, rules)
+    return local_to_utc(day, start.hour, start.minute)
+
+
+def send_time_on(day: date, rules: ReminderRules) -> datetime:
+    """A date-based reminder's due instant: the configured time of day, Copenhagen time."""
+    return local_to_utc(day, rules.send_at.hour, rules.send_at.minute)
+
+
+# -- the facts of a case, as plain data -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class PartyFacts:
+    id: int
+    name: str
+    recipients: tuple[Person, ...]  # the party's own address, or the members of its body
+    responded: bool
+
+
+@dataclass(frozen=True)
+class HearingFacts:
+    id: int
+    title: str
+    opened_on: date
+    deadline: date  # høringsfrist
+    closed: bool
+    parties: tuple[PartyFacts, ...]
+
+
+@dataclass(frozen=True)
+class DeadlineFacts:
+    id: int
+    due_date: date
+    description: str
+    met: bool
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    id: int
+    number: str
+    title: str
+    status: str
+    centre: str
+    owner: Person | None
+    hearings: tuple[HearingFacts, ...] = ()
+    deadlines: tuple[DeadlineFacts, ...] = ()
+    managers: tuple[Person, ...] = ()  # managers of the case's centre
+    secretariat: tuple[Person, ...] = ()
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One reminder a case should have: the outbox row it becomes."""
+
+    key: str
+    kind: str
+    recipient: Person
+    due_at: datetime  # UTC
+    optional: bool
+    case_id: int | None = None
+    context: dict = field(default_factory=dict, compare=False)
+
+
+def _wanted(rules: ReminderRules, kind: str, key: str, person: Person, due_at: datetime,
+            case_id: int | None, **context) -> Wanted:
+    return Wanted(key=f"{key}:{person.email.lower()}", kind=kind, recipient=person,
+                  due_at=due_at, optional=kind in rules.optional_kinds, case_id=case_id,
+                  context=context)
+
+
+def case_reminders(facts: CaseFacts, rules: ReminderRules, now: datetime) -> list[Wanted]:
+    """Every reminder the case should have now; the outbox is brought in line with this."""
+    if not rules.enabled or facts.status in FINISHED_STATES:
+        return []
+    wanted = []
+    for hearing in facts.hearings:
+        if not hearing.closed:
+            wanted += _hearing_reminders(facts, hearing, rules, now)
+    for deadline in facts.deadlines:
+        if not deadline.met:
+            wanted += _deadline_reminders(facts, deadline, rules, now)
+    return wanted
+
+
+def _hearing_reminders(facts: CaseFacts, hearing: HearingFacts, rules: ReminderRules,
+                       now: datetime) -> list[Wanted]:
+    wanted = []
+    deadline = hearing.deadline.isoformat()
+    # A reminder *before* the høringsfrist is pointless once the day is over.
+    deadline_over = now >= local_to_utc(hearing.deadline + timedelta(days=1))
+    missing_due = send_time_on(next_weekday_after(hearing.deadline, rules), rules)
+    for party in hearing.parties:
+        base = f"{hearing.id}:{party.id}:{deadline}"
+        context = {"hearing_id": hearing.id, "party_id": party.id, "party": party.name,
+                   "hearing_title": hearing.title, "deadline": deadline}
+        for person in party.recipients if rules.hearing_request else ():
+            wanted.append(_wanted(rules, "hearing_request", f"hearing-request:{base}", person,
+                                  send_time_on(hearing.opened_on, rules), facts.id, **context))
+        if party.responded:
+            continue
+        for days in rules.hearing_reminder_weekdays if not deadline_over else ():
+            day = weekdays_before(hearing.deadline, days, rules)
+            if day < hearing.opened_on:
+                continue  # the hearing is shorter than the reminder's offset
+            for person in party.recipients:
+                wanted.append(_wanted(rules, "hearing_reminder",
+                                      f"hearing-reminder:{base}:{days}wd", person,
+                                      send_time_on(day, rules), facts.id, weekdays=days,
+                                      **context))
+        for person in facts.secretariat if rules.hearing_missing else ():
+            wanted.append(_wanted(rules, "hearing_missing", f"hearing-missing:{base}", person,
+                                  missing_due, facts.id, **context))
+    return wanted
+
+
+def _deadline_reminders(facts: CaseFacts, deadline: DeadlineFacts, rules: ReminderRules,
+                        now: datetime) -> list[Wanted]:
+    wanted = []
+    due = deadline.due_date.isoformat()
+    base = f"{facts.id}:{deadline.id}:{due}"
+    context = {"deadline_id": deadline.id, "due_date": due, "description": deadline.description}
+    deadline_over = now >= local_to_utc(deadline.due_date + timedelta(days=1))
+    if facts.owner and not deadline_over:
+        for days in rules.deadline_warning_weekdays:
+            day = weekdays_before(deadline.due_date, days, rules)
+            wanted.append(_wanted(rules, "deadline_warning", f"deadline-warning:{base}:{days}wd",
+                                  facts.owner, send_time_on(day, rules), facts.id,
+                                  weekdays=days, **context))
+    if rules.deadline_overdue:
+        overdue_due = send_time_on(next_weekday_after(deadline.due_date, rules), rules)
+        for person in facts.managers:
+            wanted.append(_wanted(rules, "deadline_overdue", f"deadline-overdue:{base}", person,
+                                  overdue_due, facts.id, **context))
+    return wanted
+
+
+def weekly_digest_reminders(centre_managers: dict[str, tuple[Person, ...]],
+                            rules: ReminderRules, now: datetime) -> list[Wanted]:
+    """This week's digest per centre, for its managers (not yet if the day is over)."""
+    if not rules.enabled or rules.weekly_digest_weekday is None:
+        return []
+    today = now.astimezone(COPENHAGEN).date()
+    day = today - timedelta(days=today.weekday()) + timedelta(days=rules.weekly_digest_weekday)
+    if not is_weekday(day, rules):
+        day = next_weekday_after(day, rules)
+    if day < today:
+        return []  # this week's digest day is past; next week's is planned next week
+    year, week, _ = day.isocalendar()
+    label = f"{year}-W{week:02d}"
+    wanted = []
+    for centre, managers in sorted(centre_managers.items()):
+        for person in managers:
+            wanted.append(_wanted(rules, "weekly_digest", f"weekly-digest:{centre}:{label}",
+                                  person, send_time_on(day, rules), None, centre=centre,
+                                  week=label))
+    return wanted

@@ -1,0 +1,40 @@
+"""The Celery tasks: thin wrappers that give the plain functions in notifications.delivery
+this process's engine, SMTP connection and queue."""
+
+from cases.db import get_engine
+from notifications import delivery
+from notifications.celery_app import app, clean_embedded_broker
+
+_mailer: delivery.Mailer | None = None
+
+
+def mailer() -> delivery.Mailer:
+    """One SMTP connection per worker process, made in the process that uses it."""
+    global _mailer
+    if _mailer is None:
+        _mailer = delivery.default_mailer()
+    return _mailer
+
+
+@app.task(name="notifications.send_reminder", acks_late=True, ignore_result=True)
+def send_reminder(row_id: int, token: str) -> str:
+    return delivery.deliver(get_engine(), row_id, token, mailer())
+
+
+@app.task(name="notifications.sweep", ignore_result=True)
+def sweep() -> dict:
+    return delivery.sweep(get_engine(), enqueue)
+
+
+@app.task(name="notifications.plan", ignore_result=True)
+def plan() -> int:
+    return delivery.plan(get_engine())
+
+
+@app.task(name="notifications.clean_broker", ignore_result=True)
+def clean_broker() -> int:
+    return clean_embedded_broker()
+
+
+def enqueue(row_id: int, token: str) -> None:
+    send_reminder.apply_async((row_id, token), retry=False)
