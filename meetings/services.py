@@ -39,6 +39,7 @@ from meetings.models import (
     MinutesApproval,
 )
 from meetings.plan import PlannedMeeting
+from meetings.planner import RoutePlan, no_longer_fits, plan_route, remaining_stages
 from workflow import decisions
 
 # Practice, not law: members have this many weekdays to object to the minutes.
@@ -525,3 +526,46 @@ def finalise_due_minutes(session: Session, now: datetime | None = None) -> list[
     now = now or utcnow()
     waiting = session.exec(select(Meeting).where(Meeting.minutes_status == MINUTES_APPROVAL))
     return [m.id for m in list(waiting) if refresh_minutes_status(session, m, now)]
+
+
+# -- route planning (the database edge of meetings.planner) ------------------------------------
+
+def case_deadline(session: Session, case: Case) -> date | None:
+    """The deadline the route is planned against: the earliest one not yet met."""
+    due = [d.due_date for d in case_queries.deadlines(session, case.id) if d.met_on is None]
+    return min(due) if due else None
+
+
+def plan_case(session: Session, number: str, *, deadline: str | date | None = None,
+              org: Organisation | None = None) -> RoutePlan | None:
+    """The latest route for a case through the meeting calendar; None if it has no deadline
+    (and none is given) or no steps left."""
+    org = org or current_organisation()
+    case = case_queries.get_case(session, number)
+    deadline = parse_date(deadline) if deadline else case_deadline(session, case)
+    if deadline is None:
+        return None
+    stages = remaining_stages(case_services.current_flow(session, org, case))
+    if not stages:
+        return None
+    return plan_route(stages=stages, deadline=deadline, calendar=queries.calendar(session),
+                      org=org)
+
+
+def routes_no_longer_fitting(session: Session, *, today: date,
+                             org: Organisation | None = None) -> list[tuple[Case, RoutePlan]]:
+    """Active cases with a deadline whose route can no longer be made (for escalation)."""
+    org = org or current_organisation()
+    calendar = queries.calendar(session)
+    found = []
+    query = select(Case).where(Case.status.in_(("draft", "hearing", "committee", "finance",
+                                                "council"))).order_by(Case.number)
+    for case in session.exec(query):
+        deadline = case_deadline(session, case)
+        if deadline is None:
+            continue
+        stages = remaining_stages(case_services.current_flow(session, org, case))
+        plan = plan_route(stages=stages, deadline=deadline, calendar=calendar, org=org)
+        if no_longer_fits(plan, today):
+            found.append((case, plan))
+    return found
