@@ -1,0 +1,86 @@
+"""Who may do what: the role matrix, and who may read a closed item (lukket punkt).
+
+Pure functions over plain values, so the matrix is tested without a server. Every route
+names the permission it needs; the check runs on the server for every request.
+"""
+
+from dataclasses import dataclass
+
+SECRETARIAT = "secretariat"
+CASE_OWNER = "case_owner"
+MANAGER = "manager"
+MEMBER = "member"
+ADMIN = "admin"
+ALL_ROLES = (SECRETARIAT, CASE_OWNER, MANAGER, MEMBER, ADMIN)
+STAFF = (SECRETARIAT, CASE_OWNER, MANAGER, ADMIN)
+
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "view_cases": ALL_ROLES,
+    "view_queues": STAFF,
+    "view_dashboard": (MANAGER, SECRETARIAT, ADMIN),
+    "create_case": (SECRETARIAT, CASE_OWNER, ADMIN),
+    "add_deadline": (SECRETARIAT, CASE_OWNER, ADMIN),
+    "add_hearing": (SECRETARIAT, CASE_OWNER, ADMIN),
+    "record_hearing_response": (SECRETARIAT, CASE_OWNER, ADMIN),
+    "close_hearing": (SECRETARIAT, ADMIN),
+    "fire_transition": (SECRETARIAT, ADMIN),
+    "record_decision": (SECRETARIAT, ADMIN),
+    "manage_agenda": (SECRETARIAT, ADMIN),
+    "view_meetings": ALL_ROLES,
+    "follow": ALL_ROLES,
+    "manage_users": (ADMIN,),
+}
+
+PERMISSION_LABELS = {
+    "view_cases": "se sager",
+    "view_queues": "se organernes køer",
+    "view_dashboard": "se ledelsens overblik",
+    "create_case": "oprette sager",
+    "add_deadline": "tilføje frister",
+    "add_hearing": "oprette høringer",
+    "record_hearing_response": "registrere høringssvar",
+    "close_hearing": "afslutte høringer",
+    "fire_transition": "flytte sager i sagsgangen",
+    "record_decision": "registrere beslutninger",
+    "manage_agenda": "sætte dagsordener",
+    "view_meetings": "se møder",
+    "follow": "følge sager",
+    "manage_users": "administrere brugere",
+}
+
+
+def allowed(role: str, permission: str) -> bool:
+    return role in PERMISSIONS[permission]
+
+
+def refusal(permission: str) -> str:
+    return f"Du har ikke adgang til at {PERMISSION_LABELS[permission]}."
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What the closed-item rule needs to know about the person looking."""
+
+    role: str | None  # None: the public
+    bodies: frozenset[str] = frozenset()  # the bodies the person is a member of
+
+
+PUBLIC = Viewer(role=None)
+
+
+def route_bodies(deciding_body: str, committees: list[str], awaiting: list[str],
+                 finance_body: str | None, council_body: str | None) -> set[str]:
+    """Every body that treats or will treat the case."""
+    bodies = {deciding_body, *committees, *awaiting}
+    if deciding_body == council_body:
+        bodies |= {b for b in (finance_body, council_body) if b}
+    return bodies
+
+
+def may_read_closed(viewer: Viewer, case_bodies: set[str]) -> bool:
+    """A closed item's text: staff may read it; a member only in a body of their own."""
+    if viewer.role is None:
+        return False
+    if viewer.role == MEMBER:
+        return bool(viewer.bodies & case_bodies)
+    return True

@@ -1,0 +1,316 @@
+"""The JSON API under /api/ (OpenAPI at /api/openapi.json, browsable at /api/docs).
+
+Bearer tokens only (see web.auth); every endpoint names the permission it needs. Errors are
+`{"detail": "<Danish message>"}` with 400 (invalid), 401, 403, 404 or 409 (refused by the
+workflow, or the case changed since its version was read).
+"""
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+
+from cases import queries, services
+from cases.db import write_session
+from cases.errors import NotFound
+from cases.models import Case, utcnow
+from cases.organisation import current_organisation
+from cases.schemas import CaseCreate, DeadlineIn
+from web import dashboard as dash
+from web import views
+from web.auth import CurrentUser, db, require
+from web.settings import stale_weeks
+from workflow.machine import TRIGGER_LABELS
+
+router = APIRouter(prefix="/api")
+
+
+def today() -> date:
+    from cases.dates import COPENHAGEN
+    return utcnow().astimezone(COPENHAGEN).date()
+
+
+def api(permission: str):
+    return Depends(require(permission, api=True))
+
+
+# -- request bodies ----------------------------------------------------------------------------
+
+class TransitionIn(BaseModel):
+    trigger: str = Field(description="Handling: " + ", ".join(TRIGGER_LABELS))
+    version: int | None = Field(default=None, description="Sagens version, som du læste den; "
+                                                          "409 hvis den er ændret siden.")
+    body: str | None = None
+    bodies: list[str] = Field(default_factory=list)
+    wording: str | None = None
+    meeting_date: str | None = None
+    item_number: int | None = None
+    agenda_item_id: int | None = None
+    decision_text: str | None = None
+    minority: str | None = None
+    reason: str | None = None
+    override_reason: str | None = None
+    replaced_by: str | None = None
+
+
+class DecisionIn(BaseModel):
+    body: str
+    wording: str = Field(description="Beslutning, fx 'Anbefales' eller 'sendes_tilbage'")
+    meeting_date: str
+    version: int | None = None
+    item_number: int | None = None
+    agenda_item_id: int | None = None
+    decision_text: str | None = None
+    minority: str | None = None
+    bodies: list[str] = Field(default_factory=list)
+    reason: str | None = None
+    override_reason: str | None = None
+
+
+class HearingIn(BaseModel):
+    title: str
+    parties: list[str]
+    deadline: str
+    opened_on: str
+    blocking: bool = True
+    send_to_hearing: bool = Field(default=False, description="Flyt også sagen i høring")
+
+
+class HearingResponseIn(BaseModel):
+    party: str
+    received_on: str
+    text: str
+
+
+class HearingCloseIn(BaseModel):
+    closed_on: str
+
+
+def _case_out(session: Session, case: Case, user: CurrentUser) -> dict:
+    data = views.details(current_organisation(), session, case, user.viewer, today())
+    data.pop("timeline", None)
+    return data
+
+
+# -- health ------------------------------------------------------------------------------------
+
+@router.get("/health", tags=["drift"], summary="Kører tjenesten?")
+def health(session: Session = Depends(db)):
+    session.exec(select(1)).one()
+    return {"status": "ok"}
+
+
+# -- cases -------------------------------------------------------------------------------------
+
+@router.get("/cases", tags=["sager"], summary="List sager")
+def list_cases(status: str | None = None, centre: str | None = None, body: str | None = None,
+               limit: int = 100, user: CurrentUser = api("view_cases"),
+               session: Session = Depends(db)):
+    limit = max(1, min(limit, 1000))
+    if body:
+        current_organisation().body(body)
+        found = [c for c, _ in queries.queue(session, body)][:limit]
+    else:
+        found = queries.list_cases(session, status=status, centre=centre, limit=limit)
+    return [views.summary(session, c) | {"readable": views.may_read(
+        current_organisation(), session, c, user.viewer)} for c in found]
+
+
+@router.post("/cases", tags=["sager"], summary="Registrér en sag", status_code=201)
+def create_case(data: CaseCreate, request: Request, user: CurrentUser = api("create_case")):
+    with write_session(request.app.state.engine) as session:
+        case = services.create_case(session, data, actor=f"api:{user.username}")
+        return _case_out(session, case, user)
+
+
+@router.get("/cases/{number:path}/actions", tags=["sager"],
+            summary="De handlinger, sagens tilstand tillader nu")
+def case_actions(number: str, user: CurrentUser = api("view_cases"),
+                 session: Session = Depends(db)):
+    from workflow.machine import available_triggers
+
+    case = queries.get_case(session, number)
+    return [{"trigger": t, "label": TRIGGER_LABELS[t]} for t in available_triggers(case.status)]
+
+
+@router.post("/cases/{number:path}/transitions", tags=["sager"],
+             summary="Udfør en handling i sagsgangen")
+def fire_transition(number: str, data: TransitionIn, request: Request,
+                    user: CurrentUser = api("fire_transition")):
+    arguments = data.model_dump(exclude={"trigger", "version"}, exclude_none=True)
+    with write_session(request.app.state.engine) as session:
+        event = services.fire_action(session, number, data.trigger,
+                                     actor=f"api:{user.username}",
+                                     expected_version=data.version, **arguments)
+        case = queries.get_case(session, number)
+        return {"from": event.from_state, "to": event.to_state, "version": case.version}
+
+
+@router.post("/cases/{number:path}/decisions", tags=["beslutninger"],
+             summary="Registrér et organs beslutning (ordlyden vælger handlingen)")
+def record_decision(number: str, data: DecisionIn, request: Request,
+                    user: CurrentUser = api("record_decision")):
+    arguments = data.model_dump(exclude={"body", "wording", "version"}, exclude_none=True)
+    with write_session(request.app.state.engine) as session:
+        event = services.record_decision(session, number, body=data.body, wording=data.wording,
+                                         actor=f"api:{user.username}",
+                                         expected_version=data.version, **arguments)
+        case = queries.get_case(session, number)
+        return {"trigger": event.trigger, "from": event.from_state, "to": event.to_state,
+                "version": case.version}
+
+
+@router.get("/cases/{number:path}/history", tags=["beslutninger"],
+            summary="Beslutningshistorik")
+def case_history(number: str, user: CurrentUser = api("view_cases"),
+                 session: Session = Depends(db)):
+    return views.history(session, queries.get_case(session, number).id)
+
+
+@router.get("/cases/{number:path}/deadlines", tags=["frister"], summary="Sagens frister")
+def case_deadlines(number: str, user: CurrentUser = api("view_cases"),
+                   session: Session = Depends(db)):
+    case = queries.get_case(session, number)
+    return [{"id": d.id, "due_date": d.due_date, "kind": d.kind, "description": d.description,
+             "legal_basis": d.legal_basis, "met_on": d.met_on}
+            for d in queries.deadlines(session, case.id)]
+
+
+@router.post("/cases/{number:path}/deadlines", tags=["frister"], summary="Tilføj en frist",
+             status_code=201)
+def add_deadline(number: str, data: DeadlineIn, request: Request,
+                 user: CurrentUser = api("add_deadline")):
+    with write_session(request.app.state.engine) as session:
+        deadline = services.add_deadline(session, number, data.model_dump(),
+                                         actor=f"api:{user.username}")
+        return {"id": deadline.id, "due_date": deadline.due_date, "kind": deadline.kind,
+                "description": deadline.description}
+
+
+@router.get("/cases/{number:path}/hearings", tags=["høringer"], summary="Sagens høringer")
+def case_hearings(number: str, user: CurrentUser = api("view_cases"),
+                  session: Session = Depends(db)):
+    case = queries.get_case(session, number)
+    return _case_out(session, case, user).get("hearings", [])
+
+
+@router.post("/cases/{number:path}/hearings", tags=["høringer"], summary="Opret en høring",
+             status_code=201)
+def add_hearing(number: str, data: HearingIn, request: Request,
+                user: CurrentUser = api("add_hearing")):
+    common = dict(title=data.title, parties=data.parties, deadline=data.deadline,
+                  opened_on=data.opened_on, actor=f"api:{user.username}")
+    with write_session(request.app.state.engine) as session:
+        if data.send_to_hearing:
+            if not user.can("fire_transition"):
+                from web.auth import Forbidden
+                raise Forbidden("Du har ikke adgang til at flytte sager i sagsgangen.")
+            hearing = services.send_to_hearing(session, number, **common)
+        else:
+            hearing = services.add_hearing(session, number, blocking=data.blocking, **common)
+        return {"id": hearing.id, "deadline": hearing.deadline}
+
+
+@router.post("/hearings/{hearing_id}/responses", tags=["høringer"],
+             summary="Registrér et høringssvar", status_code=201)
+def hearing_response(hearing_id: int, data: HearingResponseIn, request: Request,
+                     user: CurrentUser = api("record_hearing_response")):
+    with write_session(request.app.state.engine) as session:
+        response = services.record_hearing_response(
+            session, hearing_id, party=data.party, received_on=data.received_on,
+            text=data.text, actor=f"api:{user.username}")
+        return {"id": response.id, "received_on": response.received_on}
+
+
+@router.post("/hearings/{hearing_id}/close", tags=["høringer"], summary="Afslut en høring")
+def close_hearing(hearing_id: int, data: HearingCloseIn, request: Request,
+                  user: CurrentUser = api("close_hearing")):
+    with write_session(request.app.state.engine) as session:
+        hearing = services.close_hearing(session, hearing_id, closed_on=data.closed_on,
+                                         actor=f"api:{user.username}")
+        case = session.get(Case, hearing.case_id)
+        return {"id": hearing.id, "closed_on": hearing.closed_on, "case_status": case.status}
+
+
+@router.get("/cases/{number:path}", tags=["sager"], summary="En sag med alt")
+def get_case(number: str, user: CurrentUser = api("view_cases"),
+             session: Session = Depends(db)):
+    return _case_out(session, queries.get_case(session, number), user)
+
+
+# -- bodies, queues, dashboard -----------------------------------------------------------------
+
+@router.get("/bodies", tags=["organer"], summary="Organisationens organer")
+def bodies(user: CurrentUser = api("view_cases")):
+    return [{"code": b.code, "name": b.name, "kind": b.kind}
+            for b in current_organisation().bodies]
+
+
+@router.get("/bodies/{code}/queue", tags=["organer"], summary="Et organs kø")
+def body_queue(code: str, user: CurrentUser = api("view_queues"),
+               session: Session = Depends(db)):
+    current_organisation().body(code)
+    return [{"number": c.number, "title": c.title, "status": c.status, "since": a.since}
+            for c, a in queries.queue(session, code)]
+
+
+@router.get("/dashboard", tags=["overblik"], summary="Ledelsens nøgletal")
+def dashboard(centre: str | None = None, body: str | None = None,
+              user: CurrentUser = api("view_dashboard"), session: Session = Depends(db)):
+    org = current_organisation()
+    if centre:
+        org.check_centre(centre)
+    if body:
+        org.body(body)
+    figures = dash.figures(session, org, dash.Filters(centre=centre, body=body),
+                           today=today(), now=utcnow(), stale_weeks=stale_weeks(), limit=50)
+    return {f.key: {"label": f.label, "count": f.count,
+                    "cases": [c.number for c in f.cases]} for f in figures}
+
+
+# -- meetings and agendas ----------------------------------------------------------------------
+
+@router.get("/meetings", tags=["møder"], summary="Møder")
+def list_meetings(body: str | None = None, user: CurrentUser = api("view_meetings"),
+                  session: Session = Depends(db)):
+    from meetings.models import Meeting
+
+    query = select(Meeting)
+    if body:
+        current_organisation().body(body)
+        query = query.where(Meeting.body_code == body)
+    rows = session.exec(query.order_by(Meeting.starts_at.desc()).limit(500)).all()
+    return [_meeting_out(m) for m in rows]
+
+
+def _meeting_out(meeting) -> dict:
+    return {"id": meeting.id, "body": meeting.body_code, "starts_at": meeting.starts_at,
+            "place": meeting.place, "status": meeting.status,
+            "agenda_status": meeting.agenda_status, "minutes_status": meeting.minutes_status}
+
+
+@router.get("/meetings/{meeting_id}/agenda", tags=["møder"],
+            summary="Et mødes dagsorden med beslutninger")
+def meeting_agenda(meeting_id: int, user: CurrentUser = api("view_meetings"),
+                   session: Session = Depends(db)):
+    from meetings.models import AgendaItem, Meeting
+
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFound(f"Mødet {meeting_id} findes ikke.")
+    org = current_organisation()
+    items = []
+    for item in session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
+                             .order_by(AgendaItem.number)).all():
+        case = session.get(Case, item.case_id) if item.case_id else None
+        readable = not (item.closed or (case and case.confidential)) or \
+            user.role != "member" or meeting.body_code in user.bodies
+        items.append({"number": item.number, "title": item.title, "closed": item.closed,
+                      "case": case.number if case else None, "wording": item.wording,
+                      "decision_text": item.decision_text,
+                      "text": item.text if readable else None,
+                      "summary": case.summary if case and readable and
+                      views.may_read(org, session, case, user.viewer) else None})
+    return _meeting_out(meeting) | {"items": items}
+

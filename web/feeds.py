@@ -1,0 +1,140 @@
+"""iCalendar feeds: a body's meetings, a case's deadlines, a person's own deadlines.
+
+The body and case feeds are public by design, so they never contain a closed item: a
+meeting lists only its open items, and a closed case has no public feed. The personal feed
+sits behind a secret token in its address (made on the "Min kalender" page).
+"""
+
+from datetime import date, timedelta
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from icalendar import Calendar, Event
+from sqlmodel import Session, select
+
+from cases import queries
+from cases.errors import NotFound
+from cases.models import Case, utcnow
+from cases.organisation import current_organisation
+from cases.settings import site_url
+from web.auth import db
+from web.models import Subscription
+from web.tokens import feed_owner
+from workflow.machine import ACTIVE
+
+router = APIRouter(prefix="/feeds", tags=["kalendere"])
+MEETING_LENGTH = timedelta(hours=2)
+
+
+def _calendar(name: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", "-//sagsgang//sagsgang//DA")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-timezone", "Europe/Copenhagen")
+    return calendar
+
+
+def _all_day(uid: str, day: date, summary: str, description: str = "", url: str = "") -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", utcnow())
+    event.add("dtstart", day)
+    event.add("dtend", day + timedelta(days=1))
+    event.add("summary", summary)
+    if description:
+        event.add("description", description)
+    if url:
+        event.add("url", url)
+    return event
+
+
+def _response(calendar: Calendar, filename: str) -> Response:
+    return Response(calendar.to_ical(), media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f'inline; filename="{filename}"',
+                             "Cache-Control": "private, max-age=300"})
+
+
+def case_events(session: Session, case: Case) -> list[Event]:
+    """A case's open deadlines and høringsfrister as all-day events."""
+    url = f"{site_url()}/sager/{case.number}"
+    found = []
+    for deadline in queries.deadlines(session, case.id):
+        if deadline.met_on is None:
+            found.append(_all_day(f"deadline-{deadline.id}@sagsgang", deadline.due_date,
+                                  f"Frist: {case.number} {deadline.description}",
+                                  f"{case.title}\n{deadline.legal_basis}".strip(), url))
+    for hearing in queries.hearings(session, case.id):
+        if hearing.closed_on is None:
+            found.append(_all_day(f"hearing-{hearing.id}@sagsgang", hearing.deadline,
+                                  f"Høringsfrist: {case.number} {hearing.title}",
+                                  case.title, url))
+    return found
+
+
+@router.get("/organ/{code}.ics", summary="Et organs møder (offentlig)")
+def body_feed(code: str, session: Session = Depends(db)):
+    from meetings.models import AGENDA_PUBLISHED, CANCELLED, AgendaItem, Meeting
+
+    body = current_organisation().body(code)
+    calendar = _calendar(f"{body.name} – møder")
+    since = utcnow() - timedelta(days=366)
+    meetings = session.exec(select(Meeting).where(Meeting.body_code == code,
+                                                  Meeting.starts_at >= since,
+                                                  Meeting.status != CANCELLED)
+                            .order_by(Meeting.starts_at)).all()
+    for meeting in meetings:
+        event = Event()
+        event.add("uid", f"meeting-{meeting.id}@sagsgang")
+        event.add("dtstamp", utcnow())
+        event.add("dtstart", meeting.starts_at)
+        event.add("dtend", meeting.starts_at + MEETING_LENGTH)
+        event.add("summary", f"{body.name}: møde")
+        if meeting.place:
+            event.add("location", meeting.place)
+        if meeting.agenda_status == AGENDA_PUBLISHED:
+            items = session.exec(select(AgendaItem).where(
+                AgendaItem.meeting_id == meeting.id, AgendaItem.closed.is_(False))
+                .order_by(AgendaItem.number)).all()
+            open_items = [i for i in items if not _case_is_closed(session, i.case_id)]
+            event.add("description", "\n".join(f"Punkt {i.number}: {i.title}"
+                                               for i in open_items))
+            event.add("url", f"{site_url()}/offentlig/moeder/{meeting.id}")
+        calendar.add_component(event)
+    return _response(calendar, f"{code}.ics")
+
+
+def _case_is_closed(session: Session, case_id: int | None) -> bool:
+    case = session.get(Case, case_id) if case_id else None
+    return bool(case and case.confidential)
+
+
+@router.get("/sag/{number:path}.ics", summary="En sags frister (offentlig, ikke lukkede punkter)")
+def case_feed(number: str, session: Session = Depends(db)):
+    case = queries.get_case(session, number)
+    if case.confidential:
+        raise NotFound(f"Sagen {number!r} findes ikke.")
+    calendar = _calendar(f"Sag {case.number} – frister")
+    for event in case_events(session, case):
+        calendar.add_component(event)
+    return _response(calendar, "sag.ics")
+
+
+@router.get("/personlig/{token}.ics", summary="Mine frister (privat adresse)")
+def personal_feed(token: str, request: Request, session: Session = Depends(db)):
+    user = feed_owner(session, token)
+    if user is None:
+        raise NotFound("Kalenderadressen er ugyldig.")
+    followed = select(Subscription.case_id).where(Subscription.user_id == user.id,
+                                                  Subscription.ended_at.is_(None),
+                                                  Subscription.case_id.is_not(None))
+    cases = session.exec(select(Case).where(
+        Case.status.in_(ACTIVE),
+        (Case.owner_email == user.email) | Case.id.in_(followed)).order_by(Case.number)).all()
+    calendar = _calendar(f"Mine frister – {user.name}")
+    for case in cases:
+        for event in case_events(session, case):
+            calendar.add_component(event)
+    return _response(calendar, "mine-frister.ics")
+

@@ -1,0 +1,91 @@
+"""Following a case or a body by email, and the unsubscribe link that needs no login.
+
+The link carries the subscription id signed with the site's secret key (itsdangerous), so it
+cannot be guessed or altered. Who follows what is read by the notifications part
+(`followers_of_case`, `followers_of_body`) when it sends a case's news.
+"""
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlmodel import Session, select
+
+from cases.errors import NotFound
+from cases.models import Case, utcnow
+from web.auth import CurrentUser
+from web.models import Subscription
+from web.settings import secret_key
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key(), salt="sagsgang-unsubscribe")
+
+
+def unsubscribe_token(subscription_id: int) -> str:
+    return _serializer().dumps(subscription_id)
+
+
+def unsubscribe_path(subscription_id: int) -> str:
+    return f"/afmeld/{unsubscribe_token(subscription_id)}"
+
+
+def subscription_for_token(session: Session, token: str) -> Subscription:
+    try:
+        subscription_id = _serializer().loads(token)
+    except BadSignature:
+        raise NotFound("Afmeldingslinket er ugyldigt.") from None
+    found = session.get(Subscription, subscription_id) if isinstance(subscription_id, int) \
+        else None
+    if found is None:
+        raise NotFound("Afmeldingslinket er ugyldigt.")
+    return found
+
+
+def _active(user_id: int, case_id: int | None, body_code: str | None):
+    return select(Subscription).where(Subscription.user_id == user_id,
+                                      Subscription.case_id == case_id if case_id else
+                                      Subscription.case_id.is_(None),
+                                      Subscription.body_code == body_code if body_code else
+                                      Subscription.body_code.is_(None),
+                                      Subscription.ended_at.is_(None))
+
+
+def is_following(session: Session, user: CurrentUser, *, case_id: int | None = None,
+                 body_code: str | None = None) -> bool:
+    return session.exec(_active(user.id, case_id, body_code)).first() is not None
+
+
+def start(session: Session, user: CurrentUser, *, case_id: int | None = None,
+          body_code: str | None = None) -> Subscription:
+    found = session.exec(_active(user.id, case_id, body_code)).first()
+    if found:
+        return found
+    row = Subscription(email=user.email, user_id=user.id, case_id=case_id, body_code=body_code,
+                       created_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def stop(session: Session, user: CurrentUser, *, case_id: int | None = None,
+         body_code: str | None = None) -> None:
+    for row in session.exec(_active(user.id, case_id, body_code)).all():
+        row.ended_at = utcnow()
+        session.add(row)
+
+
+def end(session: Session, subscription: Subscription) -> None:
+    subscription.ended_at = subscription.ended_at or utcnow()
+    session.add(subscription)
+
+
+def followers_of_case(session: Session, case: Case) -> list[Subscription]:
+    """Who follows this case directly or through a body on its route (still following)."""
+    bodies = {case.deciding_body, *case.committees}
+    rows = session.exec(select(Subscription).where(
+        Subscription.ended_at.is_(None),
+        (Subscription.case_id == case.id) | Subscription.body_code.in_(bodies))).all()
+    return list(rows)
+
+
+def followers_of_body(session: Session, body_code: str) -> list[Subscription]:
+    return list(session.exec(select(Subscription).where(Subscription.ended_at.is_(None),
+                                                        Subscription.body_code == body_code)))

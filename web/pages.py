@@ -1,0 +1,428 @@
+"""The pages for the secretariat, case owners, managers and members (login required).
+
+Every form post checks the CSRF token (`form_with_csrf`) and the role (`require`) before
+anything else; a write is one transaction (`write_session`); a refused action (UserError)
+becomes a flash message on the page it came from (see web.app).
+"""
+
+from collections import defaultdict
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request
+from sqlmodel import Session, select
+
+from cases import queries, services
+from cases.db import write_session
+from cases.errors import InvalidInput
+from cases.models import DEADLINE_KINDS, Case, User, utcnow
+from cases.organisation import HEARING_COUNCIL, current_organisation
+from web import dashboard as dash
+from web import follow, integrations, tokens, views
+from web.auth import (
+    CurrentUser,
+    db,
+    form_with_csrf,
+    log_in,
+    log_out,
+    optional_user,
+    page_user,
+    require,
+)
+from web.passwords import verify_password
+from web.rendering import flash, page, redirect, safe_path
+from web.settings import stale_weeks
+from workflow import decisions
+from workflow.machine import ACTIVE, STATE_LABELS, TRIGGER_LABELS
+
+router = APIRouter(include_in_schema=False)
+
+# Triggers fired from the "Registrér beslutning" form (a body's decision, by wording).
+DECISION_TRIGGERS = ("treat", "postpone", "send_back", "send_to_hearing")
+
+
+def today():
+    from cases.dates import COPENHAGEN
+    return utcnow().astimezone(COPENHAGEN).date()
+
+
+# -- login -------------------------------------------------------------------------------------
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/",
+               user: CurrentUser | None = Depends(optional_user)):
+    return page(request, "login.html", user=user, next=safe_path(next), username="")
+
+
+@router.post("/login")
+async def login(request: Request, session: Session = Depends(db)):
+    form = await form_with_csrf(request)
+    username = form.get("username")
+    found = session.exec(select(User).where(User.username == username)).first()
+    if not verify_password(found.password_hash if found else None, form.get("password", "")) \
+            or found is None or not found.active:
+        flash(request, "Forkert brugernavn eller adgangskode.", "error")
+        return page(request, "login.html", user=None, next=safe_path(form.get("next")),
+                    username=username, status_code=400)
+    log_in(request, found.id)
+    return redirect(safe_path(form.get("next")) if form.get("next") not in ("", "/")
+                    else home_for(found.role))
+
+
+@router.post("/logout")
+async def logout(request: Request):
+    await form_with_csrf(request)
+    log_out(request)
+    return redirect("/login")
+
+
+def home_for(role: str) -> str:
+    return {"manager": "/overblik", "member": "/sager", "case_owner": "/sager"}.get(role, "/koer")
+
+
+@router.get("/")
+def home(user: CurrentUser = Depends(page_user)):
+    return redirect(home_for(user.role))
+
+
+# -- queues ------------------------------------------------------------------------------------
+
+@router.get("/koer")
+def queues(request: Request, user: CurrentUser = Depends(require("view_queues")),
+           session: Session = Depends(db)):
+    org = current_organisation()
+    day = today()
+    bodies = []
+    for body in org.bodies:
+        if body.kind == HEARING_COUNCIL:
+            continue
+        queue = queries.queue(session, body.code)
+        bodies.append({"body": body, "queue": queue,
+                       "meetings": integrations.next_meetings(session, org, body.code, day)})
+    return page(request, "queues.html", user=user, bodies=bodies)
+
+
+@router.get("/koer/{code}")
+def queue(request: Request, code: str, user: CurrentUser = Depends(require("view_queues")),
+          session: Session = Depends(db)):
+    org = current_organisation()
+    body = org.body(code)
+    return page(request, "queue.html", user=user, body=body,
+                queue=queries.queue(session, code), following=follow.is_following(
+                    session, user, body_code=code),
+                meetings=integrations.next_meetings(session, org, code, today(), limit=5))
+
+
+# -- cases -------------------------------------------------------------------------------------
+
+@router.get("/sager")
+def case_list(request: Request, q: str = "", status: str = "", centre: str = "",
+              user: CurrentUser = Depends(require("view_cases")),
+              session: Session = Depends(db)):
+    query = select(Case)
+    if q:
+        like = f"%{q}%"
+        query = query.where(Case.number.ilike(like) | Case.title.ilike(like))
+    if status:
+        query = query.where(Case.status == status)
+    else:
+        query = query.where(Case.status.in_(ACTIVE))
+    if centre:
+        query = query.where(Case.centre == centre)
+    cases = list(session.exec(query.order_by(Case.updated_at.desc()).limit(200)))
+    return page(request, "cases.html", user=user, cases=cases, q=q, status=status,
+                centre=centre, states=STATE_LABELS)
+
+
+@router.get("/sager/ny")
+def new_case_form(request: Request, user: CurrentUser = Depends(require("create_case"))):
+    return page(request, "case_new.html", user=user, values=defaultdict(str), error=None,
+                kinds=DEADLINE_KINDS)
+
+
+@router.post("/sager/ny")
+async def new_case(request: Request, user: CurrentUser = Depends(require("create_case"))):
+    form = await form_with_csrf(request)
+    values = {k: form.get(k) for k in ("number", "title", "summary", "background",
+                                        "presentation", "economy", "centre", "owner_name",
+                                        "owner_email", "deciding_body")}
+    values["committees"] = form.getlist("committees")
+    values["confidential"] = form.get("confidential") == "on"
+    values["proposals"] = [line.strip() for line in form.get("proposals").splitlines()
+                           if line.strip()]
+    if form.get("deadline_date"):
+        values["deadlines"] = [{"due_date": form.get("deadline_date"),
+                                "kind": form.get("deadline_kind", "statutory"),
+                                "description": form.get("deadline_description") or "Frist",
+                                "legal_basis": form.get("deadline_legal_basis")}]
+    try:
+        with write_session(request.app.state.engine) as session:
+            created = services.create_case(session, values, actor=user.username)
+    except InvalidInput as error:
+        return page(request, "case_new.html", user=user, values=defaultdict(str, values),
+                    error=error.message,
+                    kinds=DEADLINE_KINDS, status_code=400)
+    flash(request, f"Sag {created.number} er oprettet.")
+    return redirect(f"/sager/{created.number}")
+
+
+@router.post("/sager/{number:path}/beslutning")
+async def record_decision(request: Request, number: str,
+                          user: CurrentUser = Depends(require("record_decision"))):
+    form = await form_with_csrf(request)
+    wording = decisions.wording(form.get("wording"))
+    arguments = dict(body=form.get("body"), meeting_date=form.get("meeting_date"),
+                     item_number=form.get("item_number") or None,
+                     decision_text=form.get("decision_text"), minority=form.get("minority"),
+                     reason=form.get("reason"), bodies=form.getlist("bodies"),
+                     override_reason=form.get("override_reason"))
+    with write_session(request.app.state.engine) as session:
+        event = services.record_decision(session, number, wording=form.get("wording"),
+                                         actor=user.username,
+                                         expected_version=_version(form), **arguments)
+    flash(request, f"Beslutningen «{wording.label if wording else ''}» er registreret: "
+                   f"{STATE_LABELS[event.from_state]} → {STATE_LABELS[event.to_state]}.")
+    return redirect(f"/sager/{number}")
+
+
+@router.post("/sager/{number:path}/handling")
+async def fire_action(request: Request, number: str,
+                      user: CurrentUser = Depends(require("fire_transition"))):
+    form = await form_with_csrf(request)
+    trigger = form.get("trigger")
+    if trigger not in TRIGGER_LABELS or trigger in DECISION_TRIGGERS:
+        raise InvalidInput("Vælg en handling.")
+    with write_session(request.app.state.engine) as session:
+        event = services.fire_action(
+            session, number, trigger, actor=user.username, expected_version=_version(form),
+            reason=form.get("reason"), replaced_by=form.get("replaced_by"),
+            override_reason=form.get("override_reason"))
+    flash(request, f"{TRIGGER_LABELS[trigger]}: {STATE_LABELS[event.from_state]} → "
+                   f"{STATE_LABELS[event.to_state]}.")
+    return redirect(f"/sager/{number}")
+
+
+def _version(form) -> int:
+    try:
+        return int(form.get("version"))
+    except ValueError:
+        raise InvalidInput("Formularen mangler sagens version. Genindlæs siden.") from None
+
+
+@router.post("/sager/{number:path}/frist")
+async def add_deadline(request: Request, number: str,
+                       user: CurrentUser = Depends(require("add_deadline"))):
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        services.add_deadline(session, number, {
+            "due_date": form.get("due_date"), "kind": form.get("kind", "statutory"),
+            "description": form.get("description"), "legal_basis": form.get("legal_basis")},
+            actor=user.username)
+    flash(request, "Fristen er tilføjet.")
+    return redirect(f"/sager/{number}")
+
+
+@router.post("/sager/{number:path}/hoering")
+async def add_hearing(request: Request, number: str,
+                      user: CurrentUser = Depends(require("add_hearing"))):
+    form = await form_with_csrf(request)
+    parties = form.getlist("parties") + [line.strip() for line in
+                                         form.get("other_parties").splitlines() if line.strip()]
+    common = dict(title=form.get("title"), parties=parties, deadline=form.get("deadline"),
+                  opened_on=form.get("opened_on") or today(), actor=user.username)
+    with write_session(request.app.state.engine) as session:
+        if form.get("move") == "on":
+            if not user.can("fire_transition"):
+                raise InvalidInput("Kun sekretariatet kan sende sagen i høring.")
+            services.send_to_hearing(session, number, **common)
+        else:
+            services.add_hearing(session, number, blocking=form.get("blocking") == "on",
+                                 **common)
+    flash(request, "Høringen er oprettet.")
+    return redirect(f"/sager/{number}")
+
+
+@router.post("/hoeringer/{hearing_id}/svar")
+async def hearing_response(request: Request, hearing_id: int,
+                           user: CurrentUser = Depends(require("record_hearing_response"))):
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        services.record_hearing_response(session, hearing_id, party=form.get("party"),
+                                         received_on=form.get("received_on") or today(),
+                                         text=form.get("text"), actor=user.username)
+        number = _hearing_case_number(session, hearing_id)
+    flash(request, "Høringssvaret er registreret.")
+    return redirect(f"/sager/{number}")
+
+
+@router.post("/hoeringer/{hearing_id}/afslut")
+async def close_hearing(request: Request, hearing_id: int,
+                        user: CurrentUser = Depends(require("close_hearing"))):
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        services.close_hearing(session, hearing_id, closed_on=form.get("closed_on") or today(),
+                               actor=user.username)
+        number = _hearing_case_number(session, hearing_id)
+    flash(request, "Høringen er afsluttet.")
+    return redirect(f"/sager/{number}")
+
+
+def _hearing_case_number(session: Session, hearing_id: int) -> str:
+    from cases.models import Hearing
+    hearing = session.get(Hearing, hearing_id)
+    return session.get(Case, hearing.case_id).number
+
+
+@router.post("/sager/{number:path}/foelg")
+async def follow_case(request: Request, number: str,
+                      user: CurrentUser = Depends(require("follow"))):
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        case = queries.get_case(session, number)
+        if not views.may_read(current_organisation(), session, case, user.viewer):
+            raise InvalidInput("Du kan ikke følge et lukket punkt uden for dine egne udvalg.")
+        if form.get("stop") == "on":
+            follow.stop(session, user, case_id=case.id)
+            flash(request, "Du følger ikke længere sagen.")
+        else:
+            follow.start(session, user, case_id=case.id)
+            flash(request, f"Du følger nu sagen. Der sendes e-mail til {user.email}.")
+    return redirect(f"/sager/{number}")
+
+
+@router.post("/organer/{code}/foelg")
+async def follow_body(request: Request, code: str,
+                      user: CurrentUser = Depends(require("follow"))):
+    form = await form_with_csrf(request)
+    current_organisation().body(code)
+    with write_session(request.app.state.engine) as session:
+        if form.get("stop") == "on":
+            follow.stop(session, user, body_code=code)
+            flash(request, "Du følger ikke længere organet.")
+        else:
+            follow.start(session, user, body_code=code)
+            flash(request, f"Du følger nu {code}. Der sendes e-mail til {user.email}.")
+    return redirect(safe_path(form.get("back"), "/koer"))
+
+
+@router.get("/sager/{number:path}")
+def case_page(request: Request, number: str,
+              user: CurrentUser = Depends(require("view_cases")),
+              session: Session = Depends(db)):
+    org = current_organisation()
+    case = queries.get_case(session, number)
+    data = views.details(org, session, case, user.viewer, today())
+    return page(request, "case.html", user=user, case=data, today=today(),
+                following=follow.is_following(session, user, case_id=case.id),
+                wordings=decisions.WORDINGS, kinds=DEADLINE_KINDS,
+                committees=[b for b in org.bodies if b.is_committee],
+                councils=[b for b in org.bodies if b.kind == HEARING_COUNCIL],
+                other_actions=[t for t in data["actions"] if t not in DECISION_TRIGGERS])
+
+
+# -- the managers' dashboard -------------------------------------------------------------------
+
+def _filters(centre: str, organ: str) -> dash.Filters:
+    org = current_organisation()
+    if centre:
+        org.check_centre(centre)
+    if organ:
+        org.body(organ)
+    return dash.Filters(centre=centre or None, body=organ or None)
+
+
+@router.get("/overblik")
+def dashboard(request: Request, centre: str = "", organ: str = "",
+              user: CurrentUser = Depends(require("view_dashboard")),
+              session: Session = Depends(db)):
+    from web.plot import deadlines_chart
+
+    org = current_organisation()
+    filters = _filters(centre, organ)
+    day, now = today(), utcnow()
+    figures = dash.figures(session, org, filters, today=day, now=now, stale_weeks=stale_weeks())
+    weeks = dash.deadlines_by_week(session, org, filters, today=day)
+    params = filters.query()
+    chart = deadlines_chart(weeks, lambda monday: "/overblik/sager?" + _qs(
+        {**params, "uge": monday.isoformat()}))
+    overdue = next(f for f in figures if f.key == "overdue")
+    return page(request, "dashboard.html", user=user, figures=figures, chart=chart,
+                filters=filters, params=params,
+                overdue_dates=dash.overdue_deadlines(session, [c.id for c in overdue.cases],
+                                                     day))
+
+
+def _qs(params: dict) -> str:
+    from urllib.parse import urlencode
+    return urlencode(params)
+
+
+@router.get("/overblik/sager")
+def dashboard_cases(request: Request, figur: str = "", uge: str = "", centre: str = "",
+                    organ: str = "", user: CurrentUser = Depends(require("view_dashboard")),
+                    session: Session = Depends(db)):
+    from cases.dates import parse_date
+
+    org = current_organisation()
+    filters = _filters(centre, organ)
+    day = today()
+    if uge:
+        week = parse_date(uge)
+        week -= timedelta(days=week.weekday())
+        count, cases = dash.week_cases(session, org, filters, week, limit=500)
+        title = f"Frister i uge {week.isocalendar().week} ({week.strftime('%d-%m-%Y')})"
+    elif figur in dash.FIGURES:
+        count, cases = dash.figure_cases(session, org, figur, filters, today=day, now=utcnow(),
+                                         stale_weeks=stale_weeks(), limit=500)
+        title = dash.FIGURES[figur]
+    else:
+        raise InvalidInput("Ukendt nøgletal.")
+    return page(request, "dashboard_cases.html", user=user, title=title, count=count,
+                cases=cases, filters=filters, params=filters.query(),
+                overdue_dates=dash.overdue_deadlines(session, [c.id for c in cases], day))
+
+
+# -- calendar address, API keys ----------------------------------------------------------------
+
+@router.get("/kalender")
+def calendar_page(request: Request, user: CurrentUser = Depends(page_user)):
+    new_url = request.session.pop("new_feed_url", None)
+    return page(request, "calendar.html", user=user, new_url=new_url,
+                bodies=[b for b in current_organisation().bodies])
+
+
+@router.post("/kalender/ny-adresse")
+async def new_calendar_address(request: Request, user: CurrentUser = Depends(page_user)):
+    await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        token = tokens.new_feed_token(session, user.id)
+    request.session["new_feed_url"] = str(request.base_url).rstrip("/") + \
+        f"/feeds/personlig/{token}.ics"
+    flash(request, "Din nye kalenderadresse er lavet; en tidligere adresse virker ikke mere.")
+    return redirect("/kalender")
+
+
+@router.get("/api-noegler")
+def api_keys(request: Request, user: CurrentUser = Depends(page_user),
+             session: Session = Depends(db)):
+    new_token = request.session.pop("new_api_token", None)
+    return page(request, "api_keys.html", user=user, new_token=new_token,
+                keys=tokens.api_tokens_of(session, user.id))
+
+
+@router.post("/api-noegler")
+async def create_api_key(request: Request, user: CurrentUser = Depends(page_user)):
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        token = tokens.new_api_token(session, user.id, form.get("name"))
+    request.session["new_api_token"] = token
+    return redirect("/api-noegler")
+
+
+@router.post("/api-noegler/{token_id}/tilbagekald")
+async def revoke_api_key(request: Request, token_id: int,
+                         user: CurrentUser = Depends(page_user)):
+    await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        tokens.revoke_api_token(session, user.id, token_id)
+    flash(request, "API-nøglen er tilbagekaldt.")
+    return redirect("/api-noegler")

@@ -1,0 +1,105 @@
+"""The public side: meetings with published agendas, and the decisions of open items.
+
+No login. A closed item (lukket punkt) shows its number, title and decision only: the
+case's text, proposals and attachments are never read for it, so they cannot leak.
+"""
+
+from fastapi import APIRouter, Depends, Request
+from sqlmodel import Session, select
+
+from cases import queries
+from cases.errors import NotFound
+from cases.models import Case
+from cases.organisation import current_organisation
+from web.auth import CurrentUser, db, optional_user
+from web.rendering import page
+from workflow import decisions
+
+router = APIRouter(include_in_schema=False)
+
+
+def published_meetings(session: Session, body_code: str | None = None, limit: int = 200):
+    from meetings.models import AGENDA_PUBLISHED, Meeting
+
+    query = select(Meeting).where(Meeting.agenda_status == AGENDA_PUBLISHED)
+    if body_code:
+        query = query.where(Meeting.body_code == body_code)
+    return list(session.exec(query.order_by(Meeting.starts_at.desc()).limit(limit)))
+
+
+def public_items(session: Session, meeting_id: int) -> list[dict]:
+    """The agenda's items as the public may see them."""
+    from meetings.models import AgendaItem
+
+    items = session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
+                         .order_by(AgendaItem.number)).all()
+    shown = []
+    for item in items:
+        case = session.get(Case, item.case_id) if item.case_id else None
+        closed = item.closed or bool(case and case.confidential)
+        found = decisions.BY_CODE.get(item.wording or "")
+        row = {"number": item.number, "title": item.title, "closed": closed,
+               "decision": found.label if found else "", "decision_text": item.decision_text,
+               "case_number": None, "summary": "", "proposals": [], "text": ""}
+        if not closed:
+            row["text"] = item.text
+            if case is not None:
+                row.update(case_number=case.number, summary=case.summary,
+                           proposals=[p.text for p in queries.proposals(session, case.id)])
+        shown.append(row)
+    return shown
+
+
+@router.get("/offentlig")
+def public_meetings(request: Request, organ: str = "", session: Session = Depends(db),
+                    user: CurrentUser | None = Depends(optional_user)):
+    org = current_organisation()
+    if organ:
+        org.body(organ)
+    return page(request, "public_meetings.html", user=user,
+                meetings=published_meetings(session, organ or None), organ=organ)
+
+
+@router.get("/offentlig/moeder/{meeting_id}")
+def public_meeting(request: Request, meeting_id: int, session: Session = Depends(db),
+                   user: CurrentUser | None = Depends(optional_user)):
+    from meetings.models import AGENDA_PUBLISHED, Meeting
+
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None or meeting.agenda_status != AGENDA_PUBLISHED:
+        raise NotFound("Mødet findes ikke, eller dagsordenen er ikke offentliggjort.")
+    return page(request, "public_meeting.html", user=user, meeting=meeting,
+                body=current_organisation().body(meeting.body_code),
+                items=public_items(session, meeting_id))
+
+
+# -- unsubscribe (no login: the signed link is the permission) --------------------------------
+
+@router.get("/afmeld/{token}")
+def unsubscribe_form(request: Request, token: str, session: Session = Depends(db)):
+    from web.follow import subscription_for_token
+
+    found = subscription_for_token(session, token)
+    return page(request, "unsubscribe.html", user=None, token=token, email=found.email,
+                what=_describe(session, found), done=found.ended_at is not None)
+
+
+@router.post("/afmeld/{token}")
+def unsubscribe(request: Request, token: str):
+    from cases.db import write_session
+    from web.follow import end, subscription_for_token
+
+    with write_session(request.app.state.engine) as session:
+        found = subscription_for_token(session, token)
+        end(session, found)
+        what = _describe(session, found)
+    return page(request, "unsubscribe.html", user=None, token=token, email=found.email,
+                what=what, done=True)
+
+
+def _describe(session: Session, subscription) -> str:
+    if subscription.case_id:
+        case = session.get(Case, subscription.case_id)
+        return f"sag {case.number}" if case else "sagen"
+    body = current_organisation().body(subscription.body_code)
+    return body.name

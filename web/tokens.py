@@ -1,0 +1,52 @@
+"""API tokens for systems and the secret of a person's private calendar address."""
+
+from sqlmodel import Session, select
+
+from cases.errors import InvalidInput, NotFound
+from cases.models import User, utcnow
+from web.models import ApiToken, FeedToken
+from web.passwords import new_token, token_hash
+
+
+def new_api_token(session: Session, user_id: int, name: str) -> str:
+    """Make a token; return it in clear text (shown once, only its hash is kept)."""
+    name = (name or "").strip()
+    if not 0 < len(name) <= 200:
+        raise InvalidInput("Giv API-nøglen et navn (1-200 tegn), fx systemets navn.")
+    token = "sg_" + new_token()
+    session.add(ApiToken(user_id=user_id, name=name, token_hash=token_hash(token),
+                         created_at=utcnow()))
+    session.flush()
+    return token
+
+
+def api_tokens_of(session: Session, user_id: int) -> list[ApiToken]:
+    return list(session.exec(select(ApiToken).where(ApiToken.user_id == user_id)
+                             .order_by(ApiToken.created_at)))
+
+
+def revoke_api_token(session: Session, user_id: int, token_id: int) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound("API-nøglen findes ikke.")
+    row.revoked_at = row.revoked_at or utcnow()
+    session.add(row)
+
+
+def new_feed_token(session: Session, user_id: int) -> str:
+    """A new private calendar secret for the user; the old address stops working."""
+    token = new_token()
+    row = session.get(FeedToken, user_id)
+    if row is None:
+        row = FeedToken(user_id=user_id, token_hash="", created_at=utcnow())
+    row.token_hash = token_hash(token)
+    row.created_at = utcnow()
+    session.add(row)
+    session.flush()
+    return token
+
+
+def feed_owner(session: Session, token: str) -> User | None:
+    row = session.exec(select(FeedToken).where(FeedToken.token_hash == token_hash(token))).first()
+    user = session.get(User, row.user_id) if row else None
+    return user if user and user.active else None

@@ -1,0 +1,107 @@
+"""What the case page and the case API show, gathered in one place.
+
+The closed-item rule is applied here, once: whoever may not read a lukket punkt gets its
+number, title, state and decisions only.
+"""
+
+from datetime import date
+
+from sqlmodel import Session
+
+from cases import queries
+from cases.models import Case
+from cases.organisation import Organisation
+from web import access, integrations
+from workflow import decisions
+from workflow.machine import STATE_LABELS, TRIGGER_LABELS, available_triggers
+
+EVENT_LABELS = {
+    "create": "Sag oprettet",
+    "add_deadline": "Frist tilføjet",
+    "add_hearing": "Høring oprettet",
+    "hearing_response": "Høringssvar modtaget",
+    "close_hearing": "Høring afsluttet",
+    **TRIGGER_LABELS,
+}
+
+
+def case_bodies(org: Organisation, session: Session, case: Case) -> set[str]:
+    finance, council = org.finance_committee, org.council
+    return access.route_bodies(case.deciding_body, list(case.committees),
+                               queries.awaiting_bodies(session, case.id),
+                               finance.code if finance else None,
+                               council.code if council else None)
+
+
+def may_read(org: Organisation, session: Session, case: Case, viewer: access.Viewer) -> bool:
+    return not case.confidential or access.may_read_closed(viewer, case_bodies(org, session,
+                                                                             case))
+
+
+def history(session: Session, case_id: int) -> list[dict]:
+    rows = []
+    for t in queries.decision_history(session, case_id):
+        found = decisions.BY_CODE.get(t.wording)
+        rows.append({"body": t.body_name, "body_code": t.body_code, "date": t.meeting_date,
+                     "item": t.item_number, "wording": t.wording,
+                     "decision": found.label if found else t.wording, "text": t.decision_text,
+                     "proposals": t.proposal_decisions, "minority": t.minority})
+    return rows
+
+
+def summary(session: Session, case: Case) -> dict:
+    """What anyone allowed to see the case at all may see."""
+    return {"number": case.number, "title": case.title, "status": case.status,
+            "status_label": STATE_LABELS.get(case.status, case.status),
+            "version": case.version, "closed_item": case.confidential,
+            "deciding_body": case.deciding_body, "committees": list(case.committees),
+            "awaiting": queries.awaiting_bodies(session, case.id),
+            "history": history(session, case.id)}
+
+
+def details(org: Organisation, session: Session, case: Case, viewer: access.Viewer,
+            today: date) -> dict:
+    data = summary(session, case)
+    data["readable"] = may_read(org, session, case, viewer)
+    data["actions"] = available_triggers(case.status)
+    if not data["readable"]:
+        return data
+    hearings = []
+    for hearing in queries.hearings(session, case.id):
+        parties = queries.hearing_parties(session, hearing.id)
+        responses = queries.hearing_responses(session, hearing.id)
+        answered = {r.party_id for r in responses}
+        names = {p.id: p.name for p in parties}
+        hearings.append({
+            "id": hearing.id, "title": hearing.title, "deadline": hearing.deadline,
+            "opened_on": hearing.opened_on, "closed_on": hearing.closed_on,
+            "blocking": hearing.blocking, "parties": [p.name for p in parties],
+            "missing": [p.name for p in parties if p.id not in answered],
+            "overdue": hearing.closed_on is None and hearing.deadline < today,
+            "responses": [{"party": names.get(r.party_id, ""), "received_on": r.received_on,
+                           "text": r.text} for r in responses]})
+    data.update({
+        "summary": case.summary, "background": case.background,
+        "presentation": case.presentation, "economy": case.economy, "centre": case.centre,
+        "owner": {"name": case.owner_name, "email": case.owner_email},
+        "proposals": [{"number": p.number, "text": p.text}
+                      for p in queries.proposals(session, case.id)],
+        "attachments": [{"number": a.number, "title": a.title, "recommended": a.recommended}
+                        for a in queries.attachments(session, case.id)],
+        "deadlines": [{"id": d.id, "due_date": d.due_date, "kind": d.kind,
+                       "description": d.description, "legal_basis": d.legal_basis,
+                       "met_on": d.met_on, "overdue": d.met_on is None and d.due_date < today}
+                      for d in queries.deadlines(session, case.id)],
+        "hearings": hearings,
+        "links": [{"kind": link.kind, "number": other.number if other else None,
+                   "title": other.title if other else link.note}
+                  for link, other in queries.links(session, case.id)],
+        "timeline": [{"at": e.at, "actor": e.actor, "label": EVENT_LABELS.get(e.trigger,
+                                                                             e.trigger),
+                      "from": e.from_state, "to": e.to_state, "body": e.body,
+                      "reason": e.reason}
+                     for e in queries.events(session, case.id)],
+        "reminders": integrations.reminders_sent(session, case.id),
+        "plan": integrations.route_plan(session, org, case, today),
+    })
+    return data
