@@ -102,10 +102,10 @@ def sync(session: Session, wanted: list[Wanted], existing: list[tuple[int, str, 
 
 
 def insert_missing(session: Session, wanted: list[Wanted], now: datetime,
-                   rules: ReminderRules) -> int:
+                   rules: ReminderRules) -> None:
     """Insert rows for these reminders; a key that exists already is left as it is."""
     if not wanted:
-        return 0
+        return
     rows = [{"dedupe_key": w.key, "kind": w.kind, "case_id": w.case_id,
              "recipient": w.recipient.email, "recipient_name": w.recipient.name,
              "optional": w.optional, "context": w.context, "status": PENDING,
@@ -119,9 +119,8 @@ def insert_missing(session: Session, wanted: list[Wanted], now: datetime,
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(Reminder).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = session.execute(statement, rows)
-    return result.rowcount
+    statement = insert(Reminder.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    session.connection().execute(statement, rows)
 
 
 # -- the sweep (beat) ------------------------------------------------------------------------

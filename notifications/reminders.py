@@ -54,7 +54,8 @@ def plan_weekly_digests(session: Session, now: datetime,
                                                 User.centre.is_not(None))):
         managers[user.centre] = managers.get(user.centre, ()) + (_person(user),)
     wanted = weekly_digest_reminders(managers, rules, now)
-    return outbox.insert_missing(session, wanted, now, rules)
+    outbox.insert_missing(session, wanted, now, rules)
+    return len(wanted)
 
 
 def _person(user: User) -> Person:

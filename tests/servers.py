@@ -249,3 +249,57 @@ class CeleryProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+# -- data --------------------------------------------------------------------------------------
+
+HOSTILE_TITLE = 'Ny <script>alert("x")</script> & "plan" for ældre'
+
+
+def add_people(session) -> None:
+    """A secretariat user, a manager of Center for Voksne og Sundhed and a member of HR."""
+    from cases.models import Membership, User
+
+    session.add(User(username="sekr", name="Sekretariatet", email="sekr@ballerup.dk",
+                     role="secretariat"))
+    session.add(User(username="chef", name="Centerchef", email="chef@ballerup.dk",
+                     role="manager", centre="Center for Voksne og Sundhed"))
+    member = User(username="hr1", name="Rådsmedlem", email="hr1@example.org", role="member")
+    session.add(member)
+    session.flush()
+    session.add(Membership(user_id=member.id, body_code="HR"))
+    session.flush()
+
+
+def create_case(session, number: str = "26-001", title: str = "Udsattestrategi", now=None):
+    from cases import services
+
+    return services.create_case(session, {
+        "number": number, "title": title, "centre": "Center for Voksne og Sundhed",
+        "deciding_body": "SU", "owner_name": "Sagsbehandler",
+        "owner_email": "ejer@ballerup.dk", "proposals": ["Strategien godkendes."],
+    }, actor="test", now=now)
+
+
+def add_due_reminders(engine, count: int, *, title: str = HOSTILE_TITLE, now=None,
+                      prefix: str = "test") -> list[str]:
+    """`count` due hearing requests on one case, each to its own address; their keys."""
+    from datetime import UTC, datetime, timedelta
+
+    from cases.db import write_session
+    from notifications import outbox
+    from notifications.rules import Person, ReminderRules, Wanted
+
+    now = now or datetime.now(UTC)
+    rules = ReminderRules(office_hours_only=False)
+    with write_session(engine) as session:
+        case = create_case(session, number=f"{prefix}-{count}", title=title, now=now)
+        wanted = [Wanted(key=f"{prefix}:{i}", kind="hearing_request",
+                         recipient=Person(f"part{i}@example.org", f"Part {i}"),
+                         due_at=now - timedelta(seconds=1), optional=False, case_id=case.id,
+                         context={"hearing_id": 1, "party_id": i, "party": f"Part {i}",
+                                  "hearing_title": "Høring", "deadline": "2026-03-31"})
+                  for i in range(count)]
+        for start in range(0, count, 1000):
+            outbox.insert_missing(session, wanted[start:start + 1000], now, rules)
+    return [w.key for w in wanted]

@@ -1,0 +1,170 @@
+"""Delivering one reminder (the task body as a plain function) to a real aiosmtpd server."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from servers import HOSTILE_TITLE, MailSink, add_due_reminders
+from sqlmodel import select
+
+from cases.db import write_session
+from notifications import delivery, outbox
+from notifications.email import message_id, read_unsubscribe_token, unsubscribe_token
+from notifications.models import CANCELLED, FAILED, PENDING, SENT, Reminder
+from notifications.rules import ReminderRules
+
+RULES = ReminderRules(office_hours_only=False)
+TIMING = outbox.Timing(retry_base=timedelta(seconds=30), max_attempts=5)
+
+
+@pytest.fixture
+def sink():
+    with MailSink() as server:
+        yield server
+
+
+@pytest.fixture
+def mailer(sink):
+    mailer = delivery.Mailer("127.0.0.1", sink.port, timeout=5)
+    yield mailer
+    mailer.close()
+
+
+def claim_one(engine):
+    with write_session(engine) as session:
+        return outbox.claim_due(session, datetime.now(UTC), 1)[0]
+
+
+def deliver(engine, claim, mailer):
+    return delivery.deliver(engine, *claim, mailer, rules=RULES, timing=TIMING)
+
+
+def row(engine, row_id) -> Reminder:
+    with write_session(engine) as session:
+        return session.get(Reminder, row_id)
+
+
+def test_it_sends_a_danish_text_and_html_email_with_a_stable_message_id(engine, sink, mailer):
+    [key] = add_due_reminders(engine, 1, title="Udsattestrategi")
+    claim = claim_one(engine)
+    assert deliver(engine, claim, mailer) == "sent"
+    [received] = sink.handler.messages
+    assert received["Message-ID"] == message_id(key)
+    assert row(engine, claim[0]).status == SENT
+    assert row(engine, claim[0]).message_id == message_id(key)
+    assert received["Subject"] == ("Anmodning om høringssvar: Udsattestrategi – "
+                                   "høringsfrist 31-03-2026")
+    text = received.get_body(("plain",)).get_content()
+    html = received.get_body(("html",)).get_content()
+    assert "Høringsfristen er 31-03-2026" in text
+    assert "http://127.0.0.1:8000/sager/test-1" in text
+    assert 'href="http://127.0.0.1:8000/sager/test-1"' in html
+
+
+def test_it_escapes_a_hostile_title_in_html_and_keeps_it_intact_in_text(engine, sink, mailer):
+    add_due_reminders(engine, 1, title=HOSTILE_TITLE)
+    deliver(engine, claim_one(engine), mailer)
+    [received] = sink.handler.messages
+    text = received.get_body(("plain",)).get_content()
+    html = received.get_body(("html",)).get_content()
+    assert HOSTILE_TITLE in text
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;plan&#34;" in html
+    assert HOSTILE_TITLE in received["Subject"]
+
+
+def test_it_sends_a_claim_only_once_however_often_the_task_arrives(engine, sink, mailer):
+    add_due_reminders(engine, 1)
+    claim = claim_one(engine)
+    assert deliver(engine, claim, mailer) == "sent"
+    assert deliver(engine, claim, mailer) == "skipped"
+    assert sink.handler.count() == 1
+
+
+def test_it_retries_a_temporary_smtp_refusal_later(engine, sink, mailer):
+    add_due_reminders(engine, 1)
+    claim = claim_one(engine)
+    sink.handler.refusing = True
+    before = datetime.now(UTC)
+    assert deliver(engine, claim, mailer) == "retry"
+    found = row(engine, claim[0])
+    assert found.status == PENDING
+    assert "451" in found.last_error
+    assert found.next_attempt_at >= before + timedelta(seconds=29)
+    assert found.attempts == 1
+    assert sink.handler.count() == 0
+
+
+def test_it_retries_when_the_smtp_server_is_down(engine):
+    add_due_reminders(engine, 1)
+    claim = claim_one(engine)
+    closed = delivery.Mailer("127.0.0.1", 1, timeout=1)
+    assert deliver(engine, claim, closed) == "retry"
+    assert "forbindelsen" in row(engine, claim[0]).last_error
+
+
+def test_it_marks_a_permanent_refusal_failed_for_the_secretariat(engine, sink, mailer):
+    add_due_reminders(engine, 2)
+    sink.handler.reject = {"part0@example.org"}
+    with write_session(engine) as session:
+        claims = outbox.claim_due(session, datetime.now(UTC), 2)
+    assert sorted(deliver(engine, c, mailer) for c in claims) == ["failed", "sent"]
+    with write_session(engine) as session:
+        [failed] = outbox.failed_rows(session)
+    assert failed.recipient == "part0@example.org"
+    assert failed.status == FAILED
+    assert "550" in failed.last_error
+    assert sink.handler.count() == 1  # the connection recovered for the next message
+
+
+def test_it_stops_an_optional_reminder_for_a_recipient_who_opted_out(engine, sink, mailer):
+    add_due_reminders(engine, 1)
+    with write_session(engine) as session:
+        reminder = session.exec(select(Reminder)).one()
+        reminder.optional = True
+        session.add(reminder)
+        email, kind = read_unsubscribe_token(unsubscribe_token(reminder.recipient,
+                                                               reminder.kind))
+        outbox.opt_out(session, email, kind, datetime.now(UTC))
+    claim = claim_one(engine)
+    assert deliver(engine, claim, mailer) == "cancelled"
+    assert row(engine, claim[0]).status == CANCELLED
+    assert sink.handler.count() == 0
+
+
+def test_it_puts_a_working_unsubscribe_link_in_optional_reminders(engine, sink, mailer):
+    add_due_reminders(engine, 1)
+    with write_session(engine) as session:
+        reminder = session.exec(select(Reminder)).one()
+        reminder.optional = True
+        session.add(reminder)
+    deliver(engine, claim_one(engine), mailer)
+    [received] = sink.handler.messages
+    link = received["List-Unsubscribe"].strip("<>")
+    token = link.rsplit("/", 1)[1]
+    assert link in received.get_body(("plain",)).get_content()
+    assert read_unsubscribe_token(token) == ("part0@example.org", "hearing_request")
+    assert read_unsubscribe_token(token[:-2] + "xx") is None
+
+
+def test_it_renders_every_kind_the_rules_can_create(engine):
+    from cases.models import Case
+    from notifications.rules import KINDS
+
+    with write_session(engine) as session:
+        from servers import create_case
+
+        case = create_case(session)
+        for kind in ("hearing_request", "hearing_reminder", "hearing_missing",
+                     "deadline_warning", "deadline_overdue", "weekly_digest"):
+            assert kind in KINDS
+            reminder = Reminder(
+                dedupe_key=f"k:{kind}", kind=kind, case_id=case.id, recipient="a@example.org",
+                context={"hearing_id": 1, "party_id": 1, "party": "HR", "hearing_title": "H",
+                         "deadline": "2026-03-31", "due_date": "2026-11-30",
+                         "description": "KB", "weekdays": 5, "deadline_id": 1,
+                         "centre": "Center for Voksne og Sundhed", "week": "2026-W14"},
+                due_at=datetime.now(UTC), next_attempt_at=datetime.now(UTC))
+            message = delivery.render_message(session, reminder, datetime.now(UTC))
+            assert message["Subject"]
+            assert session.get(Case, case.id).title in message.get_body(("plain",)) \
+                .get_content() or kind == "weekly_digest"

@@ -1,0 +1,157 @@
+"""The outbox's compare-and-set steps: claim, take, finish, give back; on SQLite and PostgreSQL."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from servers import add_due_reminders
+from sqlmodel import select
+
+from cases.db import make_engine, write_session
+from notifications import delivery, outbox
+from notifications.models import FAILED, PENDING, SENDING, Reminder
+from notifications.rules import ReminderRules
+
+RULES = ReminderRules(office_hours_only=False)
+TIMING = outbox.Timing(batch_size=1000, queue_timeout=timedelta(seconds=60),
+                       send_timeout=timedelta(seconds=30), retry_base=timedelta(seconds=10),
+                       max_attempts=3)
+NOW = datetime(2026, 3, 30, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(any_db_url):
+    engine = make_engine(any_db_url)
+    yield engine
+    engine.dispose()
+
+
+def statuses(engine) -> dict[str, int]:
+    with write_session(engine) as session:
+        return outbox.counts_by_status(session)
+
+
+def claim(engine, now=NOW, limit=1000):
+    with write_session(engine) as session:
+        return outbox.claim_due(session, now, limit)
+
+
+def test_it_claims_only_due_rows_and_each_only_once(db):
+    add_due_reminders(db, 5, now=NOW)
+    assert claim(db, now=NOW - timedelta(minutes=5)) == []
+    first = claim(db)
+    assert len(first) == 5
+    assert claim(db) == []
+    assert statuses(db) == {SENDING: 5}
+
+
+def test_it_lets_two_concurrent_sweeps_share_the_due_rows_without_overlap(db):
+    add_due_reminders(db, 400, now=NOW)
+    results: list[list] = [[], []]
+    barrier = threading.Barrier(2)
+
+    def sweep(slot):
+        barrier.wait()
+        for _ in range(10):
+            results[slot] += claim(db, limit=50)
+
+    threads = [threading.Thread(target=sweep, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = [row_id for row_id, _ in results[0] + results[1]]
+    assert len(ids) == 400
+    assert len(set(ids)) == 400
+
+
+def test_it_lets_only_one_worker_take_a_claim(db):
+    add_due_reminders(db, 1, now=NOW)
+    [(row_id, token)] = claim(db)
+    with write_session(db) as session:
+        assert outbox.take_claim(session, row_id, "not-the-token", NOW) is None
+        assert outbox.take_claim(session, row_id, token, NOW) is not None
+    with write_session(db) as session:
+        assert outbox.take_claim(session, row_id, token, NOW) is None  # redelivered message
+
+
+def test_it_gives_back_claims_lost_in_the_queue_or_left_by_a_dead_worker(db):
+    add_due_reminders(db, 3, now=NOW)
+    claims = claim(db)
+    with write_session(db) as session:
+        outbox.take_claim(session, claims[0][0], claims[0][1], NOW)  # worker then dies
+    with write_session(db) as session:
+        assert outbox.release_stuck(session, NOW + timedelta(seconds=20), TIMING) == 0
+    with write_session(db) as session:
+        # After the send timeout the dead worker's row returns; the others wait in the queue.
+        assert outbox.release_stuck(session, NOW + timedelta(seconds=31), TIMING) == 1
+    with write_session(db) as session:
+        assert outbox.release_stuck(session, NOW + timedelta(seconds=61), TIMING) == 2
+    assert statuses(db) == {PENDING: 3}
+    # A late message for an old claim is ignored.
+    with write_session(db) as session:
+        assert outbox.take_claim(session, claims[1][0], claims[1][1], NOW) is None
+
+
+def test_it_retries_with_growing_backoff_and_then_gives_up(db):
+    add_due_reminders(db, 1, now=NOW)
+    now = NOW
+    waits = []
+    for _ in range(TIMING.max_attempts):
+        [(row_id, token)] = claim(db, now=now)
+        with write_session(db) as session:
+            row = outbox.take_claim(session, row_id, token, now)
+            outbox.mark_retry(session, row, token, now, "451 prøv igen", TIMING, RULES)
+        with write_session(db) as session:
+            row = session.get(Reminder, row_id)
+            if row.status == PENDING:
+                waits.append(row.next_attempt_at - now)
+                now = row.next_attempt_at
+    assert waits == [timedelta(seconds=10), timedelta(seconds=20)]
+    assert row.status == FAILED
+    assert "Opgivet efter 3 forsøg" in row.last_error
+
+
+def test_it_gives_claims_back_at_once_when_the_queue_cannot_be_reached(db):
+    add_due_reminders(db, 4, now=NOW)
+    calls = []
+
+    def broken_enqueue(row_id, token):
+        calls.append(row_id)
+        if len(calls) > 1:
+            raise ConnectionError("broker down")
+
+    result = delivery.sweep(db, broken_enqueue, now=NOW, rules=RULES, timing=TIMING)
+    assert result == {"released": 0, "claimed": 4, "enqueued": 1}
+    assert statuses(db) == {SENDING: 1, PENDING: 3}
+
+
+def test_it_claims_nothing_outside_office_hours(db):
+    add_due_reminders(db, 2, now=NOW)
+    office = ReminderRules()
+    saturday = datetime(2026, 3, 28, 10, tzinfo=UTC)
+    assert delivery.sweep(db, lambda *a: None, now=saturday, rules=office,
+                          timing=TIMING)["claimed"] == 0
+    assert delivery.sweep(db, lambda *a: None, now=NOW, rules=office,
+                          timing=TIMING)["claimed"] == 2
+
+
+def test_it_keeps_at_most_a_batch_waiting_in_the_queue(db):
+    add_due_reminders(db, 30, now=NOW)
+    small = outbox.Timing(batch_size=10, queue_timeout=timedelta(minutes=10))
+    assert delivery.sweep(db, lambda *a: None, now=NOW, rules=RULES, timing=small)["claimed"] == 10
+    assert delivery.sweep(db, lambda *a: None, now=NOW, rules=RULES, timing=small)["claimed"] == 0
+
+
+def test_it_lists_failed_reminders_and_can_send_them_again(db):
+    add_due_reminders(db, 1, now=NOW)
+    [(row_id, token)] = claim(db)
+    with write_session(db) as session:
+        outbox.take_claim(session, row_id, token, NOW)
+        outbox.mark_failed(session, row_id, token, NOW, "550 ukendt modtager")
+    with write_session(db) as session:
+        [failed] = outbox.failed_rows(session)
+        assert failed.last_error == "550 ukendt modtager"
+        assert outbox.retry_failed(session, row_id, NOW, RULES)
+    with write_session(db) as session:
+        assert session.exec(select(Reminder.status)).one() == PENDING
