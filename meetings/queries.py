@@ -96,7 +96,7 @@ def open_placement(session: Session, case_id: int, body_code: str) -> AgendaItem
     """The case's undecided item on a (not cancelled) agenda of this body, if any."""
     query = (select(AgendaItem).join(Meeting, Meeting.id == AgendaItem.meeting_id)
              .where(AgendaItem.case_id == case_id, Meeting.body_code == body_code,
-                    Meeting.status != CANCELLED, AgendaItem.wording.is_(None)))
+                    Meeting.status != CANCELLED, AgendaItem.decided_at.is_(None)))
     return session.exec(query).first()
 
 
@@ -118,7 +118,7 @@ def agenda_queue(session: Session, body_code: str) -> list[QueueEntry]:
         .join(Awaiting, (Awaiting.case_id == AgendaItem.case_id)
               & (Awaiting.body_code == body_code))
         .where(Meeting.body_code == body_code, Meeting.status != CANCELLED,
-               AgendaItem.wording.is_(None))).all())
+               AgendaItem.decided_at.is_(None))).all())
     return [QueueEntry(case=case, since=awaiting.since, placed_on=placed.get(case.id))
             for case, awaiting in case_queries.queue(session, body_code)]
 

@@ -135,7 +135,7 @@ def cancel_meeting(session: Session, meeting_id: int, *, reason: str) -> list[st
     if not (reason or "").strip():
         raise InvalidInput("Angiv en begrundelse for at aflyse mødet.")
     found = queries.items(session, meeting.id)
-    if any(item.wording for item in found):
+    if any(item.decided_at for item in found):
         raise TransitionRefused("Mødet har registrerede beslutninger og kan ikke aflyses.")
     meeting.status = CANCELLED
     meeting.status_reason = reason.strip()
@@ -372,7 +372,7 @@ def record_item_decision(session: Session, item_id: int, *, wording: str, actor:
     item = queries.get_item(session, item_id)
     meeting = queries.get_meeting(session, item.meeting_id)
     _check_minutes_open(meeting, now)
-    if item.wording:
+    if item.decided_at:
         raise InvalidInput(f"Punkt {item.number} har allerede en beslutning.")
     found = decisions.wording(wording or "")
     if found is None or found.trigger == "record_earlier":
@@ -467,7 +467,8 @@ def send_minutes_for_approval(session: Session, meeting_id: int, *,
     now = now or utcnow()
     meeting = queries.get_meeting(session, meeting_id)
     _check_minutes_open(meeting, now)
-    undecided = [str(i.number) for i in queries.items(session, meeting.id) if not i.wording]
+    undecided = [str(i.number) for i in queries.items(session, meeting.id)
+                 if not i.decided_at]
     if undecided:
         raise TransitionRefused("Punkt " + ", ".join(undecided) + " mangler en beslutning.")
     deadline = parse_date(objection_deadline) if objection_deadline else add_weekdays(
