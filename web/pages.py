@@ -189,7 +189,7 @@ async def fire_action(request: Request, number: str,
                       user: CurrentUser = Depends(require("fire_transition"))):
     form = await form_with_csrf(request)
     trigger = form.get("trigger")
-    if trigger not in TRIGGER_LABELS or trigger in DECISION_TRIGGERS:
+    if trigger not in TRIGGER_LABELS or trigger in (*DECISION_TRIGGERS, "record_earlier"):
         raise InvalidInput("Vælg en handling.")
     with write_session(request.app.state.engine) as session:
         event = services.fire_action(
@@ -316,7 +316,8 @@ def case_page(request: Request, number: str,
                 wordings=decisions.WORDINGS, kinds=DEADLINE_KINDS,
                 committees=[b for b in org.bodies if b.is_committee],
                 councils=[b for b in org.bodies if b.kind == HEARING_COUNCIL],
-                other_actions=[t for t in data["actions"] if t not in DECISION_TRIGGERS])
+                other_actions=[t for t in data["actions"] if t not in DECISION_TRIGGERS
+                               and t != "record_earlier"])
 
 
 # -- the managers' dashboard -------------------------------------------------------------------

@@ -1,0 +1,301 @@
+# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
+"""The pages: login, CSRF, roles on the server, the case page's actions, the dashboard,
+hostile input, closed items, follow and unsubscribe."""
+
+import re
+
+from sqlmodel import select
+from web_fixtures import (  # noqa: F401  (fixtures)
+    OTHER_CENTRE,
+    anonymous,
+    as_role,
+    csrf_of,
+    days,
+    engine,
+    logged_in,
+    make_case,
+    page_csrf,
+    web_app,
+    web_db,
+)
+
+from cases import queries
+from cases.db import read_session, write_session
+from web.models import Subscription
+
+
+def _flash(client, path: str) -> str:
+    html = client.get(path).text
+    found = re.findall(r'<p class="flash flash-\w+"[^>]*>(.*?)</p>', html, re.S)
+    return " ".join(found)
+
+
+def _status(engine, number: str) -> str:
+    with read_session(engine) as session:
+        return queries.get_case(session, number).status
+
+
+# -- access ------------------------------------------------------------------------------------
+
+def test_it_sends_anonymous_visitors_to_the_login_page(web_app):
+    client = anonymous(web_app)
+    for path in ("/", "/koer", "/sager", "/sager/X-1", "/overblik", "/kalender", "/api-noegler"):
+        response = client.get(path)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/login?next="), path
+
+
+def test_it_leaves_public_pages_open(web_app):
+    client = anonymous(web_app)
+    assert client.get("/offentlig").status_code == 200
+    assert client.get("/login").status_code == 200
+    assert client.get("/api/health").status_code == 200
+
+
+def test_it_refuses_a_wrong_password_with_a_danish_message(web_app):
+    client = anonymous(web_app)
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"username": "sekretariat", "password": "forkert",
+                                           "csrf_token": token})
+    assert response.status_code == 400
+    assert "Forkert brugernavn eller adgangskode" in response.text
+    assert client.get("/koer").status_code == 303
+
+
+def test_it_refuses_a_login_post_without_csrf_token(web_app):
+    response = anonymous(web_app).post("/login", data={"username": "sekretariat",
+                                                       "password": "sekretariat-demo"})
+    assert response.status_code == 403
+    assert "Formularen kunne ikke godkendes" in response.text
+
+
+def test_it_logs_out(web_app):
+    client = as_role(web_app, "secretariat")
+    assert client.get("/koer").status_code == 200
+    client.post("/logout", data={"csrf_token": page_csrf(client)})
+    assert client.get("/koer").status_code == 303
+
+
+def test_it_checks_roles_on_the_server_for_pages(web_app, engine):
+    number = make_case(engine)
+    member = as_role(web_app, "member")
+    assert member.get("/overblik").status_code == 403
+    assert member.get("/koer").status_code == 403
+    refused = member.post(f"/sager/{number}/beslutning", data={
+        "csrf_token": page_csrf(member), "version": "2", "body": "SU", "wording": "anbefales",
+        "meeting_date": "04-10-2022"})
+    assert refused.status_code == 403
+    assert _status(engine, number) == "committee"
+    owner = as_role(web_app, "case_owner")
+    assert owner.post(f"/sager/{number}/handling", data={
+        "csrf_token": page_csrf(owner), "version": "2", "trigger": "withdraw",
+        "reason": "x"}).status_code == 403
+    assert _status(engine, number) == "committee"
+
+
+# -- CSRF and hostile input --------------------------------------------------------------------
+
+def test_it_refuses_a_forged_form_post_and_writes_nothing(web_app, engine):
+    number = make_case(engine)
+    client = as_role(web_app, "secretariat")
+    form = {"version": "2", "body": "SU", "wording": "anbefales", "meeting_date": "04-10-2022"}
+    assert client.post(f"/sager/{number}/beslutning", data=form).status_code == 403
+    forged = client.post(f"/sager/{number}/beslutning", data={**form, "csrf_token": "x" * 43})
+    assert forged.status_code == 403
+    other_session_token = page_csrf(as_role(web_app, "secretariat"))
+    assert client.post(f"/sager/{number}/beslutning",
+                       data={**form, "csrf_token": other_session_token}).status_code == 403
+    with read_session(engine) as session:
+        case = queries.get_case(session, number)
+        assert case.version == 2
+        assert sorted(queries.awaiting_bodies(session, case.id)) == ["BSU", "SU"]
+
+
+def test_it_escapes_a_script_title_everywhere(web_app, engine):
+    number = make_case(engine, title="<script>alert('x')</script> Farlig titel",
+                       deadline=days(-3))
+    client = as_role(web_app, "secretariat")
+    for path in (f"/sager/{number}", "/koer", "/koer/SU", "/sager", "/overblik",
+                 "/overblik/sager?figur=overdue"):
+        html = client.get(path).text
+        assert "&lt;script&gt;alert(" in html, path
+        assert "<script>alert(" not in html, path
+
+
+def test_it_sets_security_headers(web_app):
+    response = anonymous(web_app).get("/login")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+# -- the case page -----------------------------------------------------------------------------
+
+def test_it_offers_only_the_actions_valid_in_the_state(web_app, engine):
+    draft = make_case(engine, submit=False)
+    client = as_role(web_app, "secretariat")
+    html = client.get(f"/sager/{draft}").text
+    assert 'value="submit"' in html and 'value="close"' not in html
+    assert "Registrér beslutning" not in html  # no body treats a draft
+
+
+def test_it_records_a_decision_and_shows_the_history(web_app, engine):
+    number = make_case(engine)
+    client = as_role(web_app, "secretariat")
+    response = client.post(f"/sager/{number}/beslutning", data={
+        "csrf_token": page_csrf(client), "version": "2", "body": "SU", "wording": "anbefales",
+        "meeting_date": "04-10-2022", "item_number": "11", "decision_text": "Anbefales."})
+    assert response.status_code == 303
+    html = client.get(f"/sager/{number}").text
+    assert "Beslutningen «Anbefales» er registreret" in html
+    assert "Afventer: BSU" in html
+    history = html.split('id="beslutningshistorik"')[1]
+    assert "04-10-2022" in history and "Socialudvalget" in history and ">11<" in history
+
+
+def test_it_answers_a_stale_form_with_the_conflict_message(web_app, engine):
+    number = make_case(engine)
+    client = as_role(web_app, "secretariat")
+    token = page_csrf(client)
+    form = {"csrf_token": token, "version": "2", "wording": "anbefales",
+            "meeting_date": "04-10-2022"}
+    client.post(f"/sager/{number}/beslutning", data={**form, "body": "SU"})
+    client.get(f"/sager/{number}")  # consume the success message
+    stale = client.post(f"/sager/{number}/beslutning", data={**form, "body": "BSU"},
+                        headers={"referer": f"http://testserver/sager/{number}"})
+    assert stale.status_code == 303 and stale.headers["location"] == f"/sager/{number}"
+    assert "er ændret af en anden" in _flash(client, f"/sager/{number}")
+    with read_session(engine) as session:
+        assert queries.awaiting_bodies(session, queries.get_case(session, number).id) == ["BSU"]
+
+
+def test_it_shows_a_refused_transition_as_a_message_not_an_error_page(web_app, engine):
+    number = make_case(engine)
+    client = as_role(web_app, "secretariat")
+    response = client.post(f"/sager/{number}/beslutning", data={
+        "csrf_token": page_csrf(client), "version": "2", "body": "KMU",
+        "wording": "anbefales", "meeting_date": "04-10-2022"},
+        headers={"referer": f"http://testserver/sager/{number}"})
+    assert response.status_code == 303
+    assert "afventer ikke behandling i KMU" in _flash(client, f"/sager/{number}")
+
+
+def test_it_registers_a_case_deadline_and_hearing_from_forms(web_app, engine):
+    client = as_role(web_app, "case_owner")
+    number = "WEB-NY-1"
+    response = client.post("/sager/ny", data={
+        "csrf_token": page_csrf(client), "number": number, "title": "Ny politik",
+        "centre": "Center for Voksne og Sundhed", "deciding_body": "KB",
+        "committees": ["SU", "SÆU"], "proposals": "at politikken godkendes\nat den sendes ud",
+        "deadline_date": "30-11-2030", "deadline_kind": "statutory",
+        "deadline_description": "KB senest"})
+    assert response.status_code == 303 and response.headers["location"] == f"/sager/{number}"
+    client.post(f"/sager/{number}/frist", data={"csrf_token": page_csrf(client),
+                                                "due_date": "01-12-2030", "kind": "external",
+                                                "description": "Sendes til ministeriet"})
+    client.post(f"/sager/{number}/hoering", data={
+        "csrf_token": page_csrf(client), "title": "Høring i rådene", "parties": ["HR", "SR"],
+        "deadline": "01-11-2030", "opened_on": "01-10-2030", "blocking": "on"})
+    html = client.get(f"/sager/{number}").text
+    assert "Ny politik" in html and "30-11-2030" in html and "01-12-2030" in html
+    assert "Høring i rådene" in html and "Mangler svar fra: Handicaprådet, Seniorrådet" in html
+    bad = client.post("/sager/ny", data={"csrf_token": page_csrf(client), "number": "x y",
+                                         "title": "", "centre": "Ukendt",
+                                         "deciding_body": "KB"})
+    assert bad.status_code == 400 and "Ugyldigt input" in bad.text
+
+
+# -- closed items ------------------------------------------------------------------------------
+
+def test_it_shows_a_closed_item_only_to_members_of_its_bodies(web_app, engine):
+    number = make_case(engine, confidential=True, committees=("SU",), summary="FORTROLIG-42")
+    own = as_role(web_app, "member").get(f"/sager/{number}").text
+    assert "FORTROLIG-42" in own
+    other = logged_in(web_app, "bsu-medlem", "bsu-medlem-demo").get(f"/sager/{number}").text
+    assert "FORTROLIG-42" not in other and "lukket punkt" in other.lower()
+    assert "FORTROLIG-42" in as_role(web_app, "manager").get(f"/sager/{number}").text
+
+
+# -- dashboard ---------------------------------------------------------------------------------
+
+def test_it_counts_overdue_cases_with_filters_and_links(web_app, engine):
+    overdue = make_case(engine, title="Forsinket sag", deadline=days(-5))
+    elsewhere = make_case(engine, title="Anden centers sag", deadline=days(-5),
+                          centre=OTHER_CENTRE, committees=("KMU",))
+    client = as_role(web_app, "manager")
+    html = client.get("/overblik").text
+    assert overdue in html and "<svg" in html
+    assert "/overblik/sager?figur=overdue" in html
+    filtered = client.get("/overblik", params={"centre": OTHER_CENTRE}).text
+    figure = filtered.split('id="figur-overdue"')[1].split("</section>")[0]
+    assert elsewhere in figure and overdue not in figure
+    by_body = client.get("/overblik", params={"organ": "KMU"}).text
+    figure = by_body.split('id="figur-overdue"')[1].split("</section>")[0]
+    assert elsewhere in figure and overdue not in figure
+    listed = client.get("/overblik/sager", params={"figur": "overdue"}).text
+    assert overdue in listed and elsewhere in listed
+
+
+def test_it_lists_cases_sent_back_and_missing_responses(web_app, engine):
+    from cases import services
+    number = make_case(engine, committees=("SU",))
+    with write_session(engine) as session:
+        services.fire_action(session, number, "treat", actor="t", body="SU",
+                             wording="anbefales", meeting_date="06-09-2022")
+        services.fire_action(session, number, "send_back", actor="t", body="ØU",
+                             wording="sendes_tilbage", meeting_date="20-09-2022",
+                             bodies=["SU"], reason="Mere belysning")
+        services.add_hearing(session, number, title="Høring", parties=["HR"],
+                             deadline=days(-2), opened_on=days(-20), actor="t")
+    client = as_role(web_app, "manager")
+    sent_back = client.get("/overblik/sager", params={"figur": "sent_back"}).text
+    assert number in sent_back
+    missing = client.get("/overblik/sager", params={"figur": "missing_responses"}).text
+    assert number in missing
+
+
+def test_it_flags_a_case_whose_route_no_longer_fits(web_app, engine):
+    at_risk = make_case(engine, deadline=days(10))
+    fine = make_case(engine, deadline=days(200))
+    html = as_role(web_app, "manager").get("/overblik/sager", params={"figur": "at_risk"}).text
+    assert at_risk in html and fine not in html
+
+
+# -- follow and unsubscribe --------------------------------------------------------------------
+
+def test_it_follows_a_case_and_unsubscribes_without_login(web_app, engine):
+    from web.follow import unsubscribe_path
+
+    number = make_case(engine)
+    client = as_role(web_app, "case_owner")
+    client.post(f"/sager/{number}/foelg", data={"csrf_token": page_csrf(client)})
+    assert "Du følger nu sagen" in _flash(client, f"/sager/{number}")
+    with read_session(engine) as session:
+        case = queries.get_case(session, number)
+        subscription = session.exec(select(Subscription).where(
+            Subscription.case_id == case.id)).one()
+    path = unsubscribe_path(subscription.id)
+    stranger = anonymous(web_app)
+    assert f"sag {number}" in stranger.get(path).text
+    done = stranger.post(path)
+    assert done.status_code == 200 and "Du får ikke længere e-mails" in done.text
+    with read_session(engine) as session:
+        assert session.get(Subscription, subscription.id).ended_at is not None
+    assert stranger.get(path[:-3] + "abc").status_code == 404
+
+
+def test_it_makes_and_revokes_api_keys_per_user(web_app, engine):
+    client = as_role(web_app, "case_owner")
+    client.post("/api-noegler", data={"csrf_token": page_csrf(client), "name": "ESDH"})
+    html = client.get("/api-noegler").text
+    token = re.search(r'<code id="new-token">([^<]+)</code>', html).group(1)
+    api = anonymous(web_app)
+    assert api.get("/api/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    key_id = re.search(r'/api-noegler/(\d+)/tilbagekald', html).group(1)
+    other = as_role(web_app, "admin")
+    refused = other.post(f"/api-noegler/{key_id}/tilbagekald",
+                         data={"csrf_token": page_csrf(other)},
+                         headers={"referer": "http://testserver/api-noegler"})
+    assert "findes ikke" in _flash(other, "/api-noegler") and refused.status_code == 303
+    assert api.get("/api/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    client.post(f"/api-noegler/{key_id}/tilbagekald", data={"csrf_token": page_csrf(client)})
+    assert api.get("/api/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 401

@@ -1,0 +1,127 @@
+"""Fixtures and helpers for the web tests: a migrated database with one user per role,
+logged-in test clients, API tokens, and cases made through the real service layer."""
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cases import services
+from cases.db import make_engine, migrate, write_session
+from cases.models import Membership, User
+from web.demo_users import DEMO_USERS, ensure_demo_users
+from web.passwords import hash_password
+from web.tokens import new_api_token
+
+ROLE_USERS = {role: (username, password) for username, password, _, role, _, _ in DEMO_USERS}
+CENTRE = "Center for Voksne og Sundhed"
+OTHER_CENTRE = "Center for By og Miljø"
+
+
+@pytest.fixture(scope="module")
+def web_db(tmp_path_factory):
+    """A migrated SQLite database with the demo users (one per role) and an extra member of
+    BSU only; shared by a test module (tests make their own cases with unique numbers)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    with write_session(engine) as session:
+        ensure_demo_users(session)
+        other = User(username="bsu-medlem", name="Bente BSU", email="bente@demo.invalid",
+                     role="member", password_hash=hash_password("bsu-medlem-demo"))
+        session.add(other)
+        session.flush()
+        session.add(Membership(user_id=other.id, body_code="BSU"))
+    yield url, engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def web_app(web_db):
+    from web.app import create_app
+
+    return create_app(web_db[0])
+
+
+@pytest.fixture(scope="module")
+def engine(web_db):
+    return web_db[1]
+
+
+def anonymous(app) -> TestClient:
+    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def logged_in(app, username: str, password: str) -> TestClient:
+    client = anonymous(app)
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": token, "next": "/"})
+    assert response.status_code == 303, response.text
+    return client
+
+
+def as_role(app, role: str) -> TestClient:
+    return logged_in(app, *ROLE_USERS[role])
+
+
+def page_csrf(client: TestClient, path: str = "/kalender") -> str:
+    return csrf_of(client.get(path).text)
+
+
+@pytest.fixture(scope="module")
+def api_tokens(web_db):
+    """One API token per role (and "other_member": the BSU-only member)."""
+    _, engine = web_db
+    tokens = {}
+    with write_session(engine) as session:
+        from sqlmodel import select
+        for username, role in [(u, r) for u, _, _, r, _, _ in DEMO_USERS] + \
+                [("bsu-medlem", "other_member")]:
+            user_id = session.exec(select(User.id).where(User.username == username)).one()
+            tokens[role] = new_api_token(session, user_id, f"test {role}")
+    return tokens
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+_counter = iter(range(1, 1_000_000))
+
+
+def new_number(prefix: str = "T") -> str:
+    return f"{prefix}-{next(_counter):05d}"
+
+
+def make_case(engine, *, number: str | None = None, title: str = "Testsag",
+              deciding_body: str = "KB", committees=("SU", "BSU"), submit: bool = True,
+              confidential: bool = False, summary: str = "Et sammendrag.",
+              centre: str = CENTRE, deadline: date | None = None,
+              owner_email: str = "") -> str:
+    number = number or new_number()
+    data = {"number": number, "title": title, "centre": centre, "deciding_body": deciding_body,
+            "committees": list(committees), "confidential": confidential, "summary": summary,
+            "proposals": ["at sagen godkendes"], "owner_email": owner_email}
+    if deadline:
+        data["deadlines"] = [{"due_date": deadline.isoformat(), "description": "KB senest",
+                              "kind": "statutory"}]
+    with write_session(engine) as session:
+        services.create_case(session, data, actor="test")
+        if submit:
+            services.fire_action(session, number, "submit", actor="test")
+    return number
+
+
+def today() -> date:
+    from web.pages import today as web_today
+    return web_today()
+
+
+def days(n: int) -> date:
+    return today() + timedelta(days=n)
