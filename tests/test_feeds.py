@@ -1,0 +1,131 @@
+# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
+"""iCalendar feeds (read back with the icalendar parser) and the public side: closed items
+never show their text in public."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from icalendar import Calendar
+from web_fixtures import (  # noqa: F401  (fixtures)
+    anonymous,
+    days,
+    engine,
+    make_case,
+    web_app,
+    web_db,
+)
+
+from cases import queries
+from cases.db import write_session
+from cases.models import utcnow
+from meetings.models import AGENDA_PUBLISHED, AgendaItem, Meeting
+from web.tokens import new_feed_token
+
+
+def parse(response) -> Calendar:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/calendar")
+    return Calendar.from_ical(response.content)
+
+
+def events(calendar: Calendar) -> list:
+    return list(calendar.walk("VEVENT"))
+
+
+@pytest.fixture(scope="module")
+def published_meeting(engine):
+    """An SU meeting with a published agenda: an open item, a closed item, and an open item
+    on a confidential case; each closed text holds a unique marker."""
+    open_case = make_case(engine, title="Åben sag om stier", summary="ÅBEN-TEKST",
+                          committees=("SU",))
+    closed_case = make_case(engine, title="Lukket personsag", summary="LUKKET-MARKØR-1",
+                            committees=("SU",))
+    confidential = make_case(engine, title="Fortrolig titel", summary="LUKKET-MARKØR-2",
+                             committees=("SU",), confidential=True)
+    with write_session(engine) as session:
+        meeting = Meeting(body_code="SU", starts_at=datetime.now(UTC) + timedelta(days=3),
+                          place="Mødelokale 1", agenda_status=AGENDA_PUBLISHED,
+                          created_at=utcnow())
+        session.add(meeting)
+        session.flush()
+        for number, (case_number, closed) in enumerate(
+                [(open_case, False), (closed_case, True), (confidential, False)], start=1):
+            case = queries.get_case(session, case_number)
+            session.add(AgendaItem(meeting_id=meeting.id, case_id=case.id, number=number,
+                                   title=case.title, closed=closed, wording="godkendt",
+                                   decision_text=f"Beslutning {number}",
+                                   text="LUKKET-MARKØR-3" if closed else ""))
+        return meeting.id
+
+
+def test_it_serves_a_cases_deadlines_as_a_valid_calendar(web_app, engine):
+    number = make_case(engine, title="Rammeaftale", deadline=days(30))
+    calendar = parse(anonymous(web_app).get(f"/feeds/sag/{number}.ics"))
+    found = events(calendar)
+    assert len(found) == 1
+    assert found[0].decoded("dtstart") == days(30)
+    assert number in str(found[0]["summary"])
+
+
+def test_it_has_no_public_feed_for_a_closed_case(web_app, engine):
+    number = make_case(engine, confidential=True, deadline=days(30))
+    response = anonymous(web_app).get(f"/feeds/sag/{number}.ics")
+    assert response.status_code == 404
+    assert "findes ikke" in response.text
+
+
+def test_it_lists_a_bodys_meetings_without_closed_items(web_app, published_meeting):
+    response = anonymous(web_app).get("/feeds/organ/SU.ics")
+    calendar = parse(response)
+    meeting = [e for e in events(calendar) if str(e["uid"]) == f"meeting-{published_meeting}"
+               "@sagsgang"]
+    assert len(meeting) == 1
+    description = str(meeting[0]["description"])
+    assert "Punkt 1: Åben sag om stier" in description
+    assert "Lukket personsag" not in response.text
+    assert "Fortrolig titel" not in response.text
+    assert "LUKKET-MARKØR" not in response.text
+
+
+def test_it_serves_a_persons_own_deadlines_behind_a_secret_address(web_app, engine):
+    mine = make_case(engine, title="Min sag", deadline=days(12),
+                     owner_email="sagsbehandler@demo.sagsgang.invalid")
+    theirs = make_case(engine, title="Andens sag", deadline=days(12),
+                       owner_email="someone@else.invalid")
+    from sqlmodel import select
+
+    from cases.models import User
+    with write_session(engine) as session:
+        user_id = session.exec(select(User.id).where(User.username == "sagsbehandler")).one()
+        token = new_feed_token(session, user_id)
+    client = anonymous(web_app)
+    text = client.get(f"/feeds/personlig/{token}.ics")
+    summaries = [str(e["summary"]) for e in events(parse(text))]
+    assert any(mine in s for s in summaries)
+    assert not any(theirs in s for s in summaries)
+    assert client.get("/feeds/personlig/not-a-token.ics").status_code == 404
+    with write_session(engine) as session:
+        new_feed_token(session, user_id)
+    assert client.get(f"/feeds/personlig/{token}.ics").status_code == 404
+
+
+def test_it_shows_the_public_agenda_with_closed_items_as_number_title_decision(
+        web_app, published_meeting):
+    client = anonymous(web_app)
+    listing = client.get("/offentlig").text
+    assert f"/offentlig/moeder/{published_meeting}" in listing
+    html = client.get(f"/offentlig/moeder/{published_meeting}").text
+    assert "Punkt 1: Åben sag om stier" in html and "ÅBEN-TEKST" in html
+    assert "Punkt 2: Lukket personsag" in html and "Beslutning 2" in html
+    assert "Punkt 3: Fortrolig titel" in html and "Beslutning 3" in html
+    assert "LUKKET-MARKØR" not in html
+
+
+def test_it_hides_unpublished_agendas_from_the_public(web_app, engine):
+    with write_session(engine) as session:
+        meeting = Meeting(body_code="BSU", starts_at=datetime.now(UTC) + timedelta(days=9),
+                          created_at=utcnow())
+        session.add(meeting)
+        session.flush()
+        meeting_id = meeting.id
+    assert anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").status_code == 404
