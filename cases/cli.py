@@ -356,6 +356,11 @@ def bodies():
 
 
 # Commands from the other parts of the product are registered below.
+from meetings.cli import import_referat_command, meeting, plan  # noqa: E402
+
+cli.add_command(meeting)
+cli.add_command(plan)
+cli.add_command(import_referat_command)
 
 
 def main():

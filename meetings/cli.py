@@ -1,0 +1,332 @@
+"""`sagsgang meeting ...`, `sagsgang plan CASE` and `sagsgang import-referat FILE`.
+
+Registered into cases.cli.cli (one add_command line each). A meeting is named by its id or
+as BODY:DATE, e.g. SU:04-10-2022.
+"""
+
+import functools
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from cases.dates import format_date, parse_date
+from cases.db import read_session, write_session
+from cases.errors import InvalidInput, UserError
+from cases.models import utcnow
+from cases.organisation import current_organisation
+from meetings import documents, queries, services
+from meetings.calendar import local_day
+from meetings.importer import import_referat
+from meetings.models import AGENDA_STATUSES, MEETING_STATUSES, MINUTES_STATUSES
+from meetings.plan import load_plan
+from meetings.referat import parse_referat
+
+ACTOR_HELP = "Hvem der udfører handlingen (til revisionssporet)."
+
+
+def user_errors(command):
+    """A UserError becomes a Danish message and exit code 1, never a stack trace."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except UserError as error:
+            click.echo(f"Fejl: {error.message}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def resolve_meeting(session, ref: str):
+    """A meeting by id ("12") or by body and date ("SU:04-10-2022")."""
+    if ref.isdigit():
+        return queries.get_meeting(session, int(ref))
+    body, _, day = ref.partition(":")
+    if not day:
+        raise InvalidInput(f"Angiv mødet som id eller ORGAN:DATO, fx SU:04-10-2022 (fik {ref!r}).")
+    return queries.meeting_by_body_day(session, current_organisation().body(body).code,
+                                       parse_date(day))
+
+
+def _today(raw: str | None) -> date:
+    return parse_date(raw) if raw else local_day(utcnow())
+
+
+@click.group("meeting")
+def meeting():
+    """Møder: mødeplan, dagsorden, beslutninger, referat og godkendelse."""
+
+
+@meeting.command("import-plan")
+@click.argument("path", type=click.Path(dir_okay=False))
+@user_errors
+def import_plan_command(path):
+    """Indlæs en mødeplan (TOML eller CSV); møder, der findes, springes over."""
+    org = current_organisation()
+    plan = load_plan(Path(path), org)
+    with write_session() as session:
+        created, existing = services.import_plan(session, plan, org=org)
+    click.echo(f"{len(created)} møder oprettet, {existing} fandtes allerede.")
+
+
+@meeting.command("list")
+@click.option("--body", default=None, help="Kun dette organ (fx SU).")
+@click.option("--all", "include_cancelled", is_flag=True, help="Medtag aflyste møder.")
+@user_errors
+def list_command(body, include_cancelled):
+    """List møder med dagsordenens og referatets status."""
+    with read_session() as session:
+        found = queries.meetings(session, body_code=body, include_cancelled=include_cancelled)
+        for m in found:
+            count = len(queries.items(session, m.id))
+            click.echo(f"{m.id:>4} {m.body_code:<5} {format_date(m.starts_at)} "
+                       f"{MEETING_STATUSES[m.status]:<9} dagsorden: "
+                       f"{AGENDA_STATUSES[m.agenda_status]:<18} referat: "
+                       f"{MINUTES_STATUSES[m.minutes_status]:<14} {count} punkter")
+    if not found:
+        click.echo("Ingen møder.")
+
+
+@meeting.command("create")
+@click.option("--body", required=True, help="Organets forkortelse (fx SU).")
+@click.option("--date", "day", required=True, help="Mødedato, fx 04-10-2022.")
+@click.option("--time", "at", default=None, help="Klokkeslæt (standard: organets mødetid).")
+@click.option("--place", default="", help="Mødested.")
+@user_errors
+def create_command(body, day, at, place):
+    """Opret et møde."""
+    with write_session() as session:
+        found = services.create_meeting(session, body=body, day=day, at=at, place=place)
+    click.echo(f"Møde {found.id} oprettet: {found.body_code} {format_date(found.starts_at)}.")
+
+
+@meeting.command("move")
+@click.argument("ref")
+@click.option("--date", "day", required=True, help="Ny mødedato.")
+@click.option("--time", "at", default=None, help="Nyt klokkeslæt.")
+@click.option("--reason", required=True, help="Begrundelse.")
+@user_errors
+def move_command(ref, day, at, reason):
+    """Flyt et møde; punkterne på dagsordenen følger med."""
+    with write_session() as session:
+        found = services.move_meeting(session, resolve_meeting(session, ref).id, day=day, at=at,
+                                      reason=reason)
+    click.echo(f"Mødet er flyttet til {format_date(found.starts_at)}.")
+
+
+@meeting.command("cancel")
+@click.argument("ref")
+@click.option("--reason", required=True, help="Begrundelse.")
+@user_errors
+def cancel_command(ref, reason):
+    """Aflys et møde; sagerne på det går tilbage i organets kø."""
+    with write_session() as session:
+        returned = services.cancel_meeting(session, resolve_meeting(session, ref).id,
+                                           reason=reason)
+    click.echo("Mødet er aflyst.")
+    if returned:
+        click.echo("Tilbage i køen: " + ", ".join(returned))
+
+
+@meeting.command("queue")
+@click.argument("body")
+@user_errors
+def queue_command(body):
+    """Organets kø: sager, der afventer behandling, og hvilken dagsorden de står på."""
+    code = current_organisation().body(body).code
+    with read_session() as session:
+        entries = queries.agenda_queue(session, code)
+        for e in entries:
+            where = (f"på dagsordenen {format_date(e.placed_on.starts_at)}" if e.placed_on
+                     else "mangler dagsorden")
+            click.echo(f"{e.case.number:<18} {e.case.title[:50]:<50} siden "
+                       f"{format_date(e.since)}  {where}")
+    if not entries:
+        click.echo(f"Ingen sager afventer behandling i {code}.")
+
+
+@meeting.command("place")
+@click.argument("ref")
+@click.argument("number")
+@click.option("--closed/--open", default=None, help="Lukket punkt (standard: sagens egen).")
+@click.option("--late-reason", default="", help="Begrundelse, hvis fristen er overskredet.")
+@user_errors
+def place_command(ref, number, closed, late_reason):
+    """Sæt en sag fra køen på mødets dagsorden."""
+    with write_session() as session:
+        item = services.place_case(session, resolve_meeting(session, ref).id, number,
+                                   closed=closed, late_reason=late_reason)
+    extra = " (tillægsdagsorden)" if item.supplementary else ""
+    click.echo(f"Sag {number} er punkt {item.number}{extra}.")
+
+
+@meeting.command("standing")
+@click.argument("ref")
+@click.argument("kind", type=click.Choice(["meddelelser", "godkendelse_af_referat"]))
+@click.option("--text", default="", help="Beskrivelse.")
+@user_errors
+def standing_command(ref, kind, text):
+    """Tilføj et fast punkt (Meddelelser, Godkendelse af referat)."""
+    with write_session() as session:
+        item = services.add_standing_item(session, resolve_meeting(session, ref).id, kind,
+                                          text=text)
+    click.echo(f"Punkt {item.number}: {item.title}.")
+
+
+@meeting.command("publish")
+@click.argument("ref")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
+@user_errors
+def publish_command(ref, actor):
+    """Lås og offentliggør dagsordenen (senere: en tillægsdagsorden)."""
+    with write_session() as session:
+        publication = services.publish_agenda(session, resolve_meeting(session, ref).id,
+                                              actor=actor)
+    label = "Dagsordenen" if publication.kind == "dagsorden" else "Tillægsdagsordenen"
+    click.echo(f"{label} er offentliggjort (udgave {publication.seq}).")
+
+
+@meeting.command("decide")
+@click.argument("ref")
+@click.argument("item_number", type=int)
+@click.option("--decision", "wording", required=True, help="Beslutning, fx Godkendt, Udsat.")
+@click.option("--text", "decision_text", default="", help="Beslutningens tekst.")
+@click.option("--proposal", "proposals", multiple=True,
+              help="Beslutning pr. indstillingspunkt som N=tekst (kan gentages).")
+@click.option("--minority", default="", help="Mindretallets holdning.")
+@click.option("--to", "bodies", multiple=True, help="Fagudvalg (sendes tilbage).")
+@click.option("--reason", default="", help="Begrundelse.")
+@click.option("--replaced-by", default=None, help="Den nye sags nummer (Ny sag forelægges).")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
+@user_errors
+def decide_command(ref, item_number, wording, decision_text, proposals, minority, bodies,
+                   reason, replaced_by, actor):
+    """Registrér beslutningen på et punkt; sagen går videre i sagsgangen."""
+    proposal_decisions = []
+    for raw in proposals:
+        number, _, text = raw.partition("=")
+        if not number.strip().isdigit() or not text.strip():
+            raise InvalidInput(f"Skriv beslutning pr. punkt som N=tekst (fik {raw!r}).")
+        proposal_decisions.append({"number": int(number), "text": text.strip()})
+    with write_session() as session:
+        found = resolve_meeting(session, ref)
+        item = queries.item_by_number(session, found.id, item_number)
+        services.record_item_decision(session, item.id, wording=wording, actor=actor,
+                                      decision_text=decision_text,
+                                      proposal_decisions=proposal_decisions, minority=minority,
+                                      bodies=list(bodies), reason=reason,
+                                      replaced_by=replaced_by)
+    click.echo(f"Beslutning registreret på punkt {item_number}.")
+
+
+@meeting.command("absent")
+@click.argument("ref")
+@click.option("--name", default="", help="Medlemmets navn.")
+@click.option("--user", "username", default=None, help="Medlemmets brugernavn.")
+@click.option("--note", default="", help="Bemærkning (fx sygdom).")
+@user_errors
+def absent_command(ref, name, username, note):
+    """Registrér et fraværende medlem."""
+    with write_session() as session:
+        absence = services.record_absence(session, resolve_meeting(session, ref).id, name=name,
+                                          username=username, note=note)
+    click.echo(f"{absence.name} er registreret som fraværende.")
+
+
+@meeting.command("send-minutes")
+@click.argument("ref")
+@click.option("--objection-deadline", default=None, help="Indsigelsesfrist, fx 14-10-2022.")
+@user_errors
+def send_minutes_command(ref, objection_deadline):
+    """Send referatet til medlemmernes godkendelse."""
+    with write_session() as session:
+        found = services.send_minutes_for_approval(session, resolve_meeting(session, ref).id,
+                                                   objection_deadline=objection_deadline)
+    click.echo(f"Referatet er sendt til godkendelse; indsigelsesfrist "
+               f"{format_date(found.objection_deadline)}.")
+
+
+@meeting.command("approve")
+@click.argument("ref")
+@click.option("--user", "username", required=True, help="Medlemmets brugernavn.")
+@user_errors
+def approve_command(ref, username):
+    """Et medlem godkender referatet."""
+    with write_session() as session:
+        found = resolve_meeting(session, ref)
+        services.approve_minutes(session, found.id, username=username)
+        status = MINUTES_STATUSES[found.minutes_status]
+    click.echo(f"Godkendt. Referatets status: {status}.")
+
+
+@meeting.command("render")
+@click.argument("ref")
+@click.option("--kind", type=click.Choice(["dagsorden", "referat"]), default="dagsorden")
+@click.option("--public", is_flag=True, help="Offentlig udgave (lukkede punkter uden tekst).")
+@click.option("--publication", type=int, default=None,
+              help="Vis en offentliggjort udgave (1 = dagsordenen, 2.. = tillæg).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Skriv til fil.")
+@user_errors
+def render_command(ref, kind, public, publication, out):
+    """Dagsorden eller referat som HTML, der kan udskrives."""
+    with read_session() as session:
+        found = resolve_meeting(session, ref)
+        if publication:
+            kept = [p for p in queries.publications(session, found.id) if p.seq == publication]
+            if not kept:
+                raise InvalidInput(f"Mødet har ingen offentliggjort udgave {publication}.")
+            html = documents.render_publication(kept[0], public=public)
+        else:
+            html = documents.render_meeting(session, found.id, kind=kind, public=public)
+    if out:
+        Path(out).write_text(html, encoding="utf-8")
+        click.echo(f"Skrevet til {out}.")
+    else:
+        click.echo(html)
+
+
+@click.command("plan")
+@click.argument("number")
+@click.option("--deadline", default=None, help="Frist (standard: sagens tidligste frist).")
+@click.option("--today", default=None, help="Set fra denne dag (standard: i dag).")
+@user_errors
+def plan(number, deadline, today):
+    """Planlæg sagens rute baglæns fra fristen gennem mødekalenderen."""
+    with read_session() as session:
+        found = services.plan_case(session, number, deadline=deadline)
+    if found is None:
+        click.echo(f"Sag {number} har ingen frist eller ingen trin tilbage; angiv --deadline.")
+        return
+    for line in found.describe(_today(today)):
+        click.echo(line)
+
+
+@click.command("import-referat")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--body", default=None, help="Organ (hvis referatet ikke selv siger det).")
+@click.option("--date", "day", default=None, help="Mødedato (hvis referatet ikke siger det).")
+@click.option("--actor", default="import", help=ACTOR_HELP)
+@user_errors
+def import_referat_command(path, body, day, actor):
+    """Indlæs et offentliggjort referat (Ballerups tekstformat): møde, punkter, sager,
+    beslutninger og tidligere behandlinger. Uden ændringer, hvis det allerede er indlæst."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"Filen {path} kan ikke læses: {error}") from None
+    referat = parse_referat(text)
+    with write_session() as session:
+        report = import_referat(session, referat, body_code=body,
+                                day=parse_date(day) if day else None, actor=actor)
+    if report.already_imported:
+        click.echo(f"Mødet er allerede indlæst (møde {report.meeting_id}); intet er ændret.")
+        return
+    click.echo(f"Møde {report.meeting_id}: {report.items} punkter, "
+               f"{len(report.created_cases)} nye sager, {len(report.matched_cases)} kendte sager.")
+    for note in report.notes:
+        click.echo(f"Bemærk: {note}")
+    for problem in report.problems:
+        click.echo(f"Ikke læst: {problem}")
