@@ -361,6 +361,10 @@ from meetings.cli import import_referat_command, meeting, plan  # noqa: E402
 cli.add_command(meeting)
 cli.add_command(plan)
 cli.add_command(import_referat_command)
+from notifications.cli import COMMANDS as NOTIFICATION_COMMANDS  # noqa: E402
+
+for _command in NOTIFICATION_COMMANDS:
+    cli.add_command(_command)
 
 
 def main():
