@@ -129,3 +129,31 @@ def test_it_hides_unpublished_agendas_from_the_public(web_app, engine):
         session.flush()
         meeting_id = meeting.id
     assert anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").status_code == 404
+
+
+def test_it_shows_the_planned_route_and_flags_it_when_it_no_longer_fits(web_app, engine):
+    """With a meeting calendar the case page shows the planner's route, and the dashboard's
+    "at risk" follows the planner (in its own body calendar: SU, ØU, KB)."""
+    from datetime import timedelta
+
+    from web_fixtures import as_role
+
+    from meetings.services import create_meeting
+
+    start = days(0) + timedelta(days=(7 - days(0).weekday()))  # next Monday
+    with write_session(engine) as session:
+        for week in range(0, 12):
+            monday = start + timedelta(weeks=week)
+            create_meeting(session, body="SU", day=monday + timedelta(days=1))
+            create_meeting(session, body="ØU", day=monday + timedelta(days=8))
+            create_meeting(session, body="KB", day=monday + timedelta(days=13))
+    fits = make_case(engine, committees=("SU",), deadline=start + timedelta(weeks=10))
+    too_late = make_case(engine, committees=("SU",), deadline=start + timedelta(days=3))
+    client = as_role(web_app, "secretariat")
+    html = client.get(f"/sager/{fits}").text
+    route = html.split('id="rute"')[1].split("</section>")[0]
+    assert "SU" in route and "ØU" in route and "KB" in route
+    assert "når ikke frem" not in route
+    at_risk = as_role(web_app, "manager").get("/overblik/sager",
+                                              params={"figur": "at_risk"}).text
+    assert too_late in at_risk and fits not in at_risk

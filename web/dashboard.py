@@ -13,13 +13,14 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
-from cases.models import Case, CaseEvent, Deadline, Hearing, HearingParty, HearingResponse
+from cases.models import Awaiting, Case, CaseEvent, Deadline, Hearing, HearingParty, HearingResponse
 from cases.organisation import (
     COUNCIL,
     FINANCE_COMMITTEE,
     HEARING_COUNCIL,
     Organisation,
 )
+from web import integrations
 from workflow.machine import ACTIVE, COMMITTEE
 
 FIGURES = {
@@ -112,23 +113,37 @@ def route_fits(*, status: str, to_council: bool, has_finance: bool, due: date,
 
 
 def at_risk_ids(session: Session, org: Organisation, filters: Filters, today: date) -> list[int]:
-    """Active cases with an open future deadline whose remaining route no longer fits."""
-    council = org.council.code if org.council else None
+    """Active cases with an open future deadline whose remaining route no longer fits.
+
+    With a meeting calendar, the route planner (meetings.planner) decides; without one, a
+    cautious estimate of a week per remaining step.
+    """
     rows = session.execute(
-        select(Case.id, Case.status, Case.deciding_body, func.min(Deadline.due_date))
+        select(Case, func.min(Deadline.due_date))
         .join(Deadline, Deadline.case_id == Case.id)
         .where(active_cases(org, filters), Deadline.met_on.is_(None), Deadline.due_date >= today)
-        .group_by(Case.id, Case.status, Case.deciding_body)).all()
+        .group_by(Case.id)).all()
     if not rows:
         return []
+    ids = [case.id for case, _ in rows]
+    calendar = integrations.meeting_calendar(session)
+    if calendar:
+        pending: dict[int, list[str]] = {}
+        for case_id, code in session.execute(select(Awaiting.case_id, Awaiting.body_code)
+                                             .where(Awaiting.case_id.in_(ids))).all():
+            pending.setdefault(case_id, []).append(code)
+        return [case.id for case, due in rows
+                if not integrations.route_fits(org, case, pending.get(case.id, []), due,
+                                               calendar, today)]
+    council = org.council.code if org.council else None
     hearing_ends = dict(session.execute(
         select(Hearing.case_id, func.max(Hearing.deadline))
-        .where(Hearing.case_id.in_([r[0] for r in rows]), Hearing.closed_on.is_(None))
+        .where(Hearing.case_id.in_(ids), Hearing.closed_on.is_(None))
         .group_by(Hearing.case_id)).all())
-    return [case_id for case_id, status, deciding, due in rows
-            if not route_fits(status=status, to_council=deciding == council,
+    return [case.id for case, due in rows
+            if not route_fits(status=case.status, to_council=case.deciding_body == council,
                               has_finance=org.finance_committee is not None, due=due,
-                              today=today, hearing_deadline=hearing_ends.get(case_id))]
+                              today=today, hearing_deadline=hearing_ends.get(case.id))]
 
 
 # -- the figures -------------------------------------------------------------------------------

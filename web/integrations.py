@@ -23,15 +23,45 @@ def reminders_sent(session: Session, case_id: int) -> list[dict]:
 
 
 def route_plan(session: Session, org: Organisation, case: Case, today: date) -> dict | None:
-    """The planner's route for the case ({"steps": [...], "fits": bool, ...}) or None."""
+    """The planner's latest route for the case against its earliest open deadline, or None
+    (no deadline, nothing left to pass, or no meetings part)."""
     try:
-        from meetings import planner
+        from meetings.services import plan_case
     except ImportError:
         return None
-    plan_for_case = getattr(planner, "plan_for_case", None)
-    if plan_for_case is None:
+    plan = plan_case(session, case.number, org=org)
+    if plan is None:
         return None
-    return plan_for_case(session, case, today=today, org=org)
+    return {"deadline": plan.deadline, "fits": plan.fits(today), "problem": plan.problem,
+            "infeasible_since": plan.no_longer_fits_since if plan.complete else None,
+            "hearing_closes_by": plan.hearing_closes_by,
+            "steps": [{"body": s.body_code, "meeting": s.meeting, "submission": s.submission,
+                       "agenda_out": s.agenda_out} for s in plan.steps]}
+
+
+def meeting_calendar(session: Session) -> dict[str, list[date]]:
+    """Every body's meeting days (empty without a meetings part or meetings)."""
+    try:
+        from meetings.queries import calendar
+    except ImportError:
+        return {}
+    return calendar(session)
+
+
+def route_fits(org: Organisation, case: Case, pending: list[str], due: date,
+               calendar: dict[str, list[date]], today: date) -> bool:
+    """Does the case's remaining route still fit before `due`, by the route planner?"""
+    from cases.services import start_flow
+    from meetings.planner import plan_route, remaining_stages
+
+    flow = start_flow(org, case)
+    flow.state = case.status
+    flow.pending = pending
+    flow.finance_statement = case.finance_statement
+    stages = remaining_stages(flow)
+    if not stages:
+        return True
+    return plan_route(stages=stages, deadline=due, calendar=calendar, org=org).fits(today)
 
 
 def next_meetings(session: Session, org: Organisation, body_code: str, today: date,
