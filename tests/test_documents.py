@@ -1,0 +1,125 @@
+"""The agenda and minutes as HTML: structure, closed items in the public version, escaping."""
+
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import CliRunner
+
+from cases import services as case_services
+from cases.cli import cli
+from cases.db import make_engine, read_session, write_session
+from meetings import queries, services
+from meetings.documents import meeting_context, render_meeting, render_publication
+
+MARKER = "FORTROLIG-7f3a91"
+NOW = datetime(2022, 9, 1, 10, tzinfo=UTC)
+MEETING_DAY = datetime(2022, 10, 4, 18, tzinfo=UTC)
+
+
+@pytest.fixture
+def meeting_id(sqlite_url, org):
+    engine = make_engine(sqlite_url)
+    with write_session(engine) as session:
+        meeting = services.create_meeting(session, body="SU", day="04-10-2022", org=org,
+                                          place="Rådhuset", now=NOW)
+        services.add_standing_item(session, meeting.id, "meddelelser", text="Intet nyt.",
+                                   now=NOW)
+        for number, title, closed, text in (
+                ("A-1", "Åben sag om <script>alert(1)</script>", False, "Åben tekst."),
+                ("B-2", "Personalesag", True, f"Navne og forhold {MARKER}.")):
+            case_services.create_case(session, {
+                "number": number, "title": title, "centre": "Center for Voksne og Sundhed",
+                "deciding_body": "SU", "summary": text, "background": text,
+                "presentation": text, "economy": text, "confidential": closed,
+                "proposals": [f"Indstillingen {text}"],
+                "attachments": [{"title": f"Bilag {text}", "recommended": True}]},
+                actor="t", org=org, now=NOW)
+            case_services.fire_action(session, number, "submit", actor="t", org=org, now=NOW)
+            services.place_case(session, meeting.id, number, org=org, now=NOW)
+        services.publish_agenda(session, meeting.id, actor="t", org=org, now=NOW)
+        items = queries.items(session, meeting.id)
+        services.record_item_decision(session, items[0].id, wording="Taget til efterretning",
+                                      actor="t", org=org, now=MEETING_DAY)
+        services.record_item_decision(session, items[1].id, wording="Godkendt", actor="t",
+                                      org=org, now=MEETING_DAY, minority="B ønskede udsættelse")
+        services.record_item_decision(session, items[2].id, wording="Godkendt", actor="t",
+                                      org=org, now=MEETING_DAY,
+                                      decision_text="Godkendt som indstillet.")
+    engine.dispose()
+    return meeting.id
+
+
+@pytest.fixture
+def engine(sqlite_url):
+    found = make_engine(sqlite_url)
+    yield found
+    found.dispose()
+
+
+def test_it_never_shows_a_closed_items_text_in_the_public_version(engine, org, meeting_id):
+    with read_session(engine) as session:
+        full = render_meeting(session, meeting_id, kind="referat", org=org)
+        public = {kind: render_meeting(session, meeting_id, kind=kind, public=True, org=org)
+                  for kind in ("dagsorden", "referat")}
+        published = render_publication(queries.publications(session, meeting_id)[0],
+                                       public=True)
+        context = meeting_context(session, meeting_id, kind="referat", public=True, org=org)
+    assert MARKER in full
+    for html in (*public.values(), published):
+        assert MARKER not in html
+        assert "Personalesag" in html and "Lukket punkt" in html
+    assert "Godkendt som indstillet." in public["referat"]  # the decision is public
+    assert MARKER not in repr(context)
+
+
+def test_it_escapes_hostile_titles(engine, org, meeting_id):
+    with read_session(engine) as session:
+        html = render_meeting(session, meeting_id, kind="dagsorden", org=org)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_it_renders_the_seeds_sections_in_order(engine, org, meeting_id):
+    with read_session(engine) as session:
+        html = render_meeting(session, meeting_id, kind="referat", org=org)
+    item = html[html.index('id="punkt-2"'):html.index('id="punkt-3"')]
+    headings = ["<h2>Punkt 2", "Sammendrag", "Baggrund", "Sagsfremstilling",
+                "Økonomiske konsekvenser og finansiering", "Bilag", "Beslutningen træffes af",
+                "Indstilling", "Beslutning"]
+    positions = [item.index(h if h.startswith("<") else f"<h3>{h}</h3>") for h in headings]
+    assert positions == sorted(positions)
+    assert "Center for Voksne og Sundhed indstiller, at" in item
+    assert "B ønskede udsættelse" in item and "(anbefales)" in item
+    assert "Socialudvalget" in html and "04-10-2022" in html
+    assert "@media print" in html
+
+
+def test_it_walks_a_meeting_on_the_command_line(sqlite_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    runner = CliRunner()
+
+    def run(*args):
+        result = runner.invoke(cli, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    plan_file = tmp_path / "plan.csv"
+    plan_file.write_text("body,date,time,place\nSU,01-11-2099,,Rådhuset\nØU,22-11-2099,,\n"
+                         "KB,30-11-2099,,\n", encoding="utf-8")
+    assert "3 møder oprettet" in run("meeting", "import-plan", str(plan_file))
+    run("case", "create", "--number", "K-1", "--title", "Ny legeplads",
+        "--centre", "Center for By og Miljø", "--decided-by", "KB", "--committee", "SU",
+        "--proposal", "Legepladsen bygges.")
+    run("case", "add-deadline", "K-1", "--date", "30-11-2099", "--description", "KB senest")
+    run("case", "submit", "K-1")
+    assert "mangler dagsorden" in run("meeting", "queue", "SU")
+    assert "punkt 1" in run("meeting", "place", "SU:01-11-2099", "K-1")
+    assert "offentliggjort" in run("meeting", "publish", "SU:01-11-2099")
+    html = run("meeting", "render", "SU:01-11-2099", "--public")
+    assert "Ny legeplads" in html
+    planned = run("plan", "K-1", "--today", "01-06-2099")
+    assert "KB    møde 30-11-2099" in planned and "Ruten holder" in planned
+    late = runner.invoke(cli, ["meeting", "place", "SU:01-11-2099", "NOPE"])
+    assert late.exit_code == 1 and "Fejl:" in late.output and "Traceback" not in late.output
+    bad = runner.invoke(cli, ["meeting", "render", "XX:01-11-2099"])
+    assert bad.exit_code == 1 and "Ukendt organ" in bad.output
