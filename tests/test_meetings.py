@@ -260,3 +260,22 @@ def test_it_makes_the_minutes_final_when_the_objection_deadline_passed(db, org):
         assert session.get(Meeting, meeting.id).minutes_status == MINUTES_FINAL
         assert session.exec(select(Meeting).where(Meeting.minutes_status == MINUTES_FINAL)
                             ).one().id == meeting.id
+
+
+def test_it_stores_meetings_on_the_dst_days_in_utc_and_finds_them_by_local_day(db, org):
+    from meetings.documents import meeting_header
+
+    with write_session(db) as session:
+        spring = services.create_meeting(session, body="KB", day="29-03-2026", org=org)
+        autumn = services.create_meeting(session, body="KB", day="25-10-2026", at="18:00",
+                                         org=org)
+        night = services.create_meeting(session, body="SU", day="25-10-2026", at="00:30",
+                                        org=org)
+    with read_session(db) as session:
+        found = {m.id: m for m in queries.meetings(session, body_code="KB")}
+        assert found[spring.id].starts_at == datetime(2026, 3, 29, 16, tzinfo=UTC)
+        assert found[autumn.id].starts_at == datetime(2026, 10, 25, 17, tzinfo=UTC)
+        assert meeting_header(found[autumn.id], org)["time"] == "18:00"
+        # 00:30 local on 25-10 is 22:30 UTC the day before: still found on its local day.
+        assert queries.find_meeting(session, "SU", date(2026, 10, 25)).id == night.id
+        assert queries.find_meeting(session, "SU", date(2026, 10, 24)) is None
