@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from cases import queries as case_queries
 from cases.dates import format_date, format_instant, to_local
+from cases.errors import NotFound
 from cases.models import Case, Treatment
 from cases.organisation import Organisation, current_organisation
 from cases.templating import render
@@ -41,7 +42,7 @@ def _body_name(org: Organisation, code: str | None, fallback: str = "") -> str:
         return fallback
     try:
         return org.body(code).name
-    except Exception:  # a body no longer configured: show what was stored
+    except NotFound:  # a body no longer configured: show what was stored
         return fallback or code
 
 

@@ -337,6 +337,10 @@ def publish_agenda(session: Session, meeting_id: int, *, actor: str,
         if meeting.agenda_status != AGENDA_LOCKED:
             lock_agenda(session, meeting.id)
         kind = "dagsorden"
+    for item in new_items:  # the agenda shows the case's title as it is when published
+        if item.case_id:
+            item.title = session.get(Case, item.case_id).title[:300]
+            session.add(item)
     seq = len(queries.publications(session, meeting.id)) + 1
     publication = AgendaPublication(
         meeting_id=meeting.id, seq=seq, kind=kind, published_at=now, actor=actor,
