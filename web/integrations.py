@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from cases.models import Case
 from cases.organisation import Organisation
+from workflow.machine import ACTIVE
 
 
 def reminders_sent(session: Session, case_id: int) -> list[dict]:
@@ -28,6 +29,8 @@ def route_plan(session: Session, org: Organisation, case: Case, today: date) -> 
     try:
         from meetings.services import plan_case
     except ImportError:
+        return None
+    if case.status not in ACTIVE:
         return None
     plan = plan_case(session, case.number, org=org)
     if plan is None:
