@@ -365,6 +365,10 @@ from notifications.cli import COMMANDS as NOTIFICATION_COMMANDS  # noqa: E402
 
 for _command in NOTIFICATION_COMMANDS:
     cli.add_command(_command)
+from web.cli import COMMANDS as WEB_COMMANDS  # noqa: E402
+
+for _command in WEB_COMMANDS:
+    cli.add_command(_command)
 
 
 def main():
