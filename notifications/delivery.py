@@ -7,6 +7,7 @@ process's engine, mailer and queue.
 
 import logging
 import smtplib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 
 class TemporaryError(Exception):
     """Try again later: a 4xx reply, a refused or dropped connection."""
+
+
+class ConnectionTrouble(TemporaryError):
+    """The server cannot be reached at all: the next message would fare no better."""
 
 
 class PermanentError(Exception):
@@ -72,7 +77,7 @@ class Mailer:
             raise _classified(error.smtp_code, error.smtp_error) from None
         except (OSError, smtplib.SMTPException) as error:
             self.close()
-            raise TemporaryError(f"SMTP-forbindelsen fejlede: {error}") from None
+            raise ConnectionTrouble(f"SMTP-forbindelsen fejlede: {error}") from None
         if refused:
             code, reply = next(iter(refused.values()))
             raise _classified(code, reply)
@@ -103,34 +108,64 @@ def _classified(code: int, reply) -> Exception:
 @dataclass
 class Prepared:
     row: Reminder
-    message: object | None  # an EmailMessage, or None when the row was settled already
+    message: object | None  # the email, or None when the row was settled already
 
 
-def deliver(engine: sa.Engine, row_id: int, token: str, mailer: Mailer, *,
-            now: Callable[[], datetime] = utcnow, rules: ReminderRules | None = None,
-            timing: outbox.Timing | None = None) -> str:
+def deliver(engine: sa.Engine, row_id: int, token: str, mailer: Mailer, **options) -> str:
     """Send one claimed reminder; returns what happened (sent, skipped, retry, failed, ...)."""
+    outcomes = deliver_batch(engine, [row_id], token, mailer, **options)
+    return next(iter(outcomes))
+
+
+def deliver_batch(engine: sa.Engine, row_ids: list[int], token: str, mailer: Mailer, *,
+                  now: Callable[[], datetime] = utcnow, rules: ReminderRules | None = None,
+                  timing: outbox.Timing | None = None) -> Counter:
+    """Send the claimed reminders of one task, each marked as soon as it is sent.
+
+    Taking the whole claim is one transaction; marking is one per message, so that a worker
+    killed mid-batch leaves at most the one message in flight unmarked.
+    """
     rules = rules or current_rules()
     timing = timing or outbox.timing()
+    outcomes = Counter()
     with write_session(engine) as session:
-        row = outbox.take_claim(session, row_id, token, now())
-        if row is None:
-            return "skipped"  # a second delivery of the same claim, or a claim given back
-        prepared = _prepare(session, row, token, now())
-    if prepared.message is None:
-        return "cancelled" if row.status != "failed" else "failed"
+        rows = outbox.take_claims(session, row_ids, token, now())
+        outcomes["skipped"] += len(row_ids) - len(rows)
+        prepared = [_prepare(session, row, token, now()) for row in rows]
+    unreachable = None
+    for item in prepared:
+        row = item.row
+        if item.message is None:
+            outcomes[row.status] += 1
+            continue
+        if unreachable:
+            # No point waiting for the same timeout again: retry these later as well.
+            with write_session(engine) as session:
+                outbox.mark_retry(session, row, token, now(), unreachable, timing, rules)
+            outcomes["retry"] += 1
+            continue
+        outcome = _send_one(engine, mailer, row, token, item.message, now, rules, timing)
+        if outcome == "unreachable":
+            unreachable, outcome = row.last_error, "retry"
+        outcomes[outcome] += 1
+    return +outcomes
+
+
+def _send_one(engine, mailer: Mailer, row: Reminder, token: str, message, now,
+              rules: ReminderRules, timing: outbox.Timing) -> str:
     try:
-        mailer.send(prepared.message)
+        mailer.send(message)
     except TemporaryError as error:
+        row.last_error = str(error)
         with write_session(engine) as session:
             outbox.mark_retry(session, row, token, now(), str(error), timing, rules)
-        return "retry"
+        return "unreachable" if isinstance(error, ConnectionTrouble) else "retry"
     except PermanentError as error:
         with write_session(engine) as session:
             outbox.mark_failed(session, row.id, token, now(), str(error))
         return "failed"
     with write_session(engine) as session:
-        marked = outbox.mark_sent(session, row.id, token, now(), prepared.message["Message-ID"])
+        marked = outbox.mark_sent(session, row.id, token, now(), message["Message-ID"])
     if not marked:
         log.warning("reminder %s was sent but its claim had been given back", row.id)
     return "sent"
@@ -171,10 +206,11 @@ def expected_message_id(row: Reminder) -> str:
 
 # -- the sweep ---------------------------------------------------------------------------------
 
-def sweep(engine: sa.Engine, enqueue: Callable[[int, str], None], *,
+def sweep(engine: sa.Engine, enqueue: Callable[[list[int], str], None], *,
           now: datetime | None = None, rules: ReminderRules | None = None,
           timing: outbox.Timing | None = None) -> dict:
-    """Give back stuck claims, claim due rows and hand them to the queue after commit."""
+    """Give back stuck claims, claim due rows and hand them to the queue after commit, a few
+    ids per task."""
     rules = rules or current_rules()
     timing = timing or outbox.timing()
     now = now or utcnow()
@@ -186,18 +222,19 @@ def sweep(engine: sa.Engine, enqueue: Callable[[int, str], None], *,
             # where it costs nothing, and claims never wait in the queue for long.
             room = timing.batch_size - outbox.waiting_in_queue(session)
             claims = outbox.claim_due(session, now, room)
+    chunks = [claims[i:i + timing.task_size] for i in range(0, len(claims), timing.task_size)]
     enqueued = 0
-    for index, (row_id, token) in enumerate(claims):
+    for index, chunk in enumerate(chunks):
         try:
-            enqueue(row_id, token)
+            enqueue([row_id for row_id, _ in chunk], chunk[0][1])
         except Exception as error:  # noqa: BLE001 - broker down: give the rest back now
+            rest = [claim for later in chunks[index:] for claim in later]
             log.warning("could not enqueue reminders (%s); giving %d claims back",
-                        error, len(claims) - index)
+                        error, len(rest))
             with write_session(engine) as session:
-                outbox.unclaim(session, claims[index:], utcnow(),
-                               f"Køen kunne ikke nås: {error}")
+                outbox.unclaim(session, rest, utcnow(), f"Køen kunne ikke nås: {error}")
             break
-        enqueued += 1
+        enqueued += len(chunk)
     return {"released": released, "claimed": len(claims), "enqueued": enqueued}
 
 

@@ -38,6 +38,7 @@ class Timing:
 
     sweep_seconds: float = 30.0  # beat's interval between sweeps
     batch_size: int = 200  # at most this many claimed rows wait in the queue at a time
+    task_size: int = 10  # ids per send task: fewer tasks and transactions per mail
     queue_timeout: timedelta = timedelta(minutes=10)  # claimed, no worker took it: lost
     send_timeout: timedelta = timedelta(minutes=5)  # a worker took it and never finished
     retry_base: timedelta = timedelta(minutes=1)  # first backoff; doubles per attempt
@@ -58,6 +59,7 @@ def timing() -> Timing:
     return Timing(
         sweep_seconds=seconds("SAGSGANG_SWEEP_SECONDS", default.sweep_seconds),
         batch_size=settings.env_int("SAGSGANG_SWEEP_BATCH", default.batch_size),
+        task_size=max(1, settings.env_int("SAGSGANG_TASK_SIZE", default.task_size)),
         queue_timeout=timedelta(seconds=seconds("SAGSGANG_QUEUE_TIMEOUT_SECONDS",
                                                 default.queue_timeout.total_seconds())),
         send_timeout=timedelta(seconds=seconds("SAGSGANG_SEND_TIMEOUT_SECONDS",
@@ -186,17 +188,26 @@ def unclaim(session: Session, claims: list[tuple[int, str]], now: datetime, erro
 
 # -- the worker --------------------------------------------------------------------------------
 
-def take_claim(session: Session, row_id: int, token: str, now: datetime) -> Reminder | None:
-    """The row, if this claim is still open and no worker took it yet; else None."""
+def take_claims(session: Session, row_ids: list[int], token: str,
+                now: datetime) -> list[Reminder]:
+    """The rows of this claim that no worker took yet, now taken; the others are left alone
+    (a second delivery of the same message, or a claim already given back)."""
     result = session.execute(
         sa.update(Reminder)
-        .where(Reminder.id == row_id, Reminder.status == SENDING,
+        .where(Reminder.id.in_(row_ids), Reminder.status == SENDING,
                Reminder.claim_token == token, Reminder.started_at.is_(None))
         .values(started_at=now, attempts=Reminder.attempts + 1, updated_at=now)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        return None
-    return session.get(Reminder, row_id, populate_existing=True)
+        .returning(Reminder.id).execution_options(synchronize_session=False))
+    taken = sorted(result.scalars())
+    if not taken:
+        return []
+    return list(session.exec(select(Reminder).where(Reminder.id.in_(taken))
+                             .order_by(Reminder.id).execution_options(populate_existing=True)))
+
+
+def take_claim(session: Session, row_id: int, token: str, now: datetime) -> Reminder | None:
+    taken = take_claims(session, [row_id], token, now)
+    return taken[0] if taken else None
 
 
 def _finish(session: Session, row_id: int, token: str, **values) -> bool:

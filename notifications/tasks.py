@@ -16,9 +16,9 @@ def mailer() -> delivery.Mailer:
     return _mailer
 
 
-@app.task(name="notifications.send_reminder", acks_late=True, ignore_result=True)
-def send_reminder(row_id: int, token: str) -> str:
-    return delivery.deliver(get_engine(), row_id, token, mailer())
+@app.task(name="notifications.send_reminders", acks_late=True, ignore_result=True)
+def send_reminders(row_ids: list[int], token: str) -> dict:
+    return dict(delivery.deliver_batch(get_engine(), row_ids, token, mailer()))
 
 
 @app.task(name="notifications.sweep", ignore_result=True)
@@ -36,5 +36,5 @@ def clean_broker() -> int:
     return clean_embedded_broker()
 
 
-def enqueue(row_id: int, token: str) -> None:
-    send_reminder.apply_async((row_id, token), retry=False)
+def enqueue(row_ids: list[int], token: str) -> None:
+    send_reminders.apply_async((row_ids, token), retry=False)

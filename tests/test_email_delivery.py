@@ -1,6 +1,8 @@
 """Delivering one reminder (the task body as a plain function) to a real aiosmtpd server."""
 
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.policy import default as default_policy
 
 import pytest
 from servers import HOSTILE_TITLE, MailSink, add_due_reminders
@@ -139,7 +141,7 @@ def test_it_puts_a_working_unsubscribe_link_in_optional_reminders(engine, sink, 
         session.add(reminder)
     deliver(engine, claim_one(engine), mailer)
     [received] = sink.handler.messages
-    link = received["List-Unsubscribe"].strip("<>")
+    link = received["List-Unsubscribe"].strip().strip("<>")
     token = link.rsplit("/", 1)[1]
     assert link in received.get_body(("plain",)).get_content()
     assert read_unsubscribe_token(token) == ("part0@example.org", "hearing_request")
@@ -164,7 +166,32 @@ def test_it_renders_every_kind_the_rules_can_create(engine):
                          "description": "KB", "weekdays": 5, "deadline_id": 1,
                          "centre": "Center for Voksne og Sundhed", "week": "2026-W14"},
                 due_at=datetime.now(UTC), next_attempt_at=datetime.now(UTC))
-            message = delivery.render_message(session, reminder, datetime.now(UTC))
+            built = delivery.render_message(session, reminder, datetime.now(UTC))
+            message = message_from_bytes(built.as_bytes(), policy=default_policy)
             assert message["Subject"]
             assert session.get(Case, case.id).title in message.get_body(("plain",)) \
                 .get_content() or kind == "weekly_digest"
+
+
+def test_it_sends_a_task_of_several_reminders_each_marked_on_its_own(engine, sink, mailer):
+    add_due_reminders(engine, 5)
+    with write_session(engine) as session:
+        claims = outbox.claim_due(session, datetime.now(UTC), 5)
+    ids, token = [row_id for row_id, _ in claims], claims[0][1]
+    outcomes = delivery.deliver_batch(engine, ids, token, mailer, rules=RULES, timing=TIMING)
+    assert outcomes == {"sent": 5}
+    assert delivery.deliver_batch(engine, ids, token, mailer, rules=RULES,
+                                  timing=TIMING) == {"skipped": 5}
+    assert sink.handler.count() == 5
+
+
+def test_it_stops_a_task_early_when_the_smtp_server_is_unreachable(engine):
+    add_due_reminders(engine, 4)
+    with write_session(engine) as session:
+        claims = outbox.claim_due(session, datetime.now(UTC), 4)
+    closed = delivery.Mailer("127.0.0.1", 1, timeout=1)
+    outcomes = delivery.deliver_batch(engine, [c[0] for c in claims], claims[0][1], closed,
+                                      rules=RULES, timing=TIMING)
+    assert outcomes == {"retry": 4}
+    with write_session(engine) as session:
+        assert outbox.counts_by_status(session) == {PENDING: 4}

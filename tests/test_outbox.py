@@ -116,12 +116,13 @@ def test_it_gives_claims_back_at_once_when_the_queue_cannot_be_reached(db):
     add_due_reminders(db, 4, now=NOW)
     calls = []
 
-    def broken_enqueue(row_id, token):
-        calls.append(row_id)
+    def broken_enqueue(row_ids, token):
+        calls.append(row_ids)
         if len(calls) > 1:
             raise ConnectionError("broker down")
 
-    result = delivery.sweep(db, broken_enqueue, now=NOW, rules=RULES, timing=TIMING)
+    one_per_task = outbox.Timing(task_size=1)
+    result = delivery.sweep(db, broken_enqueue, now=NOW, rules=RULES, timing=one_per_task)
     assert result == {"released": 0, "claimed": 4, "enqueued": 1}
     assert statuses(db) == {SENDING: 1, PENDING: 3}
 
