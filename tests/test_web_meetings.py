@@ -1,0 +1,66 @@
+# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
+"""The secretariat's meeting page: place, order, close, publish, record decisions."""
+
+import re
+
+from web_fixtures import (  # noqa: F401  (fixtures)
+    anonymous,
+    as_role,
+    days,
+    engine,
+    make_case,
+    page_csrf,
+    web_app,
+    web_db,
+)
+
+from cases import queries
+from cases.db import read_session, write_session
+from meetings.services import create_meeting
+
+
+def test_it_assembles_publishes_and_decides_an_agenda(web_app, engine):
+    first = make_case(engine, title="Første sag", committees=("SU", "BSU"))
+    second = make_case(engine, title="Anden sag", committees=("SU",))
+    with write_session(engine) as session:
+        meeting_id = create_meeting(session, body="SU", day=days(0), at="00:00").id
+    client = as_role(web_app, "secretariat")
+    path = f"/moeder/{meeting_id}"
+    for number in (first, second):
+        response = client.post(f"{path}/placer", data={"csrf_token": page_csrf(client),
+                                                       "number": number,
+                                                       "late_reason": "Hastesag"})
+        assert response.status_code == 303, response.text
+    html = client.get(path).text
+    assert "Punkt 1: Første sag" in html and "Punkt 2: Anden sag" in html
+    second_id = re.findall(r'name="item_id" value="(\d+)"', html)[-1]
+    client.post(f"{path}/flyt", data={"csrf_token": page_csrf(client), "item_id": second_id,
+                                      "direction": "op"})
+    client.post(f"/punkter/{second_id}/lukket", data={"csrf_token": page_csrf(client),
+                                                       "closed": "on"})
+    html = client.get(path).text
+    assert "Punkt 1: Anden sag <span class=\"tag\">Lukket punkt</span>" in html
+    client.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(client)})
+    assert 'id="agenda-status">published' in client.get(path).text
+    public = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").text
+    assert "Punkt 2: Første sag" in public and "Et sammendrag." in public
+    first_id = re.findall(r'action="/punkter/(\d+)/beslutning"', client.get(path).text)[1]
+    client.post(f"/punkter/{first_id}/beslutning", data={
+        "csrf_token": page_csrf(client), "wording": "anbefales", "decision_text": "Anbefales."})
+    with read_session(engine) as session:
+        case = queries.get_case(session, first)
+        assert queries.awaiting_bodies(session, case.id) == ["BSU"]
+        assert queries.decision_history(session, case.id)[-1].item_number == 2
+
+
+def test_it_lets_only_the_secretariat_change_an_agenda(web_app, engine):
+    with write_session(engine) as session:
+        meeting_id = create_meeting(session, body="BSU", day=days(61)).id
+    number = make_case(engine, committees=("BSU",))
+    member = as_role(web_app, "member")
+    assert member.get(f"/moeder/{meeting_id}").status_code == 200
+    refused = member.post(f"/moeder/{meeting_id}/placer", data={
+        "csrf_token": page_csrf(member), "number": number})
+    assert refused.status_code == 403
+    assert as_role(web_app, "manager").post(f"/moeder/{meeting_id}/offentliggoer", data={
+        "csrf_token": page_csrf(member)}).status_code == 403

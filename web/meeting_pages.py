@@ -1,0 +1,137 @@
+"""Meetings for the secretariat: place cases from the queue on the agenda, number and order
+the items, mark closed items, publish, and record each item's decision after the meeting
+(which fires the case's workflow: meetings.services.record_item_decision)."""
+
+from fastapi import APIRouter, Depends, Request
+from sqlmodel import Session
+
+from cases.db import write_session
+from cases.errors import InvalidInput
+from cases.organisation import current_organisation
+from web.auth import CurrentUser, db, form_with_csrf, require
+from web.rendering import flash, page, redirect
+from workflow import decisions
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/moeder")
+def meetings_page(request: Request, organ: str = "",
+                  user: CurrentUser = Depends(require("view_meetings")),
+                  session: Session = Depends(db)):
+    from meetings import queries as meeting_queries
+
+    if organ:
+        current_organisation().body(organ)
+    found = meeting_queries.meetings(session, body_code=organ or None)
+    return page(request, "meetings.html", user=user, meetings=found[-200:], organ=organ)
+
+
+@router.get("/moeder/{meeting_id}")
+def meeting_page(request: Request, meeting_id: int,
+                 user: CurrentUser = Depends(require("view_meetings")),
+                 session: Session = Depends(db)):
+    from meetings import queries as meeting_queries
+
+    meeting = meeting_queries.get_meeting(session, meeting_id)
+    items = meeting_queries.items(session, meeting_id)
+    waiting = [e for e in meeting_queries.agenda_queue(session, meeting.body_code)
+               if e.placed_on is None] if user.can("manage_agenda") else []
+    return page(request, "meeting.html", user=user, meeting=meeting, items=items,
+                body=current_organisation().body(meeting.body_code), waiting=waiting,
+                wordings=decisions.WORDINGS,
+                committees=[b for b in current_organisation().bodies if b.is_committee])
+
+
+def _item_meeting(session: Session, item_id: int) -> int:
+    from meetings import queries as meeting_queries
+    return meeting_queries.get_item(session, item_id).meeting_id
+
+
+@router.post("/moeder/{meeting_id}/placer")
+async def place_case(request: Request, meeting_id: int,
+                     user: CurrentUser = Depends(require("manage_agenda"))):
+    from meetings import services as meeting_services
+
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        item = meeting_services.place_case(session, meeting_id, form.get("number"),
+                                           late_reason=form.get("late_reason"))
+    flash(request, f"Sagen er sat på dagsordenen som punkt {item.number}.")
+    return redirect(f"/moeder/{meeting_id}")
+
+
+@router.post("/moeder/{meeting_id}/fast-punkt")
+async def standing_item(request: Request, meeting_id: int,
+                        user: CurrentUser = Depends(require("manage_agenda"))):
+    from meetings import services as meeting_services
+
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        meeting_services.add_standing_item(session, meeting_id, form.get("kind"))
+    flash(request, "Punktet er tilføjet.")
+    return redirect(f"/moeder/{meeting_id}")
+
+
+@router.post("/moeder/{meeting_id}/flyt")
+async def move_item(request: Request, meeting_id: int,
+                    user: CurrentUser = Depends(require("manage_agenda"))):
+    """Move one item up or down; the agenda is renumbered 1..n."""
+    from meetings import queries as meeting_queries
+    from meetings import services as meeting_services
+
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        ids = [i.id for i in meeting_queries.items(session, meeting_id)]
+        try:
+            item_id = int(form.get("item_id"))
+            index = ids.index(item_id)
+        except ValueError:
+            raise InvalidInput("Punktet findes ikke på dagsordenen.") from None
+        target = index - 1 if form.get("direction") == "op" else index + 1
+        if 0 <= target < len(ids):
+            ids[index], ids[target] = ids[target], ids[index]
+            meeting_services.order_items(session, meeting_id, ids)
+    return redirect(f"/moeder/{meeting_id}")
+
+
+@router.post("/punkter/{item_id}/lukket")
+async def set_closed(request: Request, item_id: int,
+                     user: CurrentUser = Depends(require("manage_agenda"))):
+    from meetings import services as meeting_services
+
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        item = meeting_services.set_closed(session, item_id, form.get("closed") == "on")
+        meeting_id = item.meeting_id
+    flash(request, "Punktet er nu " + ("lukket." if form.get("closed") == "on" else "åbent."))
+    return redirect(f"/moeder/{meeting_id}")
+
+
+@router.post("/moeder/{meeting_id}/offentliggoer")
+async def publish(request: Request, meeting_id: int,
+                  user: CurrentUser = Depends(require("manage_agenda"))):
+    from meetings import services as meeting_services
+
+    await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        publication = meeting_services.publish_agenda(session, meeting_id, actor=user.username)
+        kind = "Tillægsdagsordenen" if publication.kind == "tillaeg" else "Dagsordenen"
+    flash(request, f"{kind} er offentliggjort.")
+    return redirect(f"/moeder/{meeting_id}")
+
+
+@router.post("/punkter/{item_id}/beslutning")
+async def record_decision(request: Request, item_id: int,
+                          user: CurrentUser = Depends(require("record_decision"))):
+    from meetings import services as meeting_services
+
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        meeting_id = _item_meeting(session, item_id)
+        meeting_services.record_item_decision(
+            session, item_id, wording=form.get("wording"), actor=user.username,
+            decision_text=form.get("decision_text"), minority=form.get("minority"),
+            bodies=form.getlist("bodies") or None, reason=form.get("reason"))
+    flash(request, "Beslutningen er registreret.")
+    return redirect(f"/moeder/{meeting_id}")
