@@ -239,12 +239,12 @@ def sweep(engine: sa.Engine, enqueue: Callable[[list[int], str], None], *,
 
 
 def plan(engine: sa.Engine, *, now: datetime | None = None,
-         rules: ReminderRules | None = None) -> int:
-    """Reminders that no case action creates: this week's digests."""
-    from notifications.reminders import plan_weekly_digests
+         rules: ReminderRules | None = None) -> dict:
+    """Reminders that follow from time passing and meetings; this week's digests."""
+    from notifications.reminders import plan_periodic
 
     with write_session(engine) as session:
-        return plan_weekly_digests(session, now or utcnow(), rules)
+        return plan_periodic(session, now or utcnow(), rules)
 
 
 def default_mailer() -> Mailer:

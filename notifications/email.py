@@ -100,8 +100,9 @@ def render_parts(kind: str, context: dict) -> tuple[str, str, str]:
 def template_context(*, kind: str, recipient: str, recipient_name: str, optional: bool,
                      context: dict, case=None, extra: dict | None = None) -> dict:
     values = dict(context)
-    for name in ("deadline", "due_date"):
-        if name in values:
+    for name in ("deadline", "due_date", "meeting_day", "submission", "agenda_out",
+                 "objection_deadline"):
+        if values.get(name):
             values[name] = parse_date(values[name])
     return {
         **values,

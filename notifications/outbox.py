@@ -80,6 +80,14 @@ def rows_of_case(session: Session, case_id: int) -> list[tuple[int, str, str]]:
                              .where(Reminder.case_id == case_id)))
 
 
+def rows_with_prefix(session: Session, prefix: str) -> list[tuple[int, str, str]]:
+    """Rows whose key starts with `prefix`: a range over the unique key's index."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return list(session.exec(select(Reminder.id, Reminder.dedupe_key, Reminder.status)
+                             .where(Reminder.dedupe_key >= prefix,
+                                    Reminder.dedupe_key < upper)))
+
+
 def sync(session: Session, wanted: list[Wanted], existing: list[tuple[int, str, str]],
          now: datetime, rules: ReminderRules) -> None:
     """Insert the wanted rows that are missing, cancel pending rows no longer wanted."""

@@ -6,11 +6,14 @@ which reminders are wanted now, inserts the missing ones and cancels the pending
 no longer apply. Nothing is sent here; the beat's sweep finds due rows later.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from cases.dates import to_local
 from cases.models import (
+    Awaiting,
     Case,
     Deadline,
     Hearing,
@@ -19,17 +22,22 @@ from cases.models import (
     Membership,
     User,
 )
+from cases.organisation import current_organisation
 from notifications import outbox
 from notifications.rules import (
     FINISHED_STATES,
     CaseFacts,
     DeadlineFacts,
     HearingFacts,
+    MeetingFacts,
+    NextMeeting,
     PartyFacts,
     Person,
     ReminderRules,
+    RouteRisk,
     case_reminders,
     current_rules,
+    meeting_reminders,
     weekly_digest_reminders,
 )
 
@@ -41,7 +49,7 @@ def refresh_case_reminders(session: Session, case: Case, now: datetime,
     if not rules.enabled:
         return
     session.flush()
-    wanted = case_reminders(case_facts(session, case, rules), rules, now)
+    wanted = case_reminders(case_facts(session, case, rules, now), rules, now)
     outbox.sync(session, wanted, outbox.rows_of_case(session, case.id), now, rules)
 
 
@@ -79,7 +87,8 @@ def body_members(session: Session, body_code: str) -> tuple[Person, ...]:
     return _users(session, User.id.in_(members))
 
 
-def case_facts(session: Session, case: Case, rules: ReminderRules) -> CaseFacts:
+def case_facts(session: Session, case: Case, rules: ReminderRules,
+               now: datetime) -> CaseFacts:
     """The case's facts that the rules look at, read in the caller's transaction."""
     if case.status in FINISHED_STATES:
         return CaseFacts(id=case.id, number=case.number, title=case.title, status=case.status,
@@ -97,7 +106,108 @@ def case_facts(session: Session, case: Case, rules: ReminderRules) -> CaseFacts:
         centre=case.centre, owner=owner, hearings=hearings, deadlines=deadlines,
         managers=_users(session, User.role == "manager", User.centre == case.centre),
         secretariat=secretariat(session, rules) if hearings else (),
+        next_meetings=_next_meetings(session, case, now),
+        route_risk=_route_risk(session, case, now) if deadlines else None,
     )
+
+
+def _next_meetings(session: Session, case: Case, now: datetime) -> tuple[NextMeeting, ...]:
+    """For each body whose queue the case is in: that body's next meeting (meetings/)."""
+    from meetings.calendar import agenda_deadlines, rules_for
+    from meetings.models import CANCELLED, AgendaItem, Meeting
+
+    org = current_organisation()
+    found = []
+    for code in session.exec(select(Awaiting.body_code).where(Awaiting.case_id == case.id)):
+        meeting = session.exec(
+            select(Meeting).where(Meeting.body_code == code, Meeting.status != CANCELLED,
+                                  Meeting.starts_at >= now)
+            .order_by(Meeting.starts_at)).first()
+        if meeting is None:
+            continue
+        day = to_local(meeting.starts_at).date()
+        body = org.body(code)
+        dates = agenda_deadlines(body, day, rules_for(org, code))
+        placed = session.exec(select(AgendaItem.id).where(
+            AgendaItem.meeting_id == meeting.id, AgendaItem.case_id == case.id)).first()
+        found.append(NextMeeting(body_code=code, body_name=body.name, meeting_id=meeting.id,
+                                 day=day, submission=dates.submission,
+                                 on_agenda=placed is not None))
+    return tuple(found)
+
+
+def _route_risk(session: Session, case: Case, now: datetime) -> RouteRisk | None:
+    """The route planner's verdict, when the case no longer fits before its deadline."""
+    from meetings.services import plan_case
+
+    if case.status not in ("draft", "hearing", "committee", "finance", "council"):
+        return None
+    today = to_local(now).date()
+    plan = plan_case(session, case.number)
+    # No route at all (no meetings planned yet for some stage) is the secretariat's
+    # planning gap, not news to escalate for every case.
+    if plan is None or not plan.complete or plan.fits(today):
+        return None
+    since = plan.no_longer_fits_since
+    return RouteRisk(deadline=plan.deadline, since=since, lines=tuple(plan.describe(today)))
+
+
+# -- meetings ------------------------------------------------------------------------------------
+
+def refresh_meeting_reminders(session: Session, meeting, now: datetime,
+                              rules: ReminderRules | None = None) -> None:
+    """Bring a meeting's outbox rows (agenda, minutes) in line with it; meeting actions may
+    call this in their transaction, and the periodic planner calls it for recent meetings."""
+    rules = rules or current_rules()
+    if not rules.enabled:
+        return
+    session.flush()
+    wanted = meeting_reminders(meeting_facts(session, meeting, rules), rules, now)
+    outbox.sync(session, wanted, outbox.rows_with_prefix(session, f"meeting:{meeting.id}:"),
+                now, rules)
+
+
+def meeting_facts(session: Session, meeting, rules: ReminderRules) -> MeetingFacts:
+    from meetings import queries as meeting_queries
+    from meetings.calendar import agenda_deadlines, rules_for
+    from meetings.models import AGENDA_PUBLISHED, CANCELLED, MINUTES_APPROVAL
+
+    org = current_organisation()
+    body = org.body(meeting.body_code)
+    day = to_local(meeting.starts_at).date()
+    publications = meeting_queries.publications(session, meeting.id)
+    published_at = publications[0].published_at if publications and \
+        meeting.agenda_status == AGENDA_PUBLISHED else None
+    members = body_members(session, meeting.body_code)
+    approved = frozenset(user.email.lower() for _, user in
+                         meeting_queries.approvals(session, meeting.id))
+    return MeetingFacts(
+        id=meeting.id, body_code=body.code, body_name=body.name, day=day,
+        agenda_out=agenda_deadlines(body, day, rules_for(org, body.code)).agenda_out,
+        cancelled=meeting.status == CANCELLED, agenda_published_at=published_at,
+        minutes_in_approval=meeting.minutes_status == MINUTES_APPROVAL,
+        objection_deadline=meeting.objection_deadline, members=members, approved=approved,
+        secretariat=secretariat(session, rules))
+
+
+def plan_periodic(session: Session, now: datetime, rules: ReminderRules | None = None) -> dict:
+    """What no single action keeps current: time passing (a route that stops fitting), meetings
+    changed by actions that do not refresh reminders, the weekly digests."""
+    from meetings.models import MINUTES_APPROVAL, Meeting
+
+    rules = rules or current_rules()
+    if not rules.enabled:
+        return {}
+    cases = list(session.exec(select(Case).where(Case.status.not_in(FINISHED_STATES))))
+    for case in cases:
+        refresh_case_reminders(session, case, now, rules)
+    meetings = list(session.exec(select(Meeting).where(sa.or_(
+        Meeting.starts_at.between(now - timedelta(days=7), now + timedelta(days=60)),
+        Meeting.minutes_status == MINUTES_APPROVAL))))
+    for meeting in meetings:
+        refresh_meeting_reminders(session, meeting, now, rules)
+    return {"cases": len(cases), "meetings": len(meetings),
+            "digests": plan_weekly_digests(session, now, rules)}
 
 
 def _hearing_facts(session: Session, hearing: Hearing) -> HearingFacts:

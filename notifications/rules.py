@@ -233,6 +233,27 @@ class DeadlineFacts:
 
 
 @dataclass(frozen=True)
+class NextMeeting:
+    """The next meeting of a body whose queue the case is in, and its internal deadline."""
+
+    body_code: str
+    body_name: str
+    meeting_id: int
+    day: date
+    submission: date  # the secretariat's internal submission deadline for the case owner
+    on_agenda: bool  # the case is placed on this meeting's agenda already
+
+
+@dataclass(frozen=True)
+class RouteRisk:
+    """The route planner's verdict: the case no longer fits before its deadline."""
+
+    deadline: date
+    since: date  # the day it stopped fitting
+    lines: tuple[str, ...] = ()  # the plan, in Danish
+
+
+@dataclass(frozen=True)
 class CaseFacts:
     id: int
     number: str
@@ -243,6 +264,24 @@ class CaseFacts:
     hearings: tuple[HearingFacts, ...] = ()
     deadlines: tuple[DeadlineFacts, ...] = ()
     managers: tuple[Person, ...] = ()  # managers of the case's centre
+    secretariat: tuple[Person, ...] = ()
+    next_meetings: tuple[NextMeeting, ...] = ()
+    route_risk: RouteRisk | None = None
+
+
+@dataclass(frozen=True)
+class MeetingFacts:
+    id: int
+    body_code: str
+    body_name: str
+    day: date
+    agenda_out: date  # the agenda must be sent out by this day
+    cancelled: bool
+    agenda_published_at: datetime | None
+    minutes_in_approval: bool
+    objection_deadline: date | None
+    members: tuple[Person, ...] = ()
+    approved: frozenset[str] = frozenset()  # emails of members who approved the minutes
     secretariat: tuple[Person, ...] = ()
 
 
@@ -277,6 +316,85 @@ def case_reminders(facts: CaseFacts, rules: ReminderRules, now: datetime) -> lis
     for deadline in facts.deadlines:
         if not deadline.met:
             wanted += _deadline_reminders(facts, deadline, rules, now)
+    for meeting in facts.next_meetings:
+        wanted += _submission_reminders(facts, meeting, rules, now)
+    if facts.route_risk and rules.route_at_risk:
+        risk = facts.route_risk
+        day = weekdays_before(risk.since, 0, rules) if is_weekday(risk.since, rules) \
+            else next_weekday_after(risk.since, rules)
+        for person in facts.managers:
+            wanted.append(_wanted(rules, "route_at_risk",
+                                  f"route-at-risk:{facts.id}:{risk.deadline.isoformat()}",
+                                  person, send_time_on(day, rules), facts.id,
+                                  deadline=risk.deadline.isoformat(), plan=list(risk.lines)))
+    return wanted
+
+
+def _day_over(day: date, now: datetime) -> bool:
+    return now >= local_to_utc(day + timedelta(days=1))
+
+
+def _submission_reminders(facts: CaseFacts, meeting: NextMeeting, rules: ReminderRules,
+                          now: datetime) -> list[Wanted]:
+    """The case owner, before the internal submission deadline of the next meeting."""
+    if meeting.on_agenda or facts.owner is None:
+        return []
+    wanted = []
+    base = f"submission:{facts.id}:{meeting.meeting_id}:{meeting.submission.isoformat()}"
+    context = {"meeting_id": meeting.meeting_id, "body": meeting.body_name,
+               "meeting_day": meeting.day.isoformat(),
+               "submission": meeting.submission.isoformat()}
+    today = now.astimezone(COPENHAGEN).date()
+    if not _day_over(meeting.submission, now):
+        for days in rules.submission_weekdays:
+            day = weekdays_before(meeting.submission, days, rules)
+            if day >= today:  # an offset already past when the case arrived is skipped
+                wanted.append(_wanted(rules, "submission_due", f"{base}:{days}wd", facts.owner,
+                                      send_time_on(day, rules), facts.id, weekdays=days,
+                                      **context))
+    if rules.submission_passed:
+        wanted.append(_wanted(rules, "submission_passed", f"{base}:passed", facts.owner,
+                              send_time_on(next_weekday_after(meeting.submission, rules),
+                                           rules), facts.id, **context))
+    return wanted
+
+
+def meeting_reminders(facts: MeetingFacts, rules: ReminderRules, now: datetime) -> list[Wanted]:
+    """The secretariat before the agenda deadline; members when it is out and when the minutes
+    await their approval; the secretariat when approvals are missing on the last day."""
+    if not rules.enabled or facts.cancelled:
+        return []
+    base = f"meeting:{facts.id}"
+    context = {"meeting_id": facts.id, "body": facts.body_name, "meeting_day":
+               facts.day.isoformat(), "agenda_out": facts.agenda_out.isoformat()}
+    wanted = []
+    if facts.agenda_published_at is None and not _day_over(facts.agenda_out, now):
+        for days in rules.agenda_due_weekdays:
+            day = weekdays_before(facts.agenda_out, days, rules)
+            for person in facts.secretariat:
+                wanted.append(_wanted(rules, "agenda_due", f"{base}:agenda-due:{days}wd",
+                                      person, send_time_on(day, rules), None, weekdays=days,
+                                      **context))
+    if facts.agenda_published_at is not None and rules.agenda_published:
+        for person in facts.members:
+            wanted.append(_wanted(rules, "agenda_published", f"{base}:agenda-published",
+                                  person, facts.agenda_published_at, None, **context))
+    if facts.minutes_in_approval and rules.minutes_approval:
+        deadline = facts.objection_deadline
+        context["objection_deadline"] = deadline.isoformat() if deadline else ""
+        for person in facts.members:
+            if person.email.lower() not in facts.approved:
+                # Due when first wanted: the minutes went out for approval.
+                wanted.append(_wanted(rules, "minutes_approval", f"{base}:minutes", person,
+                                      now, None, **context))
+        missing = [p.name or p.email for p in facts.members
+                   if p.email.lower() not in facts.approved]
+        if deadline and missing:
+            for person in facts.secretariat:
+                wanted.append(_wanted(rules, "minutes_approval", f"{base}:minutes-missing",
+                                      person, send_time_on(weekdays_before(deadline, 0, rules),
+                                                           rules), None,
+                                      missing=missing, **context))
     return wanted
 
 

@@ -27,7 +27,7 @@ def sweep() -> dict:
 
 
 @app.task(name="notifications.plan", ignore_result=True)
-def plan() -> int:
+def plan() -> dict:
     return delivery.plan(get_engine())
 
 
