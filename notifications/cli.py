@@ -139,11 +139,13 @@ def _load_demo_if_empty() -> str | None:
     with read_session() as session:
         if session.exec(select(func.count()).select_from(Case)).one():
             return None
-    try:
-        demo.load_demo()
-    except TypeError:
+    import inspect
+
+    if inspect.signature(demo.load_demo).parameters:
         with write_session() as session:
             demo.load_demo(session)
+    else:
+        demo.load_demo()
     return "Demodata indlæst."
 
 
