@@ -82,6 +82,20 @@ def read_unsubscribe_token(token: str) -> tuple[str, str] | None:
     return str(data.get("e", "")), data["k"]
 
 
+def unsubscribe(session, token: str, now) -> tuple[str, str]:
+    """Record the opt-out a link carries (for the web page that serves the link); returns
+    (email, kind). A forged or damaged token is a clear Danish error and writes nothing."""
+    from cases.errors import InvalidInput
+    from notifications.outbox import opt_out
+
+    found = read_unsubscribe_token(token)
+    if found is None:
+        raise InvalidInput("Linket til at framelde påmindelser er ugyldigt eller beskadiget.")
+    email, kind = found
+    opt_out(session, email, kind, now)
+    return email, kind
+
+
 def unsubscribe_url(email: str, kind: str) -> str:
     return f"{settings.site_url()}/paamindelser/afmeld/{unsubscribe_token(email, kind)}"
 

@@ -9,8 +9,14 @@ from servers import HOSTILE_TITLE, MailSink, add_due_reminders
 from sqlmodel import select
 
 from cases.db import write_session
+from cases.errors import InvalidInput
 from notifications import delivery, outbox
-from notifications.email import message_id, read_unsubscribe_token, unsubscribe_token
+from notifications.email import (
+    message_id,
+    read_unsubscribe_token,
+    unsubscribe,
+    unsubscribe_token,
+)
 from notifications.models import CANCELLED, FAILED, PENDING, SENT, Reminder
 from notifications.rules import ReminderRules
 
@@ -124,9 +130,11 @@ def test_it_stops_an_optional_reminder_for_a_recipient_who_opted_out(engine, sin
         reminder = session.exec(select(Reminder)).one()
         reminder.optional = True
         session.add(reminder)
-        email, kind = read_unsubscribe_token(unsubscribe_token(reminder.recipient,
-                                                               reminder.kind))
-        outbox.opt_out(session, email, kind, datetime.now(UTC))
+        token = unsubscribe_token(reminder.recipient, reminder.kind)
+        assert unsubscribe(session, token, datetime.now(UTC)) == (reminder.recipient,
+                                                                  reminder.kind)
+        with pytest.raises(InvalidInput):
+            unsubscribe(session, token + "x", datetime.now(UTC))
     claim = claim_one(engine)
     assert deliver(engine, claim, mailer) == "cancelled"
     assert row(engine, claim[0]).status == CANCELLED
