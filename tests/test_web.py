@@ -299,3 +299,10 @@ def test_it_makes_and_revokes_api_keys_per_user(web_app, engine):
     assert api.get("/api/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     client.post(f"/api-noegler/{key_id}/tilbagekald", data={"csrf_token": page_csrf(client)})
     assert api.get("/api/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_it_keeps_the_active_index_in_step_with_the_workflow():
+    from web.models import ACTIVE_STATES
+    from workflow.machine import ACTIVE
+
+    assert tuple(ACTIVE) == ACTIVE_STATES
