@@ -13,7 +13,7 @@ import click
 from cases import queries, services
 from cases.dates import format_date, format_instant
 from cases.db import migrate, read_session, write_session
-from cases.errors import UserError
+from cases.errors import InvalidInput, UserError
 from cases.organisation import current_organisation
 from workflow import decisions
 from workflow.machine import STATE_LABELS, TRIGGER_LABELS, available_triggers
@@ -53,17 +53,26 @@ def case():
 
 
 def _json_or_file(raw: str) -> dict:
-    if raw.startswith("@"):
-        with open(raw[1:], encoding="utf-8") as f:
-            return json.load(f)
-    return json.loads(raw)
+    try:
+        if raw.startswith("@"):
+            with open(raw[1:], encoding="utf-8") as f:
+                data = json.load(f)
+        else:
+            data = json.loads(raw)
+    except OSError as error:
+        raise InvalidInput(f"Kan ikke læse filen {raw[1:]!r}: {error.strerror}.") from None
+    except ValueError as error:
+        raise InvalidInput(f"Ugyldig JSON: {error}.") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("JSON skal være et objekt med sagens felter.")
+    return data
 
 
 @case.command("create")
-@click.option("--number", required=True, help="Sagsnummer (unikt).")
-@click.option("--title", required=True, help="Sagens titel.")
-@click.option("--centre", required=True, help="Det center, der ejer sagen.")
-@click.option("--decided-by", "deciding_body", required=True,
+@click.option("--number", help="Sagsnummer (unikt). Skal angives her eller i --json.")
+@click.option("--title", help="Sagens titel.")
+@click.option("--centre", help="Det center, der ejer sagen.")
+@click.option("--decided-by", "deciding_body",
               help="Beslutningen træffes af (organets forkortelse, fx KB eller SU).")
 @click.option("--committee", "committees", multiple=True,
               help="Fagudvalg på ruten (kan gentages for parallel behandling).")
@@ -80,8 +89,9 @@ def _json_or_file(raw: str) -> dict:
 def case_create(json_data, actor, **fields):
     """Registrér en ny sag."""
     data = _json_or_file(json_data) if json_data else {}
+    # Flags given override the JSON; a field given nowhere is reported missing, in Danish.
     data.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in fields.items()
-                 if v not in (None, (), "") or k not in data})
+                 if v not in (None, (), "", False)})
     with write_session() as session:
         created = services.create_case(session, data, actor=actor)
     click.echo(f"Sag {created.number} oprettet: {created.title}")
