@@ -113,6 +113,7 @@ def test_it_loses_nothing_when_a_worker_is_killed_mid_batch(tmp_path, sink, redi
             setup.wait_all_sent(150, 90, second, beat)
         first.stop()
     duplicates = setup.check_received(keys)
+    print(f"SIGKILL after {killed_at} mails: {sum(duplicates.values())} duplicate(s)")
     assert sum(duplicates.values()) <= 1, duplicates  # at most the one in flight
 
 
