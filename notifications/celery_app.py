@@ -38,13 +38,14 @@ def prepare_embedded_broker() -> None:
         channel._get_or_create(app.conf.task_default_queue)
 
 
-def clean_embedded_broker() -> int:
+def clean_embedded_broker(url: str | None = None) -> int:
     """Delete delivered messages, which kombu's SQLAlchemy transport never deletes."""
-    if not is_embedded_broker():
+    url = url or app.conf.broker_url
+    if not is_embedded_broker(url):
         return 0
     import sqlalchemy as sa
 
-    engine = sa.create_engine(app.conf.broker_url.removeprefix("sqla+"))
+    engine = sa.create_engine(url.removeprefix("sqla+"))
     try:
         with engine.begin() as connection:
             return connection.execute(

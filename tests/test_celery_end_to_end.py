@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from cases.db import make_engine, migrate, write_session
 from notifications import outbox
+from notifications.celery_app import clean_embedded_broker
 from notifications.email import message_id
 from notifications.models import SENT, Reminder
 
@@ -98,6 +99,9 @@ def test_it_delivers_due_reminders_through_the_embedded_broker(tmp_path, sink):
     with setup.worker() as worker, setup.beat() as beat:
         setup.wait_all_sent(30, 60, worker, beat)
     assert setup.check_received(keys) == Counter()
+    # Delivered messages stay in kombu's table until the periodic clean-up removes them.
+    assert clean_embedded_broker(broker) >= 3
+    assert clean_embedded_broker(broker) == 0
 
 
 def test_it_loses_nothing_when_a_worker_is_killed_mid_batch(tmp_path, sink, redis):
