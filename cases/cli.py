@@ -379,6 +379,9 @@ from web.cli import COMMANDS as WEB_COMMANDS  # noqa: E402
 
 for _command in WEB_COMMANDS:
     cli.add_command(_command)
+from cases.demo import demo_command  # noqa: E402
+
+cli.add_command(demo_command)
 
 
 def main():

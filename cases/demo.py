@@ -1,0 +1,287 @@
+"""The demo: the seed meeting's 13 cases, replayed from our own data file of facts.
+
+`load_demo()` reads `cases/demo_data.toml` and replays every case's history through the
+service layer (create, earlier treatments, hearings, decisions, send-back, replacement), so
+that the histories are real audit events and treatments, never typed rows. The audit events
+carry the historical times (a decision at the meeting's evening), not the time of loading.
+It runs in one transaction and is idempotent: a database that already has the demo's cases
+is left alone.
+
+Where other parts plug in:
+* demo users: `create_demo_users(session)` uses `web.demo_users.ensure_demo_users` when the
+  web part is installed (users with known passwords), and then adds the members of SU that
+  the minutes approval needs;
+* meetings: the data file's `[[meetings]]` (the SU meeting of 04-10-2022 and its items) is
+  handed to `meetings.demo.load_demo_meetings(session, meetings, org=org)` when that module
+  exists; see `load_meetings` below.
+"""
+
+import importlib
+import importlib.util
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from cases import queries, services
+from cases.dates import local_to_utc, parse_date
+from cases.db import get_engine, make_engine, migrate, write_session
+from cases.errors import InvalidInput
+from cases.models import Case, Membership, User, utcnow
+from cases.organisation import Organisation, current_organisation
+from notifications.reminders import refresh_case_reminders
+
+DATA_FILE = Path(__file__).with_name("demo_data.toml")
+ACTOR = "demo"
+
+# Members of Socialudvalget besides the web part's demo member (fictional people).
+SU_MEMBERS = (
+    ("su-formand", "Sofie Formand"),
+    ("su-naestformand", "Niels Næstformand"),
+    ("su-medlem-3", "Asta Andersen"),
+    ("su-medlem-4", "Bjørn Bech"),
+    ("su-medlem-5", "Cecilie Carlsen"),
+    ("su-medlem-6", "Dennis Dahl"),
+)
+# Used when the web part is not installed: one user per role the demo needs.
+BASIC_USERS = (
+    ("sekretariat", "Sara Sekretær", "secretariat", None),
+    ("leder", "Lone Leder", "manager", None),
+    ("sagsbehandler", "Bo Sagsbehandler", "case_owner", "Center for Voksne og Sundhed"),
+)
+
+
+@dataclass
+class DemoReport:
+    loaded: bool
+    cases: list[str] = field(default_factory=list)
+    users: int = 0
+    meetings: int = 0
+
+
+def read_data(path: Path = DATA_FILE) -> dict:
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def load_demo(target: Session | sa.Engine | str | None = None, *,
+              org: Organisation | None = None, path: Path = DATA_FILE) -> DemoReport:
+    """Load the demo into a database: a Session (runs in its transaction), an Engine, a URL,
+    or None for the configured database. Returns what was done."""
+    if isinstance(target, Session):
+        return _load(target, org or current_organisation(), read_data(path))
+    engine = make_engine(target) if isinstance(target, str) else target or get_engine()
+    try:
+        with write_session(engine) as session:
+            return _load(session, org or current_organisation(), read_data(path))
+    finally:
+        if isinstance(target, str):
+            engine.dispose()
+
+
+def _load(session: Session, org: Organisation, data: dict) -> DemoReport:
+    present = _present(session, [case["number"] for case in data["cases"]])
+    if present:
+        return DemoReport(loaded=False, cases=present)
+    report = DemoReport(loaded=True)
+    report.users = create_demo_users(session)
+    for spec in data["cases"]:
+        _create(session, org, spec)
+    for spec in data["cases"]:
+        _replay_history(session, org, spec)
+        report.cases.append(spec["number"])
+    check_expected(session, data)
+    report.meetings = load_meetings(session, data.get("meetings", []), org)
+    # The outbox follows the case as of now (the histories above ran on historical times).
+    now = utcnow()
+    for number in report.cases:
+        refresh_case_reminders(session, queries.get_case(session, number), now)
+    return report
+
+
+def _present(session: Session, numbers: list[str]) -> list[str]:
+    return list(session.exec(select(Case.number).where(Case.number.in_(numbers))))
+
+
+# -- one case --------------------------------------------------------------------------------
+
+class Clock:
+    """Historical instants for one case's events: each at its natural time, never earlier
+    than the event before it."""
+
+    def __init__(self):
+        self.last: datetime | None = None
+
+    def at(self, day: str | date | None = None, hour: int = 9) -> datetime:
+        wanted = local_to_utc(parse_date(day), hour) if day else None
+        if self.last is not None and (wanted is None or wanted <= self.last):
+            wanted = self.last + timedelta(minutes=1)
+        self.last = wanted
+        return wanted
+
+
+def _create(session: Session, org: Organisation, spec: dict) -> None:
+    fields = ("number", "title", "summary", "centre", "deciding_body", "committees",
+              "proposals", "attachments", "deadlines", "replaces")
+    data = {key: spec[key] for key in fields if key in spec}
+    services.create_case(session, data, actor=ACTOR, org=org,
+                         now=local_to_utc(parse_date(spec["registered"]), 9))
+
+
+def _replay_history(session: Session, org: Organisation, spec: dict) -> None:
+    number = spec["number"]
+    clock = Clock()
+    clock.at(spec["registered"], 9)
+    hearing = spec.get("hearing")
+    treatments = spec.get("treatments", [])
+    for treatment in (t for t in treatments if t.get("earlier")):
+        _fire(session, org, number, "record_earlier", clock.at(), **_treatment_args(treatment))
+    if hearing and hearing.get("before_committee"):
+        _open_hearing(session, org, number, hearing, clock)
+        _finish_hearing(session, org, number, hearing, clock)
+    elif spec.get("submitted", True):
+        _fire(session, org, number, "submit", clock.at())
+    for treatment in (t for t in treatments if not t.get("earlier")):
+        when = clock.at(treatment["date"], 19)
+        if treatment["wording"] == "godkendt_til_hoering":
+            _open_hearing(session, org, number, hearing, clock, when=when,
+                          **_treatment_args(treatment))
+            _finish_hearing(session, org, number, hearing, clock)
+        else:
+            _fire(session, org, number, None, when, **_treatment_args(treatment))
+    information = spec.get("information")
+    if information:
+        _fire(session, org, number, "send_for_information",
+              clock.at(information["date"], 20), body=information["body"],
+              reason=information.get("text", ""))
+
+
+def _treatment_args(treatment: dict) -> dict:
+    """The service layer's arguments for one treatment of the data file."""
+    args = {"wording": treatment["wording"], "meeting_date": treatment["date"],
+            "item_number": treatment.get("item"), "decision_text": treatment.get("text", ""),
+            "proposal_decisions": treatment.get("proposals", []),
+            "minority": treatment.get("minority"), "bodies": treatment.get("to", []),
+            "reason": treatment.get("reason"), "replaced_by": treatment.get("replaced_by")}
+    if "body_name" in treatment:
+        args["body_name"] = treatment["body_name"]
+    else:
+        args["body"] = treatment["body"]
+    if treatment["wording"] == "ny_sag" and not args["reason"]:
+        args["reason"] = treatment.get("text") or "Ny sag forelægges"
+    return args
+
+
+def _fire(session, org, number, trigger, now, **arguments):
+    if trigger is None:
+        return services.record_decision(session, number, actor=ACTOR, org=org, now=now,
+                                        **arguments)
+    return services.fire_action(session, number, trigger, actor=ACTOR, org=org, now=now,
+                                **arguments)
+
+
+def _open_hearing(session, org, number, hearing, clock, *, when=None, **decision) -> None:
+    when = when or clock.at(hearing["opened"], 9)
+    decision.pop("wording", None)
+    services.send_to_hearing(session, number, title=hearing["title"],
+                             parties=hearing["parties"], deadline=hearing["deadline"],
+                             opened_on=hearing["opened"], actor=ACTOR, org=org, now=when,
+                             wording="godkendt_til_hoering" if decision else None,
+                             **decision)
+
+
+def _finish_hearing(session, org, number, hearing, clock) -> None:
+    """Record the responses and close the hearing, if the data file says it happened."""
+    case = queries.get_case(session, number)
+    (found,) = [h for h in queries.hearings(session, case.id) if h.title == hearing["title"]]
+    for response in hearing.get("responses", []):
+        services.record_hearing_response(session, found.id, party=response["party"],
+                                         received_on=response["received"],
+                                         text=response["text"], actor=ACTOR,
+                                         now=clock.at(response["received"], 12))
+    if hearing.get("closed"):
+        services.close_hearing(session, found.id, closed_on=hearing["closed"], actor=ACTOR,
+                               org=org, now=clock.at(hearing["closed"], 15))
+
+
+def check_expected(session: Session, data: dict) -> None:
+    """The data file says where each case ends; a replay that disagrees is a data error."""
+    for spec in data["cases"]:
+        case = queries.get_case(session, spec["number"])
+        awaiting = sorted(queries.awaiting_bodies(session, case.id))
+        if (case.status, awaiting) != (spec["expected_state"],
+                                       sorted(spec["expected_awaiting"])):
+            raise InvalidInput(f"Demodata: sag {case.number} endte i {case.status} "
+                               f"{awaiting}, forventet {spec['expected_state']} "
+                               f"{spec['expected_awaiting']}.")
+
+
+# -- users and meetings ------------------------------------------------------------------------
+
+def create_demo_users(session: Session) -> int:
+    """The demo's users: the web part's (with passwords) when installed, else a basic set
+    without passwords; then the members of SU. Returns how many users were created."""
+    before = _count_users(session)
+    if importlib.util.find_spec("web.demo_users") is not None:
+        importlib.import_module("web.demo_users").ensure_demo_users(session)
+    else:
+        for username, name, role, centre in BASIC_USERS:
+            _add_user(session, username, name, role, centre=centre)
+    _add_user(session, "medlem", "Mads Medlem", "member", bodies=("SU",))
+    for username, name in SU_MEMBERS:
+        _add_user(session, username, name, "member", bodies=("SU",))
+    session.flush()
+    return _count_users(session) - before
+
+
+def _count_users(session: Session) -> int:
+    return len(list(session.exec(select(User.id))))
+
+
+def _add_user(session: Session, username: str, name: str, role: str, *,
+              centre: str | None = None, bodies: tuple[str, ...] = ()) -> None:
+    if session.exec(select(User.id).where(User.username == username)).first():
+        return
+    user = User(username=username, name=name, email=f"{username}@demo.sagsgang.invalid",
+                role=role, centre=centre)
+    session.add(user)
+    session.flush()
+    for code in bodies:
+        session.add(Membership(user_id=user.id, body_code=code))
+
+
+def load_meetings(session: Session, meetings: list[dict], org: Organisation) -> int:
+    """The place for the meetings part: hand it the data file's meetings (body, date, time,
+    items with the case number of each Punkt), after every case and its history is loaded.
+    Returns how many meetings it created (0 while the meetings part provides no loader)."""
+    if not meetings or importlib.util.find_spec("meetings.demo") is None:
+        return 0
+    loader = importlib.import_module("meetings.demo")
+    return loader.load_demo_meetings(session, meetings, org=org) or 0
+
+
+# -- sagsgang demo ---------------------------------------------------------------------------
+
+@click.command("demo")
+@click.option("--database-url", default=None,
+              help="Databasen, demoen indlæses i (standard: DATABASE_URL eller den lokale fil).")
+def demo_command(database_url):
+    """Indlæs demoen: Socialudvalgets møde 04-10-2022 med 13 sager og deres historik."""
+    from cases.cli import user_errors
+
+    @user_errors
+    def run():
+        migrate(database_url)
+        report = load_demo(database_url)
+        if not report.loaded:
+            click.echo(f"Demoen er allerede indlæst ({len(report.cases)} sager findes); "
+                       "intet ændret.")
+            return
+        click.echo(f"Demoen er indlæst: {len(report.cases)} sager, "
+                   f"{report.users} brugere, {report.meetings} møder.")
+
+    run()
