@@ -291,6 +291,14 @@ def test_it_sends_back_from_the_council_via_finance_again(ballerup):
     assert "har afgivet sin udtalelse" in refusal(flow, "treat", body="KB")
 
 
+def test_it_queues_sent_back_committees_in_route_order(ballerup):
+    # ØU named them SÆU, SU, BSU; the stored queue reads them back in route order, and a
+    # replay of the audit log must give the same flow.
+    flow = new_flow(ballerup, "KB", ["BSU", "SU", "SÆU"], state=FINANCE)
+    fire(flow, "send_back", body="ØU", bodies=["SÆU", "SU", "BSU"], reason="x")
+    assert flow.pending == ["BSU", "SU", "SÆU"]
+
+
 def test_it_adds_a_committee_sent_back_to_that_was_not_on_the_route(ballerup):
     flow = flow_in(ballerup, FINANCE)
     fire(flow, "send_back", body="ØU", bodies=["SÆU"], reason="Også et ældreperspektiv")

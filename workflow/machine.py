@@ -184,7 +184,8 @@ class CaseFlow:
     def return_to_committees(self, event) -> None:
         bodies = list(dict.fromkeys(event.kwargs.get("bodies") or []))
         self.committees = self.committees + [b for b in bodies if b not in self.committees]
-        self.pending = bodies
+        # In route order, as the stored flow reads it back (a replay must give the same).
+        self.pending = [b for b in self.committees if b in bodies]
         self.finance_statement = False
 
 
