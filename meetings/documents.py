@@ -77,8 +77,10 @@ def _treatment_row(t: Treatment) -> dict:
 def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem,
                meeting: Meeting) -> dict:
     day = to_local(meeting.starts_at).date()
+    # Treatments before this meeting; the one at this meeting is the item's own decision.
     earlier = [t for t in case_queries.decision_history(session, case.id)
-               if t.agenda_item_id != item.id and t.meeting_date <= day]
+               if t.agenda_item_id != item.id and t.meeting_date <= day
+               and not (t.body_code == meeting.body_code and t.meeting_date == day)]
     return {
         "number": case.number, "summary": case.summary, "background": case.background,
         "presentation": case.presentation, "economy": case.economy, "centre": case.centre,

@@ -1,0 +1,69 @@
+"""The demo's meetings: called by cases.demo.load_meetings after the demo's cases are loaded.
+
+Loads the autumn 2022 meeting plan (config/moedeplan-2022.toml, so the route planner has a
+calendar) and puts the data file's items on their meeting's agenda, published, with each
+case's decision at that meeting copied from the case's own treatment (the demo replayed it
+through the service layer already; nothing is fired twice). The minutes are left out for
+the members' approval (no objection deadline: the demo shows members clicking "Godkendt").
+Idempotent: a meeting that already has items is left alone.
+"""
+
+from datetime import time
+
+from sqlmodel import Session, select
+
+from cases import queries as case_queries
+from cases.dates import parse_date
+from cases.models import Treatment
+from cases.organisation import Organisation
+from cases.settings import PROJECT_DIR
+from meetings import queries, services
+from meetings.calendar import add_weekdays, local_instant, rules_for
+from meetings.models import MINUTES_APPROVAL, AgendaItem
+from meetings.plan import load_plan
+
+PLAN_FILE = PROJECT_DIR / "config" / "moedeplan-2022.toml"
+
+
+def load_demo_meetings(session: Session, meetings: list[dict], *, org: Organisation) -> int:
+    """Create the plan's meetings and fill the data file's agendas; returns meetings created."""
+    created, _ = services.import_plan(session, load_plan(PLAN_FILE, org), org=org)
+    for spec in meetings:
+        day = parse_date(spec["date"])
+        meeting = queries.find_meeting(session, spec["body"], day)
+        if meeting is None:
+            meeting = services.create_meeting(session, body=spec["body"], day=day,
+                                              at=spec.get("time"), org=org)
+            created.append(meeting)
+        if queries.items(session, meeting.id):
+            continue
+        for entry in sorted(spec["items"], key=lambda e: e["item"]):
+            case = case_queries.get_case(session, entry["case"])
+            session.add(AgendaItem(meeting_id=meeting.id, case_id=case.id, number=entry["item"],
+                                   title=case.title[:300], closed=case.confidential))
+        session.flush()
+        # Published on the body's agenda-out day, at noon.
+        body = org.body(meeting.body_code)
+        published_at = local_instant(add_weekdays(day, -body.agenda_weekdays,
+                                                  rules_for(org, body.code)), time(12, 0))
+        services.publish_agenda(session, meeting.id, actor="demo", org=org, now=published_at)
+        for item in queries.items(session, meeting.id):
+            _copy_decision(session, meeting, item, day)
+        meeting.minutes_status = MINUTES_APPROVAL
+        session.add(meeting)
+        session.flush()
+    return len(created)
+
+
+def _copy_decision(session: Session, meeting, item: AgendaItem, day) -> None:
+    treatment = session.exec(select(Treatment).where(
+        Treatment.case_id == item.case_id, Treatment.body_code == meeting.body_code,
+        Treatment.meeting_date == day).order_by(Treatment.id.desc())).first()
+    if treatment is None:
+        return
+    item.wording = treatment.wording
+    item.decision_text = treatment.decision_text
+    item.proposal_decisions = treatment.proposal_decisions
+    item.minority = treatment.minority
+    item.decided_at = meeting.starts_at
+    session.add(item)
