@@ -16,7 +16,7 @@ from sqlmodel import SQLModel
 from cases import queries as case_queries
 from cases.cli import cli
 from cases.db import make_engine, read_session, write_session
-from cases.errors import InvalidInput
+from cases.errors import InvalidInput, NotFound
 from meetings import queries
 from meetings.documents import render_meeting
 from meetings.importer import body_code_for, import_referat
@@ -282,3 +282,57 @@ def test_it_renders_the_imported_seed_back_with_the_same_structure(db, org, seed
                    for t in parsed.history)
     assert sum(len(i["history"]) for i in rendered) == 4
     assert sum(len(i["earlier"]) for i in rendered) == 4
+
+
+# -- the seed against the demo's own data file -------------------------------------------------
+
+def _demo_facts(spec: dict) -> tuple:
+    history = sorted((t.get("body") or t["body_name"], t["date"], t["wording"])
+                     for t in spec.get("treatments", []))
+    return spec["deciding_body"], sorted(spec["committees"]), history
+
+
+def _imported_facts(session, number: str) -> tuple | None:
+    try:
+        case = case_queries.get_case(session, number)
+    except NotFound:
+        return None
+    history = sorted((t.body_code or t.body_name, f"{t.meeting_date:%d-%m-%Y}", t.wording)
+                     for t in case_queries.decision_history(session, case.id))
+    return case.deciding_body, sorted(case.committees), history
+
+
+def test_it_imports_the_seed_with_the_demo_files_cases_routes_and_histories(db, org, seed):
+    from cases.demo import read_data
+
+    demo = {spec["item"]: spec for spec in read_data()["cases"] if "item" in spec}
+    load(db, seed, org)
+    differences = {}
+    with read_session(db) as session:
+        for item, spec in sorted(demo.items()):
+            imported = _imported_facts(session, spec["number"])
+            expected = _demo_facts(spec)
+            if imported != expected:
+                differences[item] = (imported, expected)
+            if imported is not None:  # the same case, found by the same number
+                assert case_queries.get_case(session, spec["number"]).title == \
+                    seed.items[item - 1].title
+    # Where the seed and the demo file disagree (reported to the lead; see the report). Any
+    # other difference, or one of these going away, fails this test.
+    assert sorted(differences) == [2, 5, 7, 8, 12, 13]
+    # 2 and 13 are standing items in the referat (no case); the demo makes them cases.
+    assert differences[2][0] is None and differences[13][0] is None
+    # 5: the referat's decision opens with "Godkendt"; the demo reads it as approval for
+    # hearing (godkendt_til_hoering).
+    assert ("SU", "04-10-2022", "godkendt") in differences[5][0][2]
+    assert ("SU", "04-10-2022", "godkendt_til_hoering") in differences[5][1][2]
+    # 7 and 8: free text and "Ny sag forelægges" without the new case: the importer records
+    # no treatment; the demo records godkendt and ny_sag.
+    for item, wording in ((7, "godkendt"), (8, "ny_sag")):
+        imported, expected = differences[item]
+        assert imported[:2] == expected[:2]
+        assert set(expected[2]) - set(imported[2]) == {("SU", "04-10-2022", wording)}
+    # 12: "Beslutningen træffes af Socialudvalget" in the referat; the demo has KB deciding
+    # after six committees.
+    assert differences[12][0][:2] == ("SU", ["SU"])
+    assert differences[12][1][:2] == ("KB", ["BEU", "BSU", "KMU", "SU", "SÆU", "UGO"])
