@@ -80,8 +80,12 @@ def _on_route(org: Organisation, code: str):
 
 def figure_condition(figure: str, today: date, now: datetime, stale_weeks: int):
     if figure == "overdue":
-        return sa.exists().where(Deadline.case_id == Case.id, Deadline.met_on.is_(None),
-                                 Deadline.due_date < today)
+        # The earliest unmet deadline, per case by its index. Not EXISTS: PostgreSQL turns
+        # that into a hash of every overdue deadline in the archive (closed cases included).
+        earliest = (select(func.min(Deadline.due_date))
+                    .where(Deadline.case_id == Case.id, Deadline.met_on.is_(None))
+                    .scalar_subquery())
+        return earliest < today
     if figure == "sent_back":
         return sa.and_(Case.status == COMMITTEE, sa.exists().where(
             CaseEvent.case_id == Case.id, CaseEvent.trigger == "send_back"))
