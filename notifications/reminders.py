@@ -127,12 +127,13 @@ def _next_meetings(session: Session, case: Case, now: datetime) -> tuple[NextMee
             continue
         day = to_local(meeting.starts_at).date()
         body = org.body(code)
-        dates = agenda_deadlines(body, day, rules_for(org, code))
+        weekdays = rules_for(org, code)
+        dates = agenda_deadlines(body, day, weekdays)
         placed = session.exec(select(AgendaItem.id).where(
             AgendaItem.meeting_id == meeting.id, AgendaItem.case_id == case.id)).first()
         found.append(NextMeeting(body_code=code, body_name=body.name, meeting_id=meeting.id,
                                  day=day, submission=dates.submission,
-                                 on_agenda=placed is not None))
+                                 on_agenda=placed is not None, weekdays=weekdays))
     return tuple(found)
 
 
@@ -179,15 +180,16 @@ def meeting_facts(session: Session, meeting, rules: ReminderRules) -> MeetingFac
     published_at = publications[0].published_at if publications and \
         meeting.agenda_status == AGENDA_PUBLISHED else None
     members = body_members(session, meeting.body_code)
+    weekdays = rules_for(org, body.code)
     approved = frozenset(user.email.lower() for _, user in
                          meeting_queries.approvals(session, meeting.id))
     return MeetingFacts(
         id=meeting.id, body_code=body.code, body_name=body.name, day=day,
-        agenda_out=agenda_deadlines(body, day, rules_for(org, body.code)).agenda_out,
+        agenda_out=agenda_deadlines(body, day, weekdays).agenda_out,
         cancelled=meeting.status == CANCELLED, agenda_published_at=published_at,
         minutes_in_approval=meeting.minutes_status == MINUTES_APPROVAL,
         objection_deadline=meeting.objection_deadline, members=members, approved=approved,
-        secretariat=secretariat(session, rules))
+        secretariat=secretariat(session, rules), weekdays=weekdays)
 
 
 def plan_periodic(session: Session, now: datetime, rules: ReminderRules | None = None) -> dict:

@@ -4,6 +4,11 @@ checked for any day (the DST Sundays, Easter) without waiting for it.
 
 The rules come from the `[reminders]` section of the organisation's TOML file; a missing
 section means the defaults below.
+
+Weekdays (hverdage) come from the one calendar, meetings.calendar: the office calendar
+(`ReminderRules.weekdays`: no Saturdays, the custom days off) decides when mail may go out; a
+reminder counted back from a body's agenda deadline counts that body's weekdays (its
+`saturday_is_weekday`), as the deadline itself was counted.
 """
 
 import tomllib
@@ -12,10 +17,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-import holidays
-
 from cases import settings
-from cases.dates import COPENHAGEN, local_to_utc
+from cases.dates import COPENHAGEN
+from meetings.calendar import WeekdayRules, add_weekdays, is_weekday, local_instant, weekdays_before
 
 # Every kind of reminder, with the Danish label the secretariat sees.
 KINDS = {
@@ -62,6 +66,11 @@ class ReminderRules:
     optional_kinds: frozenset[str] = frozenset(
         {"hearing_reminder", "deadline_warning", "submission_due", "agenda_published",
          "weekly_digest"})
+
+    @property
+    def weekdays(self) -> WeekdayRules:
+        """The office calendar: Monday to Friday, without holidays and the custom days off."""
+        return WeekdayRules(custom_days_off=self.custom_days_off)
 
 
 def _time(raw: str, where: str) -> time:
@@ -138,38 +147,21 @@ def current_rules() -> ReminderRules:
     return _cached_rules(str(settings.organisation_file()))
 
 
-# -- the calendar: Danish weekdays (hverdage) ---------------------------------------------------
-
-@lru_cache(maxsize=64)
-def _public_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.DK(years=year))
-
-
-def is_weekday(day: date, rules: ReminderRules) -> bool:
-    """Monday to Friday, not a Danish public holiday, not one of the custom days off."""
-    return (day.weekday() < 5 and day not in _public_holidays(day.year)
-            and day.strftime("%m-%d") not in rules.custom_days_off)
-
-
-def weekdays_before(day: date, count: int, rules: ReminderRules) -> date:
-    """The weekday `count` weekdays before `day` (0: `day` itself, or the weekday before it)."""
-    current = day
-    if count == 0:
-        while not is_weekday(current, rules):
-            current -= timedelta(days=1)
-        return current
-    while count:
-        current -= timedelta(days=1)
-        if is_weekday(current, rules):
-            count -= 1
-    return current
-
+# -- when mail may go out ----------------------------------------------------------------------
 
 def next_weekday_after(day: date, rules: ReminderRules) -> date:
-    current = day + timedelta(days=1)
-    while not is_weekday(current, rules):
-        current += timedelta(days=1)
-    return current
+    return add_weekdays(day, 1, rules.weekdays)
+
+
+def first_weekday_from(day: date, rules: ReminderRules) -> date:
+    """`day` if it is an office weekday, else the next one."""
+    return day if is_weekday(day, rules.weekdays) else next_weekday_after(day, rules)
+
+
+def office_day_on_or_before(day: date, rules: ReminderRules) -> date:
+    """A reminder *before* a deadline that falls on a day the office is closed (a Saturday a
+    body counts) goes out on the office weekday before it, not after."""
+    return weekdays_before(day, 0, rules.weekdays)
 
 
 def in_office_hours(instant: datetime, rules: ReminderRules) -> bool:
@@ -178,7 +170,7 @@ def in_office_hours(instant: datetime, rules: ReminderRules) -> bool:
         return True
     local = instant.astimezone(COPENHAGEN)
     start, end = rules.office_hours
-    return is_weekday(local.date(), rules) and start <= local.time() < end
+    return is_weekday(local.date(), rules.weekdays) and start <= local.time() < end
 
 
 def next_send_time(instant: datetime, rules: ReminderRules) -> datetime:
@@ -188,14 +180,14 @@ def next_send_time(instant: datetime, rules: ReminderRules) -> datetime:
     local = instant.astimezone(COPENHAGEN)
     start = rules.office_hours[0]
     day = local.date()
-    if not (is_weekday(day, rules) and local.time() < start):
+    if not (is_weekday(day, rules.weekdays) and local.time() < start):
         day = next_weekday_after(day, rules)
-    return local_to_utc(day, start.hour, start.minute)
+    return local_instant(day, start)
 
 
 def send_time_on(day: date, rules: ReminderRules) -> datetime:
     """A date-based reminder's due instant: the configured time of day, Copenhagen time."""
-    return local_to_utc(day, rules.send_at.hour, rules.send_at.minute)
+    return local_instant(day, rules.send_at)
 
 
 # -- the facts of a case, as plain data -----------------------------------------------------------
@@ -242,6 +234,7 @@ class NextMeeting:
     day: date
     submission: date  # the secretariat's internal submission deadline for the case owner
     on_agenda: bool  # the case is placed on this meeting's agenda already
+    weekdays: WeekdayRules | None = None  # the body's (rules_for); None: the office calendar
 
 
 @dataclass(frozen=True)
@@ -283,6 +276,7 @@ class MeetingFacts:
     members: tuple[Person, ...] = ()
     approved: frozenset[str] = frozenset()  # emails of members who approved the minutes
     secretariat: tuple[Person, ...] = ()
+    weekdays: WeekdayRules | None = None  # the body's (rules_for); None: the office calendar
 
 
 @dataclass(frozen=True)
@@ -320,8 +314,7 @@ def case_reminders(facts: CaseFacts, rules: ReminderRules, now: datetime) -> lis
         wanted += _submission_reminders(facts, meeting, rules, now)
     if facts.route_risk and rules.route_at_risk:
         risk = facts.route_risk
-        day = weekdays_before(risk.since, 0, rules) if is_weekday(risk.since, rules) \
-            else next_weekday_after(risk.since, rules)
+        day = first_weekday_from(risk.since, rules)
         for person in facts.managers:
             wanted.append(_wanted(rules, "route_at_risk",
                                   f"route-at-risk:{facts.id}:{risk.deadline.isoformat()}",
@@ -331,7 +324,15 @@ def case_reminders(facts: CaseFacts, rules: ReminderRules, now: datetime) -> lis
 
 
 def _day_over(day: date, now: datetime) -> bool:
-    return now >= local_to_utc(day + timedelta(days=1))
+    return now >= local_instant(day + timedelta(days=1))
+
+
+def _before_body_deadline(deadline: date, days: int, body_weekdays: WeekdayRules | None,
+                          rules: ReminderRules) -> date:
+    """The office day to remind `days` weekdays before a body's deadline, counted in the
+    body's weekdays (as the deadline was)."""
+    day = weekdays_before(deadline, days, body_weekdays or rules.weekdays)
+    return office_day_on_or_before(day, rules)
 
 
 def _submission_reminders(facts: CaseFacts, meeting: NextMeeting, rules: ReminderRules,
@@ -347,7 +348,7 @@ def _submission_reminders(facts: CaseFacts, meeting: NextMeeting, rules: Reminde
     today = now.astimezone(COPENHAGEN).date()
     if not _day_over(meeting.submission, now):
         for days in rules.submission_weekdays:
-            day = weekdays_before(meeting.submission, days, rules)
+            day = _before_body_deadline(meeting.submission, days, meeting.weekdays, rules)
             if day >= today:  # an offset already past when the case arrived is skipped
                 wanted.append(_wanted(rules, "submission_due", f"{base}:{days}wd", facts.owner,
                                       send_time_on(day, rules), facts.id, weekdays=days,
@@ -370,12 +371,15 @@ def meeting_reminders(facts: MeetingFacts, rules: ReminderRules, now: datetime) 
     wanted = []
     if facts.agenda_published_at is None and not _day_over(facts.agenda_out, now):
         for days in rules.agenda_due_weekdays:
-            day = weekdays_before(facts.agenda_out, days, rules)
+            day = _before_body_deadline(facts.agenda_out, days, facts.weekdays, rules)
             for person in facts.secretariat:
                 wanted.append(_wanted(rules, "agenda_due", f"{base}:agenda-due:{days}wd",
                                       person, send_time_on(day, rules), None, weekdays=days,
                                       **context))
-    if facts.agenda_published_at is not None and rules.agenda_published:
+    # News of a published agenda is stale once the meeting is held (an imported referat
+    # publishes an old meeting's agenda).
+    if facts.agenda_published_at is not None and rules.agenda_published \
+            and not _day_over(facts.day, now):
         for person in facts.members:
             wanted.append(_wanted(rules, "agenda_published", f"{base}:agenda-published",
                                   person, facts.agenda_published_at, None, **context))
@@ -390,11 +394,10 @@ def meeting_reminders(facts: MeetingFacts, rules: ReminderRules, now: datetime) 
         missing = [p.name or p.email for p in facts.members
                    if p.email.lower() not in facts.approved]
         if deadline and missing:
+            last_day = send_time_on(office_day_on_or_before(deadline, rules), rules)
             for person in facts.secretariat:
                 wanted.append(_wanted(rules, "minutes_approval", f"{base}:minutes-missing",
-                                      person, send_time_on(weekdays_before(deadline, 0, rules),
-                                                           rules), None,
-                                      missing=missing, **context))
+                                      person, last_day, None, missing=missing, **context))
     return wanted
 
 
@@ -403,7 +406,7 @@ def _hearing_reminders(facts: CaseFacts, hearing: HearingFacts, rules: ReminderR
     wanted = []
     deadline = hearing.deadline.isoformat()
     # A reminder *before* the høringsfrist is pointless once the day is over.
-    deadline_over = now >= local_to_utc(hearing.deadline + timedelta(days=1))
+    deadline_over = _day_over(hearing.deadline, now)
     missing_due = send_time_on(next_weekday_after(hearing.deadline, rules), rules)
     for party in hearing.parties:
         base = f"{hearing.id}:{party.id}:{deadline}"
@@ -415,7 +418,7 @@ def _hearing_reminders(facts: CaseFacts, hearing: HearingFacts, rules: ReminderR
         if party.responded:
             continue
         for days in rules.hearing_reminder_weekdays if not deadline_over else ():
-            day = weekdays_before(hearing.deadline, days, rules)
+            day = weekdays_before(hearing.deadline, days, rules.weekdays)
             if day < hearing.opened_on:
                 continue  # the hearing is shorter than the reminder's offset
             for person in party.recipients:
@@ -435,10 +438,10 @@ def _deadline_reminders(facts: CaseFacts, deadline: DeadlineFacts, rules: Remind
     due = deadline.due_date.isoformat()
     base = f"{facts.id}:{deadline.id}:{due}"
     context = {"deadline_id": deadline.id, "due_date": due, "description": deadline.description}
-    deadline_over = now >= local_to_utc(deadline.due_date + timedelta(days=1))
+    deadline_over = _day_over(deadline.due_date, now)
     if facts.owner and not deadline_over:
         for days in rules.deadline_warning_weekdays:
-            day = weekdays_before(deadline.due_date, days, rules)
+            day = weekdays_before(deadline.due_date, days, rules.weekdays)
             wanted.append(_wanted(rules, "deadline_warning", f"deadline-warning:{base}:{days}wd",
                                   facts.owner, send_time_on(day, rules), facts.id,
                                   weekdays=days, **context))
@@ -457,8 +460,7 @@ def weekly_digest_reminders(centre_managers: dict[str, tuple[Person, ...]],
         return []
     today = now.astimezone(COPENHAGEN).date()
     day = today - timedelta(days=today.weekday()) + timedelta(days=rules.weekly_digest_weekday)
-    if not is_weekday(day, rules):
-        day = next_weekday_after(day, rules)
+    day = first_weekday_from(day, rules)
     if day < today:
         return []  # this week's digest day is past; next week's is planned next week
     year, week, _ = day.isocalendar()

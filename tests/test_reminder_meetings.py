@@ -97,3 +97,16 @@ def test_it_asks_members_who_have_not_approved_the_minutes():
                        ("sekr@x.dk", "meeting:4:minutes-missing:sekr@x.dk")]
     cancelled = MeetingFacts(**{**facts.__dict__, "cancelled": True})
     assert meeting_reminders(cancelled, RULES, NOW) == []
+
+
+def test_it_tells_members_of_a_published_agenda_only_until_the_meeting_is_held():
+    facts = MeetingFacts(id=5, body_code="SU", body_name="Socialudvalget",
+                         day=date(2022, 10, 4), agenda_out=date(2022, 9, 28),
+                         cancelled=False, agenda_published_at=datetime(2022, 9, 28, 10,
+                                                                       tzinfo=UTC),
+                         minutes_in_approval=False, objection_deadline=None,
+                         members=(Person("a@x.dk", "A"),))
+    before = meeting_reminders(facts, RULES, datetime(2022, 9, 28, 10, tzinfo=UTC))
+    assert [w.kind for w in before] == ["agenda_published"]
+    # An imported referat publishes an old agenda: no news to send about it.
+    assert meeting_reminders(facts, RULES, datetime(2022, 10, 5, 9, tzinfo=UTC)) == []

@@ -6,23 +6,24 @@ from datetime import UTC, date, datetime
 import pytest
 
 from cases.settings import PROJECT_DIR
+from meetings.calendar import WeekdayRules, is_weekday, weekdays_before
 from notifications.rules import (
     CaseFacts,
     DeadlineFacts,
     HearingFacts,
+    NextMeeting,
     PartyFacts,
     Person,
     ReminderRules,
     case_reminders,
-    is_weekday,
     load_rules,
     next_send_time,
     parse_rules,
-    weekdays_before,
     weekly_digest_reminders,
 )
 
 RULES = ReminderRules(custom_days_off=("12-24", "12-31"))
+OFFICE = RULES.weekdays  # the reminders' weekdays are meetings.calendar's
 OWNER = Person("ejer@ballerup.dk", "Sagsbehandler")
 MANAGER = Person("chef@ballerup.dk", "Centerchef")
 SECRETARIAT = Person("sekr@ballerup.dk", "Sekretariatet")
@@ -63,20 +64,27 @@ def due(wanted, kind, email, party="Handicaprådet"):
 
 def test_it_counts_weekdays_around_easter_2026():
     # Maundy Thursday 02-04, Good Friday 03-04 and Easter Monday 06-04 are no weekdays.
-    assert not is_weekday(date(2026, 4, 2), RULES)
-    assert not is_weekday(date(2026, 4, 6), RULES)
-    assert weekdays_before(date(2026, 4, 7), 1, RULES) == date(2026, 4, 1)
-    assert weekdays_before(date(2026, 4, 7), 3, RULES) == date(2026, 3, 30)
+    assert not is_weekday(date(2026, 4, 2), OFFICE)
+    assert not is_weekday(date(2026, 4, 6), OFFICE)
+    assert weekdays_before(date(2026, 4, 7), 1, OFFICE) == date(2026, 4, 1)
+    assert weekdays_before(date(2026, 4, 7), 3, OFFICE) == date(2026, 3, 30)
 
 
 def test_it_knows_store_bededag_was_abolished_in_2024():
-    assert not is_weekday(date(2023, 5, 5), RULES)
-    assert is_weekday(date(2024, 4, 26), RULES)
+    assert not is_weekday(date(2023, 5, 5), OFFICE)
+    assert is_weekday(date(2024, 4, 26), OFFICE)
+    # Store Bededag 2023 (Friday 05-05) moves a deadline warning back over it; 2024 does not.
+    warning_2023 = case_reminders(case_with(deadline=date(2023, 5, 8), status="committee"),
+                                  RULES, utc(2023, 4, 3, 9))
+    assert due(warning_2023, "deadline_warning", OWNER.email) == utc(2023, 4, 28, 6)
+    warning_2024 = case_reminders(case_with(deadline=date(2024, 4, 29), status="committee"),
+                                  RULES, utc(2024, 4, 1, 9))
+    assert due(warning_2024, "deadline_warning", OWNER.email) == utc(2024, 4, 22, 6)
 
 
 def test_it_skips_the_configured_custom_days_off():
-    assert not is_weekday(date(2026, 12, 24), RULES)
-    assert is_weekday(date(2026, 12, 24), replace(RULES, custom_days_off=()))
+    assert not is_weekday(date(2026, 12, 24), OFFICE)
+    assert is_weekday(date(2026, 12, 24), replace(RULES, custom_days_off=()).weekdays)
 
 
 def test_it_puts_the_hearing_reminder_on_the_right_instant_across_spring_dst():
@@ -131,6 +139,31 @@ def test_it_sends_only_in_office_hours_on_weekdays(instant, expected):
 def test_it_sends_at_any_hour_when_configured():
     anytime = replace(RULES, office_hours_only=False)
     assert next_send_time(utc(2026, 4, 3, 22), anytime) == utc(2026, 4, 3, 22)
+
+
+def submission_due_days(weekdays: WeekdayRules | None) -> tuple[list, datetime]:
+    """The case owner's submission reminders before a body's deadline on Monday 16-03-2026."""
+    meeting = NextMeeting(body_code="X", body_name="Lørdagsudvalget", meeting_id=9,
+                          day=date(2026, 3, 25), submission=date(2026, 3, 16),
+                          on_agenda=False, weekdays=weekdays)
+    facts = replace(case_with(status="committee"), next_meetings=(meeting,))
+    wanted = case_reminders(facts, RULES, utc(2026, 3, 2, 9))
+    before = sorted(w.due_at for w in wanted if w.kind == "submission_due")
+    return before, due(wanted, "submission_passed", OWNER.email)
+
+
+def test_it_counts_back_from_a_bodys_deadline_in_that_bodys_weekdays():
+    # A body that counts Saturday: 1, 5 and 10 weekdays before Monday 16-03 are Saturday
+    # 14-03 (sent on Friday 13-03, the office is closed on Saturday), Tuesday 10-03 and
+    # Wednesday 04-03.
+    saturdays = WeekdayRules(custom_days_off=RULES.custom_days_off, saturday_is_weekday=True)
+    before, passed = submission_due_days(saturdays)
+    assert before == [utc(2026, 3, 4, 7), utc(2026, 3, 10, 7), utc(2026, 3, 13, 7)]
+    assert passed == utc(2026, 3, 17, 7)
+    # Without Saturdays: Monday 02-03, Monday 09-03 and Friday 13-03.
+    before, passed = submission_due_days(None)
+    assert before == [utc(2026, 3, 2, 7), utc(2026, 3, 9, 7), utc(2026, 3, 13, 7)]
+    assert passed == utc(2026, 3, 17, 7)
 
 
 def test_it_wants_a_request_for_every_party_and_reminders_only_for_silent_ones():
