@@ -8,6 +8,11 @@ workflow says it is due there until the body treats it. An agenda item only says
 meeting it is planned for. So moving a meeting moves its items with it, and cancelling a
 meeting leaves its cases in the queue, now without a placement (meetings.queries.agenda_queue):
 nothing is dropped.
+
+Reminders (issue 4): every action that changes what is due (a meeting created, moved or
+cancelled, an item placed or removed, an agenda or tillæg published, minutes sent for approval,
+approved or final) brings the outbox in line in its own transaction (`_refresh_reminders`), so
+a refused action writes no reminder and a committed one never waits for the beat.
 """
 
 from datetime import date, datetime, time
@@ -18,7 +23,7 @@ from cases import queries as case_queries
 from cases import services as case_services
 from cases.dates import format_date, parse_date
 from cases.errors import InvalidInput, NotFound, TransitionRefused
-from cases.models import Case, Membership, User, utcnow
+from cases.models import Awaiting, Case, Membership, User, utcnow
 from cases.organisation import Organisation, current_organisation
 from meetings import queries
 from meetings.calendar import add_weekdays, agenda_deadlines, local_day, local_instant, rules_for
@@ -40,6 +45,7 @@ from meetings.models import (
 )
 from meetings.plan import PlannedMeeting
 from meetings.planner import RoutePlan, no_longer_fits, plan_route, remaining_stages
+from notifications.reminders import refresh_case_reminders, refresh_meeting_reminders
 from workflow import decisions
 
 # Practice, not law: members have this many weekdays to object to the minutes.
@@ -51,6 +57,14 @@ OBJECTION_WEEKDAYS = 5
 def create_meeting(session: Session, *, body: str, day: str | date, at: time | str | None = None,
                    place: str = "", org: Organisation | None = None,
                    now: datetime | None = None) -> Meeting:
+    now = now or utcnow()
+    meeting = _new_meeting(session, body=body, day=day, at=at, place=place, org=org, now=now)
+    _refresh_reminders(session, meeting, now, cases=_queue_if_upcoming(session, meeting, now))
+    return meeting
+
+
+def _new_meeting(session: Session, *, body: str, day: str | date, at: time | str | None,
+                 place: str, org: Organisation | None, now: datetime) -> Meeting:
     org = org or current_organisation()
     found = org.body(body)
     day = parse_date(day)
@@ -61,7 +75,7 @@ def create_meeting(session: Session, *, body: str, day: str | date, at: time | s
         raise InvalidInput(f"{found.code} har allerede et møde {format_date(day)} "
                            f"kl. {at:%H:%M}.")
     meeting = Meeting(body_code=found.code, starts_at=starts_at, place=place.strip()[:300],
-                      created_at=now or utcnow())
+                      created_at=now)
     session.add(meeting)
     session.flush()
     return meeting
@@ -80,6 +94,7 @@ def _time(raw: time | str) -> time:
 def import_plan(session: Session, plan: list[PlannedMeeting], *, org: Organisation | None = None,
                 now: datetime | None = None) -> tuple[list[Meeting], int]:
     """Create the plan's meetings that do not exist yet; returns (created, already there)."""
+    now = now or utcnow()
     created, existing = [], 0
     for entry in plan:
         starts_at = local_instant(entry.day, entry.at)
@@ -87,17 +102,26 @@ def import_plan(session: Session, plan: list[PlannedMeeting], *, org: Organisati
                                                  Meeting.starts_at == starts_at)).first():
             existing += 1
             continue
-        created.append(create_meeting(session, body=entry.body_code, day=entry.day, at=entry.at,
-                                      place=entry.place, org=org, now=now))
+        created.append(_new_meeting(session, body=entry.body_code, day=entry.day, at=entry.at,
+                                    place=entry.place, org=org, now=now))
+    # Each queued case once, however many of its body's meetings the plan adds.
+    queued = {case.id: case for meeting in created
+              for case in _queue_if_upcoming(session, meeting, now)}
+    for meeting in created:
+        refresh_meeting_reminders(session, meeting, now)
+    for case in queued.values():
+        refresh_case_reminders(session, case, now)
     return created, existing
 
 
 def move_meeting(session: Session, meeting_id: int, *, day: str | date,
                  at: time | str | None = None, place: str | None = None, reason: str,
-                 org: Organisation | None = None) -> Meeting:
+                 org: Organisation | None = None, now: datetime | None = None) -> Meeting:
     """Move a meeting; its agenda items (and so their cases) follow it."""
     org = org or current_organisation()
+    now = now or utcnow()
     meeting = _changeable_meeting(session, meeting_id)
+    was_upcoming = meeting.starts_at >= now
     if not (reason or "").strip():
         raise InvalidInput("Angiv en begrundelse for at flytte mødet.")
     day = parse_date(day)
@@ -116,6 +140,9 @@ def move_meeting(session: Session, meeting_id: int, *, day: str | date,
     meeting.status_reason = reason.strip()
     session.add(meeting)
     session.flush()
+    queued = _queued_cases(session, meeting.body_code) \
+        if was_upcoming or meeting.starts_at >= now else []
+    _refresh_reminders(session, meeting, now, cases=queued)
     return meeting
 
 
@@ -126,21 +153,25 @@ def local_instant_time(meeting: Meeting) -> time:
     return time(local.hour, local.minute)
 
 
-def cancel_meeting(session: Session, meeting_id: int, *, reason: str) -> list[str]:
+def cancel_meeting(session: Session, meeting_id: int, *, reason: str,
+                   now: datetime | None = None) -> list[str]:
     """Cancel a meeting. Its cases stay in the body's queue, waiting for another agenda.
 
     Returns the numbers of the cases that go back to the queue, so the caller can say so.
     """
+    now = now or utcnow()
     meeting = _changeable_meeting(session, meeting_id)
     if not (reason or "").strip():
         raise InvalidInput("Angiv en begrundelse for at aflyse mødet.")
     found = queries.items(session, meeting.id)
     if any(item.decided_at for item in found):
         raise TransitionRefused("Mødet har registrerede beslutninger og kan ikke aflyses.")
+    queued = _queue_if_upcoming(session, meeting, now)
     meeting.status = CANCELLED
     meeting.status_reason = reason.strip()
     session.add(meeting)
     session.flush()
+    _refresh_reminders(session, meeting, now, cases=queued)
     case_ids = [item.case_id for item in found if item.case_id]
     if not case_ids:
         return []
@@ -155,6 +186,28 @@ def _changeable_meeting(session: Session, meeting_id: int) -> Meeting:
     if meeting.minutes_status != MINUTES_NONE:
         raise TransitionRefused("Mødets referat er udsendt; mødet kan ikke ændres.")
     return meeting
+
+
+# -- reminders ---------------------------------------------------------------------------------
+
+def _refresh_reminders(session: Session, meeting: Meeting, now: datetime, *,
+                       cases: list[Case] | tuple[Case, ...] = ()) -> None:
+    """The meeting's reminders (agenda, minutes) and those of the cases whose next meeting or
+    placement the action changed, in the action's transaction."""
+    refresh_meeting_reminders(session, meeting, now)
+    for case in cases:
+        refresh_case_reminders(session, case, now)
+
+
+def _queued_cases(session: Session, body_code: str) -> list[Case]:
+    """The cases in a body's queue: their submission reminders follow its next meeting."""
+    return list(session.exec(select(Case).join(Awaiting, Awaiting.case_id == Case.id)
+                             .where(Awaiting.body_code == body_code).order_by(Case.id)))
+
+
+def _queue_if_upcoming(session: Session, meeting: Meeting, now: datetime) -> list[Case]:
+    """A meeting already held is no queued case's next meeting: nothing of theirs changes."""
+    return _queued_cases(session, meeting.body_code) if meeting.starts_at >= now else []
 
 
 # -- the agenda --------------------------------------------------------------------------------
@@ -185,6 +238,7 @@ def place_case(session: Session, meeting_id: int, number: str, *, closed: bool |
     item = _append_item(session, meeting, AgendaItem(
         meeting_id=meeting.id, case_id=case.id, number=0, title=case.title[:300],
         closed=case.confidential if closed is None else closed, late_reason=late_reason))
+    _refresh_reminders(session, meeting, now, cases=[case])
     return item
 
 
@@ -242,8 +296,9 @@ def _append_item(session: Session, meeting: Meeting, item: AgendaItem) -> Agenda
     return item
 
 
-def remove_item(session: Session, item_id: int) -> None:
+def remove_item(session: Session, item_id: int, *, now: datetime | None = None) -> None:
     """Take an item off an agenda that is not yet published; later items move up."""
+    now = now or utcnow()
     item = queries.get_item(session, item_id)
     meeting = _changeable_meeting(session, item.meeting_id)
     if item.published_in is not None:
@@ -252,6 +307,7 @@ def remove_item(session: Session, item_id: int) -> None:
     if meeting.agenda_status == AGENDA_LOCKED:
         raise TransitionRefused("Dagsordenen er låst.")
     removed_number = item.number
+    case = session.get(Case, item.case_id) if item.case_id else None
     session.delete(item)
     session.flush()
     for later in queries.items(session, meeting.id):
@@ -259,6 +315,7 @@ def remove_item(session: Session, item_id: int) -> None:
             later.number -= 1
             session.add(later)
             session.flush()
+    _refresh_reminders(session, meeting, now, cases=[case] if case else [])
 
 
 def order_items(session: Session, meeting_id: int, item_ids: list[int]) -> list[AgendaItem]:
@@ -353,6 +410,7 @@ def publish_agenda(session: Session, meeting_id: int, *, actor: str,
     meeting.agenda_status = AGENDA_PUBLISHED
     session.add(meeting)
     session.flush()
+    _refresh_reminders(session, meeting, now)
     return publication
 
 
@@ -482,6 +540,7 @@ def send_minutes_for_approval(session: Session, meeting_id: int, *,
     session.add(meeting)
     session.flush()
     refresh_minutes_status(session, meeting, now)
+    _refresh_reminders(session, meeting, now)
     return meeting
 
 
@@ -502,6 +561,7 @@ def approve_minutes(session: Session, meeting_id: int, *, username: str,
     session.add(approval)
     session.flush()
     refresh_minutes_status(session, meeting, now)
+    _refresh_reminders(session, meeting, now)
     return approval
 
 
@@ -530,7 +590,10 @@ def finalise_due_minutes(session: Session, now: datetime | None = None) -> list[
     """Every meeting whose minutes became final by now (for a periodic sweep)."""
     now = now or utcnow()
     waiting = session.exec(select(Meeting).where(Meeting.minutes_status == MINUTES_APPROVAL))
-    return [m.id for m in list(waiting) if refresh_minutes_status(session, m, now)]
+    final = [m for m in list(waiting) if refresh_minutes_status(session, m, now)]
+    for meeting in final:
+        _refresh_reminders(session, meeting, now)
+    return [m.id for m in final]
 
 
 # -- route planning (the database edge of meetings.planner) ------------------------------------

@@ -157,8 +157,9 @@ def _route_risk(session: Session, case: Case, now: datetime) -> RouteRisk | None
 
 def refresh_meeting_reminders(session: Session, meeting, now: datetime,
                               rules: ReminderRules | None = None) -> None:
-    """Bring a meeting's outbox rows (agenda, minutes) in line with it; meeting actions may
-    call this in their transaction, and the periodic planner calls it for recent meetings."""
+    """Bring a meeting's outbox rows (agenda, minutes) in line with it. Every meeting action
+    that changes what is due calls this in its transaction (meetings.services); the periodic
+    planner calls it again for recent meetings, as a safety net."""
     rules = rules or current_rules()
     if not rules.enabled:
         return
@@ -193,13 +194,21 @@ def meeting_facts(session: Session, meeting, rules: ReminderRules) -> MeetingFac
 
 
 def plan_periodic(session: Session, now: datetime, rules: ReminderRules | None = None) -> dict:
-    """What no single action keeps current: time passing (a route that stops fitting), meetings
-    changed by actions that do not refresh reminders, the weekly digests."""
+    """A safety net for what changes with time alone, not with an action.
+
+    Case and meeting actions keep the outbox current in their own transactions. What no action
+    triggers: a route that stops fitting as days pass (route_at_risk), minutes that become
+    final when the objection deadline passes, reminders no longer wanted once their day is
+    over, and the weekly digests. It also repairs rows of a meeting changed outside the
+    service layer (a data load writing rows directly). Idempotent: dedupe keys.
+    """
     from meetings.models import MINUTES_APPROVAL, Meeting
+    from meetings.services import finalise_due_minutes
 
     rules = rules or current_rules()
     if not rules.enabled:
         return {}
+    finalised = finalise_due_minutes(session, now)  # refreshes those meetings' reminders
     cases = list(session.exec(select(Case).where(Case.status.not_in(FINISHED_STATES))))
     for case in cases:
         refresh_case_reminders(session, case, now, rules)
@@ -208,7 +217,7 @@ def plan_periodic(session: Session, now: datetime, rules: ReminderRules | None =
         Meeting.minutes_status == MINUTES_APPROVAL))))
     for meeting in meetings:
         refresh_meeting_reminders(session, meeting, now, rules)
-    return {"cases": len(cases), "meetings": len(meetings),
+    return {"cases": len(cases), "meetings": len(meetings), "minutes_final": len(finalised),
             "digests": plan_weekly_digests(session, now, rules)}
 
 

@@ -1,6 +1,7 @@
 """Reminders that come from meetings: the case owner before the submission deadline, the
 secretariat before the agenda deadline, members when the agenda is out and the minutes await
-approval. Real meeting actions (meetings/) and the periodic planner."""
+approval. Real meeting actions (meetings/), each keeping the outbox in line in its own
+transaction, and the periodic planner as the safety net for time passing."""
 
 from datetime import UTC, date, datetime
 
@@ -10,7 +11,10 @@ from sqlmodel import select
 
 from cases import services
 from cases.db import make_engine, write_session
+from cases.errors import InvalidInput, TransitionRefused
+from meetings import queries as meeting_queries
 from meetings import services as meeting_services
+from meetings.models import MINUTES_FINAL, Meeting
 from notifications.models import CANCELLED, PENDING, Reminder
 from notifications.reminders import plan_periodic
 from notifications.rules import MeetingFacts, Person, ReminderRules, meeting_reminders
@@ -55,32 +59,138 @@ def test_it_reminds_the_case_owner_before_the_submission_deadline(db):
     assert passed.due_at == datetime(2026, 3, 19, 7, tzinfo=UTC)
 
 
-def test_it_stops_the_submission_reminders_once_the_case_is_on_the_agenda(db):
+def by_submission(engine, kind) -> dict[str, set[str]]:
+    """submission date → the statuses of the owner's rows for it."""
+    found: dict[str, set[str]] = {}
+    for row in rows(engine, kind):
+        found.setdefault(row.context["submission"], set()).add(row.status)
+    return found
+
+
+def in_transaction(session, kind) -> set[str]:
+    """The statuses of a kind's rows as the action's own (uncommitted) transaction sees them."""
+    return {r.status for r in session.exec(select(Reminder).where(Reminder.kind == kind))}
+
+
+class Abandon(Exception):
+    """Raised to roll a transaction back on purpose."""
+
+
+def test_it_cancels_the_submission_reminders_in_the_transaction_that_places_the_case(db):
     meeting_id = case_in_su_queue(db)
-    with write_session(db) as session:
+    with pytest.raises(Abandon), write_session(db) as session:
         meeting_services.place_case(session, meeting_id, "26-001", now=NOW)
-        plan_periodic(session, NOW)
+        assert in_transaction(session, "submission_due") == {CANCELLED}
+        assert in_transaction(session, "submission_passed") == {CANCELLED}
+        raise Abandon  # the placing rolls back, and its outbox changes with it
+    assert {r.status for r in rows(db, "submission_due")} == {PENDING}
+    with write_session(db) as session:
+        item = meeting_services.place_case(session, meeting_id, "26-001", now=NOW)
     assert {r.status for r in rows(db, "submission_due")} == {CANCELLED}
     assert {r.status for r in rows(db, "submission_passed")} == {CANCELLED}
+    with write_session(db) as session:
+        meeting_services.remove_item(session, item.id, now=NOW)
+    # Off the agenda again: the owner is reminded again (the same keys, pending once more).
+    assert {r.status for r in rows(db, "submission_due")} == {PENDING}
+    assert len(rows(db, "submission_passed")) == 1
 
 
-def test_it_tells_members_the_agenda_is_out_and_asks_the_secretariat_before_that(db):
+def test_it_writes_no_outbox_row_when_a_meeting_action_is_refused(db):
     meeting_id = case_in_su_queue(db)
     with write_session(db) as session:
-        plan_periodic(session, NOW)
-    [agenda_due] = rows(db, "agenda_due")
-    assert agenda_due.recipient == "sekr@ballerup.dk"
+        before = {(r.dedupe_key, r.status) for r in session.exec(select(Reminder))}
+    late = datetime(2026, 3, 20, 9, tzinfo=UTC)  # after SU's submission deadline 18-03
+    with pytest.raises(TransitionRefused), write_session(db) as session:
+        meeting_services.place_case(session, meeting_id, "26-001", now=late)
+    with pytest.raises(InvalidInput), write_session(db) as session:
+        meeting_services.move_meeting(session, meeting_id, day="14-04-2026", reason="",
+                                      now=NOW)
+    # One action done, the next refused: the transaction and both outbox changes roll back.
+    with pytest.raises(InvalidInput), write_session(db) as session:
+        meeting_services.place_case(session, meeting_id, "26-001", now=NOW)
+        meeting_services.cancel_meeting(session, meeting_id, reason=" ", now=NOW)
     with write_session(db) as session:
-        from cases.models import Membership, User
+        after = {(r.dedupe_key, r.status) for r in session.exec(select(Reminder))}
+    assert after == before
 
-        member = session.exec(select(User).where(User.username == "hr1")).one()
-        session.add(Membership(user_id=member.id, body_code="SU"))
+
+def test_it_follows_the_next_meeting_when_meetings_are_created_moved_and_cancelled(db):
+    with write_session(db) as session:
+        add_people(session)
+        create_case(session, now=NOW)
+        services.fire_action(session, "26-001", "submit", actor="test", now=NOW)
+    assert rows(db, "submission_due") == []  # no SU meeting planned yet
+    with write_session(db) as session:
+        meeting = meeting_services.create_meeting(session, body="SU", day="31-03-2026",
+                                                  now=NOW)
+        assert in_transaction(session, "submission_due") == {PENDING}
+    assert by_submission(db, "submission_passed") == {"2026-03-18": {PENDING}}
+    with write_session(db) as session:
+        # Tuesday after Easter: 9 weekdays before it is Friday 27-03.
+        meeting_services.move_meeting(session, meeting.id, day="14-04-2026",
+                                      reason="Påske", now=NOW)
+    assert by_submission(db, "submission_passed") == {"2026-03-18": {CANCELLED},
+                                                      "2026-03-27": {PENDING}}
+    assert by_submission(db, "submission_due")["2026-03-27"] == {PENDING}
+    with write_session(db) as session:
+        meeting_services.cancel_meeting(session, meeting.id, reason="Aflyst", now=NOW)
+    assert {r.status for r in rows(db, "submission_passed")} == {CANCELLED}
+    assert {r.status for r in rows(db, "submission_due")} == {CANCELLED}
+    assert {r.status for r in rows(db, "agenda_due")} == {CANCELLED}
+
+
+def add_su_member(session, username="hr1"):
+    from cases.models import Membership, User
+
+    member = session.exec(select(User).where(User.username == username)).one()
+    session.add(Membership(user_id=member.id, body_code="SU"))
+    session.flush()
+
+
+def test_it_keeps_agenda_and_minutes_reminders_in_step_with_the_meeting(db):
+    meeting_id = case_in_su_queue(db)
+    [agenda_due] = rows(db, "agenda_due")  # from creating the meeting, no planner run
+    assert (agenda_due.recipient, agenda_due.status) == ("sekr@ballerup.dk", PENDING)
+    with write_session(db) as session:
+        add_su_member(session)
         meeting_services.place_case(session, meeting_id, "26-001", now=NOW)
         meeting_services.publish_agenda(session, meeting_id, actor="test", now=NOW)
-        plan_periodic(session, NOW)
     assert [r.status for r in rows(db, "agenda_due")] == [CANCELLED]
     [published] = rows(db, "agenda_published")
     assert (published.recipient, published.status) == ("hr1@example.org", PENDING)
+
+    held = datetime(2026, 3, 31, 18, tzinfo=UTC)
+    with write_session(db) as session:
+        [item] = meeting_queries.items(session, meeting_id)
+        meeting_services.record_item_decision(session, item.id, wording="Godkendt",
+                                              actor="test", now=held)
+        meeting_services.send_minutes_for_approval(session, meeting_id, now=held)
+        assert in_transaction(session, "minutes_approval") == {PENDING}
+    [asked] = [r for r in rows(db, "minutes_approval") if r.recipient == "hr1@example.org"]
+    assert asked.status == PENDING
+    with write_session(db) as session:
+        meeting_services.approve_minutes(session, meeting_id, username="hr1", now=held)
+        assert session.get(Meeting, meeting_id).minutes_status == MINUTES_FINAL
+    assert {r.status for r in rows(db, "minutes_approval")} == {CANCELLED}
+
+
+def test_it_finalises_minutes_after_the_objection_deadline_in_the_periodic_safety_net(db):
+    meeting_id = case_in_su_queue(db)
+    held = datetime(2026, 3, 31, 18, tzinfo=UTC)
+    with write_session(db) as session:
+        add_su_member(session)
+        meeting_services.place_case(session, meeting_id, "26-001", now=NOW)
+        meeting_services.publish_agenda(session, meeting_id, actor="test", now=NOW)
+        [item] = meeting_queries.items(session, meeting_id)
+        meeting_services.record_item_decision(session, item.id, wording="Godkendt",
+                                              actor="test", now=held)
+        meeting_services.send_minutes_for_approval(session, meeting_id,
+                                                   objection_deadline="07-04-2026", now=held)
+    assert {r.status for r in rows(db, "minutes_approval")} == {PENDING}
+    with write_session(db) as session:
+        result = plan_periodic(session, datetime(2026, 4, 8, 9, tzinfo=UTC))
+    assert result["minutes_final"] == 1
+    assert {r.status for r in rows(db, "minutes_approval")} == {CANCELLED}
 
 
 def test_it_asks_members_who_have_not_approved_the_minutes():
