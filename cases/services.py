@@ -81,9 +81,9 @@ def create_case(session: Session, data: dict | CaseCreate, *, actor: str,
         earlier = queries.get_case(session, number)
         session.add(CaseLink(case_id=case.id, linked_case_id=earlier.id, kind="earlier"))
     start = start_flow(org, case)
-    _append_event(session, case, actor=actor, trigger="create", from_state=None,
-                  to_state=case.status, now=now,
-                  payload={k: getattr(start, k) for k in CASE_FLOW_START_FIELDS})
+    append_event(session, case, actor=actor, trigger="create", from_state=None,
+                 to_state=case.status, now=now,
+                 payload={k: getattr(start, k) for k in CASE_FLOW_START_FIELDS})
     refresh_case_reminders(session, case, now)
     return case
 
@@ -167,10 +167,10 @@ def fire_action(session: Session, number: str, trigger: str, *, actor: str,
     flow = current_flow(session, org, case)
     from_state, to_state = fire(flow, trigger, **payload)
     _store_flow(session, case, flow, seen_version=case.version, now=now)
-    event = _append_event(session, case, actor=actor, trigger=trigger, from_state=from_state,
-                          to_state=to_state, now=now, payload=payload,
-                          body=payload.get("body"),
-                          reason=payload.get("reason") or payload.get("override_reason", ""))
+    event = append_event(session, case, actor=actor, trigger=trigger, from_state=from_state,
+                         to_state=to_state, now=now, payload=payload,
+                         body=payload.get("body"),
+                         reason=payload.get("reason") or payload.get("override_reason", ""))
     if trigger in TREATMENT_TRIGGERS and "wording" in payload:
         session.add(_treatment_row(org, case, event, payload))
     if trigger == "replace":
@@ -281,9 +281,12 @@ def _store_flow(session: Session, case: Case, flow: CaseFlow, *, seen_version: i
     session.flush()
 
 
-def _append_event(session: Session, case: Case, *, actor: str, trigger: str,
-                  from_state: str | None, to_state: str, now: datetime, payload: dict,
-                  body: str | None = None, reason: str = "") -> CaseEvent:
+def append_event(session: Session, case: Case, *, actor: str, trigger: str,
+                 from_state: str | None, to_state: str, now: datetime, payload: dict,
+                 body: str | None = None, reason: str = "") -> CaseEvent:
+    """Append to the case's audit log. Other parts record their facts about a case here too
+    (meetings: "place_on_agenda"); a trigger that is no workflow event is skipped by replay
+    (`replayed_flow`), so such events never change the case's state."""
     seq = session.exec(select(func.coalesce(func.max(CaseEvent.seq), 0))
                        .where(CaseEvent.case_id == case.id)).one() + 1
     event = CaseEvent(case_id=case.id, seq=seq, at=now, actor=actor, trigger=trigger,
@@ -315,10 +318,10 @@ def add_deadline(session: Session, number: str, data: dict, *, actor: str,
     case = queries.get_case(session, number)
     deadline = _deadline_row(case.id, validated(DeadlineIn, data))
     session.add(deadline)
-    _append_event(session, case, actor=actor, trigger="add_deadline", from_state=case.status,
-                  to_state=case.status, now=now,
-                  payload={"due_date": deadline.due_date.isoformat(), "kind": deadline.kind,
-                           "description": deadline.description})
+    append_event(session, case, actor=actor, trigger="add_deadline", from_state=case.status,
+                 to_state=case.status, now=now,
+                 payload={"due_date": deadline.due_date.isoformat(), "kind": deadline.kind,
+                          "description": deadline.description})
     refresh_case_reminders(session, case, now)
     return deadline
 
@@ -332,10 +335,10 @@ def add_hearing(session: Session, number: str, *, title: str, parties: list[str]
     case = queries.get_case(session, number)
     hearing = _hearing_row(session, org, case, title=title, parties=parties, deadline=deadline,
                            opened_on=opened_on, blocking=blocking)
-    _append_event(session, case, actor=actor, trigger="add_hearing", from_state=case.status,
-                  to_state=case.status, now=now,
-                  payload={"hearing_id": hearing.id, "deadline": hearing.deadline.isoformat(),
-                           "parties": parties, "blocking": blocking})
+    append_event(session, case, actor=actor, trigger="add_hearing", from_state=case.status,
+                 to_state=case.status, now=now,
+                 payload={"hearing_id": hearing.id, "deadline": hearing.deadline.isoformat(),
+                          "parties": parties, "blocking": blocking})
     refresh_case_reminders(session, case, now)
     return hearing
 
@@ -413,10 +416,10 @@ def record_hearing_response(session: Session, hearing_id: int, *, party: str,
                                received_on=parse_date(received_on), text=text)
     session.add(response)
     case = session.get(Case, hearing.case_id)
-    _append_event(session, case, actor=actor, trigger="hearing_response",
-                  from_state=case.status, to_state=case.status, now=now,
-                  payload={"hearing_id": hearing_id, "party": found[0].name,
-                           "received_on": response.received_on.isoformat()})
+    append_event(session, case, actor=actor, trigger="hearing_response",
+                 from_state=case.status, to_state=case.status, now=now,
+                 payload={"hearing_id": hearing_id, "party": found[0].name,
+                          "received_on": response.received_on.isoformat()})
     refresh_case_reminders(session, case, now)
     return response
 
@@ -433,8 +436,8 @@ def close_hearing(session: Session, hearing_id: int, *, closed_on: str | date, a
     hearing.closed_on = parse_date(closed_on)
     session.add(hearing)
     case = session.get(Case, hearing.case_id)
-    _append_event(session, case, actor=actor, trigger="close_hearing", from_state=case.status,
-                  to_state=case.status, now=now, payload={"hearing_id": hearing_id})
+    append_event(session, case, actor=actor, trigger="close_hearing", from_state=case.status,
+                 to_state=case.status, now=now, payload={"hearing_id": hearing_id})
     session.flush()
     if case.status == "hearing" and queries.open_blocking_hearings(session, case.id) == 0:
         fire_action(session, case.number, "end_hearing", actor=actor, org=org, now=now)

@@ -108,24 +108,26 @@ def create_command(body, day, at, place):
 @click.option("--date", "day", required=True, help="Ny mødedato.")
 @click.option("--time", "at", default=None, help="Nyt klokkeslæt.")
 @click.option("--reason", required=True, help="Begrundelse.")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
 @user_errors
-def move_command(ref, day, at, reason):
+def move_command(ref, day, at, reason, actor):
     """Flyt et møde; punkterne på dagsordenen følger med."""
     with write_session() as session:
         found = services.move_meeting(session, resolve_meeting(session, ref).id, day=day, at=at,
-                                      reason=reason)
+                                      reason=reason, actor=actor)
     click.echo(f"Mødet er flyttet til {format_date(found.starts_at)}.")
 
 
 @meeting.command("cancel")
 @click.argument("ref")
 @click.option("--reason", required=True, help="Begrundelse.")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
 @user_errors
-def cancel_command(ref, reason):
+def cancel_command(ref, reason, actor):
     """Aflys et møde; sagerne på det går tilbage i organets kø."""
     with write_session() as session:
         returned = services.cancel_meeting(session, resolve_meeting(session, ref).id,
-                                           reason=reason)
+                                           reason=reason, actor=actor)
     click.echo("Mødet er aflyst.")
     if returned:
         click.echo("Tilbage i køen: " + ", ".join(returned))
@@ -153,12 +155,13 @@ def queue_command(body):
 @click.argument("number")
 @click.option("--closed/--open", default=None, help="Lukket punkt (standard: sagens egen).")
 @click.option("--late-reason", default="", help="Begrundelse, hvis fristen er overskredet.")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
 @user_errors
-def place_command(ref, number, closed, late_reason):
+def place_command(ref, number, closed, late_reason, actor):
     """Sæt en sag fra køen på mødets dagsorden."""
     with write_session() as session:
         item = services.place_case(session, resolve_meeting(session, ref).id, number,
-                                   closed=closed, late_reason=late_reason)
+                                   closed=closed, late_reason=late_reason, actor=actor)
     extra = " (tillægsdagsorden)" if item.supplementary else ""
     click.echo(f"Sag {number} er punkt {item.number}{extra}.")
 

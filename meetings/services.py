@@ -13,6 +13,11 @@ Reminders (issue 4): every action that changes what is due (a meeting created, m
 cancelled, an item placed or removed, an agenda or tillæg published, minutes sent for approval,
 approved or final) brings the outbox in line in its own transaction (`_refresh_reminders`), so
 a refused action writes no reminder and a committed one never waits for the beat.
+
+Audit trail: placing a case on an agenda, moving it (a new item number, or its meeting moved)
+and taking it off (removed, or the meeting cancelled) append a CaseEvent to the case's log
+(`place_on_agenda`, `move_on_agenda`, `remove_from_agenda`). These are no workflow triggers,
+so replaying the log (cases.services.replayed_flow) skips them.
 """
 
 from datetime import date, datetime, time
@@ -50,6 +55,9 @@ from workflow import decisions
 
 # Practice, not law: members have this many weekdays to object to the minutes.
 OBJECTION_WEEKDAYS = 5
+
+# Who did it, when a caller does not say (the audit log needs a name).
+DEFAULT_ACTOR = "sekretariatet"
 
 
 # -- the calendar ------------------------------------------------------------------------------
@@ -116,12 +124,14 @@ def import_plan(session: Session, plan: list[PlannedMeeting], *, org: Organisati
 
 def move_meeting(session: Session, meeting_id: int, *, day: str | date,
                  at: time | str | None = None, place: str | None = None, reason: str,
-                 org: Organisation | None = None, now: datetime | None = None) -> Meeting:
+                 org: Organisation | None = None, now: datetime | None = None,
+                 actor: str = DEFAULT_ACTOR) -> Meeting:
     """Move a meeting; its agenda items (and so their cases) follow it."""
     org = org or current_organisation()
     now = now or utcnow()
     meeting = _changeable_meeting(session, meeting_id)
     was_upcoming = meeting.starts_at >= now
+    from_date = local_day(meeting.starts_at)
     if not (reason or "").strip():
         raise InvalidInput("Angiv en begrundelse for at flytte mødet.")
     day = parse_date(day)
@@ -140,6 +150,9 @@ def move_meeting(session: Session, meeting_id: int, *, day: str | date,
     meeting.status_reason = reason.strip()
     session.add(meeting)
     session.flush()
+    for item in queries.items(session, meeting.id):
+        _agenda_event(session, meeting, item, "move_on_agenda", actor=actor, now=now,
+                      reason=meeting.status_reason, from_date=from_date.isoformat())
     queued = _queued_cases(session, meeting.body_code) \
         if was_upcoming or meeting.starts_at >= now else []
     _refresh_reminders(session, meeting, now, cases=queued)
@@ -154,7 +167,7 @@ def local_instant_time(meeting: Meeting) -> time:
 
 
 def cancel_meeting(session: Session, meeting_id: int, *, reason: str,
-                   now: datetime | None = None) -> list[str]:
+                   now: datetime | None = None, actor: str = DEFAULT_ACTOR) -> list[str]:
     """Cancel a meeting. Its cases stay in the body's queue, waiting for another agenda.
 
     Returns the numbers of the cases that go back to the queue, so the caller can say so.
@@ -171,6 +184,9 @@ def cancel_meeting(session: Session, meeting_id: int, *, reason: str,
     meeting.status_reason = reason.strip()
     session.add(meeting)
     session.flush()
+    for item in found:
+        _agenda_event(session, meeting, item, "remove_from_agenda", actor=actor, now=now,
+                      reason=meeting.status_reason, meeting_cancelled=True)
     _refresh_reminders(session, meeting, now, cases=queued)
     case_ids = [item.case_id for item in found if item.case_id]
     if not case_ids:
@@ -210,11 +226,26 @@ def _queue_if_upcoming(session: Session, meeting: Meeting, now: datetime) -> lis
     return _queued_cases(session, meeting.body_code) if meeting.starts_at >= now else []
 
 
+# -- the audit trail ---------------------------------------------------------------------------
+
+def _agenda_event(session: Session, meeting: Meeting, item: AgendaItem, trigger: str, *,
+                  actor: str, now: datetime, reason: str = "", **details) -> None:
+    """Record on the item's case (if any) where it stands on which agenda."""
+    if item.case_id is None:
+        return
+    case = session.get(Case, item.case_id)
+    payload = {"meeting_id": meeting.id, "meeting_date": local_day(meeting.starts_at).isoformat(),
+               "item_number": item.number, "agenda_item_id": item.id, **details}
+    case_services.append_event(session, case, actor=actor, trigger=trigger,
+                               from_state=case.status, to_state=case.status, now=now,
+                               payload=payload, body=meeting.body_code, reason=reason)
+
+
 # -- the agenda --------------------------------------------------------------------------------
 
 def place_case(session: Session, meeting_id: int, number: str, *, closed: bool | None = None,
                late_reason: str = "", org: Organisation | None = None,
-               now: datetime | None = None) -> AgendaItem:
+               now: datetime | None = None, actor: str = DEFAULT_ACTOR) -> AgendaItem:
     """Put a case from the body's queue on the meeting's agenda.
 
     After the body's submission deadline the case is refused unless a reason is given; the
@@ -238,6 +269,8 @@ def place_case(session: Session, meeting_id: int, number: str, *, closed: bool |
     item = _append_item(session, meeting, AgendaItem(
         meeting_id=meeting.id, case_id=case.id, number=0, title=case.title[:300],
         closed=case.confidential if closed is None else closed, late_reason=late_reason))
+    _agenda_event(session, meeting, item, "place_on_agenda", actor=actor, now=now,
+                  reason=late_reason, supplementary=item.supplementary, closed=item.closed)
     _refresh_reminders(session, meeting, now, cases=[case])
     return item
 
@@ -296,7 +329,8 @@ def _append_item(session: Session, meeting: Meeting, item: AgendaItem) -> Agenda
     return item
 
 
-def remove_item(session: Session, item_id: int, *, now: datetime | None = None) -> None:
+def remove_item(session: Session, item_id: int, *, now: datetime | None = None,
+                actor: str = DEFAULT_ACTOR) -> None:
     """Take an item off an agenda that is not yet published; later items move up."""
     now = now or utcnow()
     item = queries.get_item(session, item_id)
@@ -308,6 +342,7 @@ def remove_item(session: Session, item_id: int, *, now: datetime | None = None) 
         raise TransitionRefused("Dagsordenen er låst.")
     removed_number = item.number
     case = session.get(Case, item.case_id) if item.case_id else None
+    _agenda_event(session, meeting, item, "remove_from_agenda", actor=actor, now=now)
     session.delete(item)
     session.flush()
     for later in queries.items(session, meeting.id):
@@ -315,11 +350,15 @@ def remove_item(session: Session, item_id: int, *, now: datetime | None = None) 
             later.number -= 1
             session.add(later)
             session.flush()
+            _agenda_event(session, meeting, later, "move_on_agenda", actor=actor, now=now,
+                          from_item_number=later.number + 1)
     _refresh_reminders(session, meeting, now, cases=[case] if case else [])
 
 
-def order_items(session: Session, meeting_id: int, item_ids: list[int]) -> list[AgendaItem]:
+def order_items(session: Session, meeting_id: int, item_ids: list[int], *,
+                actor: str = DEFAULT_ACTOR, now: datetime | None = None) -> list[AgendaItem]:
     """Renumber the agenda 1..n in the given order (before it is published)."""
+    now = now or utcnow()
     meeting = _changeable_meeting(session, meeting_id)
     if meeting.agenda_status != AGENDA_DRAFT:
         raise TransitionRefused("Rækkefølgen kan kun ændres, før dagsordenen låses.")
@@ -327,6 +366,7 @@ def order_items(session: Session, meeting_id: int, item_ids: list[int]) -> list[
     if sorted(item_ids) != sorted(i.id for i in found):
         raise InvalidInput("Angiv alle dagsordenens punkter præcis én gang.")
     by_id = {i.id: i for i in found}
+    numbers_before = {i.id: i.number for i in found}
     # Two passes: the unique (meeting, number) constraint must hold after every flush.
     for offset, item in enumerate(found, start=1):
         item.number = -offset
@@ -336,6 +376,10 @@ def order_items(session: Session, meeting_id: int, item_ids: list[int]) -> list[
         by_id[item_id].number = number
         session.add(by_id[item_id])
     session.flush()
+    for item in found:
+        if item.number != numbers_before[item.id]:
+            _agenda_event(session, meeting, item, "move_on_agenda", actor=actor, now=now,
+                          from_item_number=numbers_before[item.id])
     return queries.items(session, meeting.id)
 
 

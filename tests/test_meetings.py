@@ -279,3 +279,72 @@ def test_it_stores_meetings_on_the_dst_days_in_utc_and_finds_them_by_local_day(d
         # 00:30 local on 25-10 is 22:30 UTC the day before: still found on its local day.
         assert queries.find_meeting(session, "SU", date(2026, 10, 25)).id == night.id
         assert queries.find_meeting(session, "SU", date(2026, 10, 24)) is None
+
+
+def agenda_log(session, number) -> list[tuple]:
+    """The case's agenda events: (trigger, actor, body, reason, payload without ids)."""
+    case = case_queries.get_case(session, number)
+    return [(e.trigger, e.actor, e.body, e.reason,
+             {k: v for k, v in e.payload.items() if k not in ("meeting_id", "agenda_item_id")})
+            for e in case_queries.events(session, case.id) if "agenda" in e.trigger]
+
+
+def test_it_records_placing_moving_and_removing_a_case_on_an_agenda_in_the_case_log(db, org):
+    with write_session(db) as session:
+        new_case(session, org, "A-1")
+        new_case(session, org, "A-2")
+        meeting = meeting_of(session, "SU", "04-10")
+        first = place(session, org, "SU", "04-10", "A-1", actor="sek")
+        second = place(session, org, "SU", "04-10", "A-2", actor="sek")
+        services.order_items(session, meeting.id, [second.id, first.id], actor="sek",
+                             now=at("16-08"))
+        services.move_meeting(session, meeting.id, day="05-10-2022", reason="Lokalet er optaget",
+                              actor="sek", now=at("17-08"))
+        services.remove_item(session, second.id, actor="sek", now=at("18-08"))
+        place(session, org, "SU", "06-09", "A-2", now="19-08", actor="sek")
+        services.cancel_meeting(session, meeting_of(session, "SU", "06-09").id, reason="Valg",
+                                actor="sek", now=at("20-08"))
+    on_4_10 = {"meeting_date": "2022-10-04"}
+    on_5_10 = {"meeting_date": "2022-10-05"}
+    with read_session(db) as session:
+        assert agenda_log(session, "A-1") == [
+            ("place_on_agenda", "sek", "SU", "", {**on_4_10, "item_number": 1,
+                                                  "supplementary": False, "closed": False}),
+            ("move_on_agenda", "sek", "SU", "", {**on_4_10, "item_number": 2,
+                                                 "from_item_number": 1}),
+            ("move_on_agenda", "sek", "SU", "Lokalet er optaget",
+             {**on_5_10, "item_number": 2, "from_date": "2022-10-04"}),
+            ("move_on_agenda", "sek", "SU", "", {**on_5_10, "item_number": 1,
+                                                 "from_item_number": 2}),
+        ]
+        assert agenda_log(session, "A-2") == [
+            ("place_on_agenda", "sek", "SU", "", {**on_4_10, "item_number": 2,
+                                                  "supplementary": False, "closed": False}),
+            ("move_on_agenda", "sek", "SU", "", {**on_4_10, "item_number": 1,
+                                                 "from_item_number": 2}),
+            ("move_on_agenda", "sek", "SU", "Lokalet er optaget",
+             {**on_5_10, "item_number": 1, "from_date": "2022-10-04"}),
+            ("remove_from_agenda", "sek", "SU", "", {**on_5_10, "item_number": 1}),
+            ("place_on_agenda", "sek", "SU", "", {"meeting_date": "2022-09-06", "item_number": 1,
+                                                  "supplementary": False, "closed": False}),
+            ("remove_from_agenda", "sek", "SU", "Valg", {"meeting_date": "2022-09-06",
+                                                         "item_number": 1,
+                                                         "meeting_cancelled": True}),
+        ]
+
+
+def test_it_keeps_a_late_reason_in_the_log_and_replays_past_agenda_events(db, org):
+    with write_session(db) as session:
+        new_case(session, org, "R-1", deciding="KB", committees=("SU",))
+        place(session, org, "SU", "04-10", "R-1", now="22-09", late_reason="Ministeriets frist")
+        publish_and_decide(session, org, "SU", "04-10", {"R-1": "anbefales"},
+                           publish_on="27-09")
+    with read_session(db) as session:
+        [placed] = agenda_log(session, "R-1")
+        assert placed[0] == "place_on_agenda" and placed[3] == "Ministeriets frist"
+        case = case_queries.get_case(session, "R-1")
+        assert case.status == "finance"
+        # The audit log, agenda events and all, replays to the stored state.
+        replayed = case_services.replayed_flow(session, case)
+        stored = case_services.current_flow(session, org, case)
+        assert case_services.flow_summary(replayed) == case_services.flow_summary(stored)
