@@ -27,7 +27,7 @@ COMMITTEES = ["SU", "BSU", "SÆU"]
 BODIES = COMMITTEES + ["ØU", "KB", "HR", "XYZ"]
 NUMBERS = itertools.count(1)
 # Plausible actions favour moving the case on, so that random runs reach ØU, KB and beyond.
-FORWARD_WEIGHT = {"submit": 6, "end_hearing": 6, "treat": 8, "send_back": 2,
+FORWARD_WEIGHT = {"submit": 6, "end_hearing": 6, "treat": 8, "send_back": 4,
                   "send_for_information": 2, "close": 2}
 
 
@@ -68,7 +68,7 @@ class CaseWorkflow(RuleBasedStateMachine):
     def first_case(self):
         return self._create("KB", ["BSU", "SU"])
 
-    @precondition(lambda self: len(self.workflow_actions) < 4)
+    @precondition(lambda self: len(self.workflow_actions) < 3)
     @rule(target=cases, deciding=st.sampled_from(["KB", "SU", "ØU"]),
           committees=st.lists(st.sampled_from(COMMITTEES), unique=True, max_size=3))
     def create(self, deciding, committees):
@@ -84,19 +84,16 @@ class CaseWorkflow(RuleBasedStateMachine):
         self.workflow_actions[number] = 0
         return number
 
-    @rule(number=cases, trigger=st.sampled_from(TRIGGERS),
-          body=st.one_of(st.none(), st.sampled_from(BODIES)),
-          bodies=st.lists(st.sampled_from(COMMITTEES + ["HR"]), max_size=3),
-          reason=st.sampled_from([None, "Begrundelse"]),
-          override=st.booleans(), with_wording=st.booleans(),
-          meeting_date=st.sampled_from(["04-10-2022", "31-02-2022"]))
-    def fire(self, number, trigger, body, bodies, reason, override, with_wording,
-             meeting_date):
-        arguments = {"body": body, "bodies": bodies, "reason": reason,
-                     "override_reason": "Haster" if override else None,
-                     "meeting_date": meeting_date}
+    def fire_anything(self, number, rng):
+        """Any action with any arguments: mostly refused, and then nothing may change."""
+        trigger = rng.choice(TRIGGERS)
+        body = rng.choice([None, *BODIES])
+        arguments = {"body": body, "bodies": rng.sample(COMMITTEES + ["HR"], rng.randint(0, 3)),
+                     "reason": rng.choice([None, "Begrundelse"]),
+                     "override_reason": rng.choice([None, "Haster"]),
+                     "meeting_date": rng.choice(["04-10-2022", "31-02-2022"])}
         fitting = decisions.wordings_for(trigger)
-        if with_wording and fitting:
+        if rng.random() < 0.5 and fitting:
             arguments["wording"] = fitting[0].code
         if trigger == "record_earlier" and body is None:
             arguments["body_name"] = "Social- og Sundhedsudvalget"
@@ -107,30 +104,36 @@ class CaseWorkflow(RuleBasedStateMachine):
                                                             actor="hypothesis", **arguments)):
             self.workflow_actions[number] += 1
 
-    @rule(number=cases, data=st.data(), steps=st.integers(1, 10))
-    def advance(self, number, data, steps):
-        """Plausible actions: ones the machine offers now, by a body the case waits for."""
-        for _ in range(steps):
-            self._advance_once(number, data)
+    @rule(number=cases, rng=st.randoms(use_true_random=False))
+    def advance(self, number, rng):
+        """Mostly plausible actions (ones the machine offers now, by a body the case waits
+        for), sometimes anything at all. Chosen with a seeded Random, because hypothesis's
+        own draws repeat the same choice too often to get cases far along their route."""
+        for _ in range(rng.randint(1, 15)):
+            self._advance_once(number, rng)
 
-    def _advance_once(self, number, data):
+    def _advance_once(self, number, rng):
+        if rng.random() < 0.2:
+            return self.fire_anything(number, rng)
         with read_session(self.engine) as session:
             case = queries.get_case(session, number)
             waiting = queries.awaiting_bodies(session, case.id)
         # record_earlier is always possible and changes little: the random `fire` covers it.
         offered = [t for t in available_triggers(case.status) if t != "record_earlier"]
         if not offered:
-            return
+            return None
+        if case.status in ("draft", "committee", "hearing"):
+            offered += ["open_hearing", "open_non_blocking_hearing", "close_hearing"]
         pool = [t for t in offered for _ in range(FORWARD_WEIGHT.get(t, 1))]
-        trigger = data.draw(st.sampled_from(pool), label="trigger")
+        trigger = rng.choice(pool)
+        if trigger.endswith("_hearing") and trigger != "send_to_hearing":
+            return self.hearing(number, trigger)
         arguments = {"reason": "Begrundelse", "meeting_date": "04-10-2022",
-                     "body": data.draw(st.sampled_from(waiting), label="body") if waiting
-                     else None,
-                     "override_reason": data.draw(st.sampled_from([None, "Haster"]),
-                                                  label="override")}
+                     "body": rng.choice(waiting) if waiting else None,
+                     "override_reason": rng.choice([None, "Haster"])}
         if trigger == "send_back":
-            arguments["bodies"] = data.draw(st.lists(st.sampled_from(COMMITTEES), min_size=1,
-                                                     max_size=3, unique=True), label="bodies")
+            # Any subset, in any order: the queue must not depend on the order named.
+            arguments["bodies"] = rng.sample(COMMITTEES, rng.randint(1, 3))
         if trigger == "replace":
             arguments["replaced_by"] = self._other_case(number)
         if trigger == "record_earlier":
@@ -148,12 +151,11 @@ class CaseWorkflow(RuleBasedStateMachine):
         others = [n for n in self.workflow_actions if n != number]
         return others[0] if others else None
 
-    @rule(number=cases, choice=st.sampled_from(["open", "open_non_blocking", "close"]))
     def hearing(self, number, choice):
-        if choice == "close":
+        if choice == "close_hearing":
             self.close_a_hearing(number)
         else:
-            self.add_hearing(number, blocking=choice == "open")
+            self.add_hearing(number, blocking=choice == "open_hearing")
 
     def add_hearing(self, number, blocking):
         self._try(number, lambda s: services.add_hearing(
