@@ -10,8 +10,9 @@ Counting convention (kommunestyrelsesloven § 8, stk. 4: "senest 4 hverdage før
 meeting day itself is not counted. For a Monday meeting, 4 weekdays before is the Tuesday of
 the week before (Fri 1, Thu 2, Wed 3, Tue 4).
 
-These functions are the stable interface other parts use (the reminders call
-`agenda_deadlines`, `is_weekday`, `add_weekdays`, `local_instant`): keep their signatures.
+These functions are the stable interface other parts use (notifications.rules counts every
+reminder's weekdays here: `WeekdayRules`, `rules_for`, `agenda_deadlines`, `is_weekday`,
+`weekdays_before`, `add_weekdays`, `local_instant`): keep their signatures.
 """
 
 from dataclasses import dataclass
