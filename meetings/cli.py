@@ -4,16 +4,15 @@ Registered into cases.cli.cli (one add_command line each). A meeting is named by
 as BODY:DATE, e.g. SU:04-10-2022.
 """
 
-import functools
-import sys
 from datetime import date
 from pathlib import Path
 
 import click
 
+from cases.cli import ACTOR_HELP, user_errors
 from cases.dates import format_date, parse_date
 from cases.db import read_session, write_session
-from cases.errors import InvalidInput, UserError
+from cases.errors import InvalidInput
 from cases.models import utcnow
 from cases.organisation import current_organisation
 from meetings import documents, queries, services
@@ -22,22 +21,6 @@ from meetings.importer import import_referat
 from meetings.models import AGENDA_STATUSES, MEETING_STATUSES, MINUTES_STATUSES
 from meetings.plan import load_plan
 from meetings.referat import parse_referat
-
-ACTOR_HELP = "Hvem der udfører handlingen (til revisionssporet)."
-
-
-def user_errors(command):
-    """A UserError becomes a Danish message and exit code 1, never a stack trace."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except UserError as error:
-            click.echo(f"Fejl: {error.message}", err=True)
-            sys.exit(1)
-
-    return wrapper
 
 
 def resolve_meeting(session, ref: str):
