@@ -24,6 +24,9 @@ from cases.templating import render
 from notifications.rules import KINDS
 
 UNSUBSCRIBE_SALT = "sagsgang-reminders-unsubscribe"
+# Where the web application serves the links (web.public).
+REMINDERS_UNSUBSCRIBE_PATH = "/paamindelser/afmeld/"
+FOLLOW_UNSUBSCRIBE_PATH = "/afmeld/"
 
 
 def sender_address() -> str:
@@ -66,20 +69,41 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(secret_key(), salt=UNSUBSCRIBE_SALT)
 
 
+# One signed-token scheme for every link that stops email without a login: a reminder kind
+# for an address ({"e", "k"}) or one follow subscription ({"s"}). The signature is the
+# permission, so the link cannot be guessed or altered.
+
 def unsubscribe_token(email: str, kind: str) -> str:
     """A signed token naming the address and the kind of reminder ("*": all optional)."""
     return _serializer().dumps({"e": email.lower(), "k": kind})
 
 
-def read_unsubscribe_token(token: str) -> tuple[str, str] | None:
-    """(email, kind) from a genuine token; None for a forged or damaged one."""
+def follow_unsubscribe_token(subscription_id: int) -> str:
+    """A signed token naming one follow subscription (web.models.Subscription)."""
+    return _serializer().dumps({"s": subscription_id})
+
+
+def _signed(token: str) -> dict | None:
     try:
         data = _serializer().loads(token)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or data.get("k") not in (*KINDS, "*"):
+    return data if isinstance(data, dict) else None
+
+
+def read_unsubscribe_token(token: str) -> tuple[str, str] | None:
+    """(email, kind) from a genuine reminder token; None for a forged or damaged one."""
+    data = _signed(token)
+    if data is None or data.get("k") not in (*KINDS, "*"):
         return None
     return str(data.get("e", "")), data["k"]
+
+
+def read_follow_token(token: str) -> int | None:
+    """The subscription id from a genuine follow token; None otherwise."""
+    data = _signed(token)
+    found = data.get("s") if data else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
 
 
 def unsubscribe(session, token: str, now) -> tuple[str, str]:
@@ -97,7 +121,12 @@ def unsubscribe(session, token: str, now) -> tuple[str, str]:
 
 
 def unsubscribe_url(email: str, kind: str) -> str:
-    return f"{settings.site_url()}/paamindelser/afmeld/{unsubscribe_token(email, kind)}"
+    return f"{settings.site_url()}{REMINDERS_UNSUBSCRIBE_PATH}{unsubscribe_token(email, kind)}"
+
+
+def follow_unsubscribe_url(subscription_id: int) -> str:
+    return (f"{settings.site_url()}{FOLLOW_UNSUBSCRIBE_PATH}"
+            f"{follow_unsubscribe_token(subscription_id)}")
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -149,6 +178,9 @@ def build_message(*, dedupe_key: str, recipient: str, recipient_name: str, subje
     message["Auto-Submitted"] = "auto-generated"
     if unsubscribe:
         message["List-Unsubscribe"] = f"<{unsubscribe}>"
+        # RFC 8058 one-click: the mail client POSTs to the link, which the web serves
+        # without a login (a GET there only asks for confirmation).
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.attach(MIMEText(text, "plain", "utf-8"))
     message.attach(MIMEText(html, "html", "utf-8"))
     return message

@@ -283,6 +283,49 @@ def test_it_follows_a_case_and_unsubscribes_without_login(web_app, engine):
     assert stranger.get(path[:-3] + "abc").status_code == 404
 
 
+def _site_path(url: str) -> str:
+    from cases.settings import site_url
+
+    assert url.startswith(site_url() + "/")
+    return url[len(site_url()):]
+
+
+def test_it_serves_the_reminders_opt_out_link_without_login(web_app, engine):
+    from notifications.email import unsubscribe_url
+    from notifications.outbox import is_opted_out
+
+    path = _site_path(unsubscribe_url("Ole@Example.org", "deadline_warning"))
+    stranger = anonymous(web_app)
+    shown = stranger.get(path)
+    assert shown.status_code == 200 and "Frist nærmer sig" in shown.text
+    assert "ole@example.org" in shown.text
+    with read_session(engine) as session:  # a GET (a link preview, a mail scanner) stops nothing
+        assert not is_opted_out(session, "ole@example.org", "deadline_warning")
+    done = stranger.post(path)
+    assert done.status_code == 200 and "Du får ikke længere e-mails" in done.text
+    with read_session(engine) as session:
+        assert is_opted_out(session, "ole@example.org", "deadline_warning")
+        assert not is_opted_out(session, "ole@example.org", "hearing_reminder")
+    assert "Du får ikke længere e-mails" in stranger.get(path).text
+
+
+def test_it_refuses_forged_and_crossed_unsubscribe_links(web_app, engine):
+    from notifications.email import follow_unsubscribe_token, unsubscribe_token
+    from notifications.outbox import is_opted_out
+
+    stranger = anonymous(web_app)
+    reminder_token = unsubscribe_token("eve@example.org", "*")
+    for path in [f"/paamindelser/afmeld/{reminder_token[:-3]}abc",
+                 f"/afmeld/{reminder_token}",  # a reminder token is no subscription
+                 f"/paamindelser/afmeld/{follow_unsubscribe_token(1)}",
+                 "/afmeld/999999.bad"]:
+        assert stranger.get(path).status_code == 404, path
+        refused = stranger.post(path)
+        assert refused.status_code == 404 and "ugyldigt" in refused.text, path
+    with read_session(engine) as session:
+        assert not is_opted_out(session, "eve@example.org", "deadline_warning")
+
+
 def test_it_makes_and_revokes_api_keys_per_user(web_app, engine):
     client = as_role(web_app, "case_owner")
     client.post("/api-noegler", data={"csrf_token": page_csrf(client), "name": "ESDH"})

@@ -1,39 +1,31 @@
 """Following a case or a body by email, and the unsubscribe link that needs no login.
 
-The link carries the subscription id signed with the site's secret key (itsdangerous), so it
-cannot be guessed or altered. Who follows what is read by the notifications part
-(`followers_of_case`, `followers_of_body`) when it sends a case's news.
+The link carries the subscription id signed by the one unsubscribe-token scheme of
+notifications.email (the reminders' opt-out links use it too). Who follows what is read by
+notifications.follow (`followers_of_case`, `followers_of_body`) when a case moves or a body
+publishes an agenda.
 """
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session, select
 
 from cases.errors import NotFound
 from cases.models import Case, utcnow
+from notifications.email import (
+    FOLLOW_UNSUBSCRIBE_PATH,
+    follow_unsubscribe_token,
+    read_follow_token,
+)
 from web.auth import CurrentUser
 from web.models import Subscription
-from web.settings import secret_key
-
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(secret_key(), salt="sagsgang-unsubscribe")
-
-
-def unsubscribe_token(subscription_id: int) -> str:
-    return _serializer().dumps(subscription_id)
 
 
 def unsubscribe_path(subscription_id: int) -> str:
-    return f"/afmeld/{unsubscribe_token(subscription_id)}"
+    return f"{FOLLOW_UNSUBSCRIBE_PATH}{follow_unsubscribe_token(subscription_id)}"
 
 
 def subscription_for_token(session: Session, token: str) -> Subscription:
-    try:
-        subscription_id = _serializer().loads(token)
-    except BadSignature:
-        raise NotFound("Afmeldingslinket er ugyldigt.") from None
-    found = session.get(Subscription, subscription_id) if isinstance(subscription_id, int) \
-        else None
+    subscription_id = read_follow_token(token)
+    found = session.get(Subscription, subscription_id) if subscription_id else None
     if found is None:
         raise NotFound("Afmeldingslinket er ugyldigt.")
     return found

@@ -74,14 +74,25 @@ def public_meeting(request: Request, meeting_id: int, session: Session = Depends
 
 
 # -- unsubscribe (no login: the signed link is the permission) --------------------------------
+# A GET only shows what would stop (mail scanners and link previews fetch links); the POST
+# does it. Both kinds of link use notifications.email's one token scheme.
+
+def _invalid_link(request: Request):
+    return page(request, "error.html", user=None, status_code=404, title="Ugyldigt link",
+                message="Afmeldingslinket er ugyldigt eller beskadiget.")
+
 
 @router.get("/afmeld/{token}")
 def unsubscribe_form(request: Request, token: str, session: Session = Depends(db)):
     from web.follow import subscription_for_token
 
-    found = subscription_for_token(session, token)
-    return page(request, "unsubscribe.html", user=None, token=token, email=found.email,
-                what=_describe(session, found), done=found.ended_at is not None)
+    try:
+        found = subscription_for_token(session, token)
+    except NotFound:
+        return _invalid_link(request)
+    return page(request, "unsubscribe.html", user=None, action=f"/afmeld/{token}",
+                email=found.email, what=_describe(session, found),
+                done=found.ended_at is not None)
 
 
 @router.post("/afmeld/{token}")
@@ -89,12 +100,53 @@ def unsubscribe(request: Request, token: str):
     from cases.db import write_session
     from web.follow import end, subscription_for_token
 
-    with write_session(request.app.state.engine) as session:
-        found = subscription_for_token(session, token)
-        end(session, found)
-        what = _describe(session, found)
-    return page(request, "unsubscribe.html", user=None, token=token, email=found.email,
-                what=what, done=True)
+    try:
+        with write_session(request.app.state.engine) as session:
+            found = subscription_for_token(session, token)
+            end(session, found)
+            what = _describe(session, found)
+    except NotFound:
+        return _invalid_link(request)
+    return page(request, "unsubscribe.html", user=None, action=f"/afmeld/{token}",
+                email=found.email, what=what, done=True)
+
+
+@router.get("/paamindelser/afmeld/{token}")
+def reminders_unsubscribe_form(request: Request, token: str, session: Session = Depends(db)):
+    from notifications.email import read_unsubscribe_token
+    from notifications.outbox import is_opted_out
+
+    found = read_unsubscribe_token(token)
+    if found is None:
+        return _invalid_link(request)
+    email, kind = found
+    return page(request, "unsubscribe.html", user=None, action=f"/paamindelser/afmeld/{token}",
+                email=email, what=_reminder_kind(kind),
+                done=is_opted_out(session, email, kind))
+
+
+@router.post("/paamindelser/afmeld/{token}")
+def reminders_unsubscribe(request: Request, token: str):
+    from cases.db import write_session
+    from cases.errors import InvalidInput
+    from cases.models import utcnow
+    from notifications.email import unsubscribe as opt_out
+
+    try:
+        with write_session(request.app.state.engine) as session:
+            email, kind = opt_out(session, token, utcnow())
+    except InvalidInput:
+        return _invalid_link(request)
+    return page(request, "unsubscribe.html", user=None, action=f"/paamindelser/afmeld/{token}",
+                email=email, what=_reminder_kind(kind), done=True)
+
+
+def _reminder_kind(kind: str) -> str:
+    from notifications.rules import KINDS
+
+    if kind == "*":
+        return "valgfrie påmindelser"
+    return f"påmindelser af typen »{KINDS[kind]}«"
 
 
 def _describe(session: Session, subscription) -> str:
