@@ -1,4 +1,5 @@
-"""The demo: the seed meeting's 13 cases, replayed from our own data file of facts.
+"""The demo: the seed meeting's 13 items (11 cases, 2 standing items) and the new case that
+replaces Punkt 8, replayed from our own data file of facts.
 
 `load_demo()` reads `cases/demo_data.toml` and replays every case's history through the
 service layer (create, earlier treatments, hearings, decisions, send-back, replacement), so
@@ -270,7 +271,8 @@ def load_meetings(session: Session, meetings: list[dict], org: Organisation) -> 
 @click.option("--database-url", default=None,
               help="Databasen, demoen indlæses i (standard: DATABASE_URL eller den lokale fil).")
 def demo_command(database_url):
-    """Indlæs demoen: Socialudvalgets møde 04-10-2022 med 13 sager og deres historik."""
+    """Indlæs demoen: Socialudvalgets møde 04-10-2022 med 13 punkter, sagerne og deres
+    historik."""
     from cases.cli import user_errors
 
     @user_errors

@@ -6,11 +6,16 @@ agenda is left as it is. What cannot be carried over faithfully is reported, not
 * a decision that is free text (no standard wording) is kept on the agenda item, but fires
   no workflow transition;
 * "Ny sag forelægges" names no new case in the referat, so the case is not replaced;
+* "Godkendt og sendes i høring" names neither parties nor høringsfrist: the case goes into
+  hearing, and the hearing itself is left for the secretariat to register;
 * a body or centre name the organisation does not know is reported (a former committee is
   kept by name in the case's history, as `record_earlier` allows).
 
-Cases are matched by exact title; a case not found is created with the number
-"<body>-<yyyymmdd>-<item>" (the referat carries no case numbers).
+The referat carries no case numbers. A case gets the number "<body>-<yyyymmdd>-<item>" (the
+meeting where it was first read); the demo's data file uses the same scheme. An existing case
+is found by that number first, then by exact title. A meeting that already has an agenda is
+the same agenda when item by item the standing items agree and each case item holds the case
+of that number or has the same title (the demo words its own titles).
 """
 
 import difflib
@@ -102,7 +107,7 @@ def import_referat(session: Session, referat: Referat, *, body_code: str | None 
     body = org.body(body_code)
     meeting = queries.find_meeting(session, body.code, day)
     if meeting is not None and queries.items(session, meeting.id):
-        return _already_there(session, meeting, referat, report)
+        return _already_there(session, meeting, referat, day, report)
     if meeting is None:
         meeting = services.create_meeting(session, body=body.code, day=day, org=org, now=now)
     report.meeting_id = meeting.id
@@ -129,22 +134,47 @@ def import_referat(session: Session, referat: Referat, *, body_code: str | None 
     return report
 
 
-def _already_there(session, meeting, referat, report) -> ImportReport:
-    titles = [i.title for i in queries.items(session, meeting.id)]
-    if titles != [i.title[:300] for i in referat.items]:
+def _already_there(session, meeting, referat, day, report) -> ImportReport:
+    existing = queries.items(session, meeting.id)
+    if len(existing) != len(referat.items) or not all(
+            _same_item(session, meeting.body_code, day, item, parsed)
+            for item, parsed in zip(existing, referat.items, strict=True)):
         raise InvalidInput(f"{meeting.body_code}-mødet {local_day(meeting.starts_at):%d-%m-%Y} "
                            "findes allerede med en anden dagsorden; intet er ændret.")
+    for item, parsed in zip(existing, referat.items, strict=True):
+        if item.title != parsed.title[:300] and not item.standing:
+            report.notes.append(f"Punkt {item.number}: dagsordenen har titlen «{item.title}»; "
+                                "referatets titel er ikke indlæst.")
     report.meeting_id = meeting.id
     report.already_imported = True
-    report.items = len(titles)
+    report.items = len(existing)
     return report
+
+
+def _same_item(session, body_code, day, item: AgendaItem, parsed: Item) -> bool:
+    if item.number != parsed.number or item.standing != parsed.standing:
+        return False
+    if item.standing or item.title == parsed.title[:300]:
+        return True
+    case = session.get(Case, item.case_id) if item.case_id else None
+    return case is not None and case.number == case_number(body_code, day, parsed)
+
+
+def case_number(body_code: str, day: date, parsed: Item) -> str:
+    """The number the importer gives the case of an item it reads first at this meeting."""
+    return f"{body_code}-{day:%Y%m%d}-{parsed.number:02d}"
 
 
 def _case_for(session, org, body_code, day, parsed: Item, report, *, actor, now) -> Case | None:
     where = f"Punkt {parsed.number}"
-    existing = session.exec(select(Case).where(Case.title == parsed.title[:300])).first()
+    number = case_number(body_code, day, parsed)
+    existing = session.exec(select(Case).where(Case.number == number)).first() or \
+        session.exec(select(Case).where(Case.title == parsed.title[:300])).first()
     if existing:
         report.matched_cases.append(existing.number)
+        if existing.title != parsed.title[:300]:
+            report.notes.append(f"{where}: sagen {existing.number} findes allerede med titlen "
+                                f"«{existing.title}»; den er brugt.")
         return existing
     deciding = body_code_for(org, parsed.deciding_body)
     if deciding is None:
@@ -158,7 +188,6 @@ def _case_for(session, org, body_code, day, parsed: Item, report, *, actor, now)
         report.problems.append(f"{where}: centret i «{parsed.recommender or '–'}» er ukendt; "
                                "punktet er indlæst uden sag.")
         return None
-    number = f"{body_code}-{day:%Y%m%d}-{parsed.number:02d}"
     case = case_services.create_case(session, {
         "number": number, "title": parsed.title[:300], "summary": parsed.summary,
         "background": parsed.background, "presentation": parsed.presentation,
@@ -217,30 +246,54 @@ def _record_decision(session, org, item, parsed: Item, case, report, *, actor, n
         return
     where = f"Punkt {parsed.number}"
     wording = parsed.wording
+    decision = dict(decision_text=text, proposal_decisions=proposals, minority=parsed.minority)
+    trigger = decisions.BY_CODE[wording].trigger if wording else None
     reason = ""
     if case is not None and _already_treated(session, case, item):
         reason = "beslutningen findes allerede på sagen"
     elif case is not None and wording is None:
         reason = "beslutningen er fri tekst uden standardformulering"
-    elif case is not None and decisions.BY_CODE[wording].trigger == "replace":
+    elif case is not None and trigger == "replace":
         reason = "referatet nævner ikke den nye sag"
+    elif case is not None and trigger == "send_to_hearing":
+        reason = _send_to_hearing(session, org, item, case, wording, decision, actor=actor,
+                                  now=now)
+        if not reason:
+            report.problems.append(f"{where}: sagen er sendt i høring, men referatet nævner "
+                                   "ikke høringsparter og høringsfrist; registrér høringen "
+                                   "på sagen.")
     else:
         try:
             with session.begin_nested():
                 services.record_item_decision(session, item.id, wording=wording or "",
-                                              actor=actor, decision_text=text,
-                                              proposal_decisions=proposals, org=org, now=now)
+                                              actor=actor, org=org, now=now, **decision)
             return
         except UserError as error:
             reason = error.message
-    if case is not None:
+    if reason:
         report.problems.append(f"{where}: {reason}; sagens gang er ikke ændret.")
     item.wording = wording
     item.decision_text = text
     item.proposal_decisions = proposals
+    item.minority = parsed.minority
     item.decided_at = now
     session.add(item)
     session.flush()
+
+
+def _send_to_hearing(session, org, item, case, wording, decision, *, actor, now) -> str:
+    """Fire the committee's decision to send the case to hearing, without a hearing row (the
+    referat names no parties or deadline). Returns why it could not, or ""."""
+    meeting = queries.get_meeting(session, item.meeting_id)
+    try:
+        with session.begin_nested():
+            case_services.record_decision(
+                session, case.number, body=meeting.body_code, wording=wording, actor=actor,
+                org=org, now=now, meeting_date=local_day(meeting.starts_at),
+                item_number=item.number, agenda_item_id=item.id, **decision)
+    except UserError as error:
+        return error.message
+    return ""
 
 
 def _already_treated(session, case, item) -> bool:

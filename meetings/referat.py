@@ -44,6 +44,19 @@ MEETING_SLUG = re.compile(r"/(?P<body>[a-zæøå-]+?)-(?P<date>\d{2}-\d{2}-\d{4}
 # Decision openings read as a standard wording, besides the wordings' own labels.
 WORDING_VARIANTS = {"sagen sendes tilbage": "sendes_tilbage",
                     "indstillingen godkendt": "godkendt"}
+# "Socialudvalget er enige om at ..." states what the body decided, unanimously: an approval.
+AGREED = re.compile(r"^(?:udvalget|[a-zæøå-]+udvalget|kommunalbestyrelsen|byrådet)"
+                    r" er enige? om\b")
+# An approval that sends the matter to hearing in the same decision.
+SENT_TO_HEARING = re.compile(r"\b(?:sendt|sendes) (?:til|i) høring\b", re.I)
+# A decision answered in free text that hints at another outcome is not read as any wording.
+OTHER_OUTCOME = re.compile(r"udsæt|udsat|tilbage|ny sag|høring|ikke godkend|afvis|udgår",
+                           re.I)
+# Named members with their party letter taking their own position: a minority note.
+# "Anna Andersen (A), Bo Berg (A) og Carl Carlsen (A) anbefaler ..."
+MEMBER = r"[A-ZÆØÅ][^\s(),]*(?: [A-ZÆØÅ][^\s(),]*)* \([A-ZÆØÅ]{1,3}\)"
+MINORITY = re.compile(rf"^{MEMBER}(?:(?:,? og |, ){MEMBER})* (?:anbefaler|går ind for|"
+                      r"ønsker|stemmer|tager forbehold|kan ikke)\b")
 
 
 @dataclass
@@ -74,17 +87,30 @@ class Item:
     recommendation_text: str = ""  # an Indstilling without numbered proposals
     decision_text: str = ""
     proposal_decisions: list[tuple[int, str]] = field(default_factory=list)
+    minority: str = ""  # named members' own position, also kept in the decision text
     earlier: list[Treatment] = field(default_factory=list)  # Tidligere behandling
     history: list[Treatment] = field(default_factory=list)  # Beslutningshistorik
     route: list[str] = field(default_factory=list)  # bodies named in "Sagen behandles i ..."
 
     @property
     def wording(self) -> str | None:
-        """The standard wording of the decision, or None if it is free text or mixed."""
-        if self.proposal_decisions:
-            found = {recognise_wording(text) for _, text in self.proposal_decisions}
-            return found.pop() if len(found) == 1 else None
-        return recognise_wording(self.decision_text) if self.decision_text else None
+        """The standard wording of the decision, or None if it is free text or mixed.
+
+        Per proposal: the wordings found must agree; a proposal answered in free text
+        ("ingen yderligere anbefalinger") keeps its text and does not change the item's
+        wording, unless that text hints at another outcome (udsat, tilbage, høring ...).
+        An approval whose text sends the matter to hearing is "Godkendt og sendes i høring".
+        """
+        texts = [text for _, text in self.proposal_decisions] or [self.decision_text]
+        found = {recognise_wording(text) for text in texts if text}
+        free = [text for text in texts if text and recognise_wording(text) is None]
+        found.discard(None)
+        if len(found) != 1 or any(OTHER_OUTCOME.search(text) for text in free):
+            return None
+        wording = found.pop()
+        if wording == "godkendt" and any(SENT_TO_HEARING.search(text) for text in texts):
+            return "godkendt_til_hoering"
+        return wording
 
 
 @dataclass
@@ -112,6 +138,8 @@ def recognise_wording(text: str) -> str | None:
             rest = lowered[len(opening):]
             if not rest or not rest[0].isalpha():
                 return openings[opening]
+    if AGREED.match(lowered):
+        return "godkendt"
     return None
 
 
@@ -312,6 +340,7 @@ def _read_recommendation(item: Item, content, problems) -> None:
 
 def _read_decision(item: Item, content) -> None:
     texts = [_joined(p) for p in content]
+    item.minority = "\n\n".join(text for text in texts if MINORITY.match(text))
     if texts and PROPOSAL_DECISION.match(texts[0]):
         for text in texts:
             found = PROPOSAL_DECISION.match(text)

@@ -1,5 +1,6 @@
-"""The demo: the seed meeting's 13 scenarios, loaded from our data file through the service
-layer, each with its end state and full history as of just after SU's meeting of 04-10-2022."""
+"""The demo: the seed meeting's 13 items (11 cases, 2 standing items) and the new UUC case,
+loaded from our data file through the service layer, each case with its end state and full
+history as of just after SU's meeting of 04-10-2022."""
 
 import re
 from datetime import date
@@ -55,8 +56,12 @@ def state(session, number) -> tuple[str, list[str]]:
 # -- the data file ---------------------------------------------------------------------------
 
 def test_it_has_one_case_per_seed_item_and_the_new_uuc_case():
-    cases = read_data()["cases"]
-    assert sorted(c["item"] for c in cases if "item" in c) == list(range(1, 14))
+    data = read_data()
+    cases = data["cases"]
+    assert sorted(c["item"] for c in cases if "item" in c) == [1, *range(3, 13)]
+    (meeting,) = data["meetings"]
+    assert [(e["item"], e.get("standing")) for e in meeting["items"] if "case" not in e] == [
+        (2, "meddelelser"), (13, "godkendelse_af_referat")]
     assert [c["number"] for c in cases if "item" not in c] == ["SU-20221004-08-NY"]
     for case in cases:
         assert {"number", "title", "deciding_body", "committees", "proposals"} <= set(case)
@@ -80,6 +85,8 @@ def _our_texts(data: dict) -> list[str]:
             texts += [p["text"] for p in treatment.get("proposals", [])]
         for response in case.get("hearing", {}).get("responses", []):
             texts.append(response["text"])
+    for meeting in data["meetings"]:
+        texts += [e.get("text", "") for e in meeting["items"]]
     return texts
 
 
@@ -92,11 +99,25 @@ def test_it_words_the_facts_in_its_own_words():
 
 # -- the 13 scenarios ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("item", [1, 2, 3, 6, 9, 13])
+@pytest.mark.parametrize("item", [1, 3, 6, 9])
 def test_it_ends_su_cases_taken_note_of_as_decided(session, item):
     assert state(session, N(item)) == ("decided", [])
-    expected = "godkendt" if item == 13 else "taget_til_efterretning"
-    assert history(session, N(item))[-1] == ("SU", "04-10-2022", item, expected)
+    assert history(session, N(item))[-1] == ("SU", "04-10-2022", item, "taget_til_efterretning")
+
+
+def test_it_puts_13_items_on_the_agenda_with_the_standing_items_without_a_case(session):
+    from meetings import queries as meeting_queries
+
+    meeting = meeting_queries.find_meeting(session, "SU", date(2022, 10, 4))
+    items = meeting_queries.items(session, meeting.id)
+    assert [i.number for i in items] == list(range(1, 14))
+    assert [(i.number, i.standing, i.case_id) for i in items if i.case_id is None] == [
+        (2, "meddelelser", None), (13, "godkendelse_af_referat", None)]
+    assert (items[1].title, items[1].wording) == ("Meddelelser", "taget_til_efterretning")
+    assert items[1].text.startswith("1. ")
+    assert items[12].decided_at is None  # approved by the members clicking "Godkendt"
+    numbers = {queries.get_case(session, N(n)).id: n for n in (1, *range(3, 13))}
+    assert {i.case_id: i.number for i in items if i.case_id} == numbers
 
 
 def test_it_keeps_ssps_attachments_with_one_recommended(session):
@@ -198,9 +219,11 @@ def test_it_carries_danmarkskort_through_the_send_back(session):
     assert to_local(send_back.at).date() == date(2022, 9, 20)
 
 
-def test_it_has_the_klimapolitik_waiting_for_the_other_committees(session):
-    assert state(session, N(12)) == ("committee", ["BEU", "BSU", "KMU", "SÆU", "UGO"])
+def test_it_has_the_klimapolitik_comment_decided_by_su(session):
+    assert state(session, N(12)) == ("decided", [])
     case = queries.get_case(session, N(12))
+    assert (case.deciding_body, case.committees) == ("SU", ["SU"])
+    assert "april" in case.summary  # the policy's own, longer timeline
     treatments = queries.decision_history(session, case.id)
     assert [(t.body_code, t.wording) for t in treatments] == [("KMU", "behandlet"),
                                                               ("SU", "godkendt")]
@@ -236,7 +259,7 @@ def database_dump(url) -> dict:
 
 def test_it_loads_once_and_then_changes_nothing(any_db_url):
     first = load_demo(any_db_url)
-    assert first.loaded and len(first.cases) == 14
+    assert first.loaded and len(first.cases) == 12
     before = database_dump(any_db_url)
     second = load_demo(any_db_url)
     assert not second.loaded
@@ -248,7 +271,7 @@ def test_it_loads_from_the_command_line(sqlite_url, monkeypatch):
     runner = CliRunner()
     first = runner.invoke(cli, ["demo"])
     assert first.exit_code == 0, first.output
-    assert first.output.startswith("Demoen er indlæst: 14 sager")
+    assert first.output.startswith("Demoen er indlæst: 12 sager")
     second = runner.invoke(cli, ["demo"])
     assert "allerede indlæst" in second.output
     shown = runner.invoke(cli, ["case", "show", N(11)]).output
