@@ -50,6 +50,7 @@ from meetings.models import (
 )
 from meetings.plan import PlannedMeeting
 from meetings.planner import RoutePlan, no_longer_fits, plan_route, remaining_stages
+from notifications.follow import agenda_published as notify_followers
 from notifications.reminders import refresh_case_reminders, refresh_meeting_reminders
 from workflow import decisions
 
@@ -454,6 +455,7 @@ def publish_agenda(session: Session, meeting_id: int, *, actor: str,
     meeting.agenda_status = AGENDA_PUBLISHED
     session.add(meeting)
     session.flush()
+    notify_followers(session, meeting, publication, now)
     _refresh_reminders(session, meeting, now)
     return publication
 

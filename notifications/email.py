@@ -28,6 +28,13 @@ UNSUBSCRIBE_SALT = "sagsgang-reminders-unsubscribe"
 REMINDERS_UNSUBSCRIBE_PATH = "/paamindelser/afmeld/"
 FOLLOW_UNSUBSCRIBE_PATH = "/afmeld/"
 
+# News for followers (notifications.follow): outbox rows like reminders, but stopped by
+# ending the subscription, not by a reminder opt-out.
+FOLLOW_CASE = "follow-case"
+FOLLOW_AGENDA = "follow-agenda"
+FOLLOW_KINDS = {FOLLOW_CASE: "Nyt i en sag, du følger",
+                FOLLOW_AGENDA: "Dagsorden fra et udvalg, du følger"}
+
 
 def sender_address() -> str:
     return settings.env_str("SAGSGANG_MAIL_FROM", "Sagsgang <sagsgang@localhost>")
@@ -147,11 +154,11 @@ def template_context(*, kind: str, recipient: str, recipient_name: str, optional
                  "objection_deadline"):
         if values.get(name):
             values[name] = parse_date(values[name])
-    return {
+    result = {
         **values,
         **(extra or {}),
         "kind": kind,
-        "kind_label": KINDS[kind],
+        "kind_label": KINDS.get(kind) or FOLLOW_KINDS[kind],
         "recipient_name": recipient_name,
         "case": case,
         "case_url": case_url(case.number) if case is not None else settings.site_url(),
@@ -159,6 +166,13 @@ def template_context(*, kind: str, recipient: str, recipient_name: str, optional
         "unsubscribe_url": unsubscribe_url(recipient, kind) if optional else "",
         "format_date": format_date,
     }
+    if kind in FOLLOW_KINDS:
+        result["unsubscribe_url"] = follow_unsubscribe_url(values["subscription_id"])
+        if values.get("case_number"):
+            result["case_url"] = case_url(values["case_number"])
+        if values.get("meeting_id"):
+            result["meeting_url"] = f"{settings.site_url()}/offentlig/moeder/{values['meeting_id']}"
+    return result
 
 
 def build_message(*, dedupe_key: str, recipient: str, recipient_name: str, subject: str,

@@ -2,14 +2,13 @@
 
 The link carries the subscription id signed by the one unsubscribe-token scheme of
 notifications.email (the reminders' opt-out links use it too). Who follows what is read by
-notifications.follow (`followers_of_case`, `followers_of_body`) when a case moves or a body
-publishes an agenda.
+notifications.follow when a case moves or a body publishes an agenda.
 """
 
 from sqlmodel import Session, select
 
 from cases.errors import NotFound
-from cases.models import Case, utcnow
+from cases.models import utcnow
 from notifications.email import (
     FOLLOW_UNSUBSCRIBE_PATH,
     follow_unsubscribe_token,
@@ -60,24 +59,12 @@ def start(session: Session, user: CurrentUser, *, case_id: int | None = None,
 def stop(session: Session, user: CurrentUser, *, case_id: int | None = None,
          body_code: str | None = None) -> None:
     for row in session.exec(_active(user.id, case_id, body_code)).all():
-        row.ended_at = utcnow()
-        session.add(row)
+        end(session, row)
 
 
 def end(session: Session, subscription: Subscription) -> None:
+    from notifications.follow import cancel_pending
+
     subscription.ended_at = subscription.ended_at or utcnow()
     session.add(subscription)
-
-
-def followers_of_case(session: Session, case: Case) -> list[Subscription]:
-    """Who follows this case directly or through a body on its route (still following)."""
-    bodies = {case.deciding_body, *case.committees}
-    rows = session.exec(select(Subscription).where(
-        Subscription.ended_at.is_(None),
-        (Subscription.case_id == case.id) | Subscription.body_code.in_(bodies))).all()
-    return list(rows)
-
-
-def followers_of_body(session: Session, body_code: str) -> list[Subscription]:
-    return list(session.exec(select(Subscription).where(Subscription.ended_at.is_(None),
-                                                        Subscription.body_code == body_code)))
+    cancel_pending(session, subscription.id, subscription.ended_at)

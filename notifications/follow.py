@@ -1,0 +1,154 @@
+"""Emails to the people who follow a case or a body (web: "Følg sagen" / "Følg udvalget").
+
+When a followed case moves (a workflow event) or a followed body publishes an agenda, one
+outbox row per follower is added in the same transaction as the change, so news is never
+sent about a change that was rolled back. The outbox then delivers them like reminders
+(claims, retries, office hours). Each row's dedupe key names the event or the publication
+and the subscription, so a repeated call adds nothing.
+
+What a follower reads is fixed in the row's context when the change happens. A closed case
+(lukket punkt) gives those who follow it through a body its number and title only; only
+those who chose to follow the case itself (which needs read access) get its news.
+"""
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from cases.dates import COPENHAGEN
+from cases.errors import NotFound
+from cases.models import Case, CaseEvent, User
+from cases.organisation import current_organisation
+from notifications import outbox
+from notifications.email import FOLLOW_AGENDA, FOLLOW_CASE
+from notifications.rules import Person, Wanted, current_rules
+from web.models import Subscription
+from workflow import decisions
+from workflow.machine import STATE_LABELS, TRIGGER_LABELS
+
+
+def followers_of_case(session: Session, case: Case) -> list[Subscription]:
+    """Who follows this case directly or through a body on its route (still following)."""
+    bodies = [code for code in {case.deciding_body, *case.committees} if code]
+    return list(session.exec(select(Subscription).where(
+        Subscription.ended_at.is_(None),
+        (Subscription.case_id == case.id) | Subscription.body_code.in_(bodies))
+        .order_by(Subscription.id)))
+
+
+def followers_of_body(session: Session, body_code: str) -> list[Subscription]:
+    return list(session.exec(select(Subscription).where(
+        Subscription.ended_at.is_(None), Subscription.body_code == body_code)
+        .order_by(Subscription.id)))
+
+
+def one_per_address(subscriptions: list[Subscription]) -> list[Subscription]:
+    """Someone following the case and a body on its route gets one email, through the
+    case (it may say more)."""
+    chosen: dict[str, Subscription] = {}
+    for row in sorted(subscriptions, key=lambda s: (s.case_id is None, s.id)):
+        chosen.setdefault(row.email.lower(), row)
+    return sorted(chosen.values(), key=lambda s: s.id)
+
+
+def case_moved(session: Session, case: Case, event: CaseEvent, now: datetime) -> int:
+    """Queue news of this workflow event for the case's followers; returns rows wanted."""
+    followers = one_per_address(followers_of_case(session, case))
+    if not followers:
+        return 0
+    full = case_news(event)
+    wanted = []
+    for subscription in followers:
+        closed_to_reader = case.confidential and subscription.case_id != case.id
+        context = {"case_number": case.number, "case_title": case.title,
+                   "closed": bool(case.confidential),
+                   **({} if closed_to_reader else full)}
+        wanted.append(_wanted(session, subscription, FOLLOW_CASE,
+                              f"event:{event.id}", context, now))
+    _insert(session, wanted, now)
+    return len(wanted)
+
+
+def case_news(event: CaseEvent) -> dict:
+    payload = event.payload or {}
+    found = decisions.BY_CODE.get(payload.get("wording") or "")
+    org = current_organisation()
+    body = event.body or payload.get("body")
+    return {"action": TRIGGER_LABELS.get(event.trigger, event.trigger),
+            "from_state": STATE_LABELS.get(event.from_state or "", ""),
+            "to_state": STATE_LABELS.get(event.to_state, event.to_state),
+            "body_name": payload.get("body_name") or (_body_name(org, body) if body else ""),
+            "decision": found.label if found else "",
+            "decision_text": payload.get("decision_text", ""),
+            "reason": event.reason or ""}
+
+
+def agenda_published(session: Session, meeting, publication, now: datetime) -> int:
+    """Queue news of a published agenda (or tillægsdagsorden) for the body's followers."""
+    from meetings.models import AgendaItem
+
+    followers = one_per_address(followers_of_body(session, meeting.body_code))
+    if not followers:
+        return 0
+    items = session.exec(select(AgendaItem).where(AgendaItem.published_in == publication.id)
+                         .order_by(AgendaItem.number)).all()
+    shown = []
+    for item in items:
+        case = session.get(Case, item.case_id) if item.case_id else None
+        closed = item.closed or bool(case and case.confidential)
+        shown.append({"number": item.number, "title": item.title, "closed": closed,
+                      "case_number": case.number if case and not closed else ""})
+    context = {"body": _body_name(current_organisation(), meeting.body_code),
+               "meeting_id": meeting.id,
+               "meeting_day": meeting.starts_at.astimezone(COPENHAGEN).date().isoformat(),
+               "supplementary": publication.kind == "tillaeg", "items": shown}
+    wanted = [_wanted(session, subscription, FOLLOW_AGENDA, f"agenda:{publication.id}",
+                      context, now) for subscription in followers]
+    _insert(session, wanted, now)
+    return len(wanted)
+
+
+def cancel_pending(session: Session, subscription_id: int, now: datetime) -> None:
+    """The follower unsubscribed: what is still waiting for them is not sent."""
+    import sqlalchemy as sa
+
+    from notifications.models import CANCELLED, PENDING, Reminder
+
+    ids = [row_id for row_id, _, status in
+           outbox.rows_with_prefix(session, subscription_prefix(subscription_id))
+           if status == PENDING]
+    if ids:
+        session.execute(sa.update(Reminder)
+                        .where(Reminder.id.in_(ids), Reminder.status == PENDING)
+                        .values(status=CANCELLED, last_error="Modtageren følger ikke længere.",
+                                updated_at=now))
+
+
+def subscription_prefix(subscription_id: int) -> str:
+    return f"follow:{subscription_id}:"
+
+
+def _wanted(session: Session, subscription: Subscription, kind: str, what: str,
+            context: dict, now: datetime) -> Wanted:
+    name = ""
+    if subscription.user_id:
+        user = session.get(User, subscription.user_id)
+        name = user.name if user else ""
+    # No case_id on the row: the reminders' refresh of a case cancels that case's rows it
+    # did not plan itself, and these it did not plan.
+    return Wanted(key=f"{subscription_prefix(subscription.id)}{what}", kind=kind,
+                  recipient=Person(email=subscription.email, name=name), due_at=now,
+                  optional=False, context={**context, "subscription_id": subscription.id})
+
+
+def _insert(session: Session, wanted: list[Wanted], now: datetime) -> None:
+    outbox.insert_missing(session, wanted, now, current_rules())
+
+
+def _body_name(org, code: str) -> str:
+    try:
+        return org.body(code).name
+    except NotFound:  # a body no longer in the configuration: show its code
+        return code
+
+
