@@ -195,6 +195,9 @@ def run(host, port, smtp_port):
     """Start web, Celery-worker, én beat og en lokal postkasse (Ctrl-C stopper alt)."""
     from notifications.celery_app import app, is_embedded_broker, prepare_embedded_broker
 
+    # Ctrl-C and SIGTERM (`timeout`, a service manager) both mean "stop everything": catch
+    # them before the first child starts, so none is left behind whenever they come.
+    stopping = _catch_stop_signals()
     var = _var_dir()
     logs = var / "log"
     logs.mkdir(parents=True, exist_ok=True)
@@ -202,6 +205,9 @@ def run(host, port, smtp_port):
     loaded = _load_demo_if_empty()
     if loaded:
         click.echo(loaded)
+    if stopping:  # stopped while the database was prepared: nothing started yet
+        click.echo("Stoppet.")
+        return
     env = dict(os.environ)
     env.setdefault("SAGSGANG_SITE_URL", f"http://{host}:{port}")
     own_sink = "SAGSGANG_SMTP_HOST" not in os.environ
@@ -224,7 +230,7 @@ def run(host, port, smtp_port):
                                "--port", str(port)])
     broker = "indlejret (SQLite)" if is_embedded_broker() else app.conf.broker_url
     if web:
-        click.echo(f"Sagsgang kører på http://{host}:{port}")
+        click.echo(_address_and_logins(f"http://{host}:{port}"))
     else:
         click.echo("Webdelen findes ikke endnu; kun påmindelser kører.")
     click.echo(f"Kø: {broker}; Celery-worker og én beat kører.")
@@ -237,7 +243,7 @@ def run(host, port, smtp_port):
         click.echo(f"Påmindelser sendes på hverdage {start:%H:%M}-{end:%H:%M} "
                    "(office_hours_only i organisationens [reminders]).")
     click.echo(f"Logfiler i {logs}. Stop med Ctrl-C.")
-    died = _wait_for_stop(children)
+    died = _wait_for_stop(children, stopping)
     if died:
         click.echo(f"Fejl: {died} stoppede uventet; se {logs / (died + '.log')}", err=True)
     click.echo("Stopper …")
@@ -247,18 +253,35 @@ def run(host, port, smtp_port):
         sys.exit(1)
 
 
-def _wait_for_stop(children: Children) -> str | None:
-    """Until Ctrl-C or SIGTERM (None), or until a child dies (its name)."""
+def _catch_stop_signals() -> list:
+    """A list that gets an entry on Ctrl-C or SIGTERM; our own handlers, also when started
+    in the background where SIGINT is ignored."""
     stopping = []
-    # Our own handlers, also when started in the background where SIGINT is ignored.
     signal.signal(signal.SIGTERM, lambda *a: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *a: stopping.append(True))
+    return stopping
+
+
+def _wait_for_stop(children: Children, stopping: list) -> str | None:
+    """Until Ctrl-C or SIGTERM (None), or until a child dies (its name)."""
     while not stopping:
         died = children.dead()
         if died:
             return died
         time.sleep(0.5)
     return None
+
+
+def _address_and_logins(base_url: str) -> str:
+    """The address, and the demo logins when the demo users are in this database."""
+    from sqlmodel import select
+
+    from cases.models import User
+    from web.demo_users import DEMO_USERS, demo_logins_text
+
+    with read_session() as session:
+        present = session.exec(select(User.id).where(User.username == DEMO_USERS[0][0])).first()
+    return demo_logins_text(base_url) if present else f"Sagsgang kører på {base_url}"
 
 
 COMMANDS = (run, reminders, mail)

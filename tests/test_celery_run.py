@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from servers import create_case, free_port, organisation_file, port_open, wait_for
@@ -14,18 +15,43 @@ from cases.db import make_engine, write_session
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
-def test_it_runs_everything_and_delivers_a_reminder_to_the_local_mailbox(tmp_path):
-    smtp_port, web_port = free_port(), free_port()
+def run_env(tmp_path) -> dict:
     env = dict(os.environ)
-    for name in ("SAGSGANG_SMTP_HOST", "SAGSGANG_SMTP_PORT", "SAGSGANG_BROKER_URL"):
+    for name in ("SAGSGANG_SMTP_HOST", "SAGSGANG_SMTP_PORT", "SAGSGANG_BROKER_URL",
+                 "SAGSGANG_SITE_URL"):
         env.pop(name, None)
     env.update({"SAGSGANG_VAR_DIR": str(tmp_path), "SAGSGANG_SWEEP_SECONDS": "0.5",
                 "DATABASE_URL": f"sqlite:///{tmp_path / 'sagsgang.db'}",
                 "SAGSGANG_ORGANISATION": str(organisation_file(tmp_path))})
+    return env
+
+
+def start_run(env, web_port: int, smtp_port: int) -> subprocess.Popen:
     command = [sys.executable, "-c", "from cases.cli import main; main()", "run",
                "--port", str(web_port), "--smtp-port", str(smtp_port)]
-    runner = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def processes_with_var_dir(var_dir) -> list[int]:
+    """Our processes started for this var dir (run's children inherit its environment)."""
+    marker = f"SAGSGANG_VAR_DIR={var_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile, or not ours
+            continue
+    return found
+
+
+def test_it_runs_everything_and_delivers_a_reminder_to_the_local_mailbox(tmp_path):
+    smtp_port, web_port = free_port(), free_port()
+    env = run_env(tmp_path)
+    runner = start_run(env, web_port, smtp_port)
     try:
         wait_for(lambda: port_open(smtp_port), 30, what="the mail sink")
         engine = make_engine(env["DATABASE_URL"])
@@ -56,5 +82,24 @@ def test_it_runs_everything_and_delivers_a_reminder_to_the_local_mailbox(tmp_pat
         output, _ = runner.communicate(timeout=30)
     assert runner.returncode == 0, output
     assert "Stoppet." in output
+    assert f"Sagsgang kører på http://127.0.0.1:{web_port}" in output
+    assert "sekretariat" in output and "sekretariat-demo" in output
     assert not port_open(smtp_port)
     assert not port_open(web_port)
+
+
+def test_it_stops_every_child_on_sigterm(tmp_path):
+    smtp_port, web_port = free_port(), free_port()
+    runner = start_run(run_env(tmp_path), web_port, smtp_port)
+    try:
+        wait_for(lambda: port_open(web_port) and port_open(smtp_port), 60,
+                 what="the web and the mail sink")
+        children = [pid for pid in processes_with_var_dir(tmp_path) if pid != runner.pid]
+        assert len(children) >= 4  # mail sink, worker (and its pool), beat, web
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        output, _ = runner.communicate(timeout=30)
+    assert runner.returncode == 0, output
+    assert "Stoppet." in output
+    assert processes_with_var_dir(tmp_path) == []
+    assert not port_open(smtp_port) and not port_open(web_port)
