@@ -100,8 +100,11 @@ def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem
 def item_context(session: Session, org: Organisation, meeting: Meeting,
                  item: AgendaItem) -> dict:
     case = session.get(Case, item.case_id) if item.case_id else None
+    # A confidential case is a lukket punkt wherever it is placed, even if the item's own
+    # mark was taken off: the public version must never show its text.
+    closed = item.closed or bool(case and case.confidential)
     return {
-        "number": item.number, "title": item.title, "closed": item.closed,
+        "number": item.number, "title": item.title, "closed": closed,
         "standing": item.standing, "text": item.text, "supplementary": item.supplementary,
         "late_reason": item.late_reason, "attachments_note": item.attachments_note,
         "case": _case_part(session, org, case, item, meeting) if case else None,

@@ -64,3 +64,22 @@ def test_it_lets_only_the_secretariat_change_an_agenda(web_app, engine):
     assert refused.status_code == 403
     assert as_role(web_app, "manager").post(f"/moeder/{meeting_id}/offentliggoer", data={
         "csrf_token": page_csrf(member)}).status_code == 403
+
+
+def test_it_shows_the_public_only_what_was_published(web_app, engine):
+    from meetings.services import place_case, publish_agenda
+
+    first = make_case(engine, title="Offentliggjort sag", committees=("SU",))
+    later = make_case(engine, title="Senere sag", summary="SENERE-TEKST", committees=("SU",))
+    with write_session(engine) as session:
+        meeting_id = create_meeting(session, body="SU", day=days(30)).id
+        place_case(session, meeting_id, first)
+        publish_agenda(session, meeting_id, actor="test")
+        place_case(session, meeting_id, later, late_reason="Hastesag")
+    public = anonymous(web_app)
+    html = public.get(f"/offentlig/moeder/{meeting_id}").text
+    assert "Offentliggjort sag" in html and "Senere sag" not in html
+    with write_session(engine) as session:
+        publish_agenda(session, meeting_id, actor="test")  # the tillægsdagsorden
+    html = public.get(f"/offentlig/moeder/{meeting_id}").text
+    assert "Senere sag" in html and "SENERE-TEKST" in html

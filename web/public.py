@@ -1,19 +1,18 @@
 """The public side: meetings with published agendas, and the decisions of open items.
 
-No login. A closed item (lukket punkt) shows its number, title and decision only: the
-case's text, proposals and attachments are never read for it, so they cannot leak.
+No login. What an agenda shows the public is decided by meetings.documents.public_view: a
+closed item (lukket punkt) keeps its number, title and decision only, so its text never
+reaches the template.
 """
 
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session, select
 
-from cases import queries
 from cases.errors import NotFound
 from cases.models import Case
 from cases.organisation import current_organisation
 from web.auth import CurrentUser, db, optional_user
 from web.rendering import page
-from workflow import decisions
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,27 +26,20 @@ def published_meetings(session: Session, body_code: str | None = None, limit: in
     return list(session.exec(query.order_by(Meeting.starts_at.desc()).limit(limit)))
 
 
-def public_items(session: Session, meeting_id: int) -> list[dict]:
-    """The agenda's items as the public may see them."""
-    from meetings.models import AgendaItem
+def public_document(session: Session, meeting) -> dict:
+    """The published agenda with its decisions, as meetings.documents shows it to the public
+    (`public_view`: closed items as number, title and decision): one place decides that.
 
-    items = session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
-                         .order_by(AgendaItem.number)).all()
-    shown = []
-    for item in items:
-        case = session.get(Case, item.case_id) if item.case_id else None
-        closed = item.closed or bool(case and case.confidential)
-        found = decisions.BY_CODE.get(item.wording or "")
-        row = {"number": item.number, "title": item.title, "closed": closed,
-               "decision": found.label if found else "", "decision_text": item.decision_text,
-               "case_number": None, "summary": "", "proposals": [], "text": ""}
-        if not closed:
-            row["text"] = item.text
-            if case is not None:
-                row.update(case_number=case.number, summary=case.summary,
-                           proposals=[p.text for p in queries.proposals(session, case.id)])
-        shown.append(row)
-    return shown
+    Only items that were published are shown (an item placed since waits for its
+    tillægsdagsorden); a meeting published before publications were kept shows all.
+    """
+    from meetings import queries as meeting_queries
+    from meetings.documents import meeting_context
+
+    items = meeting_queries.items(session, meeting.id)
+    if meeting_queries.publications(session, meeting.id):
+        items = [item for item in items if item.published_in is not None]
+    return meeting_context(session, meeting, public=True, items=items)
 
 
 @router.get("/offentlig")
@@ -70,7 +62,7 @@ def public_meeting(request: Request, meeting_id: int, session: Session = Depends
         raise NotFound("Mødet findes ikke, eller dagsordenen er ikke offentliggjort.")
     return page(request, "public_meeting.html", user=user, meeting=meeting,
                 body=current_organisation().body(meeting.body_code),
-                items=public_items(session, meeting_id))
+                doc=public_document(session, meeting))
 
 
 # -- unsubscribe (no login: the signed link is the permission) --------------------------------
