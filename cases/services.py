@@ -9,9 +9,12 @@ Conflict instead of silently overwriting (ENGINEERING.md: transitions is not pro
 
 from dataclasses import asdict
 from datetime import date, datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
-from sqlmodel import Session, delete, func, select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, func, select
 
 from cases import queries
 from cases.dates import parse_date
@@ -38,7 +41,6 @@ from cases.organisation import (
     current_organisation,
 )
 from cases.schemas import CaseCreate, DeadlineIn, validated
-from notifications.follow import case_moved as notify_followers
 from notifications.reminders import refresh_case_reminders
 from workflow import decisions
 from workflow.machine import CASE_FLOW_START_FIELDS, STAGE_FOR_KIND, CaseFlow, fire
@@ -136,18 +138,64 @@ def start_flow(org: Organisation, case: Case) -> CaseFlow:
     )
 
 
-def current_flow(session: Session, org: Organisation, case: Case) -> CaseFlow:
-    """The flow as stored: the start values from the case's first event, the rest from rows."""
-    first = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id,
-                                                 CaseEvent.seq == 1)).one()
-    flow = CaseFlow(**first.payload)
+def current_flow(session: Session, org: Organisation, case: Case,
+                 stored: "StoredFlow | None" = None) -> CaseFlow:
+    """The flow as stored: the start values from the case's first event, the rest from rows
+    (read here, or given as `stored` when the caller loaded them with the case)."""
+    if stored is None or stored.start is None:
+        stored = StoredFlow(
+            start=session.exec(select(CaseEvent.payload).where(
+                CaseEvent.case_id == case.id, CaseEvent.seq == 1)).one(),
+            awaiting=queries.awaiting_bodies(session, case.id),
+            open_blocking_hearings=queries.open_blocking_hearings(session, case.id))
+    flow = CaseFlow(**stored.start)
     flow.committees = list(case.committees)
     flow.state = case.status
     flow.finance_statement = case.finance_statement
-    flow.pending = queries.awaiting_bodies(session, case.id) if case.status == "committee" else []
+    flow.pending = list(stored.awaiting) if case.status == "committee" else []
     flow.pending.sort(key=flow.committees.index)
-    flow.open_blocking_hearings = queries.open_blocking_hearings(session, case.id)
+    flow.open_blocking_hearings = stored.open_blocking_hearings
     return flow
+
+
+class StoredFlow:
+    """The rows besides the case's own that its flow is built from."""
+
+    __slots__ = ("start", "awaiting", "open_blocking_hearings")
+
+    def __init__(self, start: dict | None, awaiting: list[str], open_blocking_hearings: int):
+        self.start = start  # the first event's payload: the flow's start values
+        self.awaiting = awaiting  # the body codes of its Awaiting rows
+        self.open_blocking_hearings = open_blocking_hearings
+
+
+# The hot path's statements are built once: building a statement costs SQLAlchemy more than
+# SQLite takes to run it, and one query or round trip less is worth more than any index.
+@lru_cache(maxsize=4)
+def _case_with_flow_query(dialect: str) -> sa.Select:
+    """The case, its first event's payload, its open blocking hearings and its Awaiting
+    bodies (a JSON array), by number."""
+    aggregate = sa.func.json_agg if dialect == "postgresql" else sa.func.json_group_array
+    correlated = (
+        select(CaseEvent.payload).where(CaseEvent.case_id == Case.id, CaseEvent.seq == 1),
+        select(func.count()).select_from(Hearing).where(
+            Hearing.case_id == Case.id, Hearing.blocking, Hearing.closed_on.is_(None)),
+        select(aggregate(Awaiting.body_code, type_=sa.JSON)).where(Awaiting.case_id == Case.id),
+    )
+    subqueries = [q.correlate(Case).scalar_subquery() for q in correlated]
+    return select(Case, *subqueries).where(Case.number == sa.bindparam("number"))
+
+
+def _case_with_flow(session: Session, number: str) -> tuple[Case, StoredFlow]:
+    """The case and the rows its flow is built from, in one query: the per-statement cost
+    of the database layer, not the database, dominates a transition."""
+    query = _case_with_flow_query(session.get_bind().dialect.name)
+    row = session.execute(query, {"number": number}).first()
+    if row is None:
+        raise NotFound(f"Sagen {number!r} findes ikke.")
+    case, start, open_hearings, awaiting = row
+    return case, StoredFlow(start=start, awaiting=awaiting or [],
+                            open_blocking_hearings=open_hearings)
 
 
 def fire_action(session: Session, number: str, trigger: str, *, actor: str,
@@ -161,20 +209,21 @@ def fire_action(session: Session, number: str, trigger: str, *, actor: str,
     """
     org = org or current_organisation()
     now = now or utcnow()
-    case = queries.get_case(session, number)
+    case, stored = _case_with_flow(session, number)
     if expected_version is not None and case.version != expected_version:
         raise Conflict(_conflict_message(case))
     payload = _checked_arguments(session, org, case, trigger, arguments)
-    flow = current_flow(session, org, case)
+    flow = current_flow(session, org, case, stored)
     from_state, to_state = fire(flow, trigger, **payload)
-    _store_flow(session, case, flow, seen_version=case.version, now=now)
+    _store_flow(session, case, flow, seen_version=case.version, now=now,
+                awaiting=stored.awaiting)
     event = append_event(session, case, actor=actor, trigger=trigger, from_state=from_state,
                          to_state=to_state, now=now, payload=payload,
                          body=payload.get("body"),
                          reason=payload.get("reason") or payload.get("override_reason", ""))
-    notify_followers(session, case, event, now)
     if trigger in TREATMENT_TRIGGERS and "wording" in payload:
-        session.add(_treatment_row(org, case, event, payload))
+        session.execute(sa.insert(Treatment.__table__), [_treatment_row(org, case, event,
+                                                                         payload)])
     if trigger == "replace":
         new_case = queries.get_case(session, payload["replaced_by"])
         case.replaced_by_id = new_case.id
@@ -259,28 +308,57 @@ def _check_treatment_arguments(org: Organisation, trigger: str, args: dict) -> N
             raise InvalidInput("Beslutning pr. indstillingspunkt skal have nummer og tekst.")
 
 
+_COMPARE_AND_SET = Case.__table__.update().where(
+    Case.__table__.c.id == sa.bindparam("case"),
+    Case.__table__.c.version == sa.bindparam("seen_version"))
+_DELETE_AWAITING = Awaiting.__table__.delete().where(
+    Awaiting.__table__.c.case_id == sa.bindparam("case"),
+    Awaiting.__table__.c.body_code.in_(sa.bindparam("codes", expanding=True)))
+
+
 def _store_flow(session: Session, case: Case, flow: CaseFlow, *, seen_version: int,
-                now: datetime) -> None:
-    """Write the flow back with a compare-and-set on the version, and resync the queues."""
+                now: datetime, awaiting: list[str] | None = None) -> None:
+    """Write the flow back with a compare-and-set on the version, and resync the queues.
+
+    `awaiting`: the case's Awaiting rows as read in this transaction (read here if not given);
+    the compare-and-set guarantees nobody changed them since.
+    """
+    session.flush()
+    values = {"status": flow.state, "committees": list(flow.committees),
+              "finance_statement": flow.finance_statement, "version": seen_version + 1,
+              "updated_at": now}
     # A concurrent writer that read the same version loses here (0 rows) instead of
     # overwriting: on PostgreSQL the second UPDATE waits for the first and then re-checks
     # the WHERE clause; on SQLite writers are serialised by BEGIN IMMEDIATE.
-    result = session.execute(
-        sa.update(Case).where(Case.id == case.id, Case.version == seen_version)
-        .values(status=flow.state, committees=list(flow.committees),
-                finance_statement=flow.finance_statement, version=seen_version + 1,
-                updated_at=now).execution_options(synchronize_session=False))
+    result = session.connection().execute(
+        _COMPARE_AND_SET, {**values, "case": case.id, "seen_version": seen_version})
     if result.rowcount != 1:
         raise Conflict(_conflict_message(case))
-    session.refresh(case)
-    wanted = flow.awaiting_bodies()
-    session.exec(delete(Awaiting).where(Awaiting.case_id == case.id,
-                                        Awaiting.body_code.not_in(wanted)))
-    present = set(queries.awaiting_bodies(session, case.id))
-    for code in wanted:
-        if code not in present:
-            session.add(Awaiting(case_id=case.id, body_code=code, since=now))
-    session.flush()
+    for name, value in values.items():  # what the row now holds, without reading it back
+        set_committed_value(case, name, value)
+    if awaiting is None:
+        awaiting = queries.awaiting_bodies(session, case.id)
+    _sync_awaiting(session, case.id, present=awaiting, wanted=flow.awaiting_bodies(), now=now)
+
+
+def _sync_awaiting(session: Session, case_id: int, *, present: list[str], wanted: list[str],
+                   now: datetime) -> None:
+    """Make the case's Awaiting rows the wanted bodies; a body still wanted keeps its since."""
+    gone = [code for code in present if code not in wanted]
+    if gone:
+        session.connection().execute(_DELETE_AWAITING, {"case": case_id, "codes": gone})
+    new = [{"case_id": case_id, "body_code": code, "since": now}
+           for code in wanted if code not in present]
+    if new:
+        session.connection().execute(Awaiting.__table__.insert(), new)
+
+
+_EVENT_TABLE = CaseEvent.__table__
+# The next number in the same statement; UNIQUE (case_id, seq) refuses a concurrent duplicate.
+_INSERT_EVENT = _EVENT_TABLE.insert().values(seq=(
+    sa.select(func.coalesce(func.max(_EVENT_TABLE.c.seq), 0) + 1)
+    .where(_EVENT_TABLE.c.case_id == sa.bindparam("of_case")).scalar_subquery())
+).returning(_EVENT_TABLE.c.id, _EVENT_TABLE.c.seq)
 
 
 def append_event(session: Session, case: Case, *, actor: str, trigger: str,
@@ -289,20 +367,24 @@ def append_event(session: Session, case: Case, *, actor: str, trigger: str,
     """Append to the case's audit log. Other parts record their facts about a case here too
     (meetings: "place_on_agenda"); a trigger that is no workflow event is skipped by replay
     (`replayed_flow`), so such events never change the case's state."""
-    seq = session.exec(select(func.coalesce(func.max(CaseEvent.seq), 0))
-                       .where(CaseEvent.case_id == case.id)).one() + 1
-    event = CaseEvent(case_id=case.id, seq=seq, at=now, actor=actor, trigger=trigger,
-                      from_state=from_state, to_state=to_state, body=body, reason=reason,
-                      payload=payload)
-    session.add(event)
     session.flush()
+    values = {"case_id": case.id, "at": now, "actor": actor, "trigger": trigger,
+              "from_state": from_state, "to_state": to_state, "body": body, "reason": reason,
+              "payload": payload}
+    event_id, seq = session.connection().execute(
+        _INSERT_EVENT, {**values, "of_case": case.id}).one()
+    event = CaseEvent(id=event_id, seq=seq, **values)
+    # Known to the session as the stored row it is, as a flushed add would have left it.
+    make_transient_to_detached(event)
+    session.add(event)
     return event
 
 
-def _treatment_row(org: Organisation, case: Case, event: CaseEvent, payload: dict) -> Treatment:
+def _treatment_row(org: Organisation, case: Case, event: CaseEvent, payload: dict) -> dict:
+    """The Treatment row's values (inserted with Core: nothing reads it back as an object)."""
     code = payload.get("body")
     name = payload.get("body_name") or org.body(code).name
-    return Treatment(
+    return dict(
         case_id=case.id, event_id=event.id, body_code=code if "body_name" not in payload else
         None, body_name=name, meeting_date=date.fromisoformat(payload["meeting_date"]),
         item_number=payload.get("item_number"), agenda_item_id=payload.get("agenda_item_id"),
