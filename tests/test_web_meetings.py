@@ -83,3 +83,54 @@ def test_it_shows_the_public_only_what_was_published(web_app, engine):
         publish_agenda(session, meeting_id, actor="test")  # the tillægsdagsorden
     html = public.get(f"/offentlig/moeder/{meeting_id}").text
     assert "Senere sag" in html and "SENERE-TEKST" in html
+
+
+def test_it_lets_members_approve_the_minutes_and_the_secretariat_record_absences(
+        web_app, engine):
+    from meetings.models import Absence, MinutesApproval
+    from meetings.services import place_case, publish_agenda, record_item_decision
+
+    number = make_case(engine, title="Sag til referat", committees=("SU",))
+    with write_session(engine) as session:
+        meeting_id = create_meeting(session, body="SU", day=days(0), at="01:00").id
+        item_id = place_case(session, meeting_id, number, late_reason="Hastesag").id
+        publish_agenda(session, meeting_id, actor="test")
+        record_item_decision(session, item_id, wording="anbefales", actor="test",
+                             decision_text="Anbefales.")
+    path = f"/moeder/{meeting_id}/referat"
+    member = as_role(web_app, "member")  # Mads Medlem, the one member of SU
+    assert "Godkendt</button>" not in member.get(path).text  # not sent for approval yet
+    refused = [
+        as_role(web_app, "manager").post(f"{path}/godkend",
+                                         data={"csrf_token": page_csrf(member)}),
+        member.post(f"/moeder/{meeting_id}/fravaer",
+                    data={"csrf_token": page_csrf(member), "name": "Nogen"}),
+        member.post(f"{path}/send", data={"csrf_token": page_csrf(member)})]
+    assert [r.status_code for r in refused] == [403, 403, 403]
+
+    secretariat = as_role(web_app, "secretariat")
+    secretariat.post(f"/moeder/{meeting_id}/fravaer", data={
+        "csrf_token": page_csrf(secretariat), "name": "Pia <Fraværende>", "note": "Syg"})
+    secretariat.post(f"{path}/send", data={"csrf_token": page_csrf(secretariat)})
+    html = secretariat.get(path).text
+    assert "Pia &lt;Fraværende&gt; (Syg)" in html and "Godkendt</button>" not in html
+    assert 'id="minutes-status">Til godkendelse' in html
+
+    from web_fixtures import logged_in
+    other_body = logged_in(web_app, "bsu-medlem", "bsu-medlem-demo")
+    assert "Godkendt</button>" not in other_body.get(path).text
+    other_body.post(f"{path}/godkend", data={"csrf_token": page_csrf(other_body)},
+                    headers={"referer": f"http://testserver{path}"})
+    assert "ikke medlem" in other_body.get(path).text
+
+    assert "Anbefales." in member.get(path).text and "Godkendt</button>" in member.get(path).text
+    member.post(f"{path}/godkend", data={"csrf_token": page_csrf(member)})
+    html = member.get(path).text
+    assert "Du har godkendt referatet." in html and "Godkendt</button>" not in html
+    assert 'id="minutes-status">Endeligt' in html  # the body's only member approved
+    with read_session(engine) as session:
+        from sqlmodel import select
+        approvals = session.exec(select(MinutesApproval).where(
+            MinutesApproval.meeting_id == meeting_id)).all()
+        absences = session.exec(select(Absence).where(Absence.meeting_id == meeting_id)).all()
+    assert len(approvals) == 1 and [a.name for a in absences] == ["Pia <Fraværende>"]

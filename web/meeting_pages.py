@@ -1,6 +1,8 @@
 """Meetings for the secretariat: place cases from the queue on the agenda, number and order
 the items, mark closed items, publish, and record each item's decision after the meeting
-(which fires the case's workflow: meetings.services.record_item_decision)."""
+(which fires the case's workflow: meetings.services.record_item_decision). After the
+meeting the secretariat records who was absent (Fraværende) and sends the minutes for
+approval, and each member of the body clicks "Godkendt" on the minutes page."""
 
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
@@ -56,7 +58,8 @@ async def place_case(request: Request, meeting_id: int,
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
         item = meeting_services.place_case(session, meeting_id, form.get("number"),
-                                           late_reason=form.get("late_reason"))
+                                           late_reason=form.get("late_reason"),
+                                           actor=user.username)
     flash(request, f"Sagen er sat på dagsordenen som punkt {item.number}.")
     return redirect(f"/moeder/{meeting_id}")
 
@@ -91,7 +94,7 @@ async def move_item(request: Request, meeting_id: int,
         target = index - 1 if form.get("direction") == "op" else index + 1
         if 0 <= target < len(ids):
             ids[index], ids[target] = ids[target], ids[index]
-            meeting_services.order_items(session, meeting_id, ids)
+            meeting_services.order_items(session, meeting_id, ids, actor=user.username)
     return redirect(f"/moeder/{meeting_id}")
 
 
@@ -135,3 +138,69 @@ async def record_decision(request: Request, item_id: int,
             bodies=form.getlist("bodies") or None, reason=form.get("reason"))
     flash(request, "Beslutningen er registreret.")
     return redirect(f"/moeder/{meeting_id}")
+
+
+# -- the minutes (referat): absences, approval ------------------------------------------------
+
+@router.get("/moeder/{meeting_id}/referat")
+def minutes_page(request: Request, meeting_id: int,
+                 user: CurrentUser = Depends(require("view_meetings")),
+                 session: Session = Depends(db)):
+    from meetings import queries as meeting_queries
+    from meetings.documents import meeting_context, public_view
+    from web import access
+
+    meeting = meeting_queries.get_meeting(session, meeting_id)
+    doc = meeting_context(session, meeting, kind="referat")
+    if not access.may_read_closed(user.viewer, {meeting.body_code}):
+        doc = public_view(doc)  # a member of another body: closed items as number and title
+    members = meeting_queries.members(session, meeting.body_code)
+    approved = {a.user_id for a, _ in meeting_queries.approvals(session, meeting.id)}
+    is_member = user.can("approve_minutes") and any(m.id == user.id for m in members)
+    return page(request, "minutes.html", user=user, meeting=meeting, doc=doc,
+                body=current_organisation().body(meeting.body_code), members=members,
+                approved=approved, may_approve=is_member and user.id not in approved
+                and meeting.minutes_status == "approval")
+
+
+@router.post("/moeder/{meeting_id}/referat/godkend")
+async def approve_minutes(request: Request, meeting_id: int,
+                          user: CurrentUser = Depends(require("approve_minutes"))):
+    from meetings import services as meeting_services
+
+    await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        # The service checks that the user is a member of this body.
+        meeting_services.approve_minutes(session, meeting_id, username=user.username)
+    flash(request, "Du har godkendt referatet.")
+    return redirect(f"/moeder/{meeting_id}/referat")
+
+
+@router.post("/moeder/{meeting_id}/fravaer")
+async def record_absence(request: Request, meeting_id: int,
+                         user: CurrentUser = Depends(require("manage_minutes"))):
+    from meetings import services as meeting_services
+
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        absence = meeting_services.record_absence(
+            session, meeting_id, username=form.get("username") or None,
+            name=form.get("name"), note=form.get("note"))
+        name = absence.name
+    flash(request, f"{name} er registreret som fraværende.")
+    return redirect(f"/moeder/{meeting_id}/referat")
+
+
+@router.post("/moeder/{meeting_id}/referat/send")
+async def send_minutes(request: Request, meeting_id: int,
+                       user: CurrentUser = Depends(require("manage_minutes"))):
+    from meetings import services as meeting_services
+
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        meeting = meeting_services.send_minutes_for_approval(
+            session, meeting_id, objection_deadline=form.get("objection_deadline") or None)
+        deadline = meeting.objection_deadline
+    from cases.dates import format_date
+    flash(request, f"Referatet er sendt til godkendelse; indsigelsesfrist {format_date(deadline)}.")
+    return redirect(f"/moeder/{meeting_id}/referat")
