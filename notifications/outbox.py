@@ -75,9 +75,14 @@ def timing() -> Timing:
 
 # -- keeping the outbox in line with what is wanted (inside the caller's transaction) ----------
 
+_ROWS_OF_CASE = select(Reminder.id, Reminder.dedupe_key, Reminder.status).where(
+    Reminder.case_id == sa.bindparam("case"))
+
+
 def rows_of_case(session: Session, case_id: int) -> list[tuple[int, str, str]]:
-    return list(session.exec(select(Reminder.id, Reminder.dedupe_key, Reminder.status)
-                             .where(Reminder.case_id == case_id)))
+    """The case's rows (the caller has flushed: a plain statement does not autoflush)."""
+    return [tuple(row) for row in
+            session.connection().execute(_ROWS_OF_CASE, {"case": case_id})]
 
 
 def rows_with_prefix(session: Session, prefix: str) -> list[tuple[int, str, str]]:

@@ -7,6 +7,7 @@ no longer apply. Nothing is sent here; the beat's sweep finds due rows later.
 """
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -87,53 +88,82 @@ def body_members(session: Session, body_code: str) -> tuple[Person, ...]:
     return _users(session, User.id.in_(members))
 
 
+# This runs after every action on a case, so its reads are plain statements built once
+# (building a statement and loading ORM objects cost more than SQLite takes to answer).
+_HEARINGS = select(Hearing.id, Hearing.title, Hearing.opened_on, Hearing.deadline,
+                   Hearing.closed_on).where(Hearing.case_id == sa.bindparam("case")) \
+    .order_by(Hearing.id)
+_DEADLINES = select(Deadline.id, Deadline.due_date, Deadline.description, Deadline.met_on) \
+    .where(Deadline.case_id == sa.bindparam("case")).order_by(Deadline.id)
+_MANAGERS = select(User.email, User.name).where(
+    User.active, User.email != "", User.role == "manager",
+    User.centre == sa.bindparam("centre")).order_by(User.id)
+
+
+def _rows(session: Session, statement, **parameters) -> list:
+    return session.connection().execute(statement, parameters).all()
+
+
 def case_facts(session: Session, case: Case, rules: ReminderRules,
                now: datetime) -> CaseFacts:
-    """The case's facts that the rules look at, read in the caller's transaction."""
+    """The case's facts that the rules look at, read in the caller's transaction (flushed)."""
     if case.status in FINISHED_STATES:
         return CaseFacts(id=case.id, number=case.number, title=case.title, status=case.status,
                          centre=case.centre, owner=None)
     owner = Person(case.owner_email, case.owner_name) if case.owner_email else None
-    hearings = tuple(_hearing_facts(session, h) for h in session.exec(
-        select(Hearing).where(Hearing.case_id == case.id).order_by(Hearing.id)))
+    hearings = tuple(_hearing_facts(session, h) for h in _rows(session, _HEARINGS,
+                                                                 case=case.id))
     deadlines = tuple(
         DeadlineFacts(id=d.id, due_date=d.due_date, description=d.description,
                       met=d.met_on is not None)
-        for d in session.exec(select(Deadline).where(Deadline.case_id == case.id)
-                              .order_by(Deadline.id)))
+        for d in _rows(session, _DEADLINES, case=case.id))
     return CaseFacts(
         id=case.id, number=case.number, title=case.title, status=case.status,
         centre=case.centre, owner=owner, hearings=hearings, deadlines=deadlines,
-        managers=_users(session, User.role == "manager", User.centre == case.centre),
+        managers=tuple(Person(email=u.email, name=u.name)
+                       for u in _rows(session, _MANAGERS, centre=case.centre)),
         secretariat=secretariat(session, rules) if hearings else (),
         next_meetings=_next_meetings(session, case, now),
         route_risk=_route_risk(session, case, now) if deadlines else None,
     )
 
 
+@lru_cache(maxsize=1)
+def _next_meetings_query() -> sa.Select:
+    """Per body whose queue the case is in: its next meeting not cancelled, and whether the
+    case is on that meeting's agenda; a body with no meeting ahead gives no row."""
+    from meetings.models import CANCELLED, AgendaItem, Meeting
+
+    next_meeting = (select(Meeting.id)
+                    .where(Meeting.body_code == Awaiting.body_code, Meeting.status != CANCELLED,
+                           Meeting.starts_at >= sa.bindparam("now"))
+                    .order_by(Meeting.starts_at).limit(1)
+                    .correlate(Awaiting).scalar_subquery())
+    placed = (select(AgendaItem.id)
+              .where(AgendaItem.meeting_id == Meeting.id,
+                     AgendaItem.case_id == sa.bindparam("case"))
+              .correlate(Meeting).exists())
+    return (select(Awaiting.body_code, Meeting.id, Meeting.starts_at, placed)
+            .join(Meeting, Meeting.id == next_meeting)
+            .where(Awaiting.case_id == sa.bindparam("case"))
+            .order_by(Awaiting.body_code))
+
+
 def _next_meetings(session: Session, case: Case, now: datetime) -> tuple[NextMeeting, ...]:
     """For each body whose queue the case is in: that body's next meeting (meetings/)."""
     from meetings.calendar import agenda_deadlines, rules_for
-    from meetings.models import CANCELLED, AgendaItem, Meeting
 
     org = current_organisation()
     found = []
-    for code in session.exec(select(Awaiting.body_code).where(Awaiting.case_id == case.id)):
-        meeting = session.exec(
-            select(Meeting).where(Meeting.body_code == code, Meeting.status != CANCELLED,
-                                  Meeting.starts_at >= now)
-            .order_by(Meeting.starts_at)).first()
-        if meeting is None:
-            continue
-        day = to_local(meeting.starts_at).date()
+    for code, meeting_id, starts_at, placed in _rows(session, _next_meetings_query(),
+                                                     case=case.id, now=now):
+        day = to_local(starts_at).date()
         body = org.body(code)
         weekdays = rules_for(org, code)
         dates = agenda_deadlines(body, day, weekdays)
-        placed = session.exec(select(AgendaItem.id).where(
-            AgendaItem.meeting_id == meeting.id, AgendaItem.case_id == case.id)).first()
-        found.append(NextMeeting(body_code=code, body_name=body.name, meeting_id=meeting.id,
-                                 day=day, submission=dates.submission,
-                                 on_agenda=placed is not None, weekdays=weekdays))
+        found.append(NextMeeting(body_code=code, body_name=body.name, meeting_id=meeting_id,
+                                 day=day, submission=dates.submission, on_agenda=bool(placed),
+                                 weekdays=weekdays))
     return tuple(found)
 
 
@@ -221,7 +251,8 @@ def plan_periodic(session: Session, now: datetime, rules: ReminderRules | None =
             "digests": plan_weekly_digests(session, now, rules)}
 
 
-def _hearing_facts(session: Session, hearing: Hearing) -> HearingFacts:
+def _hearing_facts(session: Session, hearing) -> HearingFacts:
+    """`hearing`: a Hearing, or a row with its columns."""
     answered = set(session.exec(select(HearingResponse.party_id)
                                 .where(HearingResponse.hearing_id == hearing.id)))
     parties = []
