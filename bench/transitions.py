@@ -27,7 +27,7 @@ from pathlib import Path
 from transitions import Machine
 
 from cases import services
-from cases.db import make_engine, migrate, write_session
+from cases.db import make_engine, migrate, write_connection, write_session
 from workflow import machine as workflow
 
 TARGET_RATIO = 0.25
@@ -131,12 +131,11 @@ def sqlalchemy_core_rate(directory: Path, transitions: int) -> dict:
                      "payload) VALUES (:id, :version, :at, 'treat', 'committee', 'committee', "
                      ":payload)")
     payload = json.dumps({"body": "SU", "wording": "anbefales", "meeting_date": "2022-10-04"})
-    immediate = engine.execution_options(sqlite_begin="IMMEDIATE")
     started = time.perf_counter()
     for n in range(transitions):
         values = {"id": n % 300, "version": n // 300 + 1, "at": "2022-10-04 17:00:00",
                   "payload": payload}
-        with immediate.begin() as conn:
+        with write_connection(engine) as conn:
             assert conn.execute(update, values).rowcount == 1
             conn.execute(insert, values)
     elapsed = time.perf_counter() - started

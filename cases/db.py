@@ -34,7 +34,7 @@ def make_engine(url: str) -> sa.Engine:
 def _setup_sqlite(engine: sa.Engine) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, connection_record):
-        # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see do_begin below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -43,12 +43,16 @@ def _setup_sqlite(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def on_begin(connection):
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        # Straight to the driver: BEGIN through exec_driver_sql costs a whole statement
-        # execution of SQLAlchemy's (events, cursor result) on every transaction.
-        connection.connection.driver_connection.execute(f"BEGIN {mode}")
+    def do_begin(dbapi_connection):
+        # A transaction that _immediate_connection() began IMMEDIATE is left as it is.
+        driver = dbapi_connection.driver_connection
+        if not driver.in_transaction:
+            driver.execute("BEGIN")
+
+    # The dialect's own hook, not a "begin" event listener: any Connection-level listener
+    # makes SQLAlchemy dispatch events around every statement, which costs a persisted
+    # transition more than SQLite's own work for it (bench/transitions.py).
+    engine.dialect.do_begin = do_begin
 
 
 @lru_cache(maxsize=8)
@@ -61,21 +65,31 @@ def get_engine() -> sa.Engine:
 
 
 @contextmanager
+def _immediate_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection whose transaction, on SQLite, is begun IMMEDIATE: two writers queue for
+    the lock at BEGIN instead of the later one failing when it first writes."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        yield connection
+
+
+@contextmanager
+def write_connection(engine: sa.Engine | None = None) -> Iterator[sa.Connection]:
+    """One write transaction on a plain connection: committed when the block ends, rolled
+    back on any error."""
+    with _immediate_connection(engine or get_engine()) as connection:
+        with connection.begin():
+            yield connection
+
+
+@contextmanager
 def write_session(engine: sa.Engine | None = None) -> Iterator[Session]:
     """One write transaction: committed when the block ends, rolled back on any error."""
-    engine = engine or get_engine()
-    if engine.dialect.name == "sqlite":
-        engine = _immediate(engine)
-    with Session(engine, expire_on_commit=False) as session:
-        with session.begin():
-            yield session
-
-
-@lru_cache(maxsize=8)
-def _immediate(engine: sa.Engine) -> sa.Engine:
-    """The engine's BEGIN IMMEDIATE variant, made once: execution_options() builds a new
-    option engine (and copies its dispatch) on every call."""
-    return engine.execution_options(sqlite_begin="IMMEDIATE")
+    with _immediate_connection(engine or get_engine()) as connection:
+        with Session(connection, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
 
 
 @contextmanager
