@@ -7,7 +7,7 @@ updates the case with a compare-and-set on its version, so that a concurrent wri
 Conflict instead of silently overwriting (ENGINEERING.md: transitions is not process-safe).
 """
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -138,8 +138,17 @@ def start_flow(org: Organisation, case: Case) -> CaseFlow:
     )
 
 
+@dataclass(slots=True)
+class StoredFlow:
+    """The rows besides the case's own that its flow is built from."""
+
+    start: dict | None  # the first event's payload: the flow's start values
+    awaiting: list[str]  # the body codes of its Awaiting rows
+    open_blocking_hearings: int
+
+
 def current_flow(session: Session, org: Organisation, case: Case,
-                 stored: "StoredFlow | None" = None) -> CaseFlow:
+                 stored: StoredFlow | None = None) -> CaseFlow:
     """The flow as stored: the start values from the case's first event, the rest from rows
     (read here, or given as `stored` when the caller loaded them with the case)."""
     if stored is None or stored.start is None:
@@ -156,17 +165,6 @@ def current_flow(session: Session, org: Organisation, case: Case,
     flow.pending.sort(key=flow.committees.index)
     flow.open_blocking_hearings = stored.open_blocking_hearings
     return flow
-
-
-class StoredFlow:
-    """The rows besides the case's own that its flow is built from."""
-
-    __slots__ = ("start", "awaiting", "open_blocking_hearings")
-
-    def __init__(self, start: dict | None, awaiting: list[str], open_blocking_hearings: int):
-        self.start = start  # the first event's payload: the flow's start values
-        self.awaiting = awaiting  # the body codes of its Awaiting rows
-        self.open_blocking_hearings = open_blocking_hearings
 
 
 # The hot path's statements are built once: building a statement costs SQLAlchemy more than
