@@ -41,6 +41,7 @@ from cases.organisation import (
     current_organisation,
 )
 from cases.schemas import CaseCreate, DeadlineIn, validated
+from notifications.follow import case_moved as notify_followers
 from notifications.reminders import refresh_case_reminders
 from workflow import decisions
 from workflow.machine import CASE_FLOW_START_FIELDS, STAGE_FOR_KIND, CaseFlow, fire
@@ -219,6 +220,7 @@ def fire_action(session: Session, number: str, trigger: str, *, actor: str,
                          to_state=to_state, now=now, payload=payload,
                          body=payload.get("body"),
                          reason=payload.get("reason") or payload.get("override_reason", ""))
+    notify_followers(session, case, event, now)
     if trigger in TREATMENT_TRIGGERS and "wording" in payload:
         session.execute(sa.insert(Treatment.__table__), [_treatment_row(org, case, event,
                                                                          payload)])
