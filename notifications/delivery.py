@@ -122,8 +122,9 @@ def deliver_batch(engine: sa.Engine, row_ids: list[int], token: str, mailer: Mai
                   timing: outbox.Timing | None = None) -> Counter:
     """Send the claimed reminders of one task, each marked as soon as it is sent.
 
-    Taking the whole claim is one transaction; marking is one per message, so that a worker
-    killed mid-batch leaves at most the one message in flight unmarked.
+    Taking the whole claim is one transaction; renewing the claim before a send and marking
+    after it are one each per message, so that a worker killed mid-batch leaves at most the
+    one message in flight unmarked, and a slow batch never outlives its claim.
     """
     rules = rules or current_rules()
     timing = timing or outbox.timing()
@@ -143,6 +144,13 @@ def deliver_batch(engine: sa.Engine, row_ids: list[int], token: str, mailer: Mai
             with write_session(engine) as session:
                 outbox.mark_retry(session, row, token, now(), unreachable, timing, rules)
             outcomes["retry"] += 1
+            continue
+        with write_session(engine) as session:
+            still_ours = outbox.renew_claim(session, row.id, token, now())
+        if not still_ours:
+            # The sweep gave the row back while earlier messages were sent: another worker
+            # has it now.
+            outcomes["skipped"] += 1
             continue
         outcome = _send_one(engine, mailer, row, token, item.message, now, rules, timing)
         if outcome == "unreachable":

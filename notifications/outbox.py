@@ -223,6 +223,20 @@ def take_claim(session: Session, row_id: int, token: str, now: datetime) -> Remi
     return taken[0] if taken else None
 
 
+def renew_claim(session: Session, row_id: int, token: str, now: datetime) -> bool:
+    """Just before sending: restamp the row's start, if the claim is still this worker's.
+
+    A task's rows are all taken at once but sent one by one; without this, the sweep would
+    give back the rows further down a slow batch and another worker would send them too.
+    """
+    result = session.execute(
+        sa.update(Reminder)
+        .where(Reminder.id == row_id, Reminder.claim_token == token,
+               Reminder.status == SENDING)
+        .values(started_at=now, updated_at=now).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
 def _finish(session: Session, row_id: int, token: str, **values) -> bool:
     result = session.execute(
         sa.update(Reminder)

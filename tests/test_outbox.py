@@ -1,15 +1,16 @@
 """The outbox's compare-and-set steps: claim, take, finish, give back; on SQLite and PostgreSQL."""
 
+import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from servers import add_due_reminders
+from servers import MailSink, RecordingHandler, add_due_reminders
 from sqlmodel import select
 
 from cases.db import make_engine, write_session
 from notifications import delivery, outbox
-from notifications.models import FAILED, PENDING, SENDING, Reminder
+from notifications.models import FAILED, PENDING, SENDING, SENT, Reminder
 from notifications.rules import ReminderRules
 
 RULES = ReminderRules(office_hours_only=False)
@@ -156,3 +157,55 @@ def test_it_lists_failed_reminders_and_can_send_them_again(db):
         assert outbox.retry_failed(session, row_id, NOW, RULES)
     with write_session(db) as session:
         assert session.exec(select(Reminder.status)).one() == PENDING
+
+
+class SlowRelay(RecordingHandler):
+    """A relay that takes 20 s (on the test's clock) per message, each well under the send
+    timeout; it holds the second message until the test lets it through."""
+
+    def __init__(self, clock: list[datetime]):
+        super().__init__()
+        self.clock = clock
+        self.second_arrived = threading.Event()
+        self.let_through = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.clock[0] += timedelta(seconds=20)
+        if self.count() == 1 and not self.second_arrived.is_set():
+            self.second_arrived.set()
+            # Wait off the event loop, so that the relay serves the other worker meanwhile.
+            await asyncio.get_running_loop().run_in_executor(None, self.let_through.wait, 10)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.timeout(60)
+def test_it_sends_each_reminder_once_when_a_batch_outlasts_the_send_timeout(db):
+    add_due_reminders(db, 3, now=NOW)
+    [(_, token), *_] = claims = claim(db)
+    clock = [NOW]
+    relay = SlowRelay(clock)
+    sink = MailSink()
+    sink.handler = sink.controller.handler = relay
+    with sink:
+        first, second = (delivery.Mailer("127.0.0.1", sink.port, timeout=20) for _ in "12")
+        worker = threading.Thread(target=delivery.deliver_batch, args=(
+            db, [row_id for row_id, _ in claims], token, first),
+            kwargs={"now": lambda: clock[0], "rules": RULES, "timing": TIMING})
+        worker.start()
+        assert relay.second_arrived.wait(10)
+        # The batch was taken 45 s ago (send timeout 30 s), but its second message has been
+        # in flight for only 20 s: the sweep may give back the third, never the second.
+        swept_at = clock[0] + timedelta(seconds=5)
+        later = []
+        delivery.sweep(db, lambda ids, t: later.append((ids, t)), now=swept_at, rules=RULES,
+                       timing=TIMING)
+        for ids, later_token in later:
+            delivery.deliver_batch(db, ids, later_token, second, now=lambda: swept_at,
+                                   rules=RULES, timing=TIMING)
+        relay.let_through.set()
+        worker.join(30)
+        first.close()
+        second.close()
+    assert not worker.is_alive()
+    assert sorted(relay.message_ids().values()) == [1, 1, 1]
+    assert statuses(db) == {SENT: 3}
