@@ -92,6 +92,17 @@ def item_by_number(session: Session, meeting_id: int, number: int) -> AgendaItem
     return found
 
 
+def case_is_closed(session: Session, case: Case) -> bool:
+    """Is the case a lukket punkt? It is when confidential, or when any agenda item of it was
+    marked closed ("Gør til lukket punkt"): closing it on one agenda closes its text
+    everywhere (case page, API, feeds, follow emails), not only on that agenda."""
+    if case.confidential:
+        return True
+    closed_item = select(AgendaItem.id).where(AgendaItem.case_id == case.id,
+                                              AgendaItem.closed.is_(True)).limit(1)
+    return session.exec(closed_item).first() is not None
+
+
 def open_placement(session: Session, case_id: int, body_code: str) -> AgendaItem | None:
     """The case's undecided item on a (not cancelled) agenda of this body, if any."""
     query = (select(AgendaItem).join(Meeting, Meeting.id == AgendaItem.meeting_id)

@@ -241,3 +241,18 @@ def test_it_keeps_hearings_readable_after_closing(web_app, engine, api_tokens):
         assert session.get(Hearing, hearing_id).closed_on is not None
     hearings = client.get(f"/api/cases/{number}/hearings", headers=headers).json()
     assert hearings[0]["responses"][0]["text"] == "Svar"
+
+
+def test_it_hides_an_item_closed_on_the_agenda_from_members_of_other_bodies(
+        web_app, engine, api_tokens):
+    from web_fixtures import close_on_agenda
+
+    number = make_case(engine, committees=("SU",), summary="HEMMELIG-88", deadline=days(20))
+    close_on_agenda(engine, number)
+    client = anonymous(web_app)
+    other = client.get(f"/api/cases/{number}", headers=bearer(api_tokens["other_member"]))
+    assert other.status_code == 200
+    assert "HEMMELIG-88" not in other.text and other.json()["readable"] is False
+    assert other.json()["closed_item"] is True
+    own = client.get(f"/api/cases/{number}", headers=bearer(api_tokens["member"])).json()
+    assert own["readable"] and own["summary"] == "HEMMELIG-88"

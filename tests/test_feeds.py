@@ -157,3 +157,14 @@ def test_it_shows_the_planned_route_and_flags_it_when_it_no_longer_fits(web_app,
     at_risk = as_role(web_app, "manager").get("/overblik/sager",
                                               params={"figur": "at_risk"}).text
     assert too_late in at_risk and fits not in at_risk
+
+
+def test_it_has_no_public_feed_for_a_case_closed_on_an_agenda(web_app, engine):
+    from web_fixtures import close_on_agenda
+
+    number = make_case(engine, committees=("SU",), deadline=days(30))
+    assert anonymous(web_app).get(f"/feeds/sag/{number}.ics").status_code == 200
+    close_on_agenda(engine, number)
+    response = anonymous(web_app).get(f"/feeds/sag/{number}.ics")
+    assert response.status_code == 404
+    assert "findes ikke" in response.text

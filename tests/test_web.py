@@ -349,3 +349,15 @@ def test_it_keeps_the_active_index_in_step_with_the_workflow():
     from workflow.machine import ACTIVE
 
     assert tuple(ACTIVE) == ACTIVE_STATES
+
+
+def test_it_shows_an_item_closed_on_the_agenda_only_to_members_of_its_bodies(web_app, engine):
+    from web_fixtures import close_on_agenda
+
+    number = make_case(engine, committees=("SU",), summary="LUKKET-PÅ-DAGSORDEN-1")
+    close_on_agenda(engine, number)
+    other = logged_in(web_app, "bsu-medlem", "bsu-medlem-demo").get(f"/sager/{number}").text
+    assert "LUKKET-PÅ-DAGSORDEN-1" not in other and "lukket punkt" in other.lower()
+    own = as_role(web_app, "member").get(f"/sager/{number}").text
+    assert "LUKKET-PÅ-DAGSORDEN-1" in own
+    assert f"/feeds/sag/{number}.ics" not in own  # no public feed offered for it

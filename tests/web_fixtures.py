@@ -125,3 +125,18 @@ def today() -> date:
 
 def days(n: int) -> date:
     return today() + timedelta(days=n)
+
+
+_meeting_days = iter(range(200, 100_000, 7))
+
+
+def close_on_agenda(engine, number: str, body: str = "SU") -> int:
+    """Place the case on a new meeting of the body and mark its item closed ("Gør til lukket
+    punkt"), as the secretariat does; returns the item id."""
+    from meetings.services import create_meeting, place_case, set_closed
+
+    with write_session(engine) as session:
+        meeting = create_meeting(session, body=body, day=days(next(_meeting_days)))
+        item = place_case(session, meeting.id, number, late_reason="test")
+        set_closed(session, item.id, True)
+        return item.id

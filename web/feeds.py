@@ -17,6 +17,7 @@ from cases.errors import NotFound
 from cases.models import Case, utcnow
 from cases.organisation import current_organisation
 from cases.settings import site_url
+from meetings.queries import case_is_closed
 from web.auth import db
 from web.models import Subscription
 from web.tokens import feed_owner
@@ -107,13 +108,13 @@ def body_feed(code: str, session: Session = Depends(db)):
 
 def _case_is_closed(session: Session, case_id: int | None) -> bool:
     case = session.get(Case, case_id) if case_id else None
-    return bool(case and case.confidential)
+    return bool(case and case_is_closed(session, case))
 
 
 @router.get("/sag/{number:path}.ics", summary="En sags frister (offentlig, ikke lukkede punkter)")
 def case_feed(number: str, session: Session = Depends(db)):
     case = queries.get_case(session, number)
-    if case.confidential:
+    if case_is_closed(session, case):
         raise NotFound(f"Sagen {number!r} findes ikke.")
     calendar = _calendar(f"Sag {case.number} – frister")
     for event in case_events(session, case):

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from cases import queries
 from cases.models import Case
 from cases.organisation import Organisation
+from meetings.queries import case_is_closed
 from web import access, integrations
 from workflow import decisions
 from workflow.machine import STATE_LABELS, TRIGGER_LABELS, available_triggers
@@ -34,8 +35,8 @@ def case_bodies(org: Organisation, session: Session, case: Case) -> set[str]:
 
 
 def may_read(org: Organisation, session: Session, case: Case, viewer: access.Viewer) -> bool:
-    return not case.confidential or access.may_read_closed(viewer, case_bodies(org, session,
-                                                                             case))
+    return not case_is_closed(session, case) or access.may_read_closed(
+        viewer, case_bodies(org, session, case))
 
 
 def history(session: Session, case_id: int) -> list[dict]:
@@ -53,7 +54,7 @@ def summary(session: Session, case: Case) -> dict:
     """What anyone allowed to see the case at all may see."""
     return {"number": case.number, "title": case.title, "status": case.status,
             "status_label": STATE_LABELS.get(case.status, case.status),
-            "version": case.version, "closed_item": case.confidential,
+            "version": case.version, "closed_item": case_is_closed(session, case),
             "deciding_body": case.deciding_body, "committees": list(case.committees),
             "awaiting": queries.awaiting_bodies(session, case.id),
             "history": history(session, case.id)}
