@@ -7,10 +7,13 @@ nothing is written when a command fails.
 import functools
 import json
 import sys
+import tomllib
+import traceback
 
 import click
+from sqlalchemy import exc as sa_exc
 
-from cases import queries, services
+from cases import organisation, queries, services, settings
 from cases.dates import format_date, format_instant
 from cases.db import migrate, read_session, write_session
 from cases.errors import InvalidInput, UserError
@@ -385,4 +388,32 @@ cli.add_command(demo_command)
 
 
 def main():
-    cli(prog_name="sagsgang")
+    try:
+        cli(prog_name="sagsgang")
+    except (sa_exc.OperationalError, sa_exc.ProgrammingError):
+        # On a database never migrated every command fails on its first query (no table).
+        click.echo("Fejl: Databasen er ikke klar – kør `sagsgang init-db`.", err=True)
+        sys.exit(1)
+    except (OSError, ValueError) as error:
+        if not _raised_reading_organisation(error):
+            raise
+        click.echo(f"Fejl: Organisationsfilen {settings.organisation_file()} "
+                   f"{_organisation_trouble(error)}", err=True)
+        sys.exit(1)
+
+
+def _raised_reading_organisation(error: Exception) -> bool:
+    """Whether the error came from reading or parsing the organisation file: other errors
+    of the same classes are bugs and keep their traceback."""
+    return any(frame.f_code.co_filename == organisation.__file__
+               for frame, _ in traceback.walk_tb(error.__traceback__))
+
+
+def _organisation_trouble(error: Exception) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "findes ikke. Sæt SAGSGANG_ORGANISATION til en eksisterende fil."
+    if isinstance(error, OSError):
+        return f"kan ikke læses: {error.strerror}."
+    if isinstance(error, tomllib.TOMLDecodeError):
+        return f"er ikke gyldig TOML: {error}."
+    return f"er ugyldig: {error}."

@@ -210,3 +210,36 @@ def test_it_works_as_a_real_command(tmp_path):
                               "Afventer: BSU, SU.\n")
     assert refused.stdout == ""
     assert json.loads(real("case", "show", "UUC-1", "--json").stdout)["version"] == 2
+
+
+def run_sagsgang(*args, **env):
+    """The installed console script in its own process, with these environment variables."""
+    sagsgang = Path(sys.executable).parent / "sagsgang"
+    return subprocess.run([str(sagsgang), *args], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("args", [("case", "list"), ("case", "show", "X"),
+                                  ("reminders", "failed")])
+def test_it_asks_for_init_db_instead_of_a_traceback_on_an_unmigrated_database(tmp_path, args):
+    result = run_sagsgang(*args, DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}")
+    assert result.returncode == 1
+    assert result.stderr == "Fejl: Databasen er ikke klar – kør `sagsgang init-db`.\n"
+
+
+@pytest.mark.parametrize("content, reason", [
+    (None, "findes ikke"),
+    ("[municipality\nname = 1", "er ikke gyldig TOML"),
+    ('[[bodies]]\ncode = "KB"\nname = "Kommunalbestyrelsen"\nkind = "parliament"\n',
+     "er ugyldig"),
+])
+def test_it_names_a_missing_or_broken_organisation_file_instead_of_a_traceback(
+        tmp_path, content, reason):
+    organisation = tmp_path / "organisation.toml"
+    if content is not None:
+        organisation.write_text(content, encoding="utf-8")
+    result = run_sagsgang("bodies", DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}",
+                          SAGSGANG_ORGANISATION=str(organisation))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Fejl: Organisationsfilen {organisation} {reason}")
+    assert "Traceback" not in result.stderr
