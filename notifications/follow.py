@@ -7,8 +7,9 @@ sent about a change that was rolled back. The outbox then delivers them like rem
 and the subscription, so a repeated call adds nothing.
 
 What a follower reads is fixed in the row's context when the change happens. A closed case
-(lukket punkt) gives those who follow it through a body its number and title only; only
-those who chose to follow the case itself (which needs read access) get its news.
+(lukket punkt: confidential, or closed on an agenda) gives those who follow it through a
+body its number and title only; only those who follow the case itself and, when the row is
+made, may still read it get its news.
 """
 
 from datetime import datetime
@@ -17,12 +18,15 @@ from sqlmodel import Session, select
 
 from cases.dates import COPENHAGEN
 from cases.errors import NotFound
-from cases.models import Case, CaseEvent, User
+from cases.models import Case, CaseEvent, Membership, User
 from cases.organisation import current_organisation
+from meetings.queries import case_is_closed
 from notifications import outbox
 from notifications.email import FOLLOW_AGENDA, FOLLOW_CASE
 from notifications.rules import Person, Wanted, current_rules
+from web.access import Viewer
 from web.models import Subscription
+from web.views import may_read
 from workflow import decisions
 from workflow.machine import STATE_LABELS, TRIGGER_LABELS
 
@@ -57,16 +61,29 @@ def case_moved(session: Session, case: Case, event: CaseEvent, now: datetime) ->
     if not followers:
         return 0
     full = case_news(event)
+    closed = case_is_closed(session, case)
     wanted = []
     for subscription in followers:
-        closed_to_reader = case.confidential and subscription.case_id != case.id
+        reads_all = not closed or _may_still_read(session, case, subscription)
         context = {"case_number": case.number, "case_title": case.title,
-                   "closed": bool(case.confidential),
-                   **({} if closed_to_reader else full)}
+                   "closed": closed, **(full if reads_all else {})}
         wanted.append(_wanted(session, subscription, FOLLOW_CASE,
                               f"event:{event.id}", context, now))
     _insert(session, wanted, now)
     return len(wanted)
+
+
+def _may_still_read(session: Session, case: Case, subscription: Subscription) -> bool:
+    """A closed case's news goes in full only to a follower of the case itself who, now, is
+    still an active user allowed to read it (they may have left the body since)."""
+    if subscription.case_id != case.id or subscription.user_id is None:
+        return False
+    user = session.get(User, subscription.user_id)
+    if user is None or not user.active:
+        return False
+    bodies = session.exec(select(Membership.body_code).where(Membership.user_id == user.id))
+    viewer = Viewer(role=user.role, bodies=frozenset(bodies))
+    return may_read(current_organisation(), session, case, viewer)
 
 
 def case_news(event: CaseEvent) -> dict:

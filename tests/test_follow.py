@@ -11,7 +11,7 @@ from sqlmodel import select
 from cases import services
 from cases.db import read_session, write_session
 from cases.errors import TransitionRefused
-from cases.models import User, utcnow
+from cases.models import Membership, User, utcnow
 from cases.settings import site_url
 from meetings.services import create_meeting, place_case, publish_agenda
 from notifications import delivery, outbox
@@ -36,7 +36,8 @@ def make_case(session, number: str, *, title: str = "Ny daginstitution",
 
 
 def follow(session, email: str, *, case_number: str | None = None,
-           body_code: str | None = None, name: str = "") -> int:
+           body_code: str | None = None, name: str = "", bodies=()) -> int:
+    """A subscription; with a name, of a member user (of `bodies`) with that email."""
     from cases import queries
 
     user_id = None
@@ -46,6 +47,7 @@ def follow(session, email: str, *, case_number: str | None = None,
         session.add(user)
         session.flush()
         user_id = user.id
+        session.add_all(Membership(user_id=user.id, body_code=code) for code in bodies)
     case_id = queries.get_case(session, case_number).id if case_number else None
     row = Subscription(email=email, user_id=user_id, case_id=case_id, body_code=body_code,
                        created_at=utcnow())
@@ -100,7 +102,8 @@ def test_it_gives_body_followers_only_number_and_title_of_a_closed_case(engine):
     with write_session(engine) as session:
         make_case(session, "F-3", title="Lukket personsag", confidential=True)
         follow(session, "udvalg@example.org", body_code="SU")
-        follow(session, "sagen@example.org", case_number="F-3")
+        follow(session, "sagen@example.org", case_number="F-3", name="Signe Sag",
+               bodies=("SU",))
     with write_session(engine) as session:
         services.fire_action(session, "F-3", "submit", actor="test")
         services.fire_action(session, "F-3", "treat", actor="test", body="SU",
@@ -199,3 +202,47 @@ def test_it_delivers_a_follow_email_whose_link_stops_following(engine, sqlite_ur
     assert "Du får ikke længere e-mails" in client.post(path).text
     with read_session(engine) as session:
         assert session.get(Subscription, subscription_id).ended_at is not None
+
+
+def _contexts(engine) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for row in follow_rows(engine):
+        found.setdefault(row.recipient, []).append(row.context)
+    return found
+
+
+def test_it_gives_body_followers_only_number_and_title_of_a_case_closed_on_the_agenda(engine):
+    from meetings.services import set_closed
+
+    with write_session(engine) as session:
+        make_case(session, "F-8", title="Åben sag, lukket punkt")
+        services.fire_action(session, "F-8", "submit", actor="test")
+        meeting = create_meeting(session, body="SU", day=utcnow().date() + timedelta(days=40))
+        set_closed(session, place_case(session, meeting.id, "F-8").id, True)
+        follow(session, "udvalg@example.org", body_code="SU")
+    with write_session(engine) as session:
+        services.fire_action(session, "F-8", "treat", actor="test", body="SU",
+                             wording="anbefales", meeting_date="04-10-2022", item_number=1,
+                             decision_text="Fortroligt beslutningsindhold.")
+    [context] = _contexts(engine)["udvalg@example.org"]
+    assert set(context) == {"case_number", "case_title", "closed", "subscription_id"}
+    assert context["closed"] is True
+
+
+def test_it_rechecks_a_case_followers_read_access_when_a_closed_case_moves(engine):
+    with write_session(engine) as session:
+        make_case(session, "F-9", title="Lukket personsag", confidential=True)
+        for email in ("stadig@example.org", "stoppet@example.org", "udtraadt@example.org"):
+            follow(session, email, case_number="F-9", name=email, bodies=("SU",))
+        session.exec(select(User).where(User.email == "stoppet@example.org")).one() \
+            .active = False
+        left = session.exec(select(User.id).where(User.email == "udtraadt@example.org")).one()
+        session.delete(session.exec(select(Membership).where(Membership.user_id == left))
+                       .one())
+    with write_session(engine) as session:
+        services.fire_action(session, "F-9", "submit", actor="test")
+    contexts = _contexts(engine)
+    assert contexts["stadig@example.org"][0]["to_state"] == "Til behandling i fagudvalg"
+    for email in ("stoppet@example.org", "udtraadt@example.org"):
+        [context] = contexts[email]
+        assert set(context) == {"case_number", "case_title", "closed", "subscription_id"}
