@@ -256,3 +256,14 @@ def test_it_hides_an_item_closed_on_the_agenda_from_members_of_other_bodies(
     assert other.json()["closed_item"] is True
     own = client.get(f"/api/cases/{number}", headers=bearer(api_tokens["member"])).json()
     assert own["readable"] and own["summary"] == "HEMMELIG-88"
+
+
+def test_it_shows_a_closed_cases_deadlines_only_to_those_who_may_read_it(
+        web_app, engine, api_tokens):
+    number = make_case(engine, confidential=True, committees=("SU",), deadline=days(25))
+    client = anonymous(web_app)
+    path = f"/api/cases/{number}/deadlines"
+    own = client.get(path, headers=bearer(api_tokens["member"]))
+    assert [d["description"] for d in own.json()] == ["KB senest"]
+    other = client.get(path, headers=bearer(api_tokens["other_member"]))
+    assert other.status_code == 200 and other.json() == []

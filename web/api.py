@@ -172,9 +172,7 @@ def case_history(number: str, user: CurrentUser = api("view_cases"),
 def case_deadlines(number: str, user: CurrentUser = api("view_cases"),
                    session: Session = Depends(db)):
     case = queries.get_case(session, number)
-    return [{"id": d.id, "due_date": d.due_date, "kind": d.kind, "description": d.description,
-             "legal_basis": d.legal_basis, "met_on": d.met_on}
-            for d in queries.deadlines(session, case.id)]
+    return _case_out(session, case, user).get("deadlines", [])
 
 
 @router.post("/cases/{number:path}/deadlines", tags=["frister"], summary="Tilføj en frist",
