@@ -168,3 +168,25 @@ def test_it_has_no_public_feed_for_a_case_closed_on_an_agenda(web_app, engine):
     response = anonymous(web_app).get(f"/feeds/sag/{number}.ics")
     assert response.status_code == 404
     assert "findes ikke" in response.text
+
+
+def test_it_lists_only_published_items_of_a_published_meeting(web_app, engine):
+    """An item placed after publication waits for its tillægsdagsorden, as on the public
+    page."""
+    from meetings.services import create_meeting, place_case, publish_agenda
+
+    shown = make_case(engine, title="Offentliggjort punkt", committees=("BSU",))
+    waiting = make_case(engine, title="Venter på tillæg", committees=("BSU",))
+    with write_session(engine) as session:
+        meeting = create_meeting(session, body="BSU", day=days(120))
+        place_case(session, meeting.id, shown)
+        publish_agenda(session, meeting.id, actor="test")
+        place_case(session, meeting.id, waiting, late_reason="test")
+        meeting_id = meeting.id
+    calendar = parse(anonymous(web_app).get("/feeds/organ/BSU.ics"))
+    [event] = [e for e in events(calendar) if str(e["uid"]) == f"meeting-{meeting_id}@sagsgang"]
+    description = str(event["description"])
+    assert "Offentliggjort punkt" in description
+    assert "Venter på tillæg" not in description
+    public = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").text
+    assert "Offentliggjort punkt" in public and "Venter på tillæg" not in public

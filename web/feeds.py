@@ -20,6 +20,7 @@ from cases.settings import site_url
 from meetings.queries import case_is_closed
 from web.auth import db
 from web.models import Subscription
+from web.public import published_items
 from web.tokens import feed_owner
 from workflow.machine import ACTIVE
 
@@ -76,7 +77,7 @@ def case_events(session: Session, case: Case) -> list[Event]:
 
 @router.get("/organ/{code}.ics", summary="Et organs møder (offentlig)")
 def body_feed(code: str, session: Session = Depends(db)):
-    from meetings.models import AGENDA_PUBLISHED, CANCELLED, AgendaItem, Meeting
+    from meetings.models import AGENDA_PUBLISHED, CANCELLED, Meeting
 
     body = current_organisation().body(code)
     calendar = _calendar(f"{body.name} – møder")
@@ -95,10 +96,8 @@ def body_feed(code: str, session: Session = Depends(db)):
         if meeting.place:
             event.add("location", meeting.place)
         if meeting.agenda_status == AGENDA_PUBLISHED:
-            items = session.exec(select(AgendaItem).where(
-                AgendaItem.meeting_id == meeting.id, AgendaItem.closed.is_(False))
-                .order_by(AgendaItem.number)).all()
-            open_items = [i for i in items if not _case_is_closed(session, i.case_id)]
+            open_items = [i for i in published_items(session, meeting)
+                          if not i.closed and not _case_is_closed(session, i.case_id)]
             event.add("description", "\n".join(f"Punkt {i.number}: {i.title}"
                                                for i in open_items))
             event.add("url", f"{site_url()}/offentlig/moeder/{meeting.id}")

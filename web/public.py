@@ -26,20 +26,24 @@ def published_meetings(session: Session, body_code: str | None = None, limit: in
     return list(session.exec(query.order_by(Meeting.starts_at.desc()).limit(limit)))
 
 
-def public_document(session: Session, meeting) -> dict:
-    """The published agenda with its decisions, as meetings.documents shows it to the public
-    (`public_view`: closed items as number, title and decision): one place decides that.
-
-    Only items that were published are shown (an item placed since waits for its
-    tillægsdagsorden); a meeting published before publications were kept shows all.
-    """
+def published_items(session: Session, meeting) -> list:
+    """The items the public sees: only those that were published (an item placed since waits
+    for its tillægsdagsorden); a meeting published before publications were kept shows all."""
     from meetings import queries as meeting_queries
-    from meetings.documents import meeting_context
 
     items = meeting_queries.items(session, meeting.id)
     if meeting_queries.publications(session, meeting.id):
         items = [item for item in items if item.published_in is not None]
-    return meeting_context(session, meeting, public=True, items=items)
+    return items
+
+
+def public_document(session: Session, meeting) -> dict:
+    """The published agenda with its decisions, as meetings.documents shows it to the public
+    (`public_view`: closed items as number, title and decision): one place decides that."""
+    from meetings.documents import meeting_context
+
+    return meeting_context(session, meeting, public=True,
+                           items=published_items(session, meeting))
 
 
 @router.get("/offentlig")
