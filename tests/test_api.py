@@ -71,6 +71,7 @@ def _actions():
          lambda e: f"/api/hearings/{_hearing_with_response(e, make_case(e))}/close",
          lambda: {"closed_on": "06-10-2030"}, 200),
         ("queue", "view_queues", "GET", lambda e: "/api/bodies/SU/queue", None, 200),
+        ("list_queue", "view_queues", "GET", lambda e: "/api/cases?body=SU", None, 200),
         ("dashboard", "view_dashboard", "GET", lambda e: "/api/dashboard", None, 200),
         ("meetings", "view_meetings", "GET", lambda e: "/api/meetings", None, 200),
     ]

@@ -19,7 +19,8 @@ from cases.organisation import current_organisation
 from cases.schemas import CaseCreate, DeadlineIn
 from web import dashboard as dash
 from web import views
-from web.auth import CurrentUser, db, require
+from web.access import refusal
+from web.auth import CurrentUser, Forbidden, db, require
 from web.settings import stale_weeks
 from workflow.machine import TRIGGER_LABELS
 
@@ -108,7 +109,9 @@ def list_cases(status: str | None = None, centre: str | None = None, body: str |
                limit: int = 100, user: CurrentUser = api("view_cases"),
                session: Session = Depends(db)):
     limit = max(1, min(limit, 1000))
-    if body:
+    if body:  # a body's queue: the same permission as /api/bodies/{code}/queue
+        if not user.can("view_queues"):
+            raise Forbidden(refusal("view_queues"))
         current_organisation().body(body)
         found = [c for c, _ in queries.queue(session, body)][:limit]
     else:
@@ -202,7 +205,6 @@ def add_hearing(number: str, data: HearingIn, request: Request,
     with write_session(request.app.state.engine) as session:
         if data.send_to_hearing:
             if not user.can("fire_transition"):
-                from web.auth import Forbidden
                 raise Forbidden("Du har ikke adgang til at flytte sager i sagsgangen.")
             hearing = services.send_to_hearing(session, number, **common)
         else:
