@@ -122,15 +122,17 @@ def deliver_batch(engine: sa.Engine, row_ids: list[int], token: str, mailer: Mai
                   timing: outbox.Timing | None = None) -> Counter:
     """Send the claimed reminders of one task, each marked as soon as it is sent.
 
-    Taking the whole claim is one transaction; renewing the claim before a send and marking
-    after it are one each per message, so that a worker killed mid-batch leaves at most the
-    one message in flight unmarked, and a slow batch never outlives its claim.
+    Taking the whole claim is one transaction; marking after a send is one per message, and so
+    is renewing the claim before a send once the batch is half its send_timeout old. So a
+    worker killed mid-batch leaves at most the one message in flight unmarked, and a slow
+    batch never outlives its claim.
     """
     rules = rules or current_rules()
     timing = timing or outbox.timing()
     outcomes = Counter()
+    taken_at = now()
     with write_session(engine) as session:
-        rows = outbox.take_claims(session, row_ids, token, now())
+        rows = outbox.take_claims(session, row_ids, token, taken_at)
         outcomes["skipped"] += len(row_ids) - len(rows)
         prepared = [_prepare(session, row, token, now()) for row in rows]
     unreachable = None
@@ -145,8 +147,14 @@ def deliver_batch(engine: sa.Engine, row_ids: list[int], token: str, mailer: Mai
                 outbox.mark_retry(session, row, token, now(), unreachable, timing, rules)
             outcomes["retry"] += 1
             continue
-        with write_session(engine) as session:
-            still_ours = outbox.renew_claim(session, row.id, token, now())
+        # The sweep gives a row back only once its claim is send_timeout old; while the batch
+        # is younger than half that, no row of it can have been given back, so the write that
+        # renews the claim is needed only for the later messages of a slow batch.
+        if now() - taken_at >= timing.send_timeout / 2:
+            with write_session(engine) as session:
+                still_ours = outbox.renew_claim(session, row.id, token, now())
+        else:
+            still_ours = True
         if not still_ours:
             # The sweep gave the row back while earlier messages were sent: another worker
             # has it now.
