@@ -100,9 +100,9 @@ def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem
 def item_context(session: Session, org: Organisation, meeting: Meeting,
                  item: AgendaItem) -> dict:
     case = session.get(Case, item.case_id) if item.case_id else None
-    # A confidential case is a lukket punkt wherever it is placed, even if the item's own
-    # mark was taken off: the public version must never show its text.
-    closed = item.closed or bool(case and case.confidential)
+    # A confidential case, or one closed on any agenda, is a lukket punkt wherever it is
+    # placed, even if this item's own mark is off: the public must never see its text.
+    closed = item.closed or bool(case and queries.case_is_closed(session, case))
     return {
         "number": item.number, "title": item.title, "closed": closed,
         "standing": item.standing, "text": item.text, "supplementary": item.supplementary,

@@ -123,3 +123,32 @@ def test_it_walks_a_meeting_on_the_command_line(sqlite_url, monkeypatch, tmp_pat
     assert late.exit_code == 1 and "Fejl:" in late.output and "Traceback" not in late.output
     bad = runner.invoke(cli, ["meeting", "render", "XX:01-11-2099"])
     assert bad.exit_code == 1 and "Ukendt organ" in bad.output
+
+
+def test_it_keeps_a_case_closed_on_one_agenda_closed_on_the_next(sqlite_url, org):
+    """Closed at SU ("Gør til lukket punkt"), placed as an open item at ØU: still closed."""
+    engine = make_engine(sqlite_url)
+    text = f"Fortrolige oplysninger {MARKER}."
+    with write_session(engine) as session:
+        su = services.create_meeting(session, body="SU", day="04-10-2022", org=org, now=NOW)
+        ou = services.create_meeting(session, body="ØU", day="18-10-2022", org=org, now=NOW)
+        case_services.create_case(session, {
+            "number": "C-3", "title": "Sag lukket i udvalget", "centre": "Center for Voksne og "
+            "Sundhed", "deciding_body": "KB", "committees": ["SU"], "summary": text,
+            "presentation": text, "proposals": [text]}, actor="t", org=org, now=NOW)
+        case_services.fire_action(session, "C-3", "submit", actor="t", org=org, now=NOW)
+        item = services.place_case(session, su.id, "C-3", org=org, now=NOW)
+        services.set_closed(session, item.id, True)
+        services.publish_agenda(session, su.id, actor="t", org=org, now=NOW)
+        services.record_item_decision(session, item.id, wording="Anbefales", actor="t",
+                                      org=org, now=MEETING_DAY)
+        ou_item = services.place_case(session, ou.id, "C-3", org=org, now=MEETING_DAY)
+        assert not ou_item.closed
+        services.publish_agenda(session, ou.id, actor="t", org=org, now=MEETING_DAY)
+    with read_session(engine) as session:
+        full = render_meeting(session, ou.id, org=org)
+        public = render_meeting(session, ou.id, public=True, org=org)
+    engine.dispose()
+    assert MARKER in full
+    assert MARKER not in public
+    assert "Sag lukket i udvalget" in public
