@@ -81,7 +81,7 @@ class Organisation:
         return centre
 
 
-def _parse_time(raw: str, where: str) -> time:
+def parse_time(raw: str, where: str) -> time:
     try:
         hours, minutes = raw.split(":")
         return time(int(hours), int(minutes))
@@ -104,7 +104,7 @@ def _parse_body(raw: dict) -> Body:
         name=raw["name"],
         kind=raw["kind"],
         meeting_weekday=WEEKDAYS.index(weekday),
-        meeting_time=_parse_time(raw.get("meeting_time", "17:00"), where),
+        meeting_time=parse_time(raw.get("meeting_time", "17:00"), where),
         agenda_weekdays=int(raw.get("agenda_weekdays", 4)),
         material_weekdays=int(raw.get("material_weekdays", 4)),
         submission_weekdays=int(raw.get("submission_weekdays", 9)),
@@ -127,7 +127,7 @@ def parse_organisation(data: dict) -> Organisation:
         centres=tuple(c["name"] for c in data.get("centres", [])),
         require_finance_statement=bool(municipality.get("require_finance_statement", True)),
         custom_days_off=tuple(municipality.get("custom_days_off", [])),
-        office_hours=(_parse_time(hours[0], "office_hours"), _parse_time(hours[1], "office_hours")),
+        office_hours=(parse_time(hours[0], "office_hours"), parse_time(hours[1], "office_hours")),
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cases import settings
 from cases.dates import COPENHAGEN
+from cases.organisation import parse_time
 from meetings.calendar import WeekdayRules, add_weekdays, is_weekday, local_instant, weekdays_before
 
 # Every kind of reminder, with the Danish label the secretariat sees.
@@ -73,14 +74,6 @@ class ReminderRules:
         return WeekdayRules(custom_days_off=self.custom_days_off)
 
 
-def _time(raw: str, where: str) -> time:
-    try:
-        hours, minutes = str(raw).split(":")
-        return time(int(hours), int(minutes))
-    except ValueError:
-        raise ValueError(f"[reminders] {where}: expected HH:MM, got {raw!r}") from None
-
-
 def _offsets(raw, where: str) -> tuple[int, ...]:
     if not isinstance(raw, list) or not all(isinstance(n, int) and n >= 0 for n in raw):
         raise ValueError(f"[reminders] {where}: expected a list of whole weekdays, got {raw!r}")
@@ -98,7 +91,8 @@ def parse_rules(data: dict) -> ReminderRules:
         raise ValueError(f"[reminders]: unknown settings {', '.join(sorted(unknown))}")
     hours = municipality.get("office_hours", ["08:00", "16:00"])
     values = {
-        "office_hours": (_time(hours[0], "office_hours"), _time(hours[1], "office_hours")),
+        "office_hours": (parse_time(hours[0], "[reminders] office_hours"),
+                         parse_time(hours[1], "[reminders] office_hours")),
         "custom_days_off": tuple(municipality.get("custom_days_off", [])),
     }
     for name in ("enabled", "office_hours_only", "hearing_request", "hearing_missing",
@@ -113,7 +107,7 @@ def parse_rules(data: dict) -> ReminderRules:
         if name in raw:
             values[name] = _offsets(raw[name], name)
     if "send_at" in raw:
-        values["send_at"] = _time(raw["send_at"], "send_at")
+        values["send_at"] = parse_time(raw["send_at"], "[reminders] send_at")
     if "weekly_digest" in raw:
         day = raw["weekly_digest"]
         if day not in ("", *WEEKDAY_NAMES):

@@ -68,6 +68,14 @@ def any_db_url(request):
 
 
 @pytest.fixture
+def db(any_db_url):
+    """An engine on a migrated database, once on SQLite and once on PostgreSQL."""
+    engine = make_engine(any_db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def engine(sqlite_url):
     engine = make_engine(sqlite_url)
     yield engine

@@ -32,13 +32,6 @@ def seed():
     return parse_referat(SEED.read_text(encoding="utf-8"))
 
 
-@pytest.fixture
-def db(any_db_url):
-    engine = make_engine(any_db_url)
-    yield engine
-    engine.dispose()
-
-
 def load(engine, path_or_referat, org, **kw):
     referat = path_or_referat if not isinstance(path_or_referat, Path) else parse_referat(
         path_or_referat.read_text(encoding="utf-8"))

@@ -8,7 +8,7 @@ import pytest
 from servers import MailSink, RecordingHandler, add_due_reminders
 from sqlmodel import select
 
-from cases.db import make_engine, write_session
+from cases.db import write_session
 from notifications import delivery, outbox
 from notifications.models import FAILED, PENDING, SENDING, SENT, Reminder
 from notifications.rules import ReminderRules
@@ -18,13 +18,6 @@ TIMING = outbox.Timing(batch_size=1000, queue_timeout=timedelta(seconds=60),
                        send_timeout=timedelta(seconds=30), retry_base=timedelta(seconds=10),
                        max_attempts=3)
 NOW = datetime(2026, 3, 30, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(any_db_url):
-    engine = make_engine(any_db_url)
-    yield engine
-    engine.dispose()
 
 
 def statuses(engine) -> dict[str, int]:

@@ -7,20 +7,13 @@ import sqlalchemy as sa
 
 from cases import queries, services
 from cases.dates import COPENHAGEN, local_to_utc
-from cases.db import make_engine, read_session, write_session
+from cases.db import read_session, write_session
 from cases.errors import Conflict
 from cases.models import Case, CaseEvent
 from workflow.machine import fire
 
 ACTOR = "sekretariat"
 CVS = "Center for Voksne og Sundhed"
-
-
-@pytest.fixture
-def db(any_db_url):
-    engine = make_engine(any_db_url)
-    yield engine
-    engine.dispose()
 
 
 def new_case(engine, number="P-1", **fields):

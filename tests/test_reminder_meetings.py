@@ -10,7 +10,7 @@ from servers import add_people, create_case
 from sqlmodel import select
 
 from cases import services
-from cases.db import make_engine, write_session
+from cases.db import write_session
 from cases.errors import InvalidInput, TransitionRefused
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
@@ -22,13 +22,6 @@ from notifications.rules import MeetingFacts, Person, ReminderRules, meeting_rem
 # Monday 2026-03-16; SU meets Tuesday 2026-03-31 17:00, just after the spring DST change.
 NOW = datetime(2026, 3, 16, 9, tzinfo=UTC)
 RULES = ReminderRules()
-
-
-@pytest.fixture
-def db(any_db_url):
-    engine = make_engine(any_db_url)
-    yield engine
-    engine.dispose()
 
 
 def rows(engine, kind) -> list[Reminder]:

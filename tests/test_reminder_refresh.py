@@ -7,18 +7,11 @@ from servers import add_people, create_case
 from sqlmodel import select
 
 from cases import services
-from cases.db import make_engine, write_session
+from cases.db import write_session
 from cases.errors import InvalidInput
 from notifications.models import CANCELLED, PENDING, SENT, Reminder
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(any_db_url):
-    engine = make_engine(any_db_url)
-    yield engine
-    engine.dispose()
 
 
 def outbox_rows(engine) -> dict[tuple[str, str, str], str]:

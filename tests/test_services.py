@@ -10,18 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from cases import queries, services
-from cases.db import make_engine, read_session, write_session
+from cases.db import read_session, write_session
 from cases.errors import InvalidInput, NotFound, TransitionRefused, UserError
 
 ACTOR = "sekretariat"
 CVS = "Center for Voksne og Sundhed"
-
-
-@pytest.fixture
-def db(any_db_url):
-    engine = make_engine(any_db_url)
-    yield engine
-    engine.dispose()
 
 
 def create(engine, number, *, deciding_body, committees=(), **fields):
