@@ -24,16 +24,18 @@ def is_embedded_broker(url: str | None = None) -> bool:
     return (url or app.conf.broker_url).startswith("sqla+sqlite")
 
 
-def prepare_embedded_broker() -> None:
-    """Create the embedded broker's tables and queue before any worker starts: two workers
-    starting on a fresh broker database race to create the queue (ENGINEERING.md)."""
-    if not is_embedded_broker():
+def prepare_embedded_broker(url: str | None = None) -> None:
+    """Create the embedded broker's tables and queue before any worker or beat starts:
+    processes starting together on a fresh broker database race to create the queue
+    (ENGINEERING.md), and a beat that loses that race keeps a dead channel."""
+    url = url or app.conf.broker_url
+    if not is_embedded_broker(url):
         return
-    path = app.conf.broker_url.split("///", 1)[1]
+    path = url.split("///", 1)[1]
     from pathlib import Path
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with app.connection_for_write() as connection:
+    with app.connection_for_write(url) as connection:
         channel = connection.default_channel
         channel._get_or_create(app.conf.task_default_queue)
 

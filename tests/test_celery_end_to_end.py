@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from cases.db import make_engine, migrate, write_session
 from notifications import outbox
-from notifications.celery_app import clean_embedded_broker
+from notifications.celery_app import clean_embedded_broker, prepare_embedded_broker
 from notifications.email import message_id
 from notifications.models import SENT, Reminder
 
@@ -96,6 +96,7 @@ def test_it_delivers_due_reminders_through_the_embedded_broker(tmp_path, sink):
     broker = f"sqla+sqlite:///{tmp_path / 'broker.db'}"
     setup = Setup(tmp_path, sink, broker)
     keys = add_due_reminders(setup.engine, 30)
+    prepare_embedded_broker(broker)  # as `sagsgang run` does before starting them
     with setup.worker() as worker, setup.beat() as beat:
         setup.wait_all_sent(30, 60, worker, beat)
     assert setup.check_received(keys) == Counter()
