@@ -34,7 +34,7 @@ from cases.db import get_engine, make_engine, migrate, write_session
 from cases.errors import InvalidInput
 from cases.models import Case, Membership, User, utcnow
 from cases.organisation import Organisation, current_organisation
-from notifications.reminders import refresh_case_reminders
+from notifications.changes import skip_news
 
 DATA_FILE = Path(__file__).with_name("demo_data.toml")
 ACTOR = "demo"
@@ -97,10 +97,11 @@ def _load(session: Session, org: Organisation, data: dict) -> DemoReport:
         report.cases.append(spec["number"])
     check_expected(session, data)
     report.meetings = load_meetings(session, data.get("meetings", []), org)
-    # The outbox follows the case as of now (the histories above ran on historical times).
+    # The outbox follows the case as of now (the histories above ran on historical times),
+    # with no follow news of a past that was loaded rather than lived.
     now = utcnow()
     for number in report.cases:
-        refresh_case_reminders(session, queries.get_case(session, number), now)
+        skip_news(session, queries.get_case(session, number), now)
     return report
 
 

@@ -43,8 +43,15 @@ def instant_field(nullable: bool = False, index: bool = False):
                  sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
+# A case whose audit log has moved on since its reminders and follow news were derived
+# (notifications.changes): what the beat's sweep looks for, by index, every half minute.
+UNNOTIFIED = "notified_seq < last_seq"
+
+
 class Case(SQLModel, table=True):
     __tablename__ = "case"
+    __table_args__ = (sa.Index("ix_case_unnotified", "id", sqlite_where=sa.text(UNNOTIFIED),
+                               postgresql_where=sa.text(UNNOTIFIED)),)
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=40, sa_column_kwargs={"unique": True})  # sagsnummer
@@ -63,6 +70,8 @@ class Case(SQLModel, table=True):
     finance_statement: bool = False  # the finance committee has treated it this round
     version: int = 1  # compare-and-set counter; see cases/services.py
     replaced_by_id: int | None = Field(default=None, foreign_key="case.id")
+    last_seq: int = 0  # the seq of the case's latest audit event
+    notified_seq: int = 0  # the latest event whose reminders and follow news are in the outbox
     created_at: datetime = instant_field()
     updated_at: datetime = instant_field()
 

@@ -4,6 +4,7 @@ Pure: no database. The shipped default is config/ballerup.toml; another
 municipality (Aarhus: Byrådet and Magistraten) is another file.
 """
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from datetime import time
@@ -137,10 +138,12 @@ def load_organisation(path: Path) -> Organisation:
 
 
 @lru_cache(maxsize=4)
-def _cached(path: str) -> Organisation:
-    return load_organisation(Path(path))
+def _cached(setting: str | None) -> Organisation:
+    return load_organisation(settings.organisation_file())
 
 
 def current_organisation() -> Organisation:
-    """The organisation configured for this process (SAGSGANG_ORGANISATION)."""
-    return _cached(str(settings.organisation_file()))
+    """The organisation configured for this process (SAGSGANG_ORGANISATION). Cached by the
+    setting's raw value: every action asks, and resolving the path costs more than the
+    action's own checks."""
+    return _cached(os.environ.get("SAGSGANG_ORGANISATION"))

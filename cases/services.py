@@ -41,8 +41,6 @@ from cases.organisation import (
     current_organisation,
 )
 from cases.schemas import CaseCreate, DeadlineIn, validated
-from notifications.follow import case_moved as notify_followers
-from notifications.reminders import refresh_case_reminders
 from workflow import decisions
 from workflow.machine import CASE_FLOW_START_FIELDS, STAGE_FOR_KIND, CaseFlow, fire
 
@@ -88,7 +86,6 @@ def create_case(session: Session, data: dict | CaseCreate, *, actor: str,
     append_event(session, case, actor=actor, trigger="create", from_state=None,
                  to_state=case.status, now=now,
                  payload={k: getattr(start, k) for k in CASE_FLOW_START_FIELDS})
-    refresh_case_reminders(session, case, now)
     return case
 
 
@@ -172,8 +169,9 @@ def current_flow(session: Session, org: Organisation, case: Case,
 # SQLite takes to run it, and one query or round trip less is worth more than any index.
 @lru_cache(maxsize=4)
 def _case_with_flow_query(dialect: str) -> sa.Select:
-    """The case, its first event's payload, its open blocking hearings and its Awaiting
-    bodies (a JSON array), by number."""
+    """The case's columns a transition reads, its first event's payload, its open blocking
+    hearings and its Awaiting bodies (a JSON array), by number: plain columns, not a loaded
+    Case (loading an ORM object costs more than the rest of the query)."""
     aggregate = sa.func.json_agg if dialect == "postgresql" else sa.func.json_group_array
     correlated = (
         select(CaseEvent.payload).where(CaseEvent.case_id == Case.id, CaseEvent.seq == 1),
@@ -182,25 +180,34 @@ def _case_with_flow_query(dialect: str) -> sa.Select:
         select(aggregate(Awaiting.body_code, type_=sa.JSON)).where(Awaiting.case_id == Case.id),
     )
     subqueries = [q.correlate(Case).scalar_subquery() for q in correlated]
-    return select(Case, *subqueries).where(Case.number == sa.bindparam("number"))
+    columns = _CASE.c
+    return select(columns.id, columns.number, columns.status, columns.version,
+                  columns.committees, columns.finance_statement, *subqueries) \
+        .where(columns.number == sa.bindparam("number"))
 
 
-def _case_with_flow(session: Session, number: str) -> tuple[Case, StoredFlow]:
-    """The case and the rows its flow is built from, in one query: the per-statement cost
-    of the database layer, not the database, dominates a transition."""
-    query = _case_with_flow_query(session.get_bind().dialect.name)
-    row = session.execute(query, {"number": number}).first()
+def _case_with_flow(session: Session, number: str) -> tuple[sa.Row, StoredFlow]:
+    """The case's state and the rows its flow is built from, in one query: the per-statement
+    cost of the database layer, not the database, dominates a transition."""
+    session.flush()  # what the caller added in this transaction counts (a hearing, a link)
+    connection = session.connection()
+    row = connection.execute(_case_with_flow_query(connection.dialect.name),
+                             {"number": number}).first()
     if row is None:
         raise NotFound(f"Sagen {number!r} findes ikke.")
-    case, start, open_hearings, awaiting = row
-    return case, StoredFlow(start=start, awaiting=awaiting or [],
-                            open_blocking_hearings=open_hearings)
+    *_, start, open_hearings, awaiting = row
+    return row, StoredFlow(start=start, awaiting=awaiting or [],
+                           open_blocking_hearings=open_hearings)
 
 
 def fire_action(session: Session, number: str, trigger: str, *, actor: str,
                 expected_version: int | None = None, org: Organisation | None = None,
                 now: datetime | None = None, **arguments) -> CaseEvent:
     """Fire a workflow action on a case, with its audit event, in the caller's transaction.
+
+    Reminders and follow news are not made here: the beat derives them from the audit log
+    shortly after (notifications.changes), so a transition writes only the case, its event
+    and its treatment.
 
     arguments: body, bodies, wording, meeting_date, item_number, agenda_item_id,
     decision_text, proposal_decisions, minority, reason, override_reason, body_name,
@@ -214,24 +221,29 @@ def fire_action(session: Session, number: str, trigger: str, *, actor: str,
     payload = _checked_arguments(session, org, case, trigger, arguments)
     flow = current_flow(session, org, case, stored)
     from_state, to_state = fire(flow, trigger, **payload)
-    _store_flow(session, case, flow, seen_version=case.version, now=now,
-                awaiting=stored.awaiting)
-    event = append_event(session, case, actor=actor, trigger=trigger, from_state=from_state,
-                         to_state=to_state, now=now, payload=payload,
-                         body=payload.get("body"),
-                         reason=payload.get("reason") or payload.get("override_reason", ""))
-    notify_followers(session, case, event, now)
+    seq = _store_flow(session, case, flow, seen_version=case.version, now=now,
+                      awaiting=stored.awaiting)
+    event = _insert_event(session, {
+        "case_id": case.id, "seq": seq, "at": now, "actor": actor, "trigger": trigger,
+        "from_state": from_state, "to_state": to_state, "body": payload.get("body"),
+        "reason": payload.get("reason") or payload.get("override_reason", ""),
+        "payload": payload})
     if trigger in TREATMENT_TRIGGERS and "wording" in payload:
-        session.execute(sa.insert(Treatment.__table__), [_treatment_row(org, case, event,
-                                                                         payload)])
+        session.connection().execute(_INSERT_TREATMENT, _treatment_row(org, case, event,
+                                                                       payload))
     if trigger == "replace":
-        new_case = queries.get_case(session, payload["replaced_by"])
-        case.replaced_by_id = new_case.id
-        if not session.exec(select(CaseLink.id).where(CaseLink.case_id == new_case.id,
-                                                      CaseLink.linked_case_id == case.id)).first():
-            session.add(CaseLink(case_id=new_case.id, linked_case_id=case.id, kind="replaces"))
-    refresh_case_reminders(session, case, now)
+        _link_replaced(session, case, payload["replaced_by"])
     return event
+
+
+def _link_replaced(session: Session, case: sa.Row, new_number: str) -> None:
+    new_case = queries.get_case(session, new_number)
+    session.connection().execute(_CASE.update().where(_CASE.c.id == case.id),
+                                 {"replaced_by_id": new_case.id})
+    _update_loaded_case(session, case.id, {"replaced_by_id": new_case.id})
+    if not session.exec(select(CaseLink.id).where(CaseLink.case_id == new_case.id,
+                                                  CaseLink.linked_case_id == case.id)).first():
+        session.add(CaseLink(case_id=new_case.id, linked_case_id=case.id, kind="replaces"))
 
 
 def record_decision(session: Session, number: str, *, body: str, wording: str, actor: str,
@@ -308,37 +320,54 @@ def _check_treatment_arguments(org: Organisation, trigger: str, args: dict) -> N
             raise InvalidInput("Beslutning pr. indstillingspunkt skal have nummer og tekst.")
 
 
-_COMPARE_AND_SET = Case.__table__.update().where(
-    Case.__table__.c.id == sa.bindparam("case"),
-    Case.__table__.c.version == sa.bindparam("seen_version"))
+_CASE = Case.__table__
+# One statement checks the version, writes the flow and numbers the audit event: a writer
+# that read the same version finds no row (on PostgreSQL the second UPDATE waits for the
+# first and then re-checks the WHERE clause; on SQLite BEGIN IMMEDIATE serialises writers).
+_COMPARE_AND_SET = _CASE.update().where(
+    _CASE.c.id == sa.bindparam("case"), _CASE.c.version == sa.bindparam("seen_version")) \
+    .values(last_seq=_CASE.c.last_seq + 1).returning(_CASE.c.last_seq)
+# The next audit number of a case, for an event that changes no state. The row lock it takes
+# also queues two writers of one case's log on PostgreSQL; UNIQUE (case_id, seq) backs it.
+_NEXT_SEQ = _CASE.update().where(_CASE.c.id == sa.bindparam("case")) \
+    .values(last_seq=_CASE.c.last_seq + 1).returning(_CASE.c.last_seq)
 _DELETE_AWAITING = Awaiting.__table__.delete().where(
     Awaiting.__table__.c.case_id == sa.bindparam("case"),
-    Awaiting.__table__.c.body_code.in_(sa.bindparam("codes", expanding=True)))
+    Awaiting.__table__.c.body_code == sa.bindparam("code"))
+_INSERT_AWAITING = Awaiting.__table__.insert()
+_INSERT_EVENT = CaseEvent.__table__.insert()
+_INSERT_TREATMENT = Treatment.__table__.insert()
 
 
-def _store_flow(session: Session, case: Case, flow: CaseFlow, *, seen_version: int,
-                now: datetime, awaiting: list[str] | None = None) -> None:
-    """Write the flow back with a compare-and-set on the version, and resync the queues.
+def _store_flow(session: Session, case: Case | sa.Row, flow: CaseFlow, *, seen_version: int,
+                now: datetime, awaiting: list[str] | None = None) -> int:
+    """Write the flow back with a compare-and-set on the version, resync the queues and
+    return the seq of the audit event that records it.
 
     `awaiting`: the case's Awaiting rows as read in this transaction (read here if not given);
     the compare-and-set guarantees nobody changed them since.
     """
-    session.flush()
     values = {"status": flow.state, "committees": list(flow.committees),
               "finance_statement": flow.finance_statement, "version": seen_version + 1,
               "updated_at": now}
-    # A concurrent writer that read the same version loses here (0 rows) instead of
-    # overwriting: on PostgreSQL the second UPDATE waits for the first and then re-checks
-    # the WHERE clause; on SQLite writers are serialised by BEGIN IMMEDIATE.
-    result = session.connection().execute(
-        _COMPARE_AND_SET, {**values, "case": case.id, "seen_version": seen_version})
-    if result.rowcount != 1:
+    seq = session.connection().execute(
+        _COMPARE_AND_SET, {**values, "case": case.id, "seen_version": seen_version}).scalar()
+    if seq is None:
         raise Conflict(_conflict_message(case))
-    for name, value in values.items():  # what the row now holds, without reading it back
-        set_committed_value(case, name, value)
+    _update_loaded_case(session, case.id, {**values, "last_seq": seq})
     if awaiting is None:
         awaiting = queries.awaiting_bodies(session, case.id)
     _sync_awaiting(session, case.id, present=awaiting, wanted=flow.awaiting_bodies(), now=now)
+    return seq
+
+
+def _update_loaded_case(session: Session, case_id: int, values: dict) -> None:
+    """A Case the session already holds shows what its row now holds, without reading it
+    back (the statements above go round the ORM)."""
+    loaded = session.identity_map.get(sa.orm.util.identity_key(Case, case_id))
+    if loaded is not None:
+        for name, value in values.items():
+            set_committed_value(loaded, name, value)
 
 
 def _sync_awaiting(session: Session, case_id: int, *, present: list[str], wanted: list[str],
@@ -346,19 +375,12 @@ def _sync_awaiting(session: Session, case_id: int, *, present: list[str], wanted
     """Make the case's Awaiting rows the wanted bodies; a body still wanted keeps its since."""
     gone = [code for code in present if code not in wanted]
     if gone:
-        session.connection().execute(_DELETE_AWAITING, {"case": case_id, "codes": gone})
+        session.connection().execute(_DELETE_AWAITING, [{"case": case_id, "code": code}
+                                                        for code in gone])
     new = [{"case_id": case_id, "body_code": code, "since": now}
            for code in wanted if code not in present]
     if new:
-        session.connection().execute(Awaiting.__table__.insert(), new)
-
-
-_EVENT_TABLE = CaseEvent.__table__
-# The next number in the same statement; UNIQUE (case_id, seq) refuses a concurrent duplicate.
-_INSERT_EVENT = _EVENT_TABLE.insert().values(seq=(
-    sa.select(func.coalesce(func.max(_EVENT_TABLE.c.seq), 0) + 1)
-    .where(_EVENT_TABLE.c.case_id == sa.bindparam("of_case")).scalar_subquery())
-).returning(_EVENT_TABLE.c.id, _EVENT_TABLE.c.seq)
+        session.connection().execute(_INSERT_AWAITING, new)
 
 
 def append_event(session: Session, case: Case, *, actor: str, trigger: str,
@@ -366,16 +388,20 @@ def append_event(session: Session, case: Case, *, actor: str, trigger: str,
                  body: str | None = None, reason: str = "") -> CaseEvent:
     """Append to the case's audit log. Other parts record their facts about a case here too
     (meetings: "place_on_agenda"); a trigger that is no workflow event is skipped by replay
-    (`replayed_flow`), so such events never change the case's state."""
+    (`replayed_flow`), so such events never change the case's state. The case's reminders
+    follow from the new event (notifications.changes)."""
     session.flush()
-    values = {"case_id": case.id, "at": now, "actor": actor, "trigger": trigger,
-              "from_state": from_state, "to_state": to_state, "body": body, "reason": reason,
-              "payload": payload}
-    event_id, seq = session.connection().execute(
-        _INSERT_EVENT, {**values, "of_case": case.id}).one()
-    event = _as_loaded(CaseEvent, {"id": event_id, "seq": seq, **values})
-    session.add(event)  # known to the session as the stored row it is, not a new one
-    return event
+    seq = session.connection().execute(_NEXT_SEQ, {"case": case.id}).scalar_one()
+    _update_loaded_case(session, case.id, {"last_seq": seq})
+    return _insert_event(session, {
+        "case_id": case.id, "seq": seq, "at": now, "actor": actor, "trigger": trigger,
+        "from_state": from_state, "to_state": to_state, "body": body, "reason": reason,
+        "payload": payload})
+
+
+def _insert_event(session: Session, values: dict) -> CaseEvent:
+    event_id = session.connection().execute(_INSERT_EVENT, values).inserted_primary_key[0]
+    return _as_loaded(CaseEvent, {"id": event_id, **values})
 
 
 def _as_loaded(model: type, values: dict):
@@ -388,7 +414,7 @@ def _as_loaded(model: type, values: dict):
     return row
 
 
-def _treatment_row(org: Organisation, case: Case, event: CaseEvent, payload: dict) -> dict:
+def _treatment_row(org: Organisation, case: sa.Row, event: CaseEvent, payload: dict) -> dict:
     """The Treatment row's values (inserted with Core: nothing reads it back as an object)."""
     code = payload.get("body")
     name = payload.get("body_name") or org.body(code).name
@@ -414,7 +440,6 @@ def add_deadline(session: Session, number: str, data: dict, *, actor: str,
                  to_state=case.status, now=now,
                  payload={"due_date": deadline.due_date.isoformat(), "kind": deadline.kind,
                           "description": deadline.description})
-    refresh_case_reminders(session, case, now)
     return deadline
 
 
@@ -431,7 +456,6 @@ def add_hearing(session: Session, number: str, *, title: str, parties: list[str]
                  to_state=case.status, now=now,
                  payload={"hearing_id": hearing.id, "deadline": hearing.deadline.isoformat(),
                           "parties": parties, "blocking": blocking})
-    refresh_case_reminders(session, case, now)
     return hearing
 
 
@@ -512,7 +536,6 @@ def record_hearing_response(session: Session, hearing_id: int, *, party: str,
                  from_state=case.status, to_state=case.status, now=now,
                  payload={"hearing_id": hearing_id, "party": found[0].name,
                           "received_on": response.received_on.isoformat()})
-    refresh_case_reminders(session, case, now)
     return response
 
 
@@ -533,8 +556,6 @@ def close_hearing(session: Session, hearing_id: int, *, closed_on: str | date, a
     session.flush()
     if case.status == "hearing" and queries.open_blocking_hearings(session, case.id) == 0:
         fire_action(session, case.number, "end_hearing", actor=actor, org=org, now=now)
-    else:
-        refresh_case_reminders(session, case, now)
     return hearing
 
 

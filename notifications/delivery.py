@@ -19,6 +19,7 @@ from cases import settings
 from cases.db import write_session
 from cases.models import Case, utcnow
 from notifications import digest, outbox
+from notifications.changes import notify_changed_cases
 from notifications.email import build_message, render_parts, template_context
 from notifications.email import message_id as message_id_for
 from notifications.models import Reminder
@@ -225,11 +226,13 @@ def expected_message_id(row: Reminder) -> str:
 def sweep(engine: sa.Engine, enqueue: Callable[[list[int], str], None], *,
           now: datetime | None = None, rules: ReminderRules | None = None,
           timing: outbox.Timing | None = None) -> dict:
-    """Give back stuck claims, claim due rows and hand them to the queue after commit, a few
-    ids per task."""
+    """Derive the reminders of changed cases, give back stuck claims, claim due rows and hand
+    them to the queue after commit, a few ids per task."""
     rules = rules or current_rules()
     timing = timing or outbox.timing()
     now = now or utcnow()
+    # First: a reminder that a case action made obsolete is cancelled before it is claimed.
+    changed = notify_changed_cases(engine, now, rules)
     with write_session(engine) as session:
         released = outbox.release_stuck(session, now, timing)
         claims = []
@@ -251,7 +254,8 @@ def sweep(engine: sa.Engine, enqueue: Callable[[list[int], str], None], *,
                 outbox.unclaim(session, rest, utcnow(), f"Køen kunne ikke nås: {error}")
             break
         enqueued += len(chunk)
-    return {"released": released, "claimed": len(claims), "enqueued": enqueued}
+    return {"changed": changed, "released": released, "claimed": len(claims),
+            "enqueued": enqueued}
 
 
 def plan(engine: sa.Engine, *, now: datetime | None = None,

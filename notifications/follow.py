@@ -1,12 +1,13 @@
 """Emails to the people who follow a case or a body (web: "Følg sagen" / "Følg udvalget").
 
-When a followed case moves (a workflow event) or a followed body publishes an agenda, one
-outbox row per follower is added in the same transaction as the change, so news is never
-sent about a change that was rolled back. The outbox then delivers them like reminders
+When a followed case moves (a workflow event), one outbox row per follower is added by the
+sweep that derives the case's reminders from its audit log (notifications.changes), so news
+is only ever of a change that was committed. When a followed body publishes an agenda, the
+rows are added in the publishing transaction. The outbox then delivers them like reminders
 (claims, retries, office hours). Each row's dedupe key names the event or the publication
 and the subscription, so a repeated call adds nothing.
 
-What a follower reads is fixed in the row's context when the change happens. A closed case
+What a follower reads is fixed in the row's context when the row is made. A closed case
 (lukket punkt: confidential, or closed on an agenda) gives those who follow it through a
 body its number and title only; only those who follow the case itself and, when the row is
 made, may still read it get its news.

@@ -1,9 +1,10 @@
-"""Which reminders a case should have, kept in the outbox in the same transaction.
+"""Which reminders a case or a meeting should have, kept in the outbox.
 
-The service layer calls `refresh_case_reminders` at the end of every change to a case,
-inside its transaction: it reads the case's facts, asks the pure rules (notifications.rules)
+`refresh_case_reminders` reads the case's facts, asks the pure rules (notifications.rules)
 which reminders are wanted now, inserts the missing ones and cancels the pending ones that
-no longer apply. Nothing is sent here; the beat's sweep finds due rows later.
+no longer apply. The beat's sweep calls it for every case whose audit log moved on
+(notifications.changes); a meeting action calls it, in its transaction, for the cases whose
+next meeting it changed. Nothing is sent here; the sweep finds due rows later.
 """
 
 from datetime import datetime, timedelta
@@ -226,7 +227,8 @@ def meeting_facts(session: Session, meeting, rules: ReminderRules) -> MeetingFac
 def plan_periodic(session: Session, now: datetime, rules: ReminderRules | None = None) -> dict:
     """A safety net for what changes with time alone, not with an action.
 
-    Case and meeting actions keep the outbox current in their own transactions. What no action
+    Case actions are followed by the sweep (notifications.changes), meeting actions keep the
+    outbox current in their own transactions. What no action
     triggers: a route that stops fitting as days pass (route_at_risk), minutes that become
     final when the objection deadline passes, reminders no longer wanted once their day is
     over, and the weekly digests. It also repairs rows of a meeting changed outside the

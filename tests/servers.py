@@ -288,12 +288,14 @@ def add_due_reminders(engine, count: int, *, title: str = HOSTILE_TITLE, now=Non
 
     from cases.db import write_session
     from notifications import outbox
+    from notifications.changes import skip_news
     from notifications.rules import Person, ReminderRules, Wanted
 
     now = now or datetime.now(UTC)
     rules = ReminderRules(office_hours_only=False)
     with write_session(engine) as session:
         case = create_case(session, number=f"{prefix}-{count}", title=title, now=now)
+        skip_news(session, case, now)  # its own reminders derived: the rows below stay
         wanted = [Wanted(key=f"{prefix}:{i}", kind="hearing_request",
                          recipient=Person(f"part{i}@example.org", f"Part {i}"),
                          due_at=now - timedelta(seconds=1), optional=False, case_id=case.id,

@@ -1,5 +1,6 @@
-"""Emails to followers of a case or a body: queued in the outbox with the change, rendered in
-Danish, delivered to a real SMTP server, and stopped by the link they carry."""
+"""Emails to followers of a case or a body: queued in the outbox after the change (a case's by
+the sweep's pass over changed cases, an agenda's with its publication), rendered in Danish,
+delivered to a real SMTP server, and stopped by the link they carry."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from cases.models import Membership, User, utcnow
 from cases.settings import site_url
 from meetings.services import create_meeting, place_case, publish_agenda
 from notifications import delivery, outbox
+from notifications.changes import notify_changed_cases
 from notifications.email import FOLLOW_AGENDA, FOLLOW_CASE
 from notifications.follow import case_moved
 from notifications.models import CANCELLED, PENDING, SENT, Reminder
@@ -57,6 +59,8 @@ def follow(session, email: str, *, case_number: str | None = None,
 
 
 def follow_rows(engine, kind: str = FOLLOW_CASE) -> list[Reminder]:
+    """The rows of a kind once the sweep has derived the changed cases' news."""
+    notify_changed_cases(engine)
     with read_session(engine) as session:
         return list(session.exec(select(Reminder).where(Reminder.kind == kind)
                                  .order_by(Reminder.recipient)))
@@ -160,6 +164,7 @@ def test_it_cancels_waiting_emails_when_the_follower_unsubscribes(engine, sqlite
         make_case(session, "F-6")
         subscription_id = follow(session, "sagen@example.org", case_number="F-6")
         services.fire_action(session, "F-6", "submit", actor="test")
+    assert [row.status for row in follow_rows(engine)] == [PENDING]
     client = TestClient(create_app(sqlite_url), follow_redirects=False)
     assert client.post(unsubscribe_path(subscription_id)).status_code == 200
     [row] = follow_rows(engine)
@@ -176,6 +181,7 @@ def test_it_delivers_a_follow_email_whose_link_stops_following(engine, sqlite_ur
         subscription_id = follow(session, "sagen@example.org", case_number="F-7",
                                  name="Signe Sag")
         services.fire_action(session, "F-7", "submit", actor="test")
+    notify_changed_cases(engine)  # the sweep's first step
     with MailSink() as sink:
         mailer = delivery.Mailer("127.0.0.1", sink.port, timeout=5)
         with write_session(engine) as session:
@@ -224,9 +230,12 @@ def test_it_gives_body_followers_only_number_and_title_of_a_case_closed_on_the_a
         services.fire_action(session, "F-8", "treat", actor="test", body="SU",
                              wording="anbefales", meeting_date="04-10-2022", item_number=1,
                              decision_text="Fortroligt beslutningsindhold.")
-    [context] = _contexts(engine)["udvalg@example.org"]
-    assert set(context) == {"case_number", "case_title", "closed", "subscription_id"}
-    assert context["closed"] is True
+    # News of the submission and of the treatment, both derived once the case was closed.
+    contexts = _contexts(engine)["udvalg@example.org"]
+    assert len(contexts) == 2
+    for context in contexts:
+        assert set(context) == {"case_number", "case_title", "closed", "subscription_id"}
+        assert context["closed"] is True
 
 
 def test_it_rechecks_a_case_followers_read_access_when_a_closed_case_moves(engine):

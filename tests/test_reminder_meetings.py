@@ -1,7 +1,8 @@
 """Reminders that come from meetings: the case owner before the submission deadline, the
 secretariat before the agenda deadline, members when the agenda is out and the minutes await
 approval. Real meeting actions (meetings/), each keeping the outbox in line in its own
-transaction, and the periodic planner as the safety net for time passing."""
+transaction, the sweep's pass over changed cases after case actions, and the periodic
+planner as the safety net for time passing."""
 
 from datetime import UTC, date, datetime
 
@@ -15,6 +16,7 @@ from cases.errors import InvalidInput, TransitionRefused
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
 from meetings.models import MINUTES_FINAL, Meeting
+from notifications.changes import notify_changed_cases
 from notifications.models import CANCELLED, PENDING, Reminder
 from notifications.reminders import plan_periodic
 from notifications.rules import MeetingFacts, Person, ReminderRules, meeting_reminders
@@ -37,6 +39,7 @@ def case_in_su_queue(engine) -> int:
                                                   now=NOW)
         create_case(session, now=NOW)
         services.fire_action(session, "26-001", "submit", actor="test", now=NOW)
+    notify_changed_cases(engine, now=NOW)
     return meeting.id
 
 

@@ -1,4 +1,5 @@
-"""refresh_case_reminders: every case action keeps the outbox in line, in its transaction."""
+"""Every case action is followed by its reminders: the sweep's pass over changed cases
+(notifications.changes) brings the outbox in line with what the action committed."""
 
 from datetime import UTC, datetime
 
@@ -9,13 +10,15 @@ from sqlmodel import select
 from cases import services
 from cases.db import write_session
 from cases.errors import InvalidInput
+from notifications.changes import notify_changed_cases
 from notifications.models import CANCELLED, PENDING, SENT, Reminder
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 def outbox_rows(engine) -> dict[tuple[str, str, str], str]:
-    """(kind, recipient, party) → status."""
+    """(kind, recipient, party) → status, once the sweep has derived the changed cases."""
+    notify_changed_cases(engine, now=NOW)
     with write_session(engine) as session:
         return {(r.kind, r.recipient, r.context.get("party", "")): r.status
                 for r in session.exec(select(Reminder))}
@@ -29,6 +32,7 @@ def open_hearing(engine) -> int:
             session, "26-001", title="Høring om strategien",
             parties=["HR", "Foreningen <forening@example.org>"],
             deadline="31-03-2026", opened_on="02-03-2026", actor="test", now=NOW)
+    notify_changed_cases(engine, now=NOW)
     return hearing.id
 
 
@@ -78,9 +82,9 @@ def test_it_never_duplicates_a_reminder_when_refreshed_again(db):
         services.add_deadline(session, "26-001", {"due_date": "30-11-2026",
                                                   "description": "KB-behandling"},
                               actor="test", now=NOW)
+    after = outbox_rows(db)
     with write_session(db) as session:
         count = len(session.exec(select(Reminder)).all())
-    after = outbox_rows(db)
     assert {k: v for k, v in after.items() if k in before} == before
     assert count == len(before) + 2  # the owner's warning and the manager's escalation
     assert after[("deadline_overdue", "chef@ballerup.dk", "")] == PENDING

@@ -1,0 +1,82 @@
+"""Reminders and follow news for the cases whose audit log has moved on.
+
+A case action writes the case and its audit event, nothing more: it stays fast, and a fault
+in the reminder rules can never stop a secretariat from recording a decision. What follows
+from it for the outbox is derived here, from the database alone: every case whose latest
+audit event (`case.last_seq`) is past the one its notifications were derived up to
+(`case.notified_seq`) has its reminders refreshed, and its followers are told of each
+workflow event since. Nothing is lost: the marker is written in the action's own
+transaction, and a case stays marked until a refresh of it commits.
+
+The beat's sweep runs this before it claims due rows (notifications.delivery.sweep), so a
+reminder that an action made obsolete is cancelled before it can be claimed. Each case is
+taken by a compare-and-set on `notified_seq`, so two sweeps never derive one case at once;
+the outbox's dedupe keys make a repeat harmless anyway.
+"""
+
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from cases.db import read_session, write_session
+from cases.models import UNNOTIFIED, Case, CaseEvent, utcnow
+from notifications.follow import case_moved
+from notifications.reminders import refresh_case_reminders
+from notifications.rules import ReminderRules, current_rules
+from workflow.machine import MACHINE
+
+log = logging.getLogger(__name__)
+
+_CASE = Case.__table__
+_UNNOTIFIED_CASES = select(_CASE.c.id, _CASE.c.notified_seq, _CASE.c.last_seq) \
+    .where(sa.text(UNNOTIFIED)).order_by(_CASE.c.id).limit(sa.bindparam("limit"))
+_TAKE = _CASE.update().where(_CASE.c.id == sa.bindparam("case"),
+                             _CASE.c.notified_seq == sa.bindparam("seen"))
+
+
+def notify_changed_cases(engine: sa.Engine, now: datetime | None = None,
+                         rules: ReminderRules | None = None, limit: int = 500) -> int:
+    """Derive the outbox rows of up to `limit` changed cases, each in its own transaction;
+    returns how many were done. A case that fails is logged and stays marked for next time:
+    one bad case never holds up the others or the sweep."""
+    rules = rules or current_rules()
+    with read_session(engine) as session:
+        changed = session.connection().execute(_UNNOTIFIED_CASES, {"limit": limit}).all()
+    done = 0
+    for case_id, seen, upto in changed:
+        try:
+            with write_session(engine) as session:
+                done += notify_case(session, case_id, seen=seen, upto=upto,
+                                    now=now or utcnow(), rules=rules)
+        except Exception:  # noqa: BLE001 - logged; the case is tried again next sweep
+            log.exception("could not derive the reminders of case %s", case_id)
+    return done
+
+
+def notify_case(session: Session, case_id: int, *, seen: int, upto: int, now: datetime,
+                rules: ReminderRules | None = None) -> bool:
+    """Refresh one case's reminders and tell its followers of its workflow events with seq
+    in (seen, upto]; False if another sweep took the case first."""
+    taken = session.connection().execute(_TAKE, {"case": case_id, "seen": seen,
+                                                 "notified_seq": upto}).rowcount
+    if taken != 1:
+        return False
+    case = session.get(Case, case_id)
+    events = session.exec(select(CaseEvent).where(
+        CaseEvent.case_id == case_id, CaseEvent.seq > seen, CaseEvent.seq <= upto,
+        CaseEvent.trigger.in_(list(MACHINE.events))).order_by(CaseEvent.seq))
+    for event in events:
+        case_moved(session, case, event, now)
+    refresh_case_reminders(session, case, now, rules)
+    return True
+
+
+def skip_news(session: Session, case: Case, now: datetime) -> None:
+    """The case's reminders as of now, without news of its past: for a history loaded rather
+    than lived (the demo), whose followers should not get a mail per old event."""
+    session.flush()
+    session.connection().execute(_CASE.update().where(_CASE.c.id == case.id)
+                                 .values(notified_seq=_CASE.c.last_seq))
+    refresh_case_reminders(session, case, now)
