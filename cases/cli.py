@@ -390,9 +390,8 @@ cli.add_command(demo_command)
 def main():
     try:
         cli(prog_name="sagsgang")
-    except (sa_exc.OperationalError, sa_exc.ProgrammingError):
-        # On a database never migrated every command fails on its first query (no table).
-        click.echo("Fejl: Databasen er ikke klar – kør `sagsgang init-db`.", err=True)
+    except (sa_exc.OperationalError, sa_exc.ProgrammingError) as error:
+        click.echo(f"Fejl: {_database_trouble(error)}", err=True)
         sys.exit(1)
     except (OSError, ValueError) as error:
         if not _raised_reading_organisation(error):
@@ -400,6 +399,17 @@ def main():
         click.echo(f"Fejl: Organisationsfilen {settings.organisation_file()} "
                    f"{_organisation_trouble(error)}", err=True)
         sys.exit(1)
+
+
+def _database_trouble(error: sa_exc.DBAPIError) -> str:
+    """What a user can do about a database error: a database never migrated fails on its
+    first query (no such table); one that cannot be reached fails on connecting."""
+    reason = str(error.orig or error).strip().splitlines()[0]
+    missing_table = "no such table" in reason or (
+        "relation" in reason and "does not exist" in reason)
+    if missing_table:
+        return "Databasen er ikke klar – kør `sagsgang init-db`."
+    return f"Databasen kan ikke nås ({reason}). Tjek DATABASE_URL."
 
 
 def _raised_reading_organisation(error: Exception) -> bool:

@@ -10,6 +10,7 @@ import click
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from servers import free_port
 
 from cases.cli import cli
 
@@ -225,6 +226,14 @@ def test_it_asks_for_init_db_instead_of_a_traceback_on_an_unmigrated_database(tm
     result = run_sagsgang(*args, DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}")
     assert result.returncode == 1
     assert result.stderr == "Fejl: Databasen er ikke klar – kør `sagsgang init-db`.\n"
+
+
+def test_it_says_the_database_cannot_be_reached_instead_of_asking_for_init_db(tmp_path):
+    closed = f"postgresql+psycopg://sagsgang@127.0.0.1:{free_port()}/sagsgang"
+    result = run_sagsgang("case", "list", DATABASE_URL=closed)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Fejl: Databasen kan ikke nås (")
+    assert result.stderr.endswith("Tjek DATABASE_URL.\n") and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("content, reason", [
