@@ -30,8 +30,9 @@ from workflow.machine import MACHINE
 log = logging.getLogger(__name__)
 
 _CASE = Case.__table__
+# In random order: cases that keep failing must not fill every batch ahead of the others.
 _UNNOTIFIED_CASES = select(_CASE.c.id, _CASE.c.notified_seq, _CASE.c.last_seq) \
-    .where(sa.text(UNNOTIFIED)).order_by(_CASE.c.id).limit(sa.bindparam("limit"))
+    .where(sa.text(UNNOTIFIED)).order_by(sa.func.random()).limit(sa.bindparam("limit"))
 _TAKE = _CASE.update().where(_CASE.c.id == sa.bindparam("case"),
                              _CASE.c.notified_seq == sa.bindparam("seen"))
 

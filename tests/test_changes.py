@@ -170,6 +170,26 @@ def test_it_derives_the_other_cases_when_one_fails_and_that_one_on_a_later_pass(
     assert any(kind == "submission_due" for kind, _ in rows)
 
 
+def test_it_gets_to_the_other_cases_when_failing_ones_fill_a_batch(db, caplog):
+    with write_session(db) as session:
+        add_people(session)
+        failing, fine = (create_case(session, number=number, now=NOW).id
+                         for number in ("26-001", "26-002"))
+        create_meeting(session, body="SU", day=date(2026, 4, 15), now=NOW)
+        services.fire_action(session, "26-001", "submit", actor="test", now=NOW)
+        # As above: it waits for a body no longer configured, and its refresh raises.
+        session.connection().execute(sa.text(
+            "UPDATE awaiting SET body_code = 'XX' WHERE case_id = :id"), {"id": failing})
+        session.connection().execute(sa.text("UPDATE meeting SET body_code = 'XX'"))
+    passes = 0
+    with caplog.at_level(logging.CRITICAL, logger="notifications.changes"):
+        while seqs(db, fine)[1] < seqs(db, fine)[0] and passes < 40:
+            notify_changed_cases(db, now=NOW, rules=RULES, limit=1)
+            passes += 1
+    assert seqs(db, fine)[1] == seqs(db, fine)[0]  # the odds of 40 misses: 2**-40
+    assert seqs(db, failing)[1] < seqs(db, failing)[0]
+
+
 def test_it_cancels_a_reminder_an_action_made_obsolete_before_the_sweep_claims(db):
     [control] = add_due_reminders(db, 1, now=NOW, prefix="kontrol")  # due, and still wanted
     with write_session(db) as session:
