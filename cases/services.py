@@ -145,7 +145,7 @@ class StoredFlow:
     open_blocking_hearings: int
 
 
-def current_flow(session: Session, org: Organisation, case: Case,
+def current_flow(session: Session, org: Organisation, case: Case | sa.Row,
                  stored: StoredFlow | None = None) -> CaseFlow:
     """The flow as stored: the start values from the case's first event, the rest from rows
     (read here, or given as `stored` when the caller loaded them with the case)."""
@@ -257,13 +257,13 @@ def record_decision(session: Session, number: str, *, body: str, wording: str, a
                        wording=found.code, **arguments)
 
 
-def _conflict_message(case: Case) -> str:
+def _conflict_message(case: Case | sa.Row) -> str:
     return (f"Sagen {case.number} er ændret af en anden, siden du hentede den. "
             "Hent sagen igen og prøv på ny.")
 
 
-def _checked_arguments(session: Session, org: Organisation, case: Case, trigger: str,
-                       arguments: dict) -> dict:
+def _checked_arguments(session: Session, org: Organisation, case: Case | sa.Row,
+                       trigger: str, arguments: dict) -> dict:
     """Validate and normalise an action's arguments into the event's JSON payload."""
     args = {k: v for k, v in arguments.items() if v not in (None, "", [])}
     unknown = set(args) - {"body", "bodies", "wording", "meeting_date", "item_number",
