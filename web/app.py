@@ -27,7 +27,7 @@ STATIC_DIR = case_settings.PROJECT_DIR / "web" / "static"
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
-    from web import api, feeds, meeting_pages, pages, public
+    from web import api, feeds, meeting_pages, pages, public, user_pages
 
     app = FastAPI(title="Sagsgang API", version="1",
                   description="Sager, sagsgang, møder, dagsordener, beslutninger, høringer og "
@@ -43,6 +43,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(public.router)
     app.include_router(meeting_pages.router)
+    app.include_router(user_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

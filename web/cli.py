@@ -4,12 +4,10 @@ import click
 
 from cases.cli import user_errors
 from cases.db import write_session
-from cases.errors import InvalidInput
-from cases.models import ROLES, Membership, User
-from cases.organisation import current_organisation
+from cases.models import ROLES
 from cases.settings import site_url
+from web import users
 from web.demo_users import demo_logins_text, ensure_demo_users
-from web.passwords import hash_password
 
 
 @click.group("user")
@@ -28,24 +26,10 @@ def user():
 @user_errors
 def add_user(username, name, email, role, centre, bodies, password):
     """Opret en bruger med adgangskode."""
-    if len(password) < 10:
-        raise InvalidInput("Adgangskoden skal have mindst 10 tegn.")
-    org = current_organisation()
-    if centre:
-        org.check_centre(centre)
-    for code in bodies:
-        org.body(code)
     with write_session() as session:
-        from sqlmodel import select
-        if session.exec(select(User.id).where(User.username == username)).first():
-            raise InvalidInput(f"Brugeren {username!r} findes allerede.")
-        row = User(username=username, name=name, email=email, role=role, centre=centre,
-                   password_hash=hash_password(password))
-        session.add(row)
-        session.flush()
-        for code in bodies:
-            session.add(Membership(user_id=row.id, body_code=code))
-    click.echo(f"Bruger {username} ({ROLES[role]}) oprettet.")
+        created = users.create_user(session, username=username, name=name, email=email,
+                                    role=role, centre=centre, bodies=bodies, password=password)
+    click.echo(f"Bruger {created.username} ({ROLES[created.role]}) oprettet.")
 
 
 @user.command("demo")
