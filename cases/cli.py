@@ -14,10 +14,12 @@ import click
 from sqlalchemy import exc as sa_exc
 
 from cases import organisation, queries, services, settings
-from cases.dates import format_date, format_instant
+from cases.dates import COPENHAGEN, format_date, format_instant
 from cases.db import migrate, read_session, write_session
 from cases.errors import InvalidInput, UserError
+from cases.models import utcnow
 from cases.organisation import current_organisation
+from cases.schemas import FIELD_LABELS
 from workflow import decisions
 from workflow.machine import STATE_LABELS, TRIGGER_LABELS, available_triggers
 
@@ -141,8 +143,9 @@ def case_details(session, number: str) -> dict:
                       for p in queries.proposals(session, found.id)],
         "attachments": [{"number": a.number, "title": a.title, "recommended": a.recommended}
                         for a in queries.attachments(session, found.id)],
-        "deadlines": [{"due_date": format_date(d.due_date), "kind": d.kind,
-                       "description": d.description, "legal_basis": d.legal_basis}
+        "deadlines": [{"id": d.id, "due_date": format_date(d.due_date), "kind": d.kind,
+                       "description": d.description, "legal_basis": d.legal_basis,
+                       "met_on": format_date(d.met_on) or None}
                       for d in queries.deadlines(session, found.id)],
         "hearings": [{"id": h.id, "title": h.title, "deadline": format_date(h.deadline),
                       "open": h.closed_on is None, "blocking": h.blocking,
@@ -186,7 +189,9 @@ def case_show(number, as_json):
     if data["awaiting"]:
         click.echo(f"Afventer behandling i: {', '.join(data['awaiting'])}")
     for d in data["deadlines"]:
-        click.echo(f"Frist {d['due_date']}: {d['description']} {d['legal_basis']}".rstrip())
+        met = f" – overholdt {d['met_on']}" if d["met_on"] else " – ikke overholdt"
+        click.echo(f"Frist {d['id']}: {d['due_date']} {d['description']} "
+                   f"{d['legal_basis']}".rstrip() + met)
     click.echo("Mulige handlinger: " + ", ".join(
         f"{t.replace('_', '-')} ({TRIGGER_LABELS[t]})" for t in data["actions"]))
     _echo_history(data["history"])
@@ -359,6 +364,67 @@ def case_add_deadline(number, actor, **data):
     with write_session() as session:
         services.add_deadline(session, number, data, actor=actor)
     click.echo(f"Frist tilføjet til sag {number}.")
+
+
+@case.command("meet-deadline")
+@click.argument("number")
+@click.argument("deadline_id", type=int)
+@click.option("--date", "met_on", default=None,
+              help="Den dag, fristen blev overholdt, fx 01-12-2022 (standard: i dag).")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
+@user_errors
+def case_meet_deadline(number, deadline_id, met_on, actor):
+    """Markér en frist som overholdt (fristens id står i `sagsgang case show`)."""
+    now = utcnow()
+    with write_session() as session:
+        deadline = services.meet_deadline(session, number, deadline_id, actor=actor, now=now,
+                                          met_on=met_on or now.astimezone(COPENHAGEN).date())
+    click.echo(f"Frist {deadline.id} på sag {number} ({deadline.description}) er overholdt "
+               f"{format_date(deadline.met_on)}.")
+
+
+@case.command("edit")
+@click.argument("number")
+@click.option("--title", default=None, help="Ny titel.")
+@click.option("--summary", default=None, help="Sammendrag.")
+@click.option("--background", default=None, help="Baggrund.")
+@click.option("--presentation", default=None, help="Sagsfremstilling.")
+@click.option("--economy", default=None, help="Økonomiske konsekvenser og finansiering.")
+@click.option("--owner-name", default=None, help="Sagsbehandlerens navn.")
+@click.option("--owner-email", default=None, help="Sagsbehandlerens e-mail.")
+@click.option("--proposal", "proposals", multiple=True,
+              help="Et punkt i indstillingen (kan gentages; erstatter alle punkter).")
+@click.option("--closed/--open", "confidential", default=None,
+              help="Gør sagen til lukket punkt (--closed) eller åbent punkt (--open).")
+@click.option("--json", "json_data", default=None,
+              help="Felterne som JSON (eller @fil.json), fx bilag; flag overskriver JSON.")
+@click.option("--version", "expected_version", type=int, default=None,
+              help="Fejl, hvis sagen ikke længere har denne version.")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
+@user_errors
+def case_edit(number, json_data, expected_version, actor, **fields):
+    """Redigér en registreret sags tekst: titel, tekster, sagsbehandler, indstilling, bilag.
+
+    Nummer, beslutningskompetence, fagudvalg og tilstand ændres gennem sagsgangen.
+    """
+    data = _json_or_file(json_data) if json_data else {}
+    data.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in fields.items()
+                 if v is not None and v != ()})
+    if not data:
+        raise InvalidInput("Angiv mindst ét felt, der skal ændres (fx --title).")
+    with write_session() as session:
+        event = services.update_case(session, number, data, actor=actor,
+                                     expected_version=expected_version)
+        version = queries.get_case(session, number).version
+    if event is None:
+        click.echo(f"Sag {number} er uændret (version {version}).")
+    else:
+        click.echo(f"Sag {number} er redigeret: {', '.join(_field_labels(event.payload))} "
+                   f"(version {version}).")
+
+
+def _field_labels(payload: dict) -> list[str]:
+    return [FIELD_LABELS.get(name, name) for name in payload["fields"]]
 
 
 @cli.command("bodies")

@@ -4,7 +4,15 @@ import re
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from cases.dates import parse_date
 from cases.errors import InvalidInput
@@ -32,6 +40,8 @@ FIELD_LABELS = {
     "kind": "type",
     "description": "beskrivelse",
     "legal_basis": "hjemmel",
+    "confidential": "lukket punkt",
+    "recommended": "anbefales",
 }
 
 
@@ -68,39 +78,64 @@ class DeadlineIn(Strict):
         return value
 
 
+def _email_or_empty(value: str) -> str:
+    if value and not EMAIL.match(value):
+        raise ValueError("er ikke en gyldig e-mailadresse")
+    return value
+
+
+def _proposals_not_blank(value: list[str]) -> list[str]:
+    cleaned = [p.strip() for p in value]
+    if any(not p or len(p) > 5000 for p in cleaned):
+        raise ValueError("hvert punkt i indstillingen skal have 1-5000 tegn")
+    return cleaned
+
+
+# The rules of a case's text, one place for each: registering a case (CaseCreate) and editing
+# it afterwards (CaseEdit) accept the same lengths and give the same messages.
+Title = Annotated[str, Field(min_length=1, max_length=300)]
+LongText = Annotated[str, Field(max_length=MAX_TEXT)]
+OwnerName = Annotated[str, Field(max_length=200)]
+OwnerEmail = Annotated[str, Field(max_length=254), AfterValidator(_email_or_empty)]
+Proposals = Annotated[list[str], Field(max_length=50), AfterValidator(_proposals_not_blank)]
+Attachments = Annotated[list[AttachmentIn], Field(max_length=200)]
+
+
 class CaseCreate(Strict):
     number: str = Field(min_length=1, max_length=40, pattern=r"^[\w./-]+$")
-    title: str = Field(min_length=1, max_length=300)
-    summary: str = Field(default="", max_length=MAX_TEXT)
-    background: str = Field(default="", max_length=MAX_TEXT)
-    presentation: str = Field(default="", max_length=MAX_TEXT)
-    economy: str = Field(default="", max_length=MAX_TEXT)
+    title: Title
+    summary: LongText = ""
+    background: LongText = ""
+    presentation: LongText = ""
+    economy: LongText = ""
     centre: str = Field(min_length=1, max_length=200)
-    owner_name: str = Field(default="", max_length=200)
-    owner_email: str = Field(default="", max_length=254)
+    owner_name: OwnerName = ""
+    owner_email: OwnerEmail = ""
     deciding_body: str = Field(min_length=1, max_length=20)
     committees: list[str] = Field(default_factory=list, max_length=20)
     confidential: bool = False
-    proposals: list[str] = Field(default_factory=list, max_length=50)
-    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=200)
+    proposals: Proposals = Field(default_factory=list)
+    attachments: Attachments = Field(default_factory=list)
     deadlines: list[DeadlineIn] = Field(default_factory=list, max_length=20)
     replaces: str | None = None  # the number of the case this new case replaces
     earlier: list[str] = Field(default_factory=list)  # numbers of earlier cases
 
-    @field_validator("owner_email")
-    @classmethod
-    def email_or_empty(cls, value: str) -> str:
-        if value and not EMAIL.match(value):
-            raise ValueError("er ikke en gyldig e-mailadresse")
-        return value
 
-    @field_validator("proposals")
-    @classmethod
-    def proposals_not_blank(cls, value: list[str]) -> list[str]:
-        cleaned = [p.strip() for p in value]
-        if any(not p or len(p) > 5000 for p in cleaned):
-            raise ValueError("hvert punkt i indstillingen skal have 1-5000 tegn")
-        return cleaned
+class CaseEdit(Strict):
+    """A change to a registered case's text, as its owner reworks it: a field left out (or
+    None) stays as it is; proposals and attachments, when given, replace the whole list.
+    Number, deciding body, committees and state are not here: they belong to the workflow."""
+
+    title: Title | None = None
+    summary: LongText | None = None
+    background: LongText | None = None
+    presentation: LongText | None = None
+    economy: LongText | None = None
+    owner_name: OwnerName | None = None
+    owner_email: OwnerEmail | None = None
+    confidential: bool | None = None
+    proposals: Proposals | None = None
+    attachments: Attachments | None = None
 
 
 def validated(model: type[BaseModel], data: dict) -> BaseModel:

@@ -17,8 +17,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, func, select
 
 from cases import queries
-from cases.dates import parse_date
-from cases.errors import Conflict, InvalidInput, NotFound
+from cases.dates import COPENHAGEN, format_date, parse_date
+from cases.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from cases.models import (
     Attachment,
     Awaiting,
@@ -40,9 +40,16 @@ from cases.organisation import (
     Organisation,
     current_organisation,
 )
-from cases.schemas import CaseCreate, DeadlineIn, validated
+from cases.schemas import FIELD_LABELS, CaseCreate, CaseEdit, DeadlineIn, validated
 from workflow import decisions
-from workflow.machine import CASE_FLOW_START_FIELDS, STAGE_FOR_KIND, CaseFlow, fire
+from workflow.machine import (
+    CASE_FLOW_START_FIELDS,
+    FINAL,
+    STAGE_FOR_KIND,
+    STATE_LABELS,
+    CaseFlow,
+    fire,
+)
 
 # Triggers that record a treatment by a body, and the wording used when none is given.
 TREATMENT_TRIGGERS = {"treat": None, "postpone": "udsat", "send_back": "sendes_tilbage",
@@ -118,6 +125,85 @@ def _link_replacement(session: Session, *, new_case: Case, old_number: str) -> N
 def _deadline_row(case_id: int, deadline: DeadlineIn) -> Deadline:
     return Deadline(case_id=case_id, due_date=deadline.due_date, kind=deadline.kind,
                     description=deadline.description, legal_basis=deadline.legal_basis)
+
+
+# -- editing a case's text ---------------------------------------------------------------------
+
+# What `update_case` may change, as Case columns. The short ones go into the audit event with
+# their old and new values; of the long texts only the names (a Sagsfremstilling can be pages).
+EDIT_SHORT_FIELDS = ("title", "owner_name", "owner_email", "confidential")
+EDIT_LONG_FIELDS = ("summary", "background", "presentation", "economy")
+# The workflow's fields, named when someone tries to edit them here.
+WORKFLOW_FIELDS = {"number": "sagsnummer", "deciding_body": "beslutningskompetence",
+                   "committees": "fagudvalg", "status": "tilstand", "centre": "center"}
+
+
+def check_editable(case: Case) -> None:
+    """A finished case (closed, withdrawn, replaced) keeps the text it was decided on."""
+    if case.status in FINAL:
+        raise TransitionRefused(f"Sagen {case.number} er {STATE_LABELS[case.status].lower()} "
+                                "og kan ikke længere redigeres.")
+
+
+def update_case(session: Session, number: str, data: dict | CaseEdit, *, actor: str,
+                expected_version: int | None = None,
+                now: datetime | None = None) -> CaseEvent | None:
+    """Change a registered case's text (title, texts, owner, Indstilling, Bilag, lukket punkt),
+    with an "edit_case" audit event naming what changed; None when nothing did (and nothing is
+    written).
+
+    An edit bumps the case's version by a compare-and-set, as a workflow action does: two
+    editors, or an editor and a decision recorded from a page read before the edit, cannot
+    overwrite each other; the later one gets a Conflict. `expected_version` is the version the
+    caller showed (a form); without it, the version read in this transaction is the one set.
+    """
+    now = now or utcnow()
+    if not isinstance(data, CaseEdit):
+        fixed = [label for key, label in WORKFLOW_FIELDS.items() if key in data]
+        if fixed:
+            raise InvalidInput(f"{', '.join(fixed).capitalize()} kan ikke redigeres her; det "
+                               "ændres gennem sagsgangen.")
+        data = validated(CaseEdit, data)
+    case = queries.get_case(session, number)
+    if expected_version is not None and case.version != expected_version:
+        raise Conflict(_conflict_message(case))
+    check_editable(case)
+    given = {k: v for k, v in data.model_dump().items() if v is not None}
+    values = {k: given[k] for k in (*EDIT_SHORT_FIELDS, *EDIT_LONG_FIELDS)
+              if k in given and given[k] != getattr(case, k)}
+    changed = [k for k in (*EDIT_SHORT_FIELDS, *EDIT_LONG_FIELDS) if k in values]
+    old_proposals = [p.text for p in queries.proposals(session, case.id)]
+    if "proposals" in given and given["proposals"] != old_proposals:
+        changed.append("proposals")
+    old_attachments = [{"title": a.title, "recommended": a.recommended}
+                       for a in queries.attachments(session, case.id)]
+    if "attachments" in given and given["attachments"] != old_attachments:
+        changed.append("attachments")
+    if not changed:
+        return None
+    before = {k: getattr(case, k) for k in values}
+    version = case.version + 1
+    updated = session.connection().execute(
+        _CASE.update().where(_CASE.c.id == case.id, _CASE.c.version == case.version),
+        {**values, "version": version}).rowcount
+    if updated != 1:
+        raise Conflict(_conflict_message(case))
+    _update_loaded_case(session, case.id, {**values, "version": version})
+    if "proposals" in changed:
+        session.execute(sa.delete(Proposal).where(Proposal.case_id == case.id))
+        session.add_all(Proposal(case_id=case.id, number=n, text=text)
+                        for n, text in enumerate(given["proposals"], start=1))
+    if "attachments" in changed:
+        session.execute(sa.delete(Attachment).where(Attachment.case_id == case.id))
+        session.add_all(Attachment(case_id=case.id, number=n, title=a["title"],
+                                   recommended=a["recommended"])
+                        for n, a in enumerate(given["attachments"], start=1))
+    labels = ", ".join(FIELD_LABELS.get(name, name) for name in changed)
+    return append_event(session, case, actor=actor, trigger="edit_case", from_state=case.status,
+                        to_state=case.status, now=now, reason=f"Ændret: {labels}", payload={
+                            "fields": changed,
+                            "values": {k: {"old": before[k], "new": values[k]}
+                                       for k in EDIT_SHORT_FIELDS if k in values}})
 
 
 # -- the workflow ------------------------------------------------------------------------------
@@ -444,6 +530,36 @@ def add_deadline(session: Session, number: str, data: dict, *, actor: str,
                           "description": deadline.description})
     return deadline
 
+
+
+def meet_deadline(session: Session, number: str, deadline_id: int, *, met_on: str | date,
+                  actor: str, now: datetime | None = None) -> Deadline:
+    """Mark a deadline as met ("Frist overholdt") on the day it was.
+
+    A met deadline stops counting: its reminders are cancelled when the sweep refreshes the
+    case (the audit event marks it), and the dashboard and planner go by the earliest unmet
+    deadline. No state change; a closed case's deadline may still be marked afterwards.
+    """
+    now = now or utcnow()
+    case = queries.get_case(session, number)
+    deadline = session.get(Deadline, deadline_id)
+    if deadline is None or deadline.case_id != case.id:
+        raise NotFound(f"Sag {case.number} har ingen frist med id {deadline_id}.")
+    met_on = parse_date(met_on)
+    if deadline.met_on is not None:
+        raise InvalidInput(f"Fristen «{deadline.description}» er allerede overholdt "
+                           f"{format_date(deadline.met_on)}.")
+    if met_on > now.astimezone(COPENHAGEN).date():
+        raise InvalidInput(f"Datoen {format_date(met_on)} ligger i fremtiden; en frist "
+                           "markeres som overholdt, når den er det.")
+    deadline.met_on = met_on
+    session.add(deadline)
+    append_event(session, case, actor=actor, trigger="meet_deadline", from_state=case.status,
+                 to_state=case.status, now=now,
+                 reason=f"{deadline.description}: overholdt {format_date(met_on)}",
+                 payload={"deadline_id": deadline.id, "due_date": deadline.due_date.isoformat(),
+                          "description": deadline.description, "met_on": met_on.isoformat()})
+    return deadline
 
 def add_hearing(session: Session, number: str, *, title: str, parties: list[str],
                 deadline: str | date, opened_on: str | date, actor: str, blocking: bool = True,

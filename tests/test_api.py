@@ -86,6 +86,7 @@ EXPECTED_POLICY = {
     "view_queues": {"secretariat", "case_owner", "manager", "admin"},
     "view_dashboard": {"secretariat", "manager", "admin"},
     "create_case": {"secretariat", "case_owner", "admin"},
+    "edit_case": {"secretariat", "case_owner", "admin"},
     "add_deadline": {"secretariat", "case_owner", "admin"},
     "add_hearing": {"secretariat", "case_owner", "admin"},
     "record_hearing_response": {"secretariat", "case_owner", "admin"},

@@ -88,8 +88,9 @@ def test_it_creates_a_case_from_json(run, tmp_path):
                        "description": "Behandlet i KB senest"}]}), encoding="utf-8")
     assert run("case", "create", "--json", f"@{spec}").exit_code == 0
     data = json.loads(run("case", "show", "RA-1", "--json").output)
-    assert data["deadlines"] == [{"due_date": "30-11-2022", "kind": "external",
-                                  "description": "Behandlet i KB senest", "legal_basis": ""}]
+    assert data["deadlines"] == [{"id": 1, "due_date": "30-11-2022", "kind": "external",
+                                  "description": "Behandlet i KB senest", "legal_basis": "",
+                                  "met_on": None}]
 
 
 def test_it_fires_actions_and_shows_the_history(run):

@@ -19,6 +19,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "view_queues": STAFF,
     "view_dashboard": (MANAGER, SECRETARIAT, ADMIN),
     "create_case": (SECRETARIAT, CASE_OWNER, ADMIN),
+    "edit_case": (SECRETARIAT, CASE_OWNER, ADMIN),  # a case owner: their own cases only
     "add_deadline": (SECRETARIAT, CASE_OWNER, ADMIN),
     "add_hearing": (SECRETARIAT, CASE_OWNER, ADMIN),
     "record_hearing_response": (SECRETARIAT, CASE_OWNER, ADMIN),
@@ -38,6 +39,7 @@ PERMISSION_LABELS = {
     "view_queues": "se organernes køer",
     "view_dashboard": "se ledelsens overblik",
     "create_case": "oprette sager",
+    "edit_case": "redigere sager",
     "add_deadline": "tilføje frister",
     "add_hearing": "oprette høringer",
     "record_hearing_response": "registrere høringssvar",
@@ -59,6 +61,21 @@ def allowed(role: str, permission: str) -> bool:
 
 def refusal(permission: str) -> str:
     return f"Du har ikke adgang til at {PERMISSION_LABELS[permission]}."
+
+
+def may_edit_case(role: str, *, email: str, centre: str | None, case_owner_email: str,
+                  case_centre: str) -> bool:
+    """Who may rework a case's text: the secretariat (and admin) any case; a case owner the
+    cases they are sagsbehandler on, and a case of their own centre that names no
+    sagsbehandler (registered without one, someone in the centre that owns it must write it).
+    """
+    if not allowed(role, "edit_case"):
+        return False
+    if role != CASE_OWNER:
+        return True
+    if case_owner_email:
+        return bool(email) and email.strip().lower() == case_owner_email.strip().lower()
+    return centre is not None and centre == case_centre
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,10 @@ class DecisionIn(BaseModel):
     override_reason: str | None = None
 
 
+class DeadlineMetIn(BaseModel):
+    met_on: str = Field(description="Den dag, fristen blev overholdt, fx 01-12-2022")
+
+
 class HearingIn(BaseModel):
     title: str
     parties: list[str]
@@ -187,6 +191,16 @@ def add_deadline(number: str, data: DeadlineIn, request: Request,
                                          actor=f"api:{user.username}")
         return {"id": deadline.id, "due_date": deadline.due_date, "kind": deadline.kind,
                 "description": deadline.description}
+
+
+@router.post("/cases/{number:path}/deadlines/{deadline_id}/met", tags=["frister"],
+             summary="Markér en frist som overholdt")
+def meet_deadline(number: str, deadline_id: int, data: DeadlineMetIn, request: Request,
+                  user: CurrentUser = api("add_deadline")):
+    with write_session(request.app.state.engine) as session:
+        deadline = services.meet_deadline(session, number, deadline_id, met_on=data.met_on,
+                                          actor=f"api:{user.username}")
+        return {"id": deadline.id, "due_date": deadline.due_date, "met_on": deadline.met_on}
 
 
 @router.get("/cases/{number:path}/hearings", tags=["høringer"], summary="Sagens høringer")

@@ -12,14 +12,16 @@ from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session, select
 
 from cases import queries, services
+from cases.dates import format_date
 from cases.db import write_session
-from cases.errors import InvalidInput
+from cases.errors import Conflict, InvalidInput, TransitionRefused
 from cases.models import DEADLINE_KINDS, Case, User, utcnow
 from cases.organisation import HEARING_COUNCIL, current_organisation
+from web import access, follow, integrations, tokens, views
 from web import dashboard as dash
-from web import follow, integrations, tokens, views
 from web.auth import (
     CurrentUser,
+    Forbidden,
     db,
     form_with_csrf,
     log_in,
@@ -32,7 +34,7 @@ from web.passwords import verify_password
 from web.rendering import flash, page, redirect, safe_path
 from web.settings import stale_weeks
 from workflow import decisions
-from workflow.machine import ACTIVE, STATE_LABELS, TRIGGER_LABELS
+from workflow.machine import ACTIVE, FINAL, STATE_LABELS, TRIGGER_LABELS
 
 router = APIRouter(include_in_schema=False)
 
@@ -221,6 +223,91 @@ async def add_deadline(request: Request, number: str,
     return redirect(f"/sager/{number}")
 
 
+@router.post("/sager/{number:path}/frister/{deadline_id}/overholdt")
+async def meet_deadline(request: Request, number: str, deadline_id: int,
+                        user: CurrentUser = Depends(require("add_deadline"))):
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        deadline = services.meet_deadline(session, number, deadline_id,
+                                          met_on=form.get("met_on") or today(),
+                                          actor=user.username)
+    flash(request, f"Fristen «{deadline.description}» er overholdt "
+                   f"{format_date(deadline.met_on)}.")
+    return redirect(f"/sager/{number}")
+
+
+# -- editing a case's text ---------------------------------------------------------------------
+
+def may_edit(user: CurrentUser, case: Case) -> bool:
+    """The secretariat any case, a case owner their own (web.access.may_edit_case)."""
+    return access.may_edit_case(user.role, email=user.email, centre=user.centre,
+                                case_owner_email=case.owner_email, case_centre=case.centre)
+
+
+def _editable_case(session: Session, user: CurrentUser, number: str) -> Case:
+    case = queries.get_case(session, number)
+    if not may_edit(user, case):
+        raise Forbidden("Du kan kun redigere sager, som du selv er sagsbehandler på.")
+    services.check_editable(case)
+    return case
+
+
+@router.get("/sager/{number:path}/rediger")
+def edit_case_form(request: Request, number: str,
+                   user: CurrentUser = Depends(require("edit_case")),
+                   session: Session = Depends(db)):
+    case = _editable_case(session, user, number)
+    values = {name: getattr(case, name) for name in EDITABLE}
+    values["proposals"] = [p.text for p in queries.proposals(session, case.id)]
+    values["attachments"] = [{"title": a.title, "recommended": a.recommended}
+                             for a in queries.attachments(session, case.id)]
+    return page(request, "case_edit.html", user=user, number=case.number, values=values,
+                version=case.version, error=None)
+
+
+@router.post("/sager/{number:path}/rediger")
+async def edit_case(request: Request, number: str,
+                    user: CurrentUser = Depends(require("edit_case"))):
+    form = await form_with_csrf(request)
+    values = {name: form.get(name) for name in EDITABLE if name != "confidential"}
+    values["confidential"] = form.get("confidential") == "on"
+    values["proposals"] = [line.strip() for line in form.get("proposals").splitlines()
+                           if line.strip()]
+    values["attachments"] = _posted_attachments(form)
+    version = _version(form)
+    try:
+        with write_session(request.app.state.engine) as session:
+            _editable_case(session, user, number)
+            event = services.update_case(session, number, values, actor=user.username,
+                                         expected_version=version)
+    except (InvalidInput, Conflict, TransitionRefused) as error:
+        # The form again with what was typed, so that a refused edit loses nothing.
+        return page(request, "case_edit.html", user=user, number=number, values=values,
+                    version=version, error=error.message,
+                    status_code=400 if isinstance(error, InvalidInput) else 409)
+    if event is None:
+        flash(request, "Ingen ændringer – sagen er uændret.", "info")
+    else:
+        flash(request, f"Sagen er redigeret. {event.reason}.")
+    return redirect(f"/sager/{number}")
+
+
+# The Case columns of the edit form (proposals and attachments are rows of their own).
+EDITABLE = (*services.EDIT_SHORT_FIELDS, *services.EDIT_LONG_FIELDS)
+
+
+def _posted_attachments(form) -> list[dict]:
+    """The attachment rows of the edit form, in order; a row without a title is dropped."""
+    rows: dict[int, dict] = {}
+    for key, value in form.items:
+        field, _, index = key.rpartition("_")
+        if field in ("attachment_title", "attachment_recommended") and index.isdigit():
+            rows.setdefault(int(index), {})[field] = value.strip()
+    return [{"title": row["attachment_title"],
+             "recommended": row.get("attachment_recommended") == "on"}
+            for _, row in sorted(rows.items()) if row.get("attachment_title")]
+
+
 @router.post("/sager/{number:path}/hoering")
 async def add_hearing(request: Request, number: str,
                       user: CurrentUser = Depends(require("add_hearing"))):
@@ -312,6 +399,8 @@ def case_page(request: Request, number: str,
     case = queries.get_case(session, number)
     data = views.details(org, session, case, user.viewer, today())
     return page(request, "case.html", user=user, case=data, today=today(),
+                may_edit=user.can("edit_case") and may_edit(user, case)
+                and case.status not in FINAL,
                 following=follow.is_following(session, user, case_id=case.id),
                 wordings=decisions.WORDINGS, kinds=DEADLINE_KINDS,
                 committees=[b for b in org.bodies if b.is_committee],
