@@ -274,6 +274,7 @@ def test_it_edits_a_case_from_its_page(web_app, engine):
     assert 'name="version" value="3"' in html  # the workflow's forms post the new version
     timeline = html.split('id="tidslinje"')[1]
     assert "Ændret: titel, indstilling, bilag" in timeline
+    assert "Sag redigeret" in timeline and "edit_case" not in timeline
     edit_page = client.get(f"/sager/{number}/rediger").text
     assert "&lt;script&gt;alert(" in edit_page and "<script>alert(" not in edit_page
 

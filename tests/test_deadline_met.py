@@ -246,6 +246,8 @@ def test_it_marks_a_deadline_met_from_the_case_page(web_app, engine):
     assert f"Overholdt {days(-4).strftime('%d-%m-%Y')}" in item
     assert "Overskredet" not in item and action not in html
     assert _met_on(engine, deadline_id) == days(-4)
+    timeline = html.split('id="tidslinje"')[1]
+    assert "Frist overholdt" in timeline and "meet_deadline" not in timeline
 
 
 def test_it_lets_the_case_owner_mark_a_deadline_met(web_app, engine):

@@ -22,6 +22,8 @@ EVENT_LABELS = {
     "add_hearing": "Høring oprettet",
     "hearing_response": "Høringssvar modtaget",
     "close_hearing": "Høring afsluttet",
+    "edit_case": "Sag redigeret",
+    "meet_deadline": "Frist overholdt",
     **TRIGGER_LABELS,
 }
 
