@@ -370,7 +370,7 @@ def _checked_arguments(session: Session, org: Organisation, case: Case | sa.Row,
                 raise InvalidInput(f"{code} er ikke et fagudvalg.")
     if trigger in TREATMENT_TRIGGERS and ("body" in args or "body_name" in args):
         _check_treatment_arguments(org, trigger, args)
-    if "meeting_date" in args:  # given with any action, it is stored as a checked date
+    elif "meeting_date" in args:  # given with any other action, it is checked all the same
         args["meeting_date"] = parse_date(args["meeting_date"]).isoformat()
     if trigger == "replace":
         if "replaced_by" not in args:
