@@ -164,15 +164,18 @@ def standing_command(ref, kind, text):
 
 @meeting.command("publish")
 @click.argument("ref")
+@click.option("--late-reason", default="",
+              help="Begrundelse, hvis fristen for at udsende dagsordenen er overskredet.")
 @click.option("--actor", default="cli", help=ACTOR_HELP)
 @user_errors
-def publish_command(ref, actor):
+def publish_command(ref, late_reason, actor):
     """Lås og offentliggør dagsordenen (senere: en tillægsdagsorden)."""
     with write_session() as session:
         publication = services.publish_agenda(session, resolve_meeting(session, ref).id,
-                                              actor=actor)
+                                              actor=actor, late_reason=late_reason)
     label = "Dagsordenen" if publication.kind == "dagsorden" else "Tillægsdagsordenen"
-    click.echo(f"{label} er offentliggjort (udgave {publication.seq}).")
+    late = f" efter fristen: {publication.late_reason}" if publication.late_reason else ""
+    click.echo(f"{label} er offentliggjort (udgave {publication.seq}){late}.")
 
 
 @meeting.command("decide")

@@ -7,10 +7,12 @@ its context (AgendaPublication.content) and is rendered again from it unchanged.
 
 The public version is made by `public_view`, which removes everything but number, title and
 decision from a closed item (lukket punkt) before the template sees it: the template cannot
-leak what it never receives.
+leak what it never receives. That includes the case's hearings and their answers
+(høringssvar), which are part of the case.
 """
 
 import copy
+from datetime import date
 
 from sqlmodel import Session
 
@@ -74,6 +76,29 @@ def _treatment_row(t: Treatment) -> dict:
             "decision": t.decision_text or (found.label if found else t.wording)}
 
 
+def _hearings(session: Session, case: Case, day: date) -> list[dict]:
+    """The case's hearings as the body has them at its meeting on `day`: those opened before
+    that day (one opened on it or later is the meeting's outcome, "sendes i høring"), with
+    the answers received by then; a party with no answer by then is listed as missing."""
+    found = []
+    for hearing in case_queries.hearings(session, case.id):
+        if hearing.opened_on >= day:
+            continue
+        parties = case_queries.hearing_parties(session, hearing.id)
+        names = {p.id: p.name for p in parties}
+        responses = [r for r in case_queries.hearing_responses(session, hearing.id)
+                     if r.received_on <= day]
+        answered = {r.party_id for r in responses}
+        found.append({
+            "title": hearing.title, "deadline": format_date(hearing.deadline),
+            "parties": [p.name for p in parties],
+            "responses": [{"party": names.get(r.party_id, ""),
+                           "received": format_date(r.received_on), "text": r.text}
+                          for r in responses],
+            "missing": [p.name for p in parties if p.id not in answered]})
+    return found
+
+
 def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem,
                meeting: Meeting) -> dict:
     day = to_local(meeting.starts_at).date()
@@ -90,6 +115,9 @@ def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem
         "attachments": [{"number": a.number, "title": a.title, "recommended": a.recommended}
                         for a in case_queries.attachments(session, case.id)],
         "attachments_note": item.attachments_note,
+        # Høringssvar are shown to the deciding body (a closed item's go with its case text:
+        # public_view drops the whole case part).
+        "hearings": _hearings(session, case, day),
         # Tidligere behandling: where it was before, no decision known; Beslutningshistorik:
         # the earlier decisions.
         "earlier": [_treatment_row(t) for t in earlier if t.wording == "behandlet"],

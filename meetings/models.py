@@ -93,6 +93,7 @@ class AgendaPublication(SQLModel, table=True):
     kind: str = Field(max_length=20)  # "dagsorden" or "tillaeg"
     published_at: datetime = instant_field()
     actor: str = Field(max_length=100)
+    late_reason: str = Field(default="", sa_type=sa.Text)  # published after the deadline: why
     content: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 

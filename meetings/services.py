@@ -16,8 +16,9 @@ a refused action writes no reminder and a committed one never waits for the beat
 
 Audit trail: placing a case on an agenda, moving it (a new item number, or its meeting moved)
 and taking it off (removed, or the meeting cancelled) append a CaseEvent to the case's log
-(`place_on_agenda`, `move_on_agenda`, `remove_from_agenda`). These are no workflow triggers,
-so replaying the log (cases.services.replayed_flow) skips them.
+(`place_on_agenda`, `move_on_agenda`, `remove_from_agenda`), and so does publishing an
+agenda after its deadline, with the reason (`publish_agenda_late`). These are no workflow
+triggers, so replaying the log (cases.services.replayed_flow) skips them.
 """
 
 from datetime import date, datetime, time
@@ -418,12 +419,15 @@ def unlock_agenda(session: Session, meeting_id: int) -> Meeting:
     return meeting
 
 
-def publish_agenda(session: Session, meeting_id: int, *, actor: str,
+def publish_agenda(session: Session, meeting_id: int, *, actor: str, late_reason: str = "",
                    org: Organisation | None = None,
                    now: datetime | None = None) -> AgendaPublication:
     """Publish the agenda, or after that a tillægsdagsorden with the items added since.
 
     The published text is kept as it was (AgendaPublication.content) and stays retrievable.
+    After the body's agenda deadline (`_publication_late_reason`) publishing is refused
+    unless a reason is given; the reason is kept on the publication and in the audit log of
+    each published case.
     """
     from meetings.documents import publication_content
 
@@ -436,9 +440,13 @@ def publish_agenda(session: Session, meeting_id: int, *, actor: str,
             raise InvalidInput("Der er ingen nye punkter til en tillægsdagsorden.")
         kind = "tillaeg"
     else:
-        if meeting.agenda_status != AGENDA_LOCKED:
-            lock_agenda(session, meeting.id)
+        if not new_items:
+            raise InvalidInput("Dagsordenen har ingen punkter.")
         kind = "dagsorden"
+    # Checked before anything is written (locking included).
+    late_reason, deadline = _publication_late_reason(org, meeting, now, late_reason, kind)
+    if kind == "dagsorden" and meeting.agenda_status != AGENDA_LOCKED:
+        lock_agenda(session, meeting.id)
     for item in new_items:  # the agenda shows the case's title as it is when published
         if item.case_id:
             item.title = session.get(Case, item.case_id).title[:300]
@@ -446,6 +454,7 @@ def publish_agenda(session: Session, meeting_id: int, *, actor: str,
     seq = len(queries.publications(session, meeting.id)) + 1
     publication = AgendaPublication(
         meeting_id=meeting.id, seq=seq, kind=kind, published_at=now, actor=actor,
+        late_reason=late_reason,
         content=publication_content(session, meeting, new_items, kind=kind, org=org))
     session.add(publication)
     session.flush()
@@ -455,9 +464,41 @@ def publish_agenda(session: Session, meeting_id: int, *, actor: str,
     meeting.agenda_status = AGENDA_PUBLISHED
     session.add(meeting)
     session.flush()
+    if late_reason:
+        for item in new_items:
+            _agenda_event(session, meeting, item, "publish_agenda_late", actor=actor, now=now,
+                          reason=late_reason, publication_id=publication.id, kind=kind,
+                          agenda_out=deadline.isoformat(),
+                          published_on=local_day(now).isoformat())
     notify_followers(session, meeting, publication, now)
     _refresh_reminders(session, meeting, now)
     return publication
+
+
+def _publication_late_reason(org: Organisation, meeting: Meeting, now: datetime, reason: str,
+                             kind: str) -> tuple[str, date]:
+    """The reason kept for a late publication ("" when on time) and the agenda deadline.
+
+    The deadline is the body's agenda rule (agenda_weekdays: KB 4 hverdage before the meeting,
+    kommunestyrelsesloven § 8, stk. 4), counted in Danish weekdays; publishing on that day is
+    on time. A tillægsdagsorden has the same deadline. An agenda published after the meeting
+    was held records a meeting (an imported referat: meetings.importer), when no notice can
+    be given any more: it is not refused, and a reason given is kept.
+    """
+    body = org.body(meeting.body_code)
+    meeting_day = local_day(meeting.starts_at)
+    deadline = agenda_deadlines(body, meeting_day, rules_for(org, body.code)).agenda_out
+    today = local_day(now)
+    reason = (reason or "").strip()
+    if today <= deadline:
+        return "", deadline
+    if not reason and today <= meeting_day:
+        what = "tillægsdagsordenen" if kind == "tillaeg" else "dagsordenen"
+        raise TransitionRefused(
+            f"Fristen for at udsende {what} til {body.code}-mødet {format_date(meeting_day)} "
+            f"var {format_date(deadline)} ({body.agenda_weekdays} hverdage før mødet). Angiv "
+            f"en begrundelse for at offentliggøre {what} alligevel.")
+    return reason, deadline
 
 
 # -- the minutes -------------------------------------------------------------------------------

@@ -187,8 +187,9 @@ def test_it_keeps_standing_items_and_publishes_a_supplementary_agenda(db, org):
                                         now=at("27-09"))
         item = place(session, org, "SU", "04-10", "S-3", now="29-09", late_reason="Hastesag")
         assert item.supplementary and item.number == 5
+        # After SU's agenda deadline (28-09): the tillæg needs a reason too.
         second = services.publish_agenda(session, meeting.id, actor="sek", org=org,
-                                         now=at("29-09"))
+                                         now=at("29-09"), late_reason="Hastesag")
         case_queries.get_case(session, "S-1").title = "Ny titel efter offentliggørelse"
     assert (first.seq, first.kind, second.seq, second.kind) == (1, "dagsorden", 2, "tillaeg")
     with read_session(db) as session:

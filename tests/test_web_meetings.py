@@ -40,7 +40,8 @@ def test_it_assembles_publishes_and_decides_an_agenda(web_app, engine):
                                                        "closed": "on"})
     html = client.get(path).text
     assert "Punkt 1: Anden sag <span class=\"tag\">Lukket punkt</span>" in html
-    client.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(client)})
+    client.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(client),
+                                               "late_reason": "Mødet er i dag"})
     assert 'id="agenda-status">published' in client.get(path).text
     public = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").text
     assert "Punkt 2: Første sag" in public and "Et sammendrag." in public
@@ -94,7 +95,7 @@ def test_it_lets_members_approve_the_minutes_and_the_secretariat_record_absences
     with write_session(engine) as session:
         meeting_id = create_meeting(session, body="SU", day=days(0), at="01:00").id
         item_id = place_case(session, meeting_id, number, late_reason="Hastesag").id
-        publish_agenda(session, meeting_id, actor="test")
+        publish_agenda(session, meeting_id, actor="test", late_reason="Hastesag")
         record_item_decision(session, item_id, wording="anbefales", actor="test",
                              decision_text="Anbefales.")
     path = f"/moeder/{meeting_id}/referat"
@@ -134,3 +135,59 @@ def test_it_lets_members_approve_the_minutes_and_the_secretariat_record_absences
             MinutesApproval.meeting_id == meeting_id)).all()
         absences = session.exec(select(Absence).where(Absence.meeting_id == meeting_id)).all()
     assert len(approvals) == 1 and [a.name for a in absences] == ["Pia <Fraværende>"]
+
+
+def test_it_asks_for_a_reason_to_publish_an_agenda_after_its_deadline(web_app, engine):
+    from test_services import database_dump
+
+    from cases.organisation import current_organisation
+    from meetings.calendar import agenda_deadlines, rules_for
+    from meetings.models import AgendaPublication
+    from meetings.services import place_case
+
+    number = make_case(engine, title="Sag til et møde om to dage", committees=("SU",))
+    with write_session(engine) as session:
+        meeting_id = create_meeting(session, body="SU", day=days(2), at="02:00").id
+        place_case(session, meeting_id, number, late_reason="Hastesag")
+    org = current_organisation()
+    deadline = agenda_deadlines(org.body("SU"), days(2), rules_for(org, "SU")).agenda_out
+    path = f"/moeder/{meeting_id}"
+    client = as_role(web_app, "secretariat")
+    html = client.get(path).text
+    form = html[html.index('id="offentliggoer"'):]
+    form = form[:form.index("</form>")]
+    assert f'id="agenda-deadline">{deadline:%d-%m-%Y}</strong>' in form
+    assert 'name="late_reason"' in form
+
+    before = database_dump(engine)
+    refused = client.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(client)})
+    assert refused.status_code == 303
+    assert database_dump(engine) == before
+    html = client.get(path).text
+    assert "Fristen for at udsende dagsordenen til SU-mødet" in html
+    assert 'id="agenda-status">draft' in html
+    member, manager = as_role(web_app, "member"), as_role(web_app, "manager")
+    refused = [
+        client.post(f"{path}/offentliggoer", data={"late_reason": "Uden token"}),
+        client.post(f"{path}/offentliggoer", data={"csrf_token": "x" * 43,
+                                                   "late_reason": "Falsk token"}),
+        member.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(member),
+                                                   "late_reason": "Medlem"}),
+        manager.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(manager),
+                                                    "late_reason": "Leder"})]
+    assert [r.status_code for r in refused] == [403, 403, 403, 403]
+    assert database_dump(engine) == before
+
+    reason = "Ekstraordinært møde <script>alert(1)</script>"
+    done = client.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(client),
+                                                      "late_reason": reason})
+    assert done.status_code == 303
+    assert 'id="agenda-status">published' in client.get(path).text
+    with read_session(engine) as session:
+        from sqlmodel import select
+        [publication] = session.exec(select(AgendaPublication).where(
+            AgendaPublication.meeting_id == meeting_id)).all()
+        [event] = [e for e in queries.events(session, queries.get_case(session, number).id)
+                   if e.trigger == "publish_agenda_late"]
+    assert publication.late_reason == reason and publication.actor == "sekretariat"
+    assert (event.reason, event.actor) == (reason, "sekretariat")

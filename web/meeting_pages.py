@@ -34,15 +34,19 @@ def meeting_page(request: Request, meeting_id: int,
                  user: CurrentUser = Depends(require("view_meetings")),
                  session: Session = Depends(db)):
     from meetings import queries as meeting_queries
+    from meetings.calendar import agenda_deadlines, local_day, rules_for
 
+    org = current_organisation()
     meeting = meeting_queries.get_meeting(session, meeting_id)
     items = meeting_queries.items(session, meeting_id)
     waiting = [e for e in meeting_queries.agenda_queue(session, meeting.body_code)
                if e.placed_on is None] if user.can("manage_agenda") else []
+    body = org.body(meeting.body_code)
+    deadlines = agenda_deadlines(body, local_day(meeting.starts_at), rules_for(org, body.code))
     return page(request, "meeting.html", user=user, meeting=meeting, items=items,
-                body=current_organisation().body(meeting.body_code), waiting=waiting,
+                body=body, deadlines=deadlines, waiting=waiting,
                 wordings=decisions.WORDINGS,
-                committees=[b for b in current_organisation().bodies if b.is_committee])
+                committees=[b for b in org.bodies if b.is_committee])
 
 
 def _item_meeting(session: Session, item_id: int) -> int:
@@ -116,9 +120,10 @@ async def publish(request: Request, meeting_id: int,
                   user: CurrentUser = Depends(require("manage_agenda"))):
     from meetings import services as meeting_services
 
-    await form_with_csrf(request)
+    form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
-        publication = meeting_services.publish_agenda(session, meeting_id, actor=user.username)
+        publication = meeting_services.publish_agenda(session, meeting_id, actor=user.username,
+                                                      late_reason=form.get("late_reason"))
         kind = "Tillægsdagsordenen" if publication.kind == "tillaeg" else "Dagsordenen"
     flash(request, f"{kind} er offentliggjort.")
     return redirect(f"/moeder/{meeting_id}")
