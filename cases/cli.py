@@ -256,7 +256,12 @@ def _action_command(trigger: str, doc: str):
     @click.option("--text", "decision_text", default=None, help="Beslutningens tekst.")
     @click.option("--item", "item_number", type=int, default=None, help="Punktnummer.")
     @click.option("--minority", default=None, help="Mindretallets holdning.")
-    @click.option("--to", "bodies", multiple=True, help="Fagudvalg (send-back; kan gentages).")
+    @click.option("--to", "bodies", multiple=True,
+                  help="Organ: fagudvalg ved send-back, fx råd ved send-for-information "
+                       "(kan gentages).")
+    @click.option("--recipient", "recipients", multiple=True,
+                  help="Ekstern modtager ved send-for-information, fx Socialstyrelsen "
+                       "(kan gentages).")
     @click.option("--reason", default=None, help="Begrundelse.")
     @click.option("--override-reason", default=None,
                   help="Begrundelse for at fortsætte trods åben høring.")
@@ -267,11 +272,12 @@ def _action_command(trigger: str, doc: str):
                   help="Fejl, hvis sagen ikke længere har denne version.")
     @click.option("--actor", default="cli", help=ACTOR_HELP)
     @user_errors
-    def command(number, actor, expected_version, bodies, **arguments):
+    def command(number, actor, expected_version, bodies, recipients, **arguments):
         with write_session() as session:
             event = services.fire_action(session, number, trigger, actor=actor,
                                          expected_version=expected_version,
-                                         bodies=list(bodies), **arguments)
+                                         bodies=list(bodies), recipients=list(recipients),
+                                         **arguments)
         click.echo(f"Sag {number}: {TRIGGER_LABELS[trigger]} – "
                    f"{STATE_LABELS[event.from_state]} → {STATE_LABELS[event.to_state]}")
 

@@ -61,6 +61,11 @@ class Organisation:
             known = ", ".join(b.code for b in self.bodies)
             raise NotFound(f"Ukendt organ: {code!r}. Kendte organer: {known}") from None
 
+    def body_name(self, code: str) -> str:
+        """The body's name, or its code if it is no longer configured (old records)."""
+        found = self._by_code.get(code)
+        return found.name if found else code
+
     def bodies_of_kind(self, kind: str) -> list[Body]:
         return [b for b in self.bodies if b.kind == kind]
 

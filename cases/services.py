@@ -354,7 +354,8 @@ def _checked_arguments(session: Session, org: Organisation, case: Case | sa.Row,
     args = {k: v for k, v in arguments.items() if v not in (None, "", [])}
     unknown = set(args) - {"body", "bodies", "wording", "meeting_date", "item_number",
                            "agenda_item_id", "decision_text", "proposal_decisions", "minority",
-                           "reason", "override_reason", "body_name", "replaced_by"}
+                           "reason", "override_reason", "body_name", "replaced_by",
+                           "recipients"}
     if unknown:
         raise InvalidInput(f"Ukendte oplysninger: {', '.join(sorted(unknown))}.")
     for key in ("decision_text", "minority", "reason", "override_reason", "body_name"):
@@ -364,10 +365,14 @@ def _checked_arguments(session: Session, org: Organisation, case: Case | sa.Row,
                 raise InvalidInput(f"{key}: højst 20000 tegn.")
     if "body" in args and not (trigger == "record_earlier" and "body_name" in args):
         org.body(args["body"])
-    if "bodies" in args:
+    if trigger == "send_for_information":
+        _check_information_arguments(org, args)
+    elif "bodies" in args:  # sent back: to committees only
         for code in args["bodies"]:
             if org.body(code).kind != STANDING_COMMITTEE:
                 raise InvalidInput(f"{code} er ikke et fagudvalg.")
+    if "recipients" in args and trigger != "send_for_information":
+        raise InvalidInput("Eksterne modtagere angives kun, når sagen sendes til orientering.")
     if trigger in TREATMENT_TRIGGERS and ("body" in args or "body_name" in args):
         _check_treatment_arguments(org, trigger, args)
     elif "meeting_date" in args:  # given with any other action, it is checked all the same
@@ -379,6 +384,31 @@ def _checked_arguments(session: Session, org: Organisation, case: Case | sa.Row,
             raise InvalidInput("En sag kan ikke erstatte sig selv.")
         queries.get_case(session, args["replaced_by"])
     return args
+
+
+def _check_information_arguments(org: Organisation, args: dict) -> None:
+    """Who a decided case is sent to for information: bodies of the organisation (councils,
+    committees) and outside authorities by name (Socialstyrelsen)."""
+    for code in args.get("bodies", []):
+        org.body(code)
+    recipients = [str(name).strip() for name in args.get("recipients", [])]
+    recipients = [name for name in recipients if name]
+    if any(len(name) > 200 for name in recipients) or len(recipients) > 30:
+        raise InvalidInput("Eksterne modtagere: højst 30, hver højst 200 tegn.")
+    if recipients:
+        args["recipients"] = recipients
+    else:
+        args.pop("recipients", None)
+    if not (args.get("bodies") or recipients or "body" in args):
+        raise InvalidInput("Angiv, hvem sagen sendes til orientering hos: organer eller "
+                           "eksterne modtagere.")
+
+
+def information_recipients(org: Organisation, payload: dict) -> list[str]:
+    """Who a send_for_information event went to, by name."""
+    codes = [payload["body"]] if payload.get("body") else []
+    codes += [code for code in payload.get("bodies", []) if code not in codes]
+    return [org.body_name(code) for code in codes] + list(payload.get("recipients", []))
 
 
 def _check_treatment_arguments(org: Organisation, trigger: str, args: dict) -> None:

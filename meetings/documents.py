@@ -18,7 +18,6 @@ from sqlmodel import Session
 
 from cases import queries as case_queries
 from cases.dates import format_date, format_instant, to_local
-from cases.errors import NotFound
 from cases.models import Case, Treatment
 from cases.organisation import Organisation, current_organisation
 from cases.templating import render
@@ -39,19 +38,10 @@ TEMPLATES = {"dagsorden": "documents/dagsorden.html", "tillaeg": "documents/dags
 PUBLIC_ITEM_KEYS = ("number", "title", "closed", "standing", "supplementary", "decision")
 
 
-def _body_name(org: Organisation, code: str | None, fallback: str = "") -> str:
-    if not code:
-        return fallback
-    try:
-        return org.body(code).name
-    except NotFound:  # a body no longer configured: show what was stored
-        return fallback or code
-
-
 def meeting_header(meeting: Meeting, org: Organisation) -> dict:
     local = to_local(meeting.starts_at)
     return {"id": meeting.id, "body_code": meeting.body_code,
-            "body_name": _body_name(org, meeting.body_code, meeting.body_code),
+            "body_name": org.body_name(meeting.body_code),
             "date": format_date(meeting.starts_at), "time": local.strftime("%H:%M"),
             "place": meeting.place, "status": meeting.status,
             "status_label": MEETING_STATUSES.get(meeting.status, meeting.status),
@@ -109,7 +99,7 @@ def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem
     return {
         "number": case.number, "summary": case.summary, "background": case.background,
         "presentation": case.presentation, "economy": case.economy, "centre": case.centre,
-        "deciding_body": _body_name(org, case.deciding_body, case.deciding_body),
+        "deciding_body": org.body_name(case.deciding_body),
         "proposals": [{"number": p.number, "text": p.text}
                       for p in case_queries.proposals(session, case.id)],
         "attachments": [{"number": a.number, "title": a.title, "recommended": a.recommended}

@@ -18,7 +18,6 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from cases.dates import COPENHAGEN
-from cases.errors import NotFound
 from cases.models import Case, CaseEvent, Membership, User
 from cases.organisation import current_organisation
 from meetings.queries import case_is_closed
@@ -95,7 +94,7 @@ def case_news(event: CaseEvent) -> dict:
     return {"action": TRIGGER_LABELS.get(event.trigger, event.trigger),
             "from_state": STATE_LABELS.get(event.from_state or "", ""),
             "to_state": STATE_LABELS.get(event.to_state, event.to_state),
-            "body_name": payload.get("body_name") or (_body_name(org, body) if body else ""),
+            "body_name": payload.get("body_name") or (org.body_name(body) if body else ""),
             "decision": found.label if found else "",
             "decision_text": payload.get("decision_text", ""),
             "reason": event.reason or ""}
@@ -116,7 +115,7 @@ def agenda_published(session: Session, meeting, publication, now: datetime) -> i
         closed = item.closed or bool(case and case.confidential)
         shown.append({"number": item.number, "title": item.title, "closed": closed,
                       "case_number": case.number if case and not closed else ""})
-    context = {"body": _body_name(current_organisation(), meeting.body_code),
+    context = {"body": current_organisation().body_name(meeting.body_code),
                "meeting_id": meeting.id,
                "meeting_day": meeting.starts_at.astimezone(COPENHAGEN).date().isoformat(),
                "supplementary": publication.kind == "tillaeg", "items": shown}
@@ -161,12 +160,5 @@ def _wanted(session: Session, subscription: Subscription, kind: str, what: str,
 
 def _insert(session: Session, wanted: list[Wanted], now: datetime) -> None:
     outbox.insert_missing(session, wanted, now, current_rules())
-
-
-def _body_name(org, code: str) -> str:
-    try:
-        return org.body(code).name
-    except NotFound:  # a body no longer in the configuration: show its code
-        return code
 
 

@@ -197,7 +197,8 @@ async def fire_action(request: Request, number: str,
         event = services.fire_action(
             session, number, trigger, actor=user.username, expected_version=_version(form),
             reason=form.get("reason"), replaced_by=form.get("replaced_by"),
-            override_reason=form.get("override_reason"))
+            override_reason=form.get("override_reason"), bodies=form.getlist("bodies"),
+            recipients=form.get("recipients").split(","))
     flash(request, f"{TRIGGER_LABELS[trigger]}: {STATE_LABELS[event.from_state]} → "
                    f"{STATE_LABELS[event.to_state]}.")
     return redirect(f"/sager/{number}")

@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlmodel import Session
 
-from cases import queries
+from cases import queries, services
 from cases.models import Case
 from cases.organisation import Organisation
 from meetings.queries import case_is_closed
@@ -102,7 +102,9 @@ def details(org: Organisation, session: Session, case: Case, viewer: access.View
         "timeline": [{"at": e.at, "actor": e.actor, "label": EVENT_LABELS.get(e.trigger,
                                                                              e.trigger),
                       "from": e.from_state, "to": e.to_state, "body": e.body,
-                      "reason": e.reason}
+                      "reason": e.reason,
+                      "informed": (services.information_recipients(org, e.payload)
+                                   if e.trigger == "send_for_information" else [])}
                      for e in queries.events(session, case.id)],
         "reminders": integrations.reminders_sent(session, case.id),
         "plan": integrations.route_plan(session, org, case, today),

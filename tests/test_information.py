@@ -1,0 +1,135 @@
+# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
+"""After the decision, a case is sent for information to councils and outside authorities
+("sendes til orientering i Handicaprådet, Seniorrådet og Psykiatrirådet", the Rammeaftale to
+Socialstyrelsen): who it went to is recorded with the event and shown on the case page; a
+send-off naming nobody, an unknown body or an absurd name writes nothing."""
+
+import pytest
+from click.testing import CliRunner
+from test_services import database_dump
+from web_fixtures import (  # noqa: F401  (fixtures)
+    as_role,
+    engine,
+    make_case,
+    page_csrf,
+    web_app,
+    web_db,
+)
+
+from cases import queries, services
+from cases.cli import cli
+from cases.db import make_engine, read_session, write_session
+from cases.errors import InvalidInput, NotFound
+from cases.organisation import current_organisation
+
+HOSTILE = "<script>alert('x')</script> Styrelsen"
+
+
+def decided_case(engine, number: str) -> str:
+    """A committee-level case SU has decided: it may now be sent for information."""
+    with write_session(engine) as session:
+        services.create_case(session, {"number": number, "title": "Rammeaftale",
+                                       "centre": "Center for Voksne og Sundhed",
+                                       "deciding_body": "SU", "committees": ["SU"]},
+                             actor="test")
+        services.fire_action(session, number, "submit", actor="test")
+        services.record_decision(session, number, body="SU", wording="godkendt",
+                                 meeting_date="04-10-2022", actor="test")
+    return number
+
+
+def send(engine, number: str, **arguments):
+    with write_session(engine) as session:
+        return services.fire_action(session, number, "send_for_information", actor="test",
+                                    **arguments)
+
+
+def test_it_records_the_councils_and_authorities_a_case_is_sent_to(db):
+    decided_case(db, "RA-1")
+    event = send(db, "RA-1", bodies=["HR", "SR", "PR"],
+                 recipients=[" Socialstyrelsen ", ""], reason="Orientering om aftalen.")
+    assert (event.from_state, event.to_state) == ("decided", "informing")
+    assert event.payload["bodies"] == ["HR", "SR", "PR"]
+    assert event.payload["recipients"] == ["Socialstyrelsen"]
+    assert services.information_recipients(current_organisation(), event.payload) == [
+        "Handicaprådet", "Seniorrådet", "Psykiatrirådet", "Socialstyrelsen"]
+    with read_session(db) as session:
+        [stored] = [e for e in queries.events(session, queries.get_case(session, "RA-1").id)
+                    if e.trigger == "send_for_information"]
+    assert stored.payload == event.payload
+
+
+BAD = {
+    "nobody named": ({}, InvalidInput, "Angiv, hvem sagen sendes til orientering hos"),
+    "only empty names": ({"recipients": ["  ", ""]}, InvalidInput, "Angiv, hvem"),
+    "unknown body": ({"bodies": ["XYZ"]}, NotFound, "Ukendt organ"),
+    "absurd name": ({"recipients": ["x" * 201]}, InvalidInput, "højst 200 tegn"),
+}
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_it_writes_nothing_when_the_send_off_is_bad(db, name):
+    arguments, error, message = BAD[name]
+    decided_case(db, "RA-2")
+    before = database_dump(db)
+    with pytest.raises(error, match=message):
+        send(db, "RA-2", **arguments)
+    assert database_dump(db) == before
+
+
+def test_it_takes_outside_recipients_only_when_sending_for_information(db):
+    with write_session(db) as session:
+        services.create_case(session, {"number": "RA-3", "title": "Sag",
+                                       "centre": "Center for Voksne og Sundhed",
+                                       "deciding_body": "KB", "committees": ["SU"]},
+                             actor="test")
+    before = database_dump(db)
+    with pytest.raises(InvalidInput, match="kun, når sagen sendes til orientering"):
+        with write_session(db) as session:
+            services.fire_action(session, "RA-3", "submit", actor="test",
+                                 recipients=["Socialstyrelsen"])
+    assert database_dump(db) == before
+
+
+def test_it_sends_for_information_from_the_command_line(sqlite_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    decided_case(make_engine(sqlite_url), "RA-4")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["case", "send-for-information", "RA-4", "--to", "HR",
+                                 "--to", "SR", "--recipient", "Socialstyrelsen"])
+    assert result.exit_code == 0, result.output
+    assert "Send til orientering" in result.output
+    history = runner.invoke(cli, ["case", "history", "RA-4", "--events"]).output
+    assert "send_for_information" in history or "Send til orientering" in history
+    with read_session(make_engine(sqlite_url)) as session:
+        case = queries.get_case(session, "RA-4")
+        payload = queries.events(session, case.id)[-1].payload
+    assert (payload["bodies"], payload["recipients"]) == (["HR", "SR"], ["Socialstyrelsen"])
+    refused = runner.invoke(cli, ["case", "close", "RA-4", "--recipient", "Socialstyrelsen"])
+    assert refused.exit_code == 1 and "kun, når sagen sendes til orientering" in refused.output
+
+
+def test_it_sends_for_information_from_the_case_page(web_app, engine):
+    number = decided_case(engine, "RA-5")
+    client = as_role(web_app, "secretariat")
+    page = client.get(f"/sager/{number}").text
+    assert "Til orientering i" in page and 'name="recipients"' in page
+    response = client.post(f"/sager/{number}/handling", data={
+        "csrf_token": page_csrf(client), "trigger": "send_for_information",
+        "version": "3", "bodies": ["HR", "PR"], "recipients": f"Socialstyrelsen, {HOSTILE}"})
+    assert response.status_code == 303
+    html = client.get(f"/sager/{number}").text
+    timeline = html.split('id="tidslinje"')[1]
+    assert "til Handicaprådet, Psykiatrirådet, Socialstyrelsen, &lt;script&gt;" in timeline
+    assert "<script>alert(" not in html
+
+
+def test_it_asks_who_when_the_page_names_nobody(web_app, engine):
+    number = decided_case(engine, "RA-6")
+    client = as_role(web_app, "secretariat")
+    before = database_dump(engine)
+    response = client.post(f"/sager/{number}/handling", data={
+        "csrf_token": page_csrf(client), "trigger": "send_for_information", "version": "3",
+        "recipients": " "}, follow_redirects=True)
+    assert "Angiv, hvem sagen sendes til orientering hos" in response.text
+    assert database_dump(engine) == before
