@@ -4,12 +4,16 @@
 Socialstyrelsen): who it went to is recorded with the event and shown on the case page; a
 send-off naming nobody, an unknown body or an absurd name writes nothing."""
 
+import re
+from datetime import date, timedelta
+
 import pytest
 from click.testing import CliRunner
 from test_services import database_dump
 from web_fixtures import (  # noqa: F401  (fixtures)
     as_role,
     engine,
+    logged_in,
     make_case,
     page_csrf,
     web_app,
@@ -18,9 +22,11 @@ from web_fixtures import (  # noqa: F401  (fixtures)
 
 from cases import queries, services
 from cases.cli import cli
-from cases.db import make_engine, read_session, write_session
+from cases.db import make_engine, migrate, read_session, write_session
+from cases.demo import load_demo
 from cases.errors import InvalidInput, NotFound
 from cases.organisation import current_organisation
+from web.app import create_app
 
 HOSTILE = "<script>alert('x')</script> Styrelsen"
 
@@ -133,3 +139,40 @@ def test_it_asks_who_when_the_page_names_nobody(web_app, engine):
         "recipients": " "}, follow_redirects=True)
     assert "Angiv, hvem sagen sendes til orientering hos" in response.text
     assert database_dump(engine) == before
+
+
+def timeline_codes(client, number: str) -> list[str]:
+    """The timeline's labels that are internal codes (snake_case) rather than Danish."""
+    timeline = client.get(f"/sager/{number}").text.split('id="tidslinje"')[1]
+    labels = re.findall(r"</time> ([^<(:–]+)", timeline)
+    assert labels, number
+    return [label for label in labels if re.search(r"[a-z]+_[a-z]+", label)]
+
+
+def test_it_names_every_event_of_the_demo_cases_in_danish(tmp_path):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    migrate(url)
+    report = load_demo(url)
+    client = logged_in(create_app(url), "sekretariat", "sekretariat-demo")
+    assert {number: timeline_codes(client, number) for number in report.cases} == {
+        number: [] for number in report.cases}
+
+
+def test_it_names_agenda_deadline_and_edit_events_in_danish(web_app, engine):
+    from meetings.services import create_meeting, place_case, remove_item
+
+    number = make_case(engine, deadline=date.today() - timedelta(days=2))
+    with write_session(engine) as session:
+        meeting = create_meeting(session, body="SU", day=date.today() + timedelta(days=300))
+        item = place_case(session, meeting.id, number, late_reason="test")
+        remove_item(session, item.id)
+        deadline = queries.deadlines(session, queries.get_case(session, number).id)[0]
+        services.meet_deadline(session, number, deadline.id, met_on=date.today(),
+                               actor="test")
+        services.update_case(session, number, {"title": "Ny titel"}, actor="test")
+    client = as_role(web_app, "secretariat")
+    html = client.get(f"/sager/{number}").text
+    for label in ("Sat på dagsorden", "Taget af dagsorden", "Frist overholdt",
+                  "Sag redigeret"):
+        assert label in html.split('id="tidslinje"')[1]
+    assert timeline_codes(client, number) == []

@@ -24,6 +24,10 @@ EVENT_LABELS = {
     "close_hearing": "Høring afsluttet",
     "edit_case": "Sag redigeret",
     "meet_deadline": "Frist overholdt",
+    "place_on_agenda": "Sat på dagsorden",
+    "move_on_agenda": "Flyttet på dagsorden",
+    "remove_from_agenda": "Taget af dagsorden",
+    "publish_agenda_late": "Dagsorden offentliggjort efter fristen",
     **TRIGGER_LABELS,
 }
 
