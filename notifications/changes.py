@@ -4,9 +4,10 @@ A case action writes the case and its audit event, nothing more: it stays fast, 
 in the reminder rules can never stop a secretariat from recording a decision. What follows
 from it for the outbox is derived here, from the database alone: every case whose latest
 audit event (`case.last_seq`) is past the one its notifications were derived up to
-(`case.notified_seq`) has its reminders refreshed, and its followers are told of each
-workflow event since. Nothing is lost: the marker is written in the action's own
-transaction, and a case stays marked until a refresh of it commits.
+(`case.notified_seq`) has its reminders refreshed, its followers are told of each workflow
+event since, and when it was sent for information, the members of those bodies get a
+notice. Nothing is lost: the marker is written in the action's own transaction, and a case
+stays marked until a refresh of it commits.
 
 The beat's sweep runs this before it claims due rows (notifications.delivery.sweep), so a
 reminder that an action made obsolete is cancelled before it can be claimed. Each case is
@@ -20,11 +21,16 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from cases import queries
 from cases.db import read_session, write_session
 from cases.models import UNNOTIFIED, Case, CaseEvent, utcnow
+from cases.organisation import current_organisation
+from meetings.queries import case_is_closed
+from notifications import outbox
 from notifications.follow import case_moved
-from notifications.reminders import refresh_case_reminders
-from notifications.rules import ReminderRules, current_rules
+from notifications.reminders import body_members, refresh_case_reminders
+from notifications.rules import ReminderRules, current_rules, information_notices
+from workflow import decisions
 from workflow.machine import MACHINE
 
 log = logging.getLogger(__name__)
@@ -70,8 +76,42 @@ def notify_case(session: Session, case_id: int, *, seen: int, upto: int, now: da
         CaseEvent.trigger.in_(list(MACHINE.events))).order_by(CaseEvent.seq))
     for event in events:
         case_moved(session, case, event, now)
+        if event.trigger == "send_for_information":
+            tell_informed_bodies(session, case, event, now, rules or current_rules())
     refresh_case_reminders(session, case, now, rules)
     return True
+
+
+def tell_informed_bodies(session: Session, case: Case, event: CaseEvent, now: datetime,
+                         rules: ReminderRules) -> None:
+    """The members of the bodies a decided case was sent to for information get a notice
+    with the decision; of a closed case (lukket punkt) only its number and title."""
+    org = current_organisation()
+    codes = [code for code in [event.payload.get("body"), *event.payload.get("bodies", [])]
+             if code]
+    members = tuple(person for code in dict.fromkeys(codes)
+                    for person in body_members(session, code))
+    context = {"case_number": case.number, "case_title": case.title,
+               "bodies": [org.body_name(code) for code in dict.fromkeys(codes)],
+               "closed": case_is_closed(session, case), "decided_by": "", "decided_on": "",
+               "decision": "", "decision_text": "", "note": ""}
+    if not context["closed"]:
+        context.update(_decision(session, case), note=event.reason or "")
+    outbox.insert_missing(session, information_notices(event.id, members, rules, now,
+                                                       **context), now, rules)
+
+
+def _decision(session: Session, case: Case) -> dict:
+    """The deciding body's latest decision on the case, as the notice quotes it."""
+    found = [t for t in queries.decision_history(session, case.id)
+             if t.body_code == case.deciding_body]
+    if not found:
+        return {}
+    latest = found[-1]
+    wording = decisions.BY_CODE.get(latest.wording)
+    return {"decided_by": latest.body_name, "decided_on": latest.meeting_date.isoformat(),
+            "decision": wording.label if wording else latest.wording,
+            "decision_text": latest.decision_text}
 
 
 def skip_news(session: Session, case: Case, now: datetime) -> None:

@@ -151,7 +151,7 @@ def template_context(*, kind: str, recipient: str, recipient_name: str, optional
                      context: dict, case=None, extra: dict | None = None) -> dict:
     values = dict(context)
     for name in ("deadline", "due_date", "meeting_day", "submission", "agenda_out",
-                 "objection_deadline"):
+                 "objection_deadline", "decided_on"):
         if values.get(name):
             values[name] = parse_date(values[name])
     result = {
@@ -166,10 +166,10 @@ def template_context(*, kind: str, recipient: str, recipient_name: str, optional
         "unsubscribe_url": unsubscribe_url(recipient, kind) if optional else "",
         "format_date": format_date,
     }
+    if case is None and values.get("case_number"):  # a row kept apart from the case's own
+        result["case_url"] = case_url(values["case_number"])
     if kind in FOLLOW_KINDS:
         result["unsubscribe_url"] = follow_unsubscribe_url(values["subscription_id"])
-        if values.get("case_number"):
-            result["case_url"] = case_url(values["case_number"])
         if values.get("meeting_id"):
             result["meeting_url"] = f"{settings.site_url()}/offentlig/moeder/{values['meeting_id']}"
     return result

@@ -36,6 +36,7 @@ KINDS = {
     "agenda_published": "Dagsorden udsendt",
     "minutes_approval": "Referat afventer godkendelse",
     "weekly_digest": "Ugeoversigt",
+    "case_information": "Sag til orientering",
 }
 
 # A case in one of these states needs no more reminders about its deadlines and hearings.
@@ -62,11 +63,12 @@ class ReminderRules:
     agenda_due_weekdays: tuple[int, ...] = (1,)
     agenda_published: bool = True
     minutes_approval: bool = True
+    case_information: bool = True  # members of the bodies a decided case is sent to
     weekly_digest_weekday: int | None = 0  # Monday; None: no digest
     secretariat_email: str = ""  # used when no user has the secretariat role
     optional_kinds: frozenset[str] = frozenset(
         {"hearing_reminder", "deadline_warning", "submission_due", "agenda_published",
-         "weekly_digest"})
+         "weekly_digest", "case_information"})
 
     @property
     def weekdays(self) -> WeekdayRules:
@@ -97,7 +99,7 @@ def parse_rules(data: dict) -> ReminderRules:
     }
     for name in ("enabled", "office_hours_only", "hearing_request", "hearing_missing",
                  "deadline_overdue", "submission_passed", "route_at_risk", "agenda_published",
-                 "minutes_approval"):
+                 "minutes_approval", "case_information"):
         if name in raw:
             if not isinstance(raw[name], bool):
                 raise ValueError(f"[reminders] {name}: expected true or false")
@@ -466,3 +468,18 @@ def weekly_digest_reminders(centre_managers: dict[str, tuple[Person, ...]],
                                   person, send_time_on(day, rules), None, centre=centre,
                                   week=label))
     return wanted
+
+
+def information_notices(event_id: int, members: tuple[Person, ...], rules: ReminderRules,
+                        now: datetime, **context) -> list[Wanted]:
+    """One notice per member of the bodies a decided case was sent to for information (the
+    same address once), due now. No case_id on the rows: the refresh of the case's reminders
+    cancels the rows it plans itself, and it does not plan these."""
+    if not rules.case_information:
+        return []
+    unique: dict[str, Person] = {}
+    for person in members:  # a member of two of the bodies gets one notice
+        if person.email:
+            unique.setdefault(person.email.lower(), person)
+    return [_wanted(rules, "case_information", f"information:{event_id}", person, now, None,
+                    **context) for person in sorted(unique.values(), key=lambda p: p.email)]

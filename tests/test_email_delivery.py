@@ -173,7 +173,11 @@ def test_it_renders_every_kind_the_rules_can_create(engine):
                          "centre": "Center for Voksne og Sundhed", "week": "2026-W14",
                          "body": "Socialudvalget", "meeting_day": "2026-03-31",
                          "submission": "2026-03-18", "agenda_out": "2026-03-25",
-                         "objection_deadline": "2026-04-08", "plan": ["SU møde 31-03-2026"]},
+                         "objection_deadline": "2026-04-08", "plan": ["SU møde 31-03-2026"],
+                         "case_number": case.number, "case_title": case.title,
+                         "bodies": ["Handicaprådet"], "closed": False,
+                         "decided_by": "Socialudvalget", "decided_on": "2026-03-31",
+                         "decision": "Godkendt", "decision_text": "", "note": ""},
                 due_at=datetime.now(UTC), next_attempt_at=datetime.now(UTC))
             built = delivery.render_message(session, reminder, datetime.now(UTC))
             message = message_from_bytes(built.as_bytes(), policy=default_policy)

@@ -5,10 +5,11 @@ Socialstyrelsen): who it went to is recorded with the event and shown on the cas
 send-off naming nobody, an unknown body or an absurd name writes nothing."""
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from sqlmodel import select
 from test_services import database_dump
 from web_fixtures import (  # noqa: F401  (fixtures)
     as_role,
@@ -25,23 +26,57 @@ from cases.cli import cli
 from cases.db import make_engine, migrate, read_session, write_session
 from cases.demo import load_demo
 from cases.errors import InvalidInput, NotFound
+from cases.models import Membership, User
 from cases.organisation import current_organisation
+from notifications import delivery
+from notifications.changes import notify_changed_cases
+from notifications.models import PENDING, Reminder
+from notifications.rules import ReminderRules
 from web.app import create_app
 
 HOSTILE = "<script>alert('x')</script> Styrelsen"
+NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
-def decided_case(engine, number: str) -> str:
+def decided_case(engine, number: str, *, title: str = "Rammeaftale",
+                 confidential: bool = False) -> str:
     """A committee-level case SU has decided: it may now be sent for information."""
     with write_session(engine) as session:
-        services.create_case(session, {"number": number, "title": "Rammeaftale",
+        services.create_case(session, {"number": number, "title": title,
                                        "centre": "Center for Voksne og Sundhed",
-                                       "deciding_body": "SU", "committees": ["SU"]},
-                             actor="test")
+                                       "deciding_body": "SU", "committees": ["SU"],
+                                       "confidential": confidential}, actor="test")
         services.fire_action(session, number, "submit", actor="test")
         services.record_decision(session, number, body="SU", wording="godkendt",
-                                 meeting_date="04-10-2022", actor="test")
+                                 meeting_date="04-10-2022", actor="test",
+                                 decision_text="Rammeaftalen godkendes.")
     return number
+
+
+def add_members(engine) -> None:
+    """Members of Handicaprådet and Seniorrådet; one in both; one no longer active."""
+    with write_session(engine) as session:
+        for username, bodies, active in (("hr", ["HR"], True), ("sr", ["SR"], True),
+                                         ("begge", ["HR", "SR"], True),
+                                         ("stoppet", ["HR"], False)):
+            user = User(username=username, name=username.title(), role="member",
+                        email=f"{username}@example.org", password_hash="x", active=active)
+            session.add(user)
+            session.flush()
+            session.add_all(Membership(user_id=user.id, body_code=code) for code in bodies)
+
+
+def notices(engine) -> list[Reminder]:
+    with read_session(engine) as session:
+        return list(session.exec(select(Reminder).where(Reminder.kind == "case_information")
+                                 .order_by(Reminder.recipient)))
+
+
+def rendered(engine, row: Reminder) -> tuple[str, str, str]:
+    with read_session(engine) as session:
+        message = delivery.render_message(session, row, NOW)
+    return (str(message["Subject"]), message.get_payload()[0].get_payload(decode=True).decode(),
+            message.get_payload()[1].get_payload(decode=True).decode())
 
 
 def send(engine, number: str, **arguments):
@@ -176,3 +211,48 @@ def test_it_names_agenda_deadline_and_edit_events_in_danish(web_app, engine):
                   "Sag redigeret"):
         assert label in html.split('id="tidslinje"')[1]
     assert timeline_codes(client, number) == []
+
+
+def test_it_tells_the_members_of_the_informed_bodies_once_with_the_decision(db):
+    decided_case(db, "RA-7")
+    add_members(db)
+    send(db, "RA-7", bodies=["HR", "SR"], recipients=["Socialstyrelsen"],
+         reason="Til orientering efter KB's beslutning.")
+    assert notices(db) == []  # derived by the sweep, not in the action's transaction
+    notify_changed_cases(db, now=NOW)
+    rows = notices(db)
+    assert [r.recipient for r in rows] == ["begge@example.org", "hr@example.org",
+                                           "sr@example.org"]
+    assert {r.status for r in rows} == {PENDING} and {r.case_id for r in rows} == {None}
+    notify_changed_cases(db, now=NOW)  # and again: nothing twice
+    with write_session(db) as session:  # a later change to the case cancels none of them
+        services.fire_action(session, "RA-7", "close", actor="test")
+    notify_changed_cases(db, now=NOW)
+    assert [(r.recipient, r.status) for r in notices(db)] == [
+        (r.recipient, PENDING) for r in rows]
+    subject, text, html = rendered(db, rows[0])
+    assert subject == "Til orientering: sag RA-7 Rammeaftale"
+    assert "sendes til orientering i Handicaprådet, Seniorrådet" in text
+    assert "Socialudvalget 04-10-2022: Godkendt" in text
+    assert "Rammeaftalen godkendes." in text and "Til orientering efter KB" in text
+    assert "/sager/RA-7" in text and "Frameld" in text
+
+
+def test_it_gives_only_number_and_title_of_a_closed_case(db):
+    decided_case(db, "RA-8", title=HOSTILE, confidential=True)
+    add_members(db)
+    send(db, "RA-8", bodies=["HR"])
+    notify_changed_cases(db, now=NOW)
+    [first, *_] = notices(db)
+    assert "decision_text" not in first.context or first.context["decision_text"] == ""
+    subject, text, html = rendered(db, first)
+    assert "lukket punkt" in text and "Rammeaftalen godkendes." not in text + html
+    assert HOSTILE in text and "&lt;script&gt;" in html and "<script>" not in html
+
+
+def test_it_sends_no_notice_when_the_municipality_turned_them_off(db):
+    decided_case(db, "RA-9")
+    add_members(db)
+    send(db, "RA-9", bodies=["HR"])
+    notify_changed_cases(db, now=NOW, rules=ReminderRules(case_information=False))
+    assert notices(db) == []
