@@ -138,6 +138,9 @@ def case_details(session, number: str) -> dict:
         "deciding_body": found.deciding_body, "committees": found.committees,
         "closed_item": found.confidential, "summary": found.summary,
         "awaiting": queries.awaiting_bodies(session, found.id),
+        "delivered": {row.body_code: {"at": format_instant(row.delivered_at),
+                                      "by": row.delivered_by}
+                      for row in queries.awaiting_rows(session, found.id) if row.delivered_at},
         "actions": available_triggers(found.status),
         "proposals": [{"number": p.number, "text": p.text}
                       for p in queries.proposals(session, found.id)],
@@ -188,6 +191,8 @@ def case_show(number, as_json):
     click.echo(f"Fagudvalg på ruten: {', '.join(data['committees']) or '–'}")
     if data["awaiting"]:
         click.echo(f"Afventer behandling i: {', '.join(data['awaiting'])}")
+    for code, delivered in data["delivered"].items():
+        click.echo(f"Afleveret til dagsorden i {code}: {delivered['at']} af {delivered['by']}")
     for d in data["deadlines"]:
         met = f" – overholdt {d['met_on']}" if d["met_on"] else " – ikke overholdt"
         click.echo(f"Frist {d['id']}: {d['due_date']} {d['description']} "
@@ -387,6 +392,33 @@ def case_meet_deadline(number, deadline_id, met_on, actor):
                                           met_on=met_on or now.astimezone(COPENHAGEN).date())
     click.echo(f"Frist {deadline.id} på sag {number} ({deadline.description}) er overholdt "
                f"{format_date(deadline.met_on)}.")
+
+
+@case.command("deliver")
+@click.argument("number")
+@click.option("--body", required=True, help="Det organ, hvis dagsorden sagen er klar til (fx SU).")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
+@user_errors
+def case_deliver(number, body, actor):
+    """Meld sagen afleveret til dagsorden for organets næste møde (stopper påmindelserne om
+    intern aflevering)."""
+    with write_session() as session:
+        services.mark_delivered(session, number, body, actor=actor)
+    click.echo(f"Sag {number} er afleveret til dagsorden i "
+               f"{current_organisation().body_name(body)}.")
+
+
+@case.command("undeliver")
+@click.argument("number")
+@click.option("--body", required=True, help="Det organ, afleveringen gjaldt (fx SU).")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
+@user_errors
+def case_undeliver(number, body, actor):
+    """Fortryd en aflevering til dagsorden: sagen er alligevel ikke klar."""
+    with write_session() as session:
+        services.unmark_delivered(session, number, body, actor=actor)
+    click.echo(f"Afleveringen af sag {number} til dagsorden i "
+               f"{current_organisation().body_name(body)} er fortrudt.")
 
 
 @case.command("edit")

@@ -155,12 +155,19 @@ class Awaiting(SQLModel, table=True):
 
     Derived from the workflow after every transition; one row per body, so that parallel
     committees and a body's queue are plain indexed lookups.
+
+    `delivered_at`/`delivered_by`: the case owner (or the secretariat) has reported the case
+    ready for this body's agenda ("afleveret til dagsorden"). The mark lives and dies with the
+    row: a case that leaves the queue loses it, one that comes back starts undelivered, and a
+    postponed case (it stays in the queue) keeps it (cases.services.mark_delivered).
     """
 
     __table_args__ = (sa.Index("ix_awaiting_body_since", "body_code", "since"),)
     case_id: int = Field(foreign_key="case.id", primary_key=True)
     body_code: str = Field(max_length=20, primary_key=True)
     since: datetime = instant_field()
+    delivered_at: datetime | None = instant_field(nullable=True)
+    delivered_by: str | None = Field(default=None, max_length=100)  # the actor, as in the log
 
 
 class CaseEvent(SQLModel, table=True):

@@ -15,6 +15,7 @@ from cases.models import (
     HearingResponse,
     Proposal,
     Treatment,
+    User,
 )
 
 
@@ -45,6 +46,21 @@ def queue(session: Session, body_code: str) -> list[tuple[Case, Awaiting]]:
 def awaiting_bodies(session: Session, case_id: int) -> list[str]:
     rows = session.exec(select(Awaiting.body_code).where(Awaiting.case_id == case_id))
     return list(rows)
+
+
+def awaiting_rows(session: Session, case_id: int) -> list[Awaiting]:
+    """The case's queue rows (with their delivered marks), by body code."""
+    return list(session.exec(select(Awaiting).where(Awaiting.case_id == case_id)
+                             .order_by(Awaiting.body_code)))
+
+
+def user_names(session: Session, usernames) -> dict[str, str]:
+    """username → name, for actors recorded by username; an unknown actor (cli) is left out."""
+    wanted = {name for name in usernames if name}
+    if not wanted:
+        return {}
+    return dict(session.exec(select(User.username, User.name)
+                             .where(User.username.in_(sorted(wanted)))).all())
 
 
 def events(session: Session, case_id: int) -> list[CaseEvent]:

@@ -591,6 +591,86 @@ def meet_deadline(session: Session, number: str, deadline_id: int, *, met_on: st
                           "description": deadline.description, "met_on": met_on.isoformat()})
     return deadline
 
+
+# -- delivered for the agenda ------------------------------------------------------------------
+
+_AWAITING = Awaiting.__table__
+# Set or clear the mark only if it is in the state the caller saw: of two concurrent marks
+# the second finds no row (PostgreSQL re-checks the WHERE clause once the first commits), and
+# a row a transition deleted meanwhile is not there to mark.
+_SET_DELIVERED = _AWAITING.update().where(
+    _AWAITING.c.case_id == sa.bindparam("case"), _AWAITING.c.body_code == sa.bindparam("code"),
+    _AWAITING.c.delivered_at.is_(None))
+_CLEAR_DELIVERED = _AWAITING.update().where(
+    _AWAITING.c.case_id == sa.bindparam("case"), _AWAITING.c.body_code == sa.bindparam("code"),
+    _AWAITING.c.delivered_at.is_not(None)).values(delivered_at=None, delivered_by=None)
+
+
+def mark_delivered(session: Session, number: str, body: str, *, actor: str,
+                   org: Organisation | None = None, now: datetime | None = None) -> Awaiting:
+    """The case owner (or the secretariat) reports the case ready for the agenda of the next
+    meeting of a body whose queue it is in ("afleveret til dagsorden").
+
+    The mark is kept on the case's Awaiting row for that body, so it goes with the queue: when
+    the case leaves it (treated, sent to hearing, withdrawn) the mark goes too, and a case that
+    comes back (ØU sends it back to the committee) starts undelivered. A postponed case stays in
+    the queue and keeps its mark: its material was delivered and is on the secretariat's table;
+    if the body wants it reworked, the owner withdraws the mark (`unmark_delivered`).
+    The audit event makes the sweep cancel the owner's submission reminders for that body.
+    """
+    org = org or current_organisation()
+    now = now or utcnow()
+    case, row = _awaiting_row(session, org, number, body)
+    if row.delivered_at is not None:
+        raise InvalidInput(f"Sag {case.number} er allerede afleveret til dagsorden i "
+                           f"{org.body_name(body)} ({format_date(row.delivered_at)} af "
+                           f"{row.delivered_by}).")
+    _change_delivered(session, case, body, _SET_DELIVERED.values(delivered_at=now,
+                                                                 delivered_by=actor))
+    append_event(session, case, actor=actor, trigger="mark_delivered", from_state=case.status,
+                 to_state=case.status, now=now, body=body, payload={"body": body})
+    return _awaiting_row(session, org, number, body)[1]
+
+
+def unmark_delivered(session: Session, number: str, body: str, *, actor: str,
+                     org: Organisation | None = None, now: datetime | None = None) -> Awaiting:
+    """Withdraw a delivered mark ("fortryd"): the case is not ready after all, and the owner's
+    submission reminders for that body come back."""
+    org = org or current_organisation()
+    now = now or utcnow()
+    case, row = _awaiting_row(session, org, number, body)
+    if row.delivered_at is None:
+        raise InvalidInput(f"Sag {case.number} er ikke meldt afleveret til dagsorden i "
+                           f"{org.body_name(body)}.")
+    _change_delivered(session, case, body, _CLEAR_DELIVERED)
+    append_event(session, case, actor=actor, trigger="unmark_delivered", from_state=case.status,
+                 to_state=case.status, now=now, body=body,
+                 reason=f"Afleveret {format_date(row.delivered_at)} af {row.delivered_by}",
+                 payload={"body": body, "delivered_at": row.delivered_at.isoformat(),
+                          "delivered_by": row.delivered_by})
+    return _awaiting_row(session, org, number, body)[1]
+
+
+def _awaiting_row(session: Session, org: Organisation, number: str,
+                  body: str) -> tuple[Case, Awaiting]:
+    case = queries.get_case(session, number)
+    org.body(body)
+    session.flush()
+    row = session.exec(select(Awaiting).where(Awaiting.case_id == case.id,
+                                              Awaiting.body_code == body)
+                       .execution_options(populate_existing=True)).first()
+    if row is None:
+        raise InvalidInput(f"Sag {case.number} afventer ikke behandling i "
+                           f"{org.body_name(body)} og kan ikke afleveres til dens dagsorden.")
+    return case, row
+
+
+def _change_delivered(session: Session, case: Case, body: str, statement) -> None:
+    changed = session.connection().execute(statement, {"case": case.id, "code": body}).rowcount
+    if changed != 1:
+        raise Conflict(_conflict_message(case))
+
+
 def add_hearing(session: Session, number: str, *, title: str, parties: list[str],
                 deadline: str | date, opened_on: str | date, actor: str, blocking: bool = True,
                 org: Organisation | None = None, now: datetime | None = None) -> Hearing:

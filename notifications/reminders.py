@@ -131,8 +131,9 @@ def case_facts(session: Session, case: Case, rules: ReminderRules,
 
 @lru_cache(maxsize=1)
 def _next_meetings_query() -> sa.Select:
-    """Per body whose queue the case is in: its next meeting not cancelled, and whether the
-    case is on that meeting's agenda; a body with no meeting ahead gives no row."""
+    """Per body whose queue the case is in: its next meeting not cancelled, whether the case
+    is on that meeting's agenda and whether it is delivered for it; a body with no meeting
+    ahead gives no row."""
     from meetings.models import CANCELLED, AgendaItem, Meeting
 
     next_meeting = (select(Meeting.id)
@@ -144,7 +145,8 @@ def _next_meetings_query() -> sa.Select:
               .where(AgendaItem.meeting_id == Meeting.id,
                      AgendaItem.case_id == sa.bindparam("case"))
               .correlate(Meeting).exists())
-    return (select(Awaiting.body_code, Meeting.id, Meeting.starts_at, placed)
+    return (select(Awaiting.body_code, Meeting.id, Meeting.starts_at, placed,
+                   Awaiting.delivered_at.is_not(None))
             .join(Meeting, Meeting.id == next_meeting)
             .where(Awaiting.case_id == sa.bindparam("case"))
             .order_by(Awaiting.body_code))
@@ -156,15 +158,15 @@ def _next_meetings(session: Session, case: Case, now: datetime) -> tuple[NextMee
 
     org = current_organisation()
     found = []
-    for code, meeting_id, starts_at, placed in _rows(session, _next_meetings_query(),
-                                                     case=case.id, now=now):
+    for code, meeting_id, starts_at, placed, delivered in _rows(
+            session, _next_meetings_query(), case=case.id, now=now):
         day = to_local(starts_at).date()
         body = org.body(code)
         weekdays = rules_for(org, code)
         dates = agenda_deadlines(body, day, weekdays)
         found.append(NextMeeting(body_code=code, body_name=body.name, meeting_id=meeting_id,
                                  day=day, submission=dates.submission, on_agenda=bool(placed),
-                                 weekdays=weekdays))
+                                 weekdays=weekdays, delivered=bool(delivered)))
     return tuple(found)
 
 

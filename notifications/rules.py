@@ -231,6 +231,7 @@ class NextMeeting:
     submission: date  # the secretariat's internal submission deadline for the case owner
     on_agenda: bool  # the case is placed on this meeting's agenda already
     weekdays: WeekdayRules | None = None  # the body's (rules_for); None: the office calendar
+    delivered: bool = False  # the owner reported it ready for this body's agenda (afleveret)
 
 
 @dataclass(frozen=True)
@@ -333,8 +334,9 @@ def _before_body_deadline(deadline: date, days: int, body_weekdays: WeekdayRules
 
 def _submission_reminders(facts: CaseFacts, meeting: NextMeeting, rules: ReminderRules,
                           now: datetime) -> list[Wanted]:
-    """The case owner, before the internal submission deadline of the next meeting."""
-    if meeting.on_agenda or facts.owner is None:
+    """The case owner, before the internal submission deadline of the next meeting; none once
+    the case is delivered for that body's agenda or placed on it."""
+    if meeting.on_agenda or meeting.delivered or facts.owner is None:
         return []
     wanted = []
     base = f"submission:{facts.id}:{meeting.meeting_id}:{meeting.submission.isoformat()}"

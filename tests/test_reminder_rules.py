@@ -166,6 +166,26 @@ def test_it_counts_back_from_a_bodys_deadline_in_that_bodys_weekdays():
     assert passed == utc(2026, 3, 17, 7)
 
 
+def test_it_wants_no_submission_reminders_for_a_body_the_case_is_delivered_for():
+    def meeting(code, delivered):
+        return NextMeeting(body_code=code, body_name=code, meeting_id=len(code),
+                           day=date(2026, 3, 25), submission=date(2026, 3, 16),
+                           on_agenda=False, delivered=delivered)
+
+    def kinds_by_body(*meetings):
+        facts = replace(case_with(status="committee"), next_meetings=meetings)
+        wanted = case_reminders(facts, RULES, utc(2026, 3, 2, 9))
+        return {(w.context["body"], w.kind) for w in wanted}
+
+    both = kinds_by_body(meeting("SU", False), meeting("BSU", False))
+    assert both == {(b, k) for b in ("SU", "BSU")
+                    for k in ("submission_due", "submission_passed")}
+    # Delivered for BSU: its reminders, before and after the deadline, are no longer wanted.
+    assert kinds_by_body(meeting("SU", False), meeting("BSU", True)) == \
+        {("SU", "submission_due"), ("SU", "submission_passed")}
+    assert kinds_by_body(meeting("SU", True), meeting("BSU", True)) == set()
+
+
 def test_it_wants_a_request_for_every_party_and_reminders_only_for_silent_ones():
     wanted = case_reminders(case_with(hearing_deadline=date(2026, 3, 31), responded=True),
                             RULES, utc(2026, 3, 2, 9))

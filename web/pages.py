@@ -108,9 +108,10 @@ def queue(request: Request, code: str, user: CurrentUser = Depends(require("view
           session: Session = Depends(db)):
     org = current_organisation()
     body = org.body(code)
-    return page(request, "queue.html", user=user, body=body,
-                queue=queries.queue(session, code), following=follow.is_following(
-                    session, user, body_code=code),
+    found = queries.queue(session, code)
+    return page(request, "queue.html", user=user, body=body, queue=found,
+                delivered_by=queries.user_names(session, [a.delivered_by for _, a in found]),
+                following=follow.is_following(session, user, body_code=code),
                 meetings=integrations.next_meetings(session, org, code, today(), limit=5))
 
 
@@ -251,6 +252,44 @@ def _editable_case(session: Session, user: CurrentUser, number: str) -> Case:
         raise Forbidden("Du kan kun redigere sager, som du selv er sagsbehandler på.")
     services.check_editable(case)
     return case
+
+
+# -- delivered for the agenda ------------------------------------------------------------------
+
+def _deliverable_case(session: Session, user: CurrentUser, number: str) -> Case:
+    """Who may report a case ready for the agenda: whoever may rework its text (the
+    secretariat any case, a case owner their own; web.access.may_edit_case)."""
+    case = queries.get_case(session, number)
+    if not may_edit(user, case):
+        raise Forbidden("Du kan kun melde sager afleveret til dagsorden, som du selv er "
+                        "sagsbehandler på.")
+    return case
+
+
+@router.post("/sager/{number:path}/afleveret")
+async def mark_delivered(request: Request, number: str,
+                         user: CurrentUser = Depends(require("edit_case"))):
+    form = await form_with_csrf(request)
+    body = form.get("body")
+    with write_session(request.app.state.engine) as session:
+        _deliverable_case(session, user, number)
+        services.mark_delivered(session, number, body, actor=user.username)
+    flash(request, f"Sag {number} er afleveret til dagsorden i "
+                   f"{current_organisation().body_name(body)}.")
+    return redirect(f"/sager/{number}")
+
+
+@router.post("/sager/{number:path}/afleveret/fortryd")
+async def unmark_delivered(request: Request, number: str,
+                           user: CurrentUser = Depends(require("edit_case"))):
+    form = await form_with_csrf(request)
+    body = form.get("body")
+    with write_session(request.app.state.engine) as session:
+        _deliverable_case(session, user, number)
+        services.unmark_delivered(session, number, body, actor=user.username)
+    flash(request, f"Afleveringen af sag {number} til dagsorden i "
+                   f"{current_organisation().body_name(body)} er fortrudt.")
+    return redirect(f"/sager/{number}")
 
 
 @router.get("/sager/{number:path}/rediger")
@@ -399,9 +438,9 @@ def case_page(request: Request, number: str,
     org = current_organisation()
     case = queries.get_case(session, number)
     data = views.details(org, session, case, user.viewer, today())
+    ownership = user.can("edit_case") and may_edit(user, case)
     return page(request, "case.html", user=user, case=data, today=today(),
-                may_edit=user.can("edit_case") and may_edit(user, case)
-                and case.status not in FINAL,
+                may_edit=ownership and case.status not in FINAL, may_deliver=ownership,
                 following=follow.is_following(session, user, case_id=case.id),
                 wordings=decisions.WORDINGS, kinds=DEADLINE_KINDS,
                 committees=[b for b in org.bodies if b.is_committee],

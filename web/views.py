@@ -28,6 +28,8 @@ EVENT_LABELS = {
     "move_on_agenda": "Flyttet på dagsorden",
     "remove_from_agenda": "Taget af dagsorden",
     "publish_agenda_late": "Dagsorden offentliggjort efter fristen",
+    "mark_delivered": "Afleveret til dagsorden",
+    "unmark_delivered": "Aflevering til dagsorden fortrudt",
     **TRIGGER_LABELS,
 }
 
@@ -66,6 +68,17 @@ def summary(session: Session, case: Case) -> dict:
             "history": history(session, case.id)}
 
 
+def deliveries(org: Organisation, session: Session, case: Case) -> list[dict]:
+    """Per body whose queue the case is in: is it delivered for its agenda, when and by whom
+    (the user's name where the actor is a user)."""
+    rows = queries.awaiting_rows(session, case.id)
+    names = queries.user_names(session, [row.delivered_by for row in rows])
+    return [{"body": row.body_code, "body_name": org.body_name(row.body_code),
+             "delivered_at": row.delivered_at,
+             "delivered_by": names.get(row.delivered_by, row.delivered_by or "")}
+            for row in rows]
+
+
 def details(org: Organisation, session: Session, case: Case, viewer: access.Viewer,
             today: date) -> dict:
     data = summary(session, case)
@@ -100,6 +113,7 @@ def details(org: Organisation, session: Session, case: Case, viewer: access.View
                        "met_on": d.met_on, "overdue": d.met_on is None and d.due_date < today}
                       for d in queries.deadlines(session, case.id)],
         "hearings": hearings,
+        "deliveries": deliveries(org, session, case),
         "links": [{"kind": link.kind, "number": other.number if other else None,
                    "title": other.title if other else link.note}
                   for link, other in queries.links(session, case.id)],
