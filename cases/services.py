@@ -561,7 +561,6 @@ def add_deadline(session: Session, number: str, data: dict, *, actor: str,
     return deadline
 
 
-
 def meet_deadline(session: Session, number: str, deadline_id: int, *, met_on: str | date,
                   actor: str, now: datetime | None = None) -> Deadline:
     """Mark a deadline as met ("Frist overholdt") on the day it was.

@@ -205,10 +205,12 @@ def test_it_names_agenda_deadline_and_edit_events_in_danish(web_app, engine):
         services.meet_deadline(session, number, deadline.id, met_on=date.today(),
                                actor="test")
         services.update_case(session, number, {"title": "Ny titel"}, actor="test")
+        services.mark_delivered(session, number, "SU", actor="test")
+        services.unmark_delivered(session, number, "SU", actor="test")
     client = as_role(web_app, "secretariat")
     html = client.get(f"/sager/{number}").text
     for label in ("Sat på dagsorden", "Taget af dagsorden", "Frist overholdt",
-                  "Sag redigeret"):
+                  "Sag redigeret", "Afleveret til dagsorden", "fortrudt"):
         assert label in html.split('id="tidslinje"')[1]
     assert timeline_codes(client, number) == []
 
