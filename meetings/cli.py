@@ -21,6 +21,7 @@ from meetings.importer import import_referat
 from meetings.models import AGENDA_STATUSES, MEETING_STATUSES, MINUTES_STATUSES
 from meetings.plan import load_plan
 from meetings.referat import parse_referat
+from workflow import decisions
 
 
 def resolve_meeting(session, ref: str):
@@ -183,31 +184,57 @@ def publish_command(ref, late_reason, actor):
 @click.argument("item_number", type=int)
 @click.option("--decision", "wording", required=True, help="Beslutning, fx Godkendt, Udsat.")
 @click.option("--text", "decision_text", default="", help="Beslutningens tekst.")
-@click.option("--proposal", "proposals", multiple=True,
-              help="Beslutning pr. indstillingspunkt som N=tekst (kan gentages).")
+@click.option("--proposal", "--proposal-decision", "proposals", multiple=True,
+              help='Beslutning pr. indstillingspunkt som N=tekst, fx 1="Godkendt" '
+                   "(kan gentages).")
 @click.option("--minority", default="", help="Mindretallets holdning.")
 @click.option("--to", "bodies", multiple=True, help="Fagudvalg (sendes tilbage).")
 @click.option("--reason", default="", help="Begrundelse.")
 @click.option("--replaced-by", default=None, help="Den nye sags nummer (Ny sag forelægges).")
+@click.option("--hearing-title", default="", help="Høringens titel (Godkendt og sendes i høring).")
+@click.option("--hearing-party", "hearing_parties", multiple=True,
+              help='Høringspart: et råds forkortelse (HR), et navn eller "Navn <e-mail>" '
+                   "(kan gentages).")
+@click.option("--hearing-deadline", default="", help="Høringsfrist, fx 01-11-2022.")
+@click.option("--hearing-opens", default="", help="Høringen åbner (standard: mødedagen).")
 @click.option("--actor", default="cli", help=ACTOR_HELP)
 @user_errors
 def decide_command(ref, item_number, wording, decision_text, proposals, minority, bodies,
-                   reason, replaced_by, actor):
-    """Registrér beslutningen på et punkt; sagen går videre i sagsgangen."""
+                   reason, replaced_by, hearing_title, hearing_parties, hearing_deadline,
+                   hearing_opens, actor):
+    """Registrér beslutningen på et punkt; sagen går videre i sagsgangen.
+
+    "Godkendt og sendes i høring" åbner høringen (--hearing-title, --hearing-party,
+    --hearing-deadline); "Ny sag forelægges" kræver --replaced-by.
+    """
     proposal_decisions = []
     for raw in proposals:
         number, _, text = raw.partition("=")
         if not number.strip().isdigit() or not text.strip():
             raise InvalidInput(f"Skriv beslutning pr. punkt som N=tekst (fik {raw!r}).")
         proposal_decisions.append({"number": int(number), "text": text.strip()})
+    found_wording = decisions.wording(wording)
+    parties = [p.strip() for p in hearing_parties if p.strip()]
+    hearing_given = bool(parties or hearing_title.strip() or hearing_deadline.strip()
+                         or hearing_opens.strip())
+    # Options of another wording than the one given are refused, not dropped.
+    if found_wording and hearing_given and found_wording.trigger != "send_to_hearing":
+        raise InvalidInput("Høringens oplysninger angives kun ved «Godkendt og sendes i høring».")
+    if found_wording and replaced_by and found_wording.trigger != "replace":
+        raise InvalidInput("--replaced-by angives kun ved «Ny sag forelægges».")
+    if hearing_given and not hearing_deadline.strip():
+        raise InvalidInput("Angiv høringsfristen med --hearing-deadline (dd-mm-åååå).")
     with write_session() as session:
         found = resolve_meeting(session, ref)
         item = queries.item_by_number(session, found.id, item_number)
+        hearing = {"title": hearing_title, "parties": parties, "deadline": hearing_deadline,
+                   "opened_on": hearing_opens.strip() or local_day(found.starts_at)} \
+            if hearing_given else None
         services.record_item_decision(session, item.id, wording=wording, actor=actor,
                                       decision_text=decision_text,
                                       proposal_decisions=proposal_decisions, minority=minority,
                                       bodies=list(bodies), reason=reason,
-                                      replaced_by=replaced_by)
+                                      replaced_by=replaced_by, hearing=hearing)
     click.echo(f"Beslutning registreret på punkt {item_number}.")
 
 

@@ -94,6 +94,7 @@ EXPECTED_POLICY = {
     "fire_transition": {"secretariat", "admin"},
     "record_decision": {"secretariat", "admin"},
     "manage_agenda": {"secretariat", "admin"},
+    "manage_meetings": {"secretariat", "admin"},
     "manage_minutes": {"secretariat", "admin"},
     "approve_minutes": {"member"},
     "view_meetings": {"secretariat", "case_owner", "manager", "member", "admin"},

@@ -1,15 +1,21 @@
-"""Meetings for the secretariat: place cases from the queue on the agenda, number and order
-the items, mark closed items, publish, and record each item's decision after the meeting
-(which fires the case's workflow: meetings.services.record_item_decision). After the
-meeting the secretariat records who was absent (Fraværende) and sends the minutes for
-approval, and each member of the body clicks "Godkendt" on the minutes page."""
+"""Meetings for the secretariat: create, move and cancel meetings (as `sagsgang meeting
+create/move/cancel`), place cases from the queue on the agenda, number and order the items,
+mark closed items, publish, and record each item's decision after the meeting (which fires
+the case's workflow: meetings.services.record_item_decision), with what some decisions need:
+the hearing for "Godkendt og sendes i høring", the new case for "Ny sag forelægges", and a
+decision per proposal of the Indstilling. After the meeting the secretariat records who was
+absent (Fraværende) and sends the minutes for approval, and each member of the body clicks
+"Godkendt" on the minutes page."""
+
+from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
+from cases.dates import format_date, to_local
 from cases.db import write_session
 from cases.errors import InvalidInput
-from cases.organisation import current_organisation
+from cases.organisation import HEARING_COUNCIL, current_organisation
 from web.auth import CurrentUser, db, form_with_csrf, require
 from web.rendering import flash, page, redirect
 from workflow import decisions
@@ -18,23 +24,79 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/moeder")
-def meetings_page(request: Request, organ: str = "",
+def meetings_page(request: Request, organ: str = "", aflyste: str = "",
                   user: CurrentUser = Depends(require("view_meetings")),
                   session: Session = Depends(db)):
     from meetings import queries as meeting_queries
+    from meetings.models import MEETING_STATUSES
 
     if organ:
         current_organisation().body(organ)
-    found = meeting_queries.meetings(session, body_code=organ or None)
-    return page(request, "meetings.html", user=user, meetings=found[-200:], organ=organ)
+    found = meeting_queries.meetings(session, body_code=organ or None,
+                                     include_cancelled=bool(aflyste))
+    return page(request, "meetings.html", user=user, meetings=found[-200:], organ=organ,
+                aflyste=bool(aflyste), statuses=MEETING_STATUSES)
+
+
+# -- the calendar: create, move, cancel (as `sagsgang meeting create/move/cancel`) ------------
+
+@router.post("/moeder/ny")
+async def create_meeting(request: Request,
+                         user: CurrentUser = Depends(require("manage_meetings"))):
+    from meetings import services as meeting_services
+
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        meeting = meeting_services.create_meeting(
+            session, body=form.get("body"), day=form.get("date"), at=form.get("time") or None,
+            place=form.get("place"))
+        meeting_id = meeting.id
+        when = f"{meeting.body_code} {format_date(meeting.starts_at)} kl. " \
+               f"{to_local(meeting.starts_at):%H:%M}"
+    flash(request, f"Mødet er oprettet: {when}.")
+    return redirect(f"/moeder/{meeting_id}")
+
+
+@router.post("/moeder/{meeting_id}/flyt-moedet")
+async def move_meeting(request: Request, meeting_id: int,
+                       user: CurrentUser = Depends(require("manage_meetings"))):
+    """A new date and time; the agenda's items (and so their cases) follow the meeting."""
+    from meetings import services as meeting_services
+
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        meeting = meeting_services.move_meeting(
+            session, meeting_id, day=form.get("date"), at=form.get("time") or None,
+            place=form.get("place"), reason=form.get("reason"), actor=user.username)
+        when = f"{format_date(meeting.starts_at)} kl. {to_local(meeting.starts_at):%H:%M}"
+    flash(request, f"Mødet er flyttet til {when}.")
+    return redirect(f"/moeder/{meeting_id}")
+
+
+@router.post("/moeder/{meeting_id}/aflys")
+async def cancel_meeting(request: Request, meeting_id: int,
+                         user: CurrentUser = Depends(require("manage_meetings"))):
+    """The cases on the agenda stay in the body's queue, waiting for another meeting."""
+    from meetings import services as meeting_services
+
+    form = await form_with_csrf(request)
+    with write_session(request.app.state.engine) as session:
+        returned = meeting_services.cancel_meeting(session, meeting_id,
+                                                   reason=form.get("reason"),
+                                                   actor=user.username)
+    flash(request, "Mødet er aflyst." + (
+        " Tilbage i køen: " + ", ".join(returned) + "." if returned else ""))
+    return redirect(f"/moeder/{meeting_id}")
 
 
 @router.get("/moeder/{meeting_id}")
 def meeting_page(request: Request, meeting_id: int,
                  user: CurrentUser = Depends(require("view_meetings")),
                  session: Session = Depends(db)):
+    from cases import queries as case_queries
     from meetings import queries as meeting_queries
     from meetings.calendar import agenda_deadlines, local_day, rules_for
+    from meetings.models import CANCELLED, MEETING_STATUSES
 
     org = current_organisation()
     meeting = meeting_queries.get_meeting(session, meeting_id)
@@ -43,15 +105,19 @@ def meeting_page(request: Request, meeting_id: int,
                if e.placed_on is None] if user.can("manage_agenda") else []
     body = org.body(meeting.body_code)
     deadlines = agenda_deadlines(body, local_day(meeting.starts_at), rules_for(org, body.code))
+    # The Indstilling's numbered proposals, for the decision form (its users may read a
+    # closed item's text).
+    proposals = {i.id: case_queries.proposals(session, i.case_id) for i in items
+                 if i.case_id and not i.wording} if user.can("record_decision") else {}
     return page(request, "meeting.html", user=user, meeting=meeting, items=items,
                 body=body, deadlines=deadlines, waiting=waiting,
-                wordings=decisions.WORDINGS,
-                committees=[b for b in org.bodies if b.is_committee])
-
-
-def _item_meeting(session: Session, item_id: int) -> int:
-    from meetings import queries as meeting_queries
-    return meeting_queries.get_item(session, item_id).meeting_id
+                wordings=[w for w in decisions.WORDINGS if w.trigger != "record_earlier"],
+                committees=[b for b in org.bodies if b.is_committee],
+                councils=[b for b in org.bodies if b.kind == HEARING_COUNCIL],
+                proposals=proposals, cancelled=meeting.status == CANCELLED,
+                status_label=MEETING_STATUSES[meeting.status],
+                meeting_day=format_date(meeting.starts_at),
+                meeting_time=f"{to_local(meeting.starts_at):%H:%M}")
 
 
 @router.post("/moeder/{meeting_id}/placer")
@@ -132,17 +198,80 @@ async def publish(request: Request, meeting_id: int,
 @router.post("/punkter/{item_id}/beslutning")
 async def record_decision(request: Request, item_id: int,
                           user: CurrentUser = Depends(require("record_decision"))):
+    from cases import queries as case_queries
+    from meetings import queries as meeting_queries
     from meetings import services as meeting_services
+    from meetings.calendar import local_day
 
     form = await form_with_csrf(request)
+    found = decisions.wording(form.get("wording"))
     with write_session(request.app.state.engine) as session:
-        meeting_id = _item_meeting(session, item_id)
+        item = meeting_queries.get_item(session, item_id)
+        meeting = meeting_queries.get_meeting(session, item.meeting_id)
+        numbers = {p.number for p in case_queries.proposals(session, item.case_id)} \
+            if item.case_id else set()
+        hearing, replaced_by = _decision_extras(form, found, local_day(meeting.starts_at))
         meeting_services.record_item_decision(
             session, item_id, wording=form.get("wording"), actor=user.username,
             decision_text=form.get("decision_text"), minority=form.get("minority"),
-            bodies=form.getlist("bodies") or None, reason=form.get("reason"))
+            proposal_decisions=_proposal_decisions(form, numbers),
+            bodies=form.getlist("bodies") or None, reason=form.get("reason"),
+            hearing=hearing, replaced_by=replaced_by)
+        meeting_id = meeting.id
     flash(request, "Beslutningen er registreret.")
     return redirect(f"/moeder/{meeting_id}")
+
+
+# One form serves every wording (no JavaScript): the fields of another wording than the one
+# chosen are refused, not dropped, so a wrong choice in the list loses nothing unseen.
+HEARING_FIELDS = ("hearing_title", "other_parties", "hearing_opens", "hearing_deadline")
+MAX_TEXT = 20_000
+
+
+def _decision_extras(form, found: decisions.Wording | None,
+                     meeting_day: date) -> tuple[dict | None, str | None]:
+    """The hearing and the replacing case's number the chosen wording needs, if any."""
+    replaced_by = form.get("replaced_by") or None
+    parties = form.getlist("parties") + [line.strip() for line in
+                                         form.get("other_parties").splitlines() if line.strip()]
+    hearing_given = bool(parties) or any(form.get(key) for key in HEARING_FIELDS)
+    if found is None:  # the service names the known wordings
+        return None, None
+    if hearing_given and found.trigger != "send_to_hearing":
+        raise InvalidInput("Høringens felter udfyldes kun, når beslutningen er "
+                           f"«{_label('send_to_hearing')}».")
+    if replaced_by and found.trigger != "replace":
+        raise InvalidInput("Den nye sags nummer angives kun, når beslutningen er "
+                           f"«{_label('replace')}».")
+    if not hearing_given:
+        return None, replaced_by  # the service asks for the hearing if the wording needs it
+    if not form.get("hearing_deadline"):
+        raise InvalidInput("Angiv høringsfristen (dd-mm-åååå) for at sende sagen i høring.")
+    return {"title": form.get("hearing_title"), "parties": parties,
+            "deadline": form.get("hearing_deadline"),
+            "opened_on": form.get("hearing_opens") or meeting_day}, replaced_by
+
+
+def _label(trigger: str) -> str:
+    return decisions.wordings_for(trigger)[0].label
+
+
+def _proposal_decisions(form, numbers: set[int]) -> list[dict]:
+    """The filled fields proposal_N, one per numbered proposal of the case's Indstilling."""
+    found = []
+    for key, value in form.items:
+        prefix, _, number = key.partition("_")
+        if prefix != "proposal" or not value.strip():
+            continue
+        if not number.isdigit() or int(number) not in numbers:
+            raise InvalidInput(f"Sagens indstilling har intet punkt {number}.")
+        if any(p["number"] == int(number) for p in found):
+            raise InvalidInput(f"Indstillingens punkt {number} er angivet to gange.")
+        if len(value.strip()) > MAX_TEXT:
+            raise InvalidInput(f"Beslutningen på indstillingens punkt {number}: højst "
+                               f"{MAX_TEXT} tegn.")
+        found.append({"number": int(number), "text": value.strip()})
+    return sorted(found, key=lambda p: p["number"])
 
 
 # -- the minutes (referat): absences, approval ------------------------------------------------
