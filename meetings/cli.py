@@ -217,12 +217,8 @@ def decide_command(ref, item_number, wording, decision_text, proposals, minority
     parties = [p.strip() for p in hearing_parties if p.strip()]
     hearing_given = bool(parties or hearing_title.strip() or hearing_deadline.strip()
                          or hearing_opens.strip())
-    # Options of another wording than the one given are refused, not dropped.
-    if found_wording and hearing_given and found_wording.trigger != "send_to_hearing":
-        raise InvalidInput("Høringens oplysninger angives kun ved «Godkendt og sendes i høring».")
-    if found_wording and replaced_by and found_wording.trigger != "replace":
-        raise InvalidInput("--replaced-by angives kun ved «Ny sag forelægges».")
-    if hearing_given and not hearing_deadline.strip():
+    if hearing_given and found_wording and found_wording.trigger == "send_to_hearing" \
+            and not hearing_deadline.strip():
         raise InvalidInput("Angiv høringsfristen med --hearing-deadline (dd-mm-åååå).")
     with write_session() as session:
         found = resolve_meeting(session, ref)

@@ -527,6 +527,7 @@ def record_item_decision(session: Session, item_id: int, *, wording: str, actor:
     if found is None or found.trigger == "record_earlier":
         known = ", ".join(w.label for w in decisions.WORDINGS if w.trigger != "record_earlier")
         raise InvalidInput(f"Ukendt beslutning: {wording!r}. Kendte: {known}.")
+    _refuse_fields_of_another_wording(found, hearing, replaced_by)
     proposal_decisions = proposal_decisions or []
     if item.case_id is not None:
         _fire_case_decision(session, org, meeting, item, found, now=now, actor=actor,
@@ -541,6 +542,19 @@ def record_item_decision(session: Session, item_id: int, *, wording: str, actor:
     session.add(item)
     session.flush()
     return item
+
+
+def _refuse_fields_of_another_wording(found: decisions.Wording, hearing: dict | None,
+                                      replaced_by: str | None) -> None:
+    """One form (and one command) serves every wording: what belongs to another wording than
+    the one chosen is refused, not dropped, so a wrong choice in the list loses nothing
+    unseen."""
+    if hearing and found.trigger != "send_to_hearing":
+        raise InvalidInput("Høringens felter udfyldes kun, når beslutningen er "
+                           f"«{decisions.wordings_for('send_to_hearing')[0].label}».")
+    if replaced_by and found.trigger != "replace":
+        raise InvalidInput("Den nye sags nummer angives kun, når beslutningen er "
+                           f"«{decisions.wordings_for('replace')[0].label}».")
 
 
 def _check_minutes_open(meeting: Meeting, now: datetime) -> None:

@@ -269,7 +269,8 @@ def test_it_records_hearing_replacement_and_proposal_decisions_from_the_command_
     assert [r.exit_code for r in refused] == [1, 1, 1]
     assert "Angiv høringsfristen med --hearing-deadline" in refused[0].output
     assert "Sagen 'FINDES-IKKE-2' findes ikke." in refused[1].output
-    assert "kun ved «Godkendt og sendes i høring»" in refused[2].output
+    assert "udfyldes kun, når beslutningen er «Godkendt og sendes i høring»" \
+        in refused[2].output
     assert database_dump(cli_engine) == before
 
     results = [

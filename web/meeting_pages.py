@@ -222,8 +222,8 @@ async def record_decision(request: Request, item_id: int,
     return redirect(f"/moeder/{meeting_id}")
 
 
-# One form serves every wording (no JavaScript): the fields of another wording than the one
-# chosen are refused, not dropped, so a wrong choice in the list loses nothing unseen.
+# One form serves every wording (no JavaScript); the service refuses the fields of another
+# wording than the one chosen (meetings.services.record_item_decision).
 HEARING_FIELDS = ("hearing_title", "other_parties", "hearing_opens", "hearing_deadline")
 MAX_TEXT = 20_000
 
@@ -235,25 +235,14 @@ def _decision_extras(form, found: decisions.Wording | None,
     parties = form.getlist("parties") + [line.strip() for line in
                                          form.get("other_parties").splitlines() if line.strip()]
     hearing_given = bool(parties) or any(form.get(key) for key in HEARING_FIELDS)
-    if found is None:  # the service names the known wordings
-        return None, None
-    if hearing_given and found.trigger != "send_to_hearing":
-        raise InvalidInput("Høringens felter udfyldes kun, når beslutningen er "
-                           f"«{_label('send_to_hearing')}».")
-    if replaced_by and found.trigger != "replace":
-        raise InvalidInput("Den nye sags nummer angives kun, når beslutningen er "
-                           f"«{_label('replace')}».")
     if not hearing_given:
         return None, replaced_by  # the service asks for the hearing if the wording needs it
-    if not form.get("hearing_deadline"):
+    if found is not None and found.trigger == "send_to_hearing" \
+            and not form.get("hearing_deadline"):
         raise InvalidInput("Angiv høringsfristen (dd-mm-åååå) for at sende sagen i høring.")
     return {"title": form.get("hearing_title"), "parties": parties,
             "deadline": form.get("hearing_deadline"),
             "opened_on": form.get("hearing_opens") or meeting_day}, replaced_by
-
-
-def _label(trigger: str) -> str:
-    return decisions.wordings_for(trigger)[0].label
 
 
 def _proposal_decisions(form, numbers: set[int]) -> list[dict]:
