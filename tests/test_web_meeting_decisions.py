@@ -163,6 +163,10 @@ def test_it_records_a_decision_per_proposal_of_the_indstilling(web_app, engine, 
     history = anonymous(web_app).get(f"/api/cases/{number}/history",
                                      headers=bearer(api_tokens["secretariat"])).json()
     assert history[-1]["proposals"] == expected
+    case_page = client.get(f"/sager/{number}").text.split("Beslutningshistorik")[1]
+    assert ('<li value="3">Godkendt med den ændring at &lt;b&gt;budgettet&lt;/b&gt; '
+            'halveres.</li>') in case_page
+    assert '<li value="1">Godkendt: 10.-12. maj 2023.</li>' in case_page
 
 
 BAD_INPUT = {
