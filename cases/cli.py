@@ -21,7 +21,7 @@ from cases.models import utcnow
 from cases.organisation import current_organisation
 from cases.schemas import FIELD_LABELS
 from workflow import decisions
-from workflow.machine import STATE_LABELS, TRIGGER_LABELS, available_triggers
+from workflow.machine import TRIGGER_LABELS, available_triggers
 
 ACTOR_HELP = "Hvem der udfører handlingen (til revisionssporet)."
 
@@ -122,9 +122,10 @@ def case_list(status, centre, body, as_json):
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
+    org = current_organisation()
     for row in rows:
         waiting = f" – afventer {', '.join(row['awaiting'])}" if row["awaiting"] else ""
-        click.echo(f"{row['number']:<14} {STATE_LABELS[row['status']]:<36} {row['title']}"
+        click.echo(f"{row['number']:<14} {org.state_label(row['status']):<36} {row['title']}"
                    f"{waiting}")
 
 
@@ -133,7 +134,8 @@ def case_details(session, number: str) -> dict:
     found = queries.get_case(session, number)
     return {
         "number": found.number, "title": found.title, "status": found.status,
-        "status_label": STATE_LABELS[found.status], "version": found.version,
+        "status_label": current_organisation().state_label(found.status),
+        "version": found.version,
         "centre": found.centre, "owner": {"name": found.owner_name, "email": found.owner_email},
         "deciding_body": found.deciding_body, "committees": found.committees,
         "closed_item": found.confidential, "summary": found.summary,
@@ -284,7 +286,7 @@ def _action_command(trigger: str, doc: str):
                                          bodies=list(bodies), recipients=list(recipients),
                                          **arguments)
         click.echo(f"Sag {number}: {TRIGGER_LABELS[trigger]} – "
-                   f"{STATE_LABELS[event.from_state]} → {STATE_LABELS[event.to_state]}")
+                   f"{current_organisation().state_change(event.from_state, event.to_state)}")
 
     return command
 

@@ -66,6 +66,17 @@ class Organisation:
         found = self._by_code.get(code)
         return found.name if found else code
 
+    def state_label(self, state: str) -> str:
+        """A case state in Danish, with this municipality's finance committee and council."""
+        from workflow.machine import state_label
+
+        finance, council = self.finance_committee, self.council
+        return state_label(state, finance_name=finance.name if finance else None,
+                           council_name=council.name if council else None)
+
+    def state_change(self, from_state: str | None, to_state: str) -> str:
+        return f"{self.state_label(from_state or '')} → {self.state_label(to_state)}"
+
     def bodies_of_kind(self, kind: str) -> list[Body]:
         return [b for b in self.bodies if b.kind == kind]
 

@@ -9,8 +9,9 @@ from functools import lru_cache
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from cases.dates import format_date, format_instant
+from cases.organisation import current_organisation
 from cases.settings import PROJECT_DIR
-from workflow.machine import STATE_LABELS, TRIGGER_LABELS
+from workflow.machine import TRIGGER_LABELS
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 
@@ -26,7 +27,7 @@ def environment() -> Environment:
     )
     env.filters["dato"] = format_date
     env.filters["tidspunkt"] = format_instant
-    env.filters["tilstand"] = lambda state: STATE_LABELS.get(state, state)
+    env.filters["tilstand"] = lambda state: current_organisation().state_label(state)
     env.filters["handling"] = lambda trigger: TRIGGER_LABELS.get(trigger, trigger)
     return env
 

@@ -28,7 +28,7 @@ from web.access import Viewer
 from web.models import Subscription
 from web.views import may_read
 from workflow import decisions
-from workflow.machine import STATE_LABELS, TRIGGER_LABELS
+from workflow.machine import TRIGGER_LABELS
 
 
 def followers_of_case(session: Session, case: Case) -> list[Subscription]:
@@ -92,8 +92,8 @@ def case_news(event: CaseEvent) -> dict:
     org = current_organisation()
     body = event.body or payload.get("body")
     return {"action": TRIGGER_LABELS.get(event.trigger, event.trigger),
-            "from_state": STATE_LABELS.get(event.from_state or "", ""),
-            "to_state": STATE_LABELS.get(event.to_state, event.to_state),
+            "from_state": org.state_label(event.from_state or ""),
+            "to_state": org.state_label(event.to_state),
             "body_name": payload.get("body_name") or (org.body_name(body) if body else ""),
             "decision": found.label if found else "",
             "decision_text": payload.get("decision_text", ""),

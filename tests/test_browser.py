@@ -88,7 +88,7 @@ def log_in(page, base: str, username: str, password: str) -> None:
 def test_it_sends_a_case_back_from_OU_into_each_committees_queue(page, live_server):
     log_in(page, live_server, "sekretariat", "sekretariat-demo")
     page.goto(f"{live_server}/sager/22-011")
-    assert page.inner_text("#case-status") == "Til behandling i økonomiudvalget"
+    assert page.inner_text("#case-status") == "Til behandling i Økonomiudvalget"
     form = page.locator("#beslutning form")
     form.locator("select[name=body]").select_option("ØU")
     form.locator("select[name=wording]").select_option(label="Sendes tilbage til fagudvalgene")

@@ -108,7 +108,7 @@ def test_it_fires_actions_and_shows_the_history(run):
                  "--to", "BSU", "--to", "SU", "--to", "SÆU",
                  "--reason", "KB skal tage stilling til handleplaner", "--version", 5)
     assert result.exit_code == 0, result.output
-    assert "Til behandling i økonomiudvalget → Til behandling i fagudvalg" in result.output
+    assert "Til behandling i Økonomiudvalget → Til behandling i fagudvalg" in result.output
     run("case", "treat", "DK-1", "--body", "SU", "--date", "04-10-2022", "--item", 11,
         "--decision", "indstilles_til_godkendelse", "--text", "Indstilles til godkendelse")
 

@@ -458,6 +458,16 @@ def test_it_routes_an_aarhus_case_through_magistraten_to_byraadet(aarhus):
     assert fire(flow, "treat", body="BR") == (COUNCIL, DECIDED)
 
 
+def test_it_names_each_municipalitys_own_finance_committee_and_council(aarhus, ballerup):
+    assert aarhus.state_label(FINANCE) == "Til behandling i Magistraten"
+    assert aarhus.state_label(COUNCIL) == "Til beslutning i Byrådet"
+    assert ballerup.state_label(FINANCE) == "Til behandling i Økonomiudvalget"
+    assert ballerup.state_label(COUNCIL) == "Til beslutning i Kommunalbestyrelsen"
+    assert aarhus.state_label(COMMITTEE) == "Til behandling i fagudvalg"
+    assert aarhus.state_change(COMMITTEE, FINANCE) == (
+        "Til behandling i fagudvalg → Til behandling i Magistraten")
+
+
 def test_it_refuses_byraadet_before_magistratens_statement(aarhus):
     flow = new_flow(aarhus, "BR", ["SOCB"], state=COUNCIL)
     assert refusal(flow, "treat", body="BR") == (

@@ -133,7 +133,8 @@ def case_list(request: Request, q: str = "", status: str = "", centre: str = "",
         query = query.where(Case.centre == centre)
     cases = list(session.exec(query.order_by(Case.updated_at.desc()).limit(200)))
     return page(request, "cases.html", user=user, cases=cases, q=q, status=status,
-                centre=centre, states=STATE_LABELS)
+                centre=centre, states={state: current_organisation().state_label(state)
+                                       for state in STATE_LABELS})
 
 
 @router.get("/sager/ny")
@@ -183,7 +184,7 @@ async def record_decision(request: Request, number: str,
                                          actor=user.username,
                                          expected_version=_version(form), **arguments)
     flash(request, f"Beslutningen «{wording.label if wording else ''}» er registreret: "
-                   f"{STATE_LABELS[event.from_state]} → {STATE_LABELS[event.to_state]}.")
+                   f"{current_organisation().state_change(event.from_state, event.to_state)}.")
     return redirect(f"/sager/{number}")
 
 
@@ -200,8 +201,8 @@ async def fire_action(request: Request, number: str,
             reason=form.get("reason"), replaced_by=form.get("replaced_by"),
             override_reason=form.get("override_reason"), bodies=form.getlist("bodies"),
             recipients=form.get("recipients").split(","))
-    flash(request, f"{TRIGGER_LABELS[trigger]}: {STATE_LABELS[event.from_state]} → "
-                   f"{STATE_LABELS[event.to_state]}.")
+    flash(request, f"{TRIGGER_LABELS[trigger]}: "
+                   f"{current_organisation().state_change(event.from_state, event.to_state)}.")
     return redirect(f"/sager/{number}")
 
 

@@ -10,11 +10,11 @@ from sqlmodel import Session
 
 from cases import queries, services
 from cases.models import Case
-from cases.organisation import Organisation
+from cases.organisation import Organisation, current_organisation
 from meetings.queries import case_is_closed
 from web import access, integrations
 from workflow import decisions
-from workflow.machine import STATE_LABELS, TRIGGER_LABELS, available_triggers
+from workflow.machine import TRIGGER_LABELS, available_triggers
 
 EVENT_LABELS = {
     "create": "Sag oprettet",
@@ -61,7 +61,7 @@ def history(session: Session, case_id: int) -> list[dict]:
 def summary(session: Session, case: Case) -> dict:
     """What anyone allowed to see the case at all may see."""
     return {"number": case.number, "title": case.title, "status": case.status,
-            "status_label": STATE_LABELS.get(case.status, case.status),
+            "status_label": current_organisation().state_label(case.status),
             "version": case.version, "closed_item": case_is_closed(session, case),
             "deciding_body": case.deciding_body, "committees": list(case.committees),
             "awaiting": queries.awaiting_bodies(session, case.id),

@@ -48,6 +48,19 @@ STATE_LABELS = {
     REPLACED: "Erstattet af ny sag",
 }
 
+
+
+def state_label(state: str, *, finance_name: str | None = None,
+                council_name: str | None = None) -> str:
+    """The state's Danish label; the finance and council stages name the municipality's own
+    bodies when given (Aarhus: Magistraten and Byrådet, not økonomiudvalget)."""
+    if state == FINANCE and finance_name:
+        return f"Til behandling i {finance_name}"
+    if state == COUNCIL and council_name:
+        return f"Til beslutning i {council_name}"
+    return STATE_LABELS.get(state, state or "")
+
+
 TRIGGER_LABELS = {
     "submit": "Send til behandling",
     "send_to_hearing": "Send i høring",
