@@ -351,6 +351,9 @@ def _conflict_message(case: Case | sa.Row) -> str:
 def _checked_arguments(session: Session, org: Organisation, case: Case | sa.Row,
                        trigger: str, arguments: dict) -> dict:
     """Validate and normalise an action's arguments into the event's JSON payload."""
+    if "recipients" in arguments:  # a blank form field or line names nobody
+        arguments = {**arguments, "recipients": [
+            str(name).strip() for name in arguments["recipients"] or [] if str(name).strip()]}
     args = {k: v for k, v in arguments.items() if v not in (None, "", [])}
     unknown = set(args) - {"body", "bodies", "wording", "meeting_date", "item_number",
                            "agenda_item_id", "decision_text", "proposal_decisions", "minority",
@@ -391,14 +394,9 @@ def _check_information_arguments(org: Organisation, args: dict) -> None:
     committees) and outside authorities by name (Socialstyrelsen)."""
     for code in args.get("bodies", []):
         org.body(code)
-    recipients = [str(name).strip() for name in args.get("recipients", [])]
-    recipients = [name for name in recipients if name]
+    recipients = args.get("recipients", [])
     if any(len(name) > 200 for name in recipients) or len(recipients) > 30:
         raise InvalidInput("Eksterne modtagere: højst 30, hver højst 200 tegn.")
-    if recipients:
-        args["recipients"] = recipients
-    else:
-        args.pop("recipients", None)
     if not (args.get("bodies") or recipients or "body" in args):
         raise InvalidInput("Angiv, hvem sagen sendes til orientering hos: organer eller "
                            "eksterne modtagere.")

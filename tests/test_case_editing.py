@@ -397,3 +397,37 @@ def test_it_lets_a_case_owner_edit_their_own_cases_only(web_app, engine):
             **forms[number], "csrf_token": page_csrf(client), "title": "Ikke min"})
         assert refused.status_code == 403 and "selv er sagsbehandler på" in refused.text
     assert database_dump(engine) == before
+
+
+def test_it_leaves_the_lukket_punkt_to_the_secretariat(web_app, engine):
+    """Whether a case is closed decides what the public and the mails see: a case owner's
+    form shows it but cannot change it; the secretariat's can."""
+    number = make_case(engine, owner_email=OWNER_EMAIL, confidential=True)
+    owner = as_role(web_app, "case_owner")
+    form = _edit_form(owner, number)
+    assert re.search(r'name="confidential" checked disabled', owner.get(
+        f"/sager/{number}/rediger").text)
+    response = owner.post(f"/sager/{number}/rediger", data={
+        **form, "csrf_token": page_csrf(owner), "title": "Ny titel"})  # no "confidential"
+    assert response.status_code == 303
+    assert (stored(engine, number)["title"], stored(engine, number)["confidential"]) == (
+        "Ny titel", True)
+    secretariat = as_role(web_app, "secretariat")
+    form = _edit_form(secretariat, number)
+    secretariat.post(f"/sager/{number}/rediger",
+                     data={**form, "csrf_token": page_csrf(secretariat)})
+    assert stored(engine, number)["confidential"] is False
+
+
+def test_it_keeps_a_proposal_written_over_several_lines_whole(web_app, engine):
+    number = make_case(engine)
+    with write_session(engine) as session:
+        services.update_case(session, number, {"proposals": [
+            "at planen godkendes med:\n- tidsplan\n- budget", "at der følges op"]},
+            actor="cli")
+    client = as_role(web_app, "secretariat")
+    response = client.post(f"/sager/{number}/rediger", data={
+        **_edit_form(client, number), "csrf_token": page_csrf(client), "title": "Ny titel"})
+    assert response.status_code == 303
+    assert stored(engine, number)["proposals"] == [
+        (1, "at planen godkendes med:\n- tidsplan\n- budget"), (2, "at der følges op")]

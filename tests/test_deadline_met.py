@@ -333,3 +333,24 @@ def test_it_takes_the_day_in_copenhagen_not_in_utc(db):
         services.meet_deadline(session, "26-001", own, met_on="02-03-2026", actor="t",
                                now=late_evening)
     assert _met_on(db, own) == date(2026, 3, 2)
+
+
+def test_it_lets_a_case_owner_mark_only_their_own_cases_deadlines(web_app, engine,
+                                                                   api_tokens):
+    """Marking a deadline met cancels its statutory reminders: a case owner may do it on the
+    cases they may rework (web.access.may_edit_case), not on another centre's."""
+    from web_fixtures import OTHER_CENTRE
+
+    number = make_case(engine, centre=OTHER_CENTRE, committees=("KMU",), deadline=days(-1))
+    [deadline_id] = _deadline_ids(engine, number)
+    client = as_role(web_app, "case_owner")
+    refused = client.post(f"/sager/{number}/frister/{deadline_id}/overholdt",
+                          data={"csrf_token": page_csrf(client), "met_on": ""})
+    assert refused.status_code == 403 and "selv er sagsbehandler på" in refused.text
+    api = anonymous(web_app)
+    path = f"/api/cases/{number}/deadlines/{deadline_id}/met"
+    assert api.post(path, json={"met_on": days(0).strftime("%d-%m-%Y")},
+                    headers=bearer(api_tokens["case_owner"])).status_code == 403
+    assert _met_on(engine, deadline_id) is None
+    assert api.post(path, json={"met_on": days(0).strftime("%d-%m-%Y")},
+                    headers=bearer(api_tokens["secretariat"])).status_code == 200

@@ -258,3 +258,16 @@ def test_it_sends_no_notice_when_the_municipality_turned_them_off(db):
     send(db, "RA-9", bodies=["HR"])
     notify_changed_cases(db, now=NOW, rules=ReminderRules(case_information=False))
     assert notices(db) == []
+
+
+def test_it_leaves_the_pages_other_actions_alone(web_app, engine):
+    """The form's empty "Eksterne modtagere" field names nobody: withdrawing from the page
+    works as before."""
+    number = make_case(engine)
+    client = as_role(web_app, "secretariat")
+    response = client.post(f"/sager/{number}/handling", data={
+        "csrf_token": page_csrf(client), "trigger": "withdraw", "version": "2",
+        "reason": "Trukket af forvaltningen", "recipients": ""})
+    assert response.status_code == 303
+    with read_session(engine) as session:
+        assert queries.get_case(session, number).status == "withdrawn"

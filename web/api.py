@@ -20,7 +20,7 @@ from cases.schemas import CaseCreate, DeadlineIn
 from web import dashboard as dash
 from web import views
 from web.access import refusal
-from web.auth import CurrentUser, Forbidden, db, require
+from web.auth import CurrentUser, Forbidden, db, owned_case, require
 from web.settings import stale_weeks
 from workflow.machine import TRIGGER_LABELS
 
@@ -198,6 +198,7 @@ def add_deadline(number: str, data: DeadlineIn, request: Request,
 def meet_deadline(number: str, deadline_id: int, data: DeadlineMetIn, request: Request,
                   user: CurrentUser = api("add_deadline")):
     with write_session(request.app.state.engine) as session:
+        owned_case(session, user, number, "markere frister som overholdt på")
         deadline = services.meet_deadline(session, number, deadline_id, met_on=data.met_on,
                                           actor=f"api:{user.username}")
         return {"id": deadline.id, "due_date": deadline.due_date, "met_on": deadline.met_on}

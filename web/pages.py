@@ -17,16 +17,17 @@ from cases.db import write_session
 from cases.errors import Conflict, InvalidInput, TransitionRefused
 from cases.models import DEADLINE_KINDS, Case, User, utcnow
 from cases.organisation import HEARING_COUNCIL, current_organisation
-from web import access, follow, integrations, tokens, views
 from web import dashboard as dash
+from web import follow, integrations, tokens, views
 from web.auth import (
     CurrentUser,
-    Forbidden,
     db,
     form_with_csrf,
     log_in,
     log_out,
+    may_edit_case,
     optional_user,
+    owned_case,
     page_user,
     require,
 )
@@ -151,8 +152,7 @@ async def new_case(request: Request, user: CurrentUser = Depends(require("create
                                         "owner_email", "deciding_body")}
     values["committees"] = form.getlist("committees")
     values["confidential"] = form.get("confidential") == "on"
-    values["proposals"] = [line.strip() for line in form.get("proposals").splitlines()
-                           if line.strip()]
+    values["proposals"] = _proposal_lines(form.get("proposals"))
     if form.get("deadline_date"):
         values["deadlines"] = [{"due_date": form.get("deadline_date"),
                                 "kind": form.get("deadline_kind", "statutory"),
@@ -200,7 +200,7 @@ async def fire_action(request: Request, number: str,
             session, number, trigger, actor=user.username, expected_version=_version(form),
             reason=form.get("reason"), replaced_by=form.get("replaced_by"),
             override_reason=form.get("override_reason"), bodies=form.getlist("bodies"),
-            recipients=form.get("recipients").split(","))
+            recipients=form.get("recipients").split(","))  # the service drops empty ones
     flash(request, f"{TRIGGER_LABELS[trigger]}: "
                    f"{current_organisation().state_change(event.from_state, event.to_state)}.")
     return redirect(f"/sager/{number}")
@@ -231,6 +231,7 @@ async def meet_deadline(request: Request, number: str, deadline_id: int,
                         user: CurrentUser = Depends(require("add_deadline"))):
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
+        owned_case(session, user, number, "markere frister som overholdt på")
         deadline = services.meet_deadline(session, number, deadline_id,
                                           met_on=form.get("met_on") or today(),
                                           actor=user.username)
@@ -241,31 +242,13 @@ async def meet_deadline(request: Request, number: str, deadline_id: int,
 
 # -- editing a case's text ---------------------------------------------------------------------
 
-def may_edit(user: CurrentUser, case: Case) -> bool:
-    """The secretariat any case, a case owner their own (web.access.may_edit_case)."""
-    return access.may_edit_case(user.role, email=user.email, centre=user.centre,
-                                case_owner_email=case.owner_email, case_centre=case.centre)
-
-
 def _editable_case(session: Session, user: CurrentUser, number: str) -> Case:
-    case = queries.get_case(session, number)
-    if not may_edit(user, case):
-        raise Forbidden("Du kan kun redigere sager, som du selv er sagsbehandler på.")
+    case = owned_case(session, user, number, "redigere")
     services.check_editable(case)
     return case
 
 
 # -- delivered for the agenda ------------------------------------------------------------------
-
-def _deliverable_case(session: Session, user: CurrentUser, number: str) -> Case:
-    """Who may report a case ready for the agenda: whoever may rework its text (the
-    secretariat any case, a case owner their own; web.access.may_edit_case)."""
-    case = queries.get_case(session, number)
-    if not may_edit(user, case):
-        raise Forbidden("Du kan kun melde sager afleveret til dagsorden, som du selv er "
-                        "sagsbehandler på.")
-    return case
-
 
 @router.post("/sager/{number:path}/afleveret")
 async def mark_delivered(request: Request, number: str,
@@ -273,7 +256,7 @@ async def mark_delivered(request: Request, number: str,
     form = await form_with_csrf(request)
     body = form.get("body")
     with write_session(request.app.state.engine) as session:
-        _deliverable_case(session, user, number)
+        owned_case(session, user, number, "melde afleveret til dagsorden")
         services.mark_delivered(session, number, body, actor=user.username)
     flash(request, f"Sag {number} er afleveret til dagsorden i "
                    f"{current_organisation().body_name(body)}.")
@@ -286,11 +269,16 @@ async def unmark_delivered(request: Request, number: str,
     form = await form_with_csrf(request)
     body = form.get("body")
     with write_session(request.app.state.engine) as session:
-        _deliverable_case(session, user, number)
+        owned_case(session, user, number, "melde afleveret til dagsorden")
         services.unmark_delivered(session, number, body, actor=user.username)
     flash(request, f"Afleveringen af sag {number} til dagsorden i "
                    f"{current_organisation().body_name(body)} er fortrudt.")
     return redirect(f"/sager/{number}")
+
+
+def _proposal_lines(text: str) -> list[str]:
+    """The Indstilling typed in a form: one proposal per line."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 @router.get("/sager/{number:path}/rediger")
@@ -311,15 +299,23 @@ async def edit_case(request: Request, number: str,
                     user: CurrentUser = Depends(require("edit_case"))):
     form = await form_with_csrf(request)
     values = {name: form.get(name) for name in EDITABLE if name != "confidential"}
-    values["confidential"] = form.get("confidential") == "on"
-    values["proposals"] = [line.strip() for line in form.get("proposals").splitlines()
-                           if line.strip()]
+    if user.can("manage_agenda"):
+        # Whether a case is a lukket punkt decides what the public and the mails see: the
+        # secretariat's call, not the case owner's (their form shows it, disabled).
+        values["confidential"] = form.get("confidential") == "on"
+    values["proposals"] = _proposal_lines(form.get("proposals"))
     values["attachments"] = _posted_attachments(form)
     version = _version(form)
     try:
         with write_session(request.app.state.engine) as session:
-            _editable_case(session, user, number)
-            event = services.update_case(session, number, values, actor=user.username,
+            case = _editable_case(session, user, number)
+            changes = dict(values)
+            shown = [p.text for p in queries.proposals(session, case.id)]
+            if changes["proposals"] == _proposal_lines("\n".join(shown)):
+                # As the form showed them: a proposal written with line breaks (command
+                # line, API, importer) must not come back split into several.
+                del changes["proposals"]
+            event = services.update_case(session, number, changes, actor=user.username,
                                          expected_version=version)
     except (InvalidInput, Conflict, TransitionRefused) as error:
         # The form again with what was typed, so that a refused edit loses nothing.
@@ -439,7 +435,7 @@ def case_page(request: Request, number: str,
     org = current_organisation()
     case = queries.get_case(session, number)
     data = views.details(org, session, case, user.viewer, today())
-    ownership = user.can("edit_case") and may_edit(user, case)
+    ownership = user.can("edit_case") and may_edit_case(user, case)
     return page(request, "case.html", user=user, case=data, today=today(),
                 may_edit=ownership and case.status not in FINAL, may_deliver=ownership,
                 following=follow.is_following(session, user, case_id=case.id),
