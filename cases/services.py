@@ -378,6 +378,8 @@ def _checked_arguments(session: Session, org: Organisation, case: Case | sa.Row,
         raise InvalidInput("Eksterne modtagere angives kun, når sagen sendes til orientering.")
     if trigger in TREATMENT_TRIGGERS and ("body" in args or "body_name" in args):
         _check_treatment_arguments(org, trigger, args)
+        if args.get("proposal_decisions"):
+            _check_proposal_decisions(session, case.id, args["proposal_decisions"])
     elif "meeting_date" in args:  # given with any other action, it is checked all the same
         args["meeting_date"] = parse_date(args["meeting_date"]).isoformat()
     if trigger == "replace":
@@ -402,11 +404,16 @@ def _check_information_arguments(org: Organisation, args: dict) -> None:
                            "eksterne modtagere.")
 
 
+def information_bodies(payload: dict) -> list[str]:
+    """The bodies (codes) a send_for_information event went to, each once."""
+    return list(dict.fromkeys(code for code in [payload.get("body"),
+                                                *payload.get("bodies", [])] if code))
+
+
 def information_recipients(org: Organisation, payload: dict) -> list[str]:
-    """Who a send_for_information event went to, by name."""
-    codes = [payload["body"]] if payload.get("body") else []
-    codes += [code for code in payload.get("bodies", []) if code not in codes]
-    return [org.body_name(code) for code in codes] + list(payload.get("recipients", []))
+    """Who a send_for_information event went to, by name: bodies, then outside ones."""
+    return [org.body_name(code) for code in information_bodies(payload)] + \
+        list(payload.get("recipients", []))
 
 
 def _check_treatment_arguments(org: Organisation, trigger: str, args: dict) -> None:
@@ -434,6 +441,22 @@ def _check_treatment_arguments(org: Organisation, trigger: str, args: dict) -> N
     for item in args.get("proposal_decisions", []):
         if not isinstance(item, dict) or set(item) != {"number", "text"}:
             raise InvalidInput("Beslutning pr. indstillingspunkt skal have nummer og tekst.")
+
+
+def _check_proposal_decisions(session: Session, case_id: int, given: list[dict]) -> None:
+    """A decision per proposal names a proposal of the case's Indstilling, once each."""
+    numbers = {p.number for p in queries.proposals(session, case_id)}
+    seen = set()
+    for item in given:
+        number, text = item["number"], str(item["text"])
+        if number not in numbers:
+            raise InvalidInput(f"Sagens indstilling har intet punkt {number}.")
+        if number in seen:
+            raise InvalidInput(f"Indstillingens punkt {number} er angivet to gange.")
+        if len(text) > 20_000:
+            raise InvalidInput(f"Beslutningen på indstillingens punkt {number}: højst 20000 "
+                               "tegn.")
+        seen.add(number)
 
 
 _CASE = Case.__table__

@@ -25,6 +25,7 @@ from cases import queries
 from cases.db import read_session, write_session
 from cases.models import UNNOTIFIED, Case, CaseEvent, utcnow
 from cases.organisation import current_organisation
+from cases.services import information_bodies
 from meetings.queries import case_is_closed
 from notifications import outbox
 from notifications.follow import case_moved
@@ -87,12 +88,10 @@ def tell_informed_bodies(session: Session, case: Case, event: CaseEvent, now: da
     """The members of the bodies a decided case was sent to for information get a notice
     with the decision; of a closed case (lukket punkt) only its number and title."""
     org = current_organisation()
-    codes = [code for code in [event.payload.get("body"), *event.payload.get("bodies", [])]
-             if code]
-    members = tuple(person for code in dict.fromkeys(codes)
-                    for person in body_members(session, code))
+    codes = information_bodies(event.payload)
+    members = tuple(person for code in codes for person in body_members(session, code))
     context = {"case_number": case.number, "case_title": case.title,
-               "bodies": [org.body_name(code) for code in dict.fromkeys(codes)],
+               "bodies": [org.body_name(code) for code in codes],
                "closed": case_is_closed(session, case), "decided_by": "", "decided_on": "",
                "decision": "", "decision_text": "", "note": ""}
     if not context["closed"]:

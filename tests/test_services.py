@@ -272,7 +272,8 @@ def test_it_records_hjemloesetaellingens_earlier_treatments_by_the_former_commit
 
 
 def test_it_records_a_decision_per_proposal_and_a_minority(db):
-    create(db, "KLIMA", deciding_body="KB", committees=["KMU", "SU", "BSU"])
+    create(db, "KLIMA", deciding_body="KB", committees=["KMU", "SU", "BSU"],
+           proposals=["at udvalget afgiver bemærkninger", "at målet er 85 pct."])
     act(db, "KLIMA", "submit")
     decide(db, "KLIMA", "SU", "Godkendt", "04-10-2022", item_number=12,
            proposal_decisions=[{"number": 1, "text": "Godkendt med bemærkninger"},
@@ -357,6 +358,10 @@ BAD_ACTIONS = {
     "impossible date with a withdrawal": (InvalidInput, "Ugyldig dato",
                                           lambda e: act(e, "BAD-1", "withdraw", reason="x",
                                                         meeting_date="30-02-2022")),
+    "decision on a proposal the case does not have": (
+        InvalidInput, "intet punkt 1", lambda e: decide(
+            e, "BAD-1", "SU", "godkendt", "04-10-2022",
+            proposal_decisions=[{"number": 1, "text": "Godkendt"}])),
     "missing date": (InvalidInput, "mødedatoen",
                      lambda e: act(e, "BAD-1", "treat", body="SU", wording="godkendt")),
     "item number not a number": (InvalidInput, "Punktnummeret",

@@ -198,7 +198,6 @@ async def publish(request: Request, meeting_id: int,
 @router.post("/punkter/{item_id}/beslutning")
 async def record_decision(request: Request, item_id: int,
                           user: CurrentUser = Depends(require("record_decision"))):
-    from cases import queries as case_queries
     from meetings import queries as meeting_queries
     from meetings import services as meeting_services
     from meetings.calendar import local_day
@@ -208,13 +207,11 @@ async def record_decision(request: Request, item_id: int,
     with write_session(request.app.state.engine) as session:
         item = meeting_queries.get_item(session, item_id)
         meeting = meeting_queries.get_meeting(session, item.meeting_id)
-        numbers = {p.number for p in case_queries.proposals(session, item.case_id)} \
-            if item.case_id else set()
         hearing, replaced_by = _decision_extras(form, found, local_day(meeting.starts_at))
         meeting_services.record_item_decision(
             session, item_id, wording=form.get("wording"), actor=user.username,
             decision_text=form.get("decision_text"), minority=form.get("minority"),
-            proposal_decisions=_proposal_decisions(form, numbers),
+            proposal_decisions=_proposal_decisions(form),
             bodies=form.getlist("bodies") or None, reason=form.get("reason"),
             hearing=hearing, replaced_by=replaced_by)
         meeting_id = meeting.id
@@ -225,7 +222,6 @@ async def record_decision(request: Request, item_id: int,
 # One form serves every wording (no JavaScript); the service refuses the fields of another
 # wording than the one chosen (meetings.services.record_item_decision).
 HEARING_FIELDS = ("hearing_title", "other_parties", "hearing_opens", "hearing_deadline")
-MAX_TEXT = 20_000
 
 
 def _decision_extras(form, found: decisions.Wording | None,
@@ -245,20 +241,16 @@ def _decision_extras(form, found: decisions.Wording | None,
             "opened_on": form.get("hearing_opens") or meeting_day}, replaced_by
 
 
-def _proposal_decisions(form, numbers: set[int]) -> list[dict]:
-    """The filled fields proposal_N, one per numbered proposal of the case's Indstilling."""
+def _proposal_decisions(form) -> list[dict]:
+    """The filled fields proposal_N, one per numbered proposal of the case's Indstilling (the
+    service checks that the case has each, once: cases.services)."""
     found = []
     for key, value in form.items:
         prefix, _, number = key.partition("_")
         if prefix != "proposal" or not value.strip():
             continue
-        if not number.isdigit() or int(number) not in numbers:
+        if not number.isdigit():
             raise InvalidInput(f"Sagens indstilling har intet punkt {number}.")
-        if any(p["number"] == int(number) for p in found):
-            raise InvalidInput(f"Indstillingens punkt {number} er angivet to gange.")
-        if len(value.strip()) > MAX_TEXT:
-            raise InvalidInput(f"Beslutningen på indstillingens punkt {number}: højst "
-                               f"{MAX_TEXT} tegn.")
         found.append({"number": int(number), "text": value.strip()})
     return sorted(found, key=lambda p: p["number"])
 
