@@ -72,7 +72,7 @@ def test_it_keeps_every_field_of_a_case(db):
 
 
 def test_it_keeps_a_treatment_and_its_audit_event_together(db):
-    new_case(db)
+    new_case(db, proposals=["at rammeaftalen godkendes"])
     act(db, "P-1", "submit")
     at = local_to_utc(date(2022, 10, 4), 19, 5)
     with write_session(db) as session:
