@@ -305,3 +305,19 @@ def add_due_reminders(engine, count: int, *, title: str = HOSTILE_TITLE, now=Non
         for start in range(0, count, 1000):
             outbox.insert_missing(session, wanted[start:start + 1000], now, rules)
     return [w.key for w in wanted]
+
+
+def database_dump(engine_or_url) -> dict:
+    """Every row of every table, to prove that a refused action wrote nothing."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(engine_or_url) if isinstance(engine_or_url, str) \
+        else engine_or_url
+    try:
+        with engine.connect() as conn:
+            return {name: sorted(repr(tuple(row)) for row in
+                                 conn.execute(sa.text(f'SELECT * FROM "{name}"')).all())
+                    for name in sa.inspect(conn).get_table_names()}
+    finally:
+        if engine is not engine_or_url:
+            engine.dispose()

@@ -7,7 +7,8 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from test_services import assert_replay_equals_stored, database_dump
+from servers import database_dump
+from test_services import assert_replay_equals_stored
 from web_fixtures import (  # noqa: F401  (fixtures)
     CENTRE,
     OTHER_CENTRE,

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
-from servers import free_port
+from servers import database_dump, free_port
 
 from cases.cli import cli
 
@@ -27,16 +26,6 @@ def run(sqlite_url, monkeypatch):
         return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
     return invoke
-
-
-def database_dump(url) -> dict:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        dump = {name: sorted(repr(tuple(r)) for r in
-                             conn.execute(sa.text(f'SELECT * FROM "{name}"')).all())
-                for name in sa.inspect(conn).get_table_names()}
-    engine.dispose()
-    return dump
 
 
 def all_commands(group: click.Group, path=()):

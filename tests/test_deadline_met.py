@@ -8,9 +8,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 from click.testing import CliRunner
-from servers import add_people, create_case
+from servers import add_people, create_case, database_dump
 from sqlmodel import select
-from test_services import database_dump
 from web_fixtures import (  # noqa: F401  (fixtures)
     anonymous,
     api_tokens,

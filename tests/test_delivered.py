@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
-from servers import add_people, create_case
+from servers import add_people, create_case, database_dump
 from sqlmodel import select
 from test_reminder_meetings import case_in_su_queue
-from test_services import database_dump
 from web_fixtures import (  # noqa: F401  (fixtures)
     CENTRE,
     OTHER_CENTRE,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from servers import database_dump
 
 from cases import queries, services
 from cases.cli import cli
@@ -246,16 +247,6 @@ def test_it_creates_demo_users_with_the_members_of_su(session):
 
 
 # -- loading -----------------------------------------------------------------------------------
-
-def database_dump(url) -> dict:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        dump = {name: sorted(repr(tuple(r)) for r in
-                             conn.execute(sa.text(f'SELECT * FROM "{name}"')).all())
-                for name in sa.inspect(conn).get_table_names()}
-    engine.dispose()
-    return dump
-
 
 def test_it_loads_once_and_then_changes_nothing(any_db_url):
     first = load_demo(any_db_url)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from servers import database_dump
 from sqlmodel import SQLModel
 
 from cases import queries as case_queries
@@ -396,7 +397,7 @@ def test_it_imports_the_seed_into_the_demo_database_without_changing_it(any_db_u
     from cases.demo import load_demo
 
     assert load_demo(any_db_url).loaded
-    before = _dump(any_db_url)
+    before = database_dump(any_db_url)
     engine = make_engine(any_db_url)
     try:
         report = load(engine, seed, org)
@@ -406,13 +407,4 @@ def test_it_imports_the_seed_into_the_demo_database_without_changing_it(any_db_u
         assert len(report.notes) == 11
     finally:
         engine.dispose()
-    assert _dump(any_db_url) == before
-
-
-def _dump(url) -> dict:
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        dump = {t.name: sorted(repr(tuple(r)) for r in conn.execute(sa.select(t)).all())
-                for t in SQLModel.metadata.sorted_tables}
-    engine.dispose()
-    return dump
+    assert database_dump(any_db_url) == before

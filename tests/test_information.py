@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from servers import database_dump
 from sqlmodel import select
-from test_services import database_dump
 from web_fixtures import (  # noqa: F401  (fixtures)
     as_role,
     engine,

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from servers import database_dump
 from sqlmodel import select
-from test_services import database_dump
 
 from cases import services as case_services
 from cases.cli import cli

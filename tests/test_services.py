@@ -7,7 +7,7 @@ runs on SQLite and on a real PostgreSQL (`any_db_url`).
 from datetime import date
 
 import pytest
-import sqlalchemy as sa
+from servers import database_dump
 
 from cases import queries, services
 from cases.db import read_session, write_session
@@ -55,16 +55,6 @@ def assert_replay_equals_stored(engine, number):
         org = services.current_organisation()
         stored = services.flow_summary(services.current_flow(session, org, case))
         assert services.flow_summary(services.replayed_flow(session, case)) == stored
-
-
-def database_dump(engine) -> dict:
-    """Every row of every table, to prove that a refused action wrote nothing."""
-    dump = {}
-    with engine.connect() as conn:
-        for name in sa.inspect(conn).get_table_names():
-            rows = conn.execute(sa.text(f'SELECT * FROM "{name}"')).all()
-            dump[name] = sorted(repr(tuple(row)) for row in rows)
-    return dump
 
 
 def queue_numbers(engine, body) -> list[str]:

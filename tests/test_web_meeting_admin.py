@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 import pytest
-from test_services import database_dump
+from servers import database_dump
 from web_fixtures import (  # noqa: F401  (fixtures)
     as_role,
     days,

@@ -9,7 +9,7 @@ from itertools import count
 
 import pytest
 from click.testing import CliRunner
-from test_services import database_dump
+from servers import database_dump
 from web_fixtures import (  # noqa: F401  (fixtures)
     CENTRE,
     anonymous,
