@@ -12,10 +12,17 @@ from datetime import date
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
+from cases import queries as case_queries
 from cases.dates import format_date, to_local
 from cases.db import write_session
 from cases.errors import InvalidInput
 from cases.organisation import HEARING_COUNCIL, current_organisation
+from meetings import queries as meeting_queries
+from meetings import services as meeting_services
+from meetings.calendar import agenda_deadlines, local_day, rules_for
+from meetings.documents import meeting_context, public_view
+from meetings.models import CANCELLED, MEETING_STATUSES
+from web import access
 from web.auth import CurrentUser, db, form_with_csrf, require
 from web.rendering import flash, page, redirect
 from workflow import decisions
@@ -27,8 +34,6 @@ router = APIRouter(include_in_schema=False)
 def meetings_page(request: Request, organ: str = "", aflyste: str = "",
                   user: CurrentUser = Depends(require("view_meetings")),
                   session: Session = Depends(db)):
-    from meetings import queries as meeting_queries
-    from meetings.models import MEETING_STATUSES
 
     if organ:
         current_organisation().body(organ)
@@ -43,7 +48,6 @@ def meetings_page(request: Request, organ: str = "", aflyste: str = "",
 @router.post("/moeder/ny")
 async def create_meeting(request: Request,
                          user: CurrentUser = Depends(require("manage_meetings"))):
-    from meetings import services as meeting_services
 
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
@@ -61,7 +65,6 @@ async def create_meeting(request: Request,
 async def move_meeting(request: Request, meeting_id: int,
                        user: CurrentUser = Depends(require("manage_meetings"))):
     """A new date and time; the agenda's items (and so their cases) follow the meeting."""
-    from meetings import services as meeting_services
 
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
@@ -77,7 +80,6 @@ async def move_meeting(request: Request, meeting_id: int,
 async def cancel_meeting(request: Request, meeting_id: int,
                          user: CurrentUser = Depends(require("manage_meetings"))):
     """The cases on the agenda stay in the body's queue, waiting for another meeting."""
-    from meetings import services as meeting_services
 
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
@@ -93,10 +95,6 @@ async def cancel_meeting(request: Request, meeting_id: int,
 def meeting_page(request: Request, meeting_id: int,
                  user: CurrentUser = Depends(require("view_meetings")),
                  session: Session = Depends(db)):
-    from cases import queries as case_queries
-    from meetings import queries as meeting_queries
-    from meetings.calendar import agenda_deadlines, local_day, rules_for
-    from meetings.models import CANCELLED, MEETING_STATUSES
 
     org = current_organisation()
     meeting = meeting_queries.get_meeting(session, meeting_id)
@@ -123,7 +121,6 @@ def meeting_page(request: Request, meeting_id: int,
 @router.post("/moeder/{meeting_id}/placer")
 async def place_case(request: Request, meeting_id: int,
                      user: CurrentUser = Depends(require("manage_agenda"))):
-    from meetings import services as meeting_services
 
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
@@ -137,7 +134,6 @@ async def place_case(request: Request, meeting_id: int,
 @router.post("/moeder/{meeting_id}/fast-punkt")
 async def standing_item(request: Request, meeting_id: int,
                         user: CurrentUser = Depends(require("manage_agenda"))):
-    from meetings import services as meeting_services
 
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
@@ -150,8 +146,6 @@ async def standing_item(request: Request, meeting_id: int,
 async def move_item(request: Request, meeting_id: int,
                     user: CurrentUser = Depends(require("manage_agenda"))):
     """Move one item up or down; the agenda is renumbered 1..n."""
-    from meetings import queries as meeting_queries
-    from meetings import services as meeting_services
 
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
@@ -171,7 +165,6 @@ async def move_item(request: Request, meeting_id: int,
 @router.post("/punkter/{item_id}/lukket")
 async def set_closed(request: Request, item_id: int,
                      user: CurrentUser = Depends(require("manage_agenda"))):
-    from meetings import services as meeting_services
 
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
@@ -184,7 +177,6 @@ async def set_closed(request: Request, item_id: int,
 @router.post("/moeder/{meeting_id}/offentliggoer")
 async def publish(request: Request, meeting_id: int,
                   user: CurrentUser = Depends(require("manage_agenda"))):
-    from meetings import services as meeting_services
 
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
@@ -198,9 +190,6 @@ async def publish(request: Request, meeting_id: int,
 @router.post("/punkter/{item_id}/beslutning")
 async def record_decision(request: Request, item_id: int,
                           user: CurrentUser = Depends(require("record_decision"))):
-    from meetings import queries as meeting_queries
-    from meetings import services as meeting_services
-    from meetings.calendar import local_day
 
     form = await form_with_csrf(request)
     found = decisions.wording(form.get("wording"))
@@ -261,9 +250,6 @@ def _proposal_decisions(form) -> list[dict]:
 def minutes_page(request: Request, meeting_id: int,
                  user: CurrentUser = Depends(require("view_meetings")),
                  session: Session = Depends(db)):
-    from meetings import queries as meeting_queries
-    from meetings.documents import meeting_context, public_view
-    from web import access
 
     meeting = meeting_queries.get_meeting(session, meeting_id)
     doc = meeting_context(session, meeting, kind="referat")
@@ -281,7 +267,6 @@ def minutes_page(request: Request, meeting_id: int,
 @router.post("/moeder/{meeting_id}/referat/godkend")
 async def approve_minutes(request: Request, meeting_id: int,
                           user: CurrentUser = Depends(require("approve_minutes"))):
-    from meetings import services as meeting_services
 
     await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
@@ -294,7 +279,6 @@ async def approve_minutes(request: Request, meeting_id: int,
 @router.post("/moeder/{meeting_id}/fravaer")
 async def record_absence(request: Request, meeting_id: int,
                          user: CurrentUser = Depends(require("manage_minutes"))):
-    from meetings import services as meeting_services
 
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
@@ -309,13 +293,11 @@ async def record_absence(request: Request, meeting_id: int,
 @router.post("/moeder/{meeting_id}/referat/send")
 async def send_minutes(request: Request, meeting_id: int,
                        user: CurrentUser = Depends(require("manage_minutes"))):
-    from meetings import services as meeting_services
 
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
         meeting = meeting_services.send_minutes_for_approval(
             session, meeting_id, objection_deadline=form.get("objection_deadline") or None)
         deadline = meeting.objection_deadline
-    from cases.dates import format_date
     flash(request, f"Referatet er sendt til godkendelse; indsigelsesfrist {format_date(deadline)}.")
     return redirect(f"/moeder/{meeting_id}/referat")
