@@ -13,7 +13,7 @@ import traceback
 import click
 from sqlalchemy import exc as sa_exc
 
-from cases import organisation, queries, services, settings
+from cases import actions, organisation, queries, services, settings
 from cases.dates import COPENHAGEN, format_date, format_instant
 from cases.db import migrate, read_session, write_session
 from cases.errors import InvalidInput, UserError
@@ -281,10 +281,10 @@ def _action_command(trigger: str, doc: str):
     @user_errors
     def command(number, actor, expected_version, bodies, recipients, **arguments):
         with write_session() as session:
-            event = services.fire_action(session, number, trigger, actor=actor,
-                                         expected_version=expected_version,
-                                         bodies=list(bodies), recipients=list(recipients),
-                                         **arguments)
+            event = actions.run_action(session, number, trigger,
+                                       {**arguments, "bodies": list(bodies),
+                                        "recipients": list(recipients)},
+                                       actor=actor, expected_version=expected_version)
         click.echo(f"Sag {number}: {TRIGGER_LABELS[trigger]} – "
                    f"{current_organisation().state_change(event.from_state, event.to_state)}")
 

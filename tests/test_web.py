@@ -19,7 +19,7 @@ from web_fixtures import (  # noqa: F401  (fixtures)
     web_db,
 )
 
-from cases import queries
+from cases import actions, queries
 from cases.db import read_session, write_session
 from web.models import Subscription
 
@@ -239,11 +239,11 @@ def test_it_lists_cases_sent_back_and_missing_responses(web_app, engine):
     from cases import services
     number = make_case(engine, committees=("SU",))
     with write_session(engine) as session:
-        services.fire_action(session, number, "treat", actor="t", body="SU",
-                             wording="anbefales", meeting_date="06-09-2022")
-        services.fire_action(session, number, "send_back", actor="t", body="ØU",
-                             wording="sendes_tilbage", meeting_date="20-09-2022",
-                             bodies=["SU"], reason="Mere belysning")
+        actions.treat(session, number, actor="t", body="SU",
+                      wording="anbefales", meeting_date="06-09-2022")
+        actions.send_back(session, number, actor="t", body="ØU",
+                          wording="sendes_tilbage", meeting_date="20-09-2022",
+                          bodies=["SU"], reason="Mere belysning")
         services.add_hearing(session, number, title="Høring", parties=["HR"],
                              deadline=days(-2), opened_on=days(-20), actor="t")
     client = as_role(web_app, "manager")
