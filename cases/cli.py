@@ -16,11 +16,11 @@ from sqlalchemy import exc as sa_exc
 from cases import organisation, queries, services, settings
 from cases.dates import COPENHAGEN, format_date, format_instant
 from cases.db import migrate, read_session, write_session
-from cases.errors import InvalidInput, UserError
 from cases.models import utcnow
 from cases.organisation import current_organisation
 from cases.schemas import FIELD_LABELS
 from workflow import decisions
+from workflow.errors import InvalidInput, UserError
 from workflow.machine import TRIGGER_LABELS, available_triggers
 
 ACTOR_HELP = "Hvem der udfører handlingen (til revisionssporet)."

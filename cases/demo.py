@@ -31,10 +31,10 @@ from sqlmodel import Session, select
 from cases import queries, services
 from cases.dates import local_to_utc, parse_date
 from cases.db import get_engine, make_engine, migrate, write_session
-from cases.errors import InvalidInput
 from cases.models import Case, Membership, User, utcnow
 from cases.organisation import Organisation, current_organisation
 from notifications.changes import skip_news
+from workflow.errors import InvalidInput
 
 DATA_FILE = Path(__file__).with_name("demo_data.toml")
 ACTOR = "demo"

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from cases import settings
-from cases.errors import InvalidInput, NotFound
+from workflow.errors import InvalidInput, NotFound
 
 COUNCIL = "council"
 FINANCE_COMMITTEE = "finance_committee"

@@ -15,8 +15,8 @@ from pydantic import (
 )
 
 from cases.dates import parse_date
-from cases.errors import InvalidInput
 from cases.models import DEADLINE_KINDS
+from workflow.errors import InvalidInput
 
 MAX_TEXT = 50_000
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")

@@ -18,7 +18,6 @@ from sqlmodel import Session, func, select
 
 from cases import queries
 from cases.dates import COPENHAGEN, format_date, parse_date
-from cases.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from cases.models import (
     Attachment,
     Awaiting,
@@ -42,6 +41,7 @@ from cases.organisation import (
 )
 from cases.schemas import FIELD_LABELS, CaseCreate, CaseEdit, DeadlineIn, validated
 from workflow import decisions
+from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from workflow.machine import (
     CASE_FLOW_START_FIELDS,
     FINAL,

@@ -12,7 +12,6 @@ import click
 from cases.cli import ACTOR_HELP, user_errors
 from cases.dates import format_date, parse_date
 from cases.db import read_session, write_session
-from cases.errors import InvalidInput
 from cases.models import utcnow
 from cases.organisation import current_organisation
 from meetings import documents, queries, services
@@ -22,6 +21,7 @@ from meetings.models import AGENDA_STATUSES, MEETING_STATUSES, MINUTES_STATUSES
 from meetings.plan import load_plan
 from meetings.referat import parse_referat
 from workflow import decisions
+from workflow.errors import InvalidInput
 
 
 def resolve_meeting(session, ref: str):

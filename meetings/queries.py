@@ -6,7 +6,6 @@ from datetime import date, datetime
 from sqlmodel import Session, select
 
 from cases import queries as case_queries
-from cases.errors import NotFound
 from cases.models import Awaiting, Case, Membership, User
 from meetings.calendar import end_of_day, local_day, local_instant
 from meetings.models import (
@@ -17,6 +16,7 @@ from meetings.models import (
     Meeting,
     MinutesApproval,
 )
+from workflow.errors import NotFound
 
 
 def get_meeting(session: Session, meeting_id: int) -> Meeting:
@@ -90,17 +90,6 @@ def item_by_number(session: Session, meeting_id: int, number: int) -> AgendaItem
     if found is None:
         raise NotFound(f"Mødet har intet punkt {number}.")
     return found
-
-
-def case_is_closed(session: Session, case: Case) -> bool:
-    """Is the case a lukket punkt? It is when confidential, or when any agenda item of it was
-    marked closed ("Gør til lukket punkt"): closing it on one agenda closes its text
-    everywhere (case page, API, feeds, follow emails), not only on that agenda."""
-    if case.confidential:
-        return True
-    closed_item = select(AgendaItem.id).where(AgendaItem.case_id == case.id,
-                                              AgendaItem.closed.is_(True)).limit(1)
-    return session.exec(closed_item).first() is not None
 
 
 def open_placement(session: Session, case_id: int, body_code: str) -> AgendaItem | None:

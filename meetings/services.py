@@ -28,7 +28,6 @@ from sqlmodel import Session, select
 from cases import queries as case_queries
 from cases import services as case_services
 from cases.dates import format_date, parse_date
-from cases.errors import InvalidInput, NotFound, TransitionRefused
 from cases.models import Awaiting, Case, Membership, User, utcnow
 from cases.organisation import Organisation, current_organisation
 from meetings import queries
@@ -54,6 +53,7 @@ from meetings.planner import RoutePlan, no_longer_fits, plan_route, remaining_st
 from notifications.follow import agenda_published as notify_followers
 from notifications.reminders import refresh_case_reminders, refresh_meeting_reminders
 from workflow import decisions
+from workflow.errors import InvalidInput, NotFound, TransitionRefused
 
 # Practice, not law: members have this many weekdays to object to the minutes.
 OBJECTION_WEEKDAYS = 5

@@ -26,7 +26,7 @@ from cases.db import read_session, write_session
 from cases.models import UNNOTIFIED, Case, CaseEvent, utcnow
 from cases.organisation import current_organisation
 from cases.services import information_bodies
-from meetings.queries import case_is_closed
+from meetings.visibility import case_is_closed
 from notifications import outbox
 from notifications.follow import case_moved
 from notifications.reminders import body_members, refresh_case_reminders

@@ -86,7 +86,7 @@ def unsubscribe_token(email: str, kind: str) -> str:
 
 
 def follow_unsubscribe_token(subscription_id: int) -> str:
-    """A signed token naming one follow subscription (web.models.Subscription)."""
+    """A signed token naming one follow subscription (notifications.models.Subscription)."""
     return _serializer().dumps({"s": subscription_id})
 
 
@@ -116,8 +116,8 @@ def read_follow_token(token: str) -> int | None:
 def unsubscribe(session, token: str, now) -> tuple[str, str]:
     """Record the opt-out a link carries (for the web page that serves the link); returns
     (email, kind). A forged or damaged token is a clear Danish error and writes nothing."""
-    from cases.errors import InvalidInput
     from notifications.outbox import opt_out
+    from workflow.errors import InvalidInput
 
     found = read_unsubscribe_token(token)
     if found is None:

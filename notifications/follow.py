@@ -20,14 +20,13 @@ from sqlmodel import Session, select
 from cases.dates import COPENHAGEN
 from cases.models import Case, CaseEvent, Membership, User
 from cases.organisation import current_organisation
-from meetings.queries import case_is_closed
+from meetings.visibility import case_is_closed, may_read
 from notifications import outbox
 from notifications.email import FOLLOW_AGENDA, FOLLOW_CASE
+from notifications.models import Subscription
 from notifications.rules import Person, Wanted, current_rules
-from web.access import Viewer
-from web.models import Subscription
-from web.views import may_read
 from workflow import decisions
+from workflow.access import Viewer
 from workflow.machine import TRIGGER_LABELS
 
 

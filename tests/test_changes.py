@@ -20,9 +20,8 @@ from meetings.services import create_meeting
 from notifications import delivery, outbox
 from notifications.changes import notify_case, notify_changed_cases
 from notifications.email import FOLLOW_CASE
-from notifications.models import CANCELLED, PENDING, Reminder
+from notifications.models import CANCELLED, PENDING, Reminder, Subscription
 from notifications.rules import ReminderRules
-from web.models import Subscription
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday
 RULES = ReminderRules(office_hours_only=False)

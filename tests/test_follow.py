@@ -11,7 +11,6 @@ from sqlmodel import select
 
 from cases import services
 from cases.db import read_session, write_session
-from cases.errors import TransitionRefused
 from cases.models import Membership, User, utcnow
 from cases.settings import site_url
 from meetings.services import create_meeting, place_case, publish_agenda
@@ -19,9 +18,9 @@ from notifications import delivery, outbox
 from notifications.changes import notify_changed_cases
 from notifications.email import FOLLOW_AGENDA, FOLLOW_CASE
 from notifications.follow import case_moved
-from notifications.models import CANCELLED, PENDING, SENT, Reminder
+from notifications.models import CANCELLED, PENDING, SENT, Reminder, Subscription
 from notifications.rules import ReminderRules
-from web.models import Subscription
+from workflow.errors import TransitionRefused
 
 RULES = ReminderRules(office_hours_only=False)
 LATER = timedelta(days=7)  # past any office-hours wait for the rows' first send time

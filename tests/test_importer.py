@@ -17,11 +17,11 @@ from sqlmodel import SQLModel
 from cases import queries as case_queries
 from cases.cli import cli
 from cases.db import make_engine, read_session, write_session
-from cases.errors import InvalidInput, NotFound
 from meetings import queries
 from meetings.documents import render_meeting
 from meetings.importer import body_code_for, import_referat
 from meetings.referat import paragraphs, parse_referat
+from workflow.errors import InvalidInput, NotFound
 
 HERE = Path(__file__).resolve().parent
 SEED = HERE.parent / ".." / "shared" / "seed" / "socialudvalget-2022-10-04.txt"

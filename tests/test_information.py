@@ -25,7 +25,6 @@ from cases import queries, services
 from cases.cli import cli
 from cases.db import make_engine, migrate, read_session, write_session
 from cases.demo import load_demo
-from cases.errors import InvalidInput, NotFound
 from cases.models import Membership, User
 from cases.organisation import current_organisation
 from notifications import delivery
@@ -33,6 +32,7 @@ from notifications.changes import notify_changed_cases
 from notifications.models import PENDING, Reminder
 from notifications.rules import ReminderRules
 from web.app import create_app
+from workflow.errors import InvalidInput, NotFound
 
 HOSTILE = "<script>alert('x')</script> Styrelsen"
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)

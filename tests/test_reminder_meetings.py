@@ -12,7 +12,6 @@ from sqlmodel import select
 
 from cases import services
 from cases.db import write_session
-from cases.errors import InvalidInput, TransitionRefused
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
 from meetings.models import MINUTES_FINAL, Meeting
@@ -20,6 +19,7 @@ from notifications.changes import notify_changed_cases
 from notifications.models import CANCELLED, PENDING, Reminder
 from notifications.reminders import plan_periodic
 from notifications.rules import MeetingFacts, Person, ReminderRules, meeting_reminders
+from workflow.errors import InvalidInput, TransitionRefused
 
 # Monday 2026-03-16; SU meets Tuesday 2026-03-31 17:00, just after the spring DST change.
 NOW = datetime(2026, 3, 16, 9, tzinfo=UTC)

@@ -13,15 +13,16 @@ from sqlmodel import Session, select
 
 from cases import queries, services
 from cases.db import write_session
-from cases.errors import NotFound
 from cases.models import Case, utcnow
 from cases.organisation import current_organisation
 from cases.schemas import CaseCreate, DeadlineIn
+from meetings.visibility import may_read
 from web import dashboard as dash
 from web import views
-from web.access import refusal
 from web.auth import CurrentUser, Forbidden, db, owned_case, require
 from web.settings import stale_weeks
+from workflow.access import refusal
+from workflow.errors import NotFound
 from workflow.machine import TRIGGER_LABELS
 
 router = APIRouter(prefix="/api")
@@ -120,7 +121,7 @@ def list_cases(status: str | None = None, centre: str | None = None, body: str |
         found = [c for c, _ in queries.queue(session, body)][:limit]
     else:
         found = queries.list_cases(session, status=status, centre=centre, limit=limit)
-    return [views.summary(session, c) | {"readable": views.may_read(
+    return [views.summary(session, c) | {"readable": may_read(
         current_organisation(), session, c, user.viewer)} for c in found]
 
 
@@ -326,6 +327,6 @@ def meeting_agenda(meeting_id: int, user: CurrentUser = api("view_meetings"),
                       "decision_text": item.decision_text,
                       "text": item.text if readable else None,
                       "summary": case.summary if case and readable and
-                      views.may_read(org, session, case, user.viewer) else None})
+                      may_read(org, session, case, user.viewer) else None})
     return _meeting_out(meeting) | {"items": items}
 

@@ -16,11 +16,11 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from cases import settings as case_settings
 from cases.db import engine_for
-from cases.errors import Conflict, NotFound, TransitionRefused, UserError
 from cases.schemas import describe
 from web import settings
 from web.auth import Forbidden, NotAuthenticated
 from web.rendering import flash, page, redirect, safe_path
+from workflow.errors import Conflict, NotFound, TransitionRefused, UserError
 
 log = logging.getLogger("sagsgang.web")
 STATIC_DIR = case_settings.PROJECT_DIR / "web" / "static"

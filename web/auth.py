@@ -15,10 +15,9 @@ from fastapi import Depends, Request
 from sqlmodel import Session, select
 
 from cases.db import read_session
-from cases.models import Membership, User, utcnow
-from web import access
-from web.models import ApiToken
+from cases.models import ApiToken, Membership, User, utcnow
 from web.passwords import token_hash
+from workflow import access
 
 
 class NotAuthenticated(Exception):
@@ -107,7 +106,7 @@ def require(permission: str, *, api: bool = False):
 
 
 def may_edit_case(user: CurrentUser, case) -> bool:
-    """The secretariat any case, a case owner their own (web.access.may_edit_case)."""
+    """The secretariat any case, a case owner their own (workflow.access.may_edit_case)."""
     return access.may_edit_case(user.role, email=user.email, centre=user.centre,
                                 case_owner_email=case.owner_email, case_centre=case.centre)
 

@@ -13,15 +13,15 @@ from icalendar import Calendar, Event
 from sqlmodel import Session, select
 
 from cases import queries
-from cases.errors import NotFound
 from cases.models import Case, utcnow
 from cases.organisation import current_organisation
 from cases.settings import site_url
-from meetings.queries import case_is_closed
+from meetings.visibility import case_is_closed
+from notifications.models import Subscription
 from web.auth import db
-from web.models import Subscription
 from web.public import published_items
 from web.tokens import feed_owner
+from workflow.errors import NotFound
 from workflow.machine import ACTIVE
 
 router = APIRouter(prefix="/feeds", tags=["kalendere"])

@@ -7,15 +7,15 @@ notifications.follow when a case moves or a body publishes an agenda.
 
 from sqlmodel import Session, select
 
-from cases.errors import NotFound
 from cases.models import utcnow
 from notifications.email import (
     FOLLOW_UNSUBSCRIBE_PATH,
     follow_unsubscribe_token,
     read_follow_token,
 )
+from notifications.models import Subscription
 from web.auth import CurrentUser
-from web.models import Subscription
+from workflow.errors import NotFound
 
 
 def unsubscribe_path(subscription_id: int) -> str:

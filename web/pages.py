@@ -14,9 +14,9 @@ from sqlmodel import Session, select
 from cases import queries, services
 from cases.dates import format_date
 from cases.db import write_session
-from cases.errors import Conflict, InvalidInput, TransitionRefused
 from cases.models import DEADLINE_KINDS, Case, User, utcnow
 from cases.organisation import HEARING_COUNCIL, current_organisation
+from meetings.visibility import may_read
 from web import dashboard as dash
 from web import follow, integrations, tokens, views
 from web.auth import (
@@ -35,6 +35,7 @@ from web.passwords import verify_password
 from web.rendering import flash, page, redirect, safe_path
 from web.settings import stale_weeks
 from workflow import decisions
+from workflow.errors import Conflict, InvalidInput, TransitionRefused
 from workflow.machine import ACTIVE, FINAL, STATE_LABELS, TRIGGER_LABELS
 
 router = APIRouter(include_in_schema=False)
@@ -402,7 +403,7 @@ async def follow_case(request: Request, number: str,
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
         case = queries.get_case(session, number)
-        if not views.may_read(current_organisation(), session, case, user.viewer):
+        if not may_read(current_organisation(), session, case, user.viewer):
             raise InvalidInput("Du kan ikke følge et lukket punkt uden for dine egne udvalg.")
         if form.get("stop") == "on":
             follow.stop(session, user, case_id=case.id)

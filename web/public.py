@@ -8,11 +8,11 @@ reaches the template.
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session, select
 
-from cases.errors import NotFound
 from cases.models import Case
 from cases.organisation import current_organisation
 from web.auth import CurrentUser, db, optional_user
 from web.rendering import page
+from workflow.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 
@@ -124,9 +124,9 @@ def reminders_unsubscribe_form(request: Request, token: str, session: Session = 
 @router.post("/paamindelser/afmeld/{token}")
 def reminders_unsubscribe(request: Request, token: str):
     from cases.db import write_session
-    from cases.errors import InvalidInput
     from cases.models import utcnow
     from notifications.email import unsubscribe as opt_out
+    from workflow.errors import InvalidInput
 
     try:
         with write_session(request.app.state.engine) as session:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from cases.errors import InvalidInput, NotFound
 from cases.models import ROLES, Membership, User
 from cases.organisation import current_organisation
-from web.access import ADMIN, CASE_OWNER, MANAGER
 from web.passwords import hash_password
+from workflow.access import ADMIN, CASE_OWNER, MANAGER
+from workflow.errors import InvalidInput, NotFound
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1000  # argon2 takes any length; this only stops absurd input

@@ -11,9 +11,9 @@ from sqlmodel import Session
 from cases import queries, services
 from cases.models import Case
 from cases.organisation import Organisation, current_organisation
-from meetings.queries import case_is_closed
-from web import access, integrations
-from workflow import decisions
+from meetings.visibility import case_is_closed, may_read
+from web import integrations
+from workflow import access, decisions
 from workflow.machine import TRIGGER_LABELS, available_triggers
 
 EVENT_LABELS = {
@@ -32,19 +32,6 @@ EVENT_LABELS = {
     "unmark_delivered": "Aflevering til dagsorden fortrudt",
     **TRIGGER_LABELS,
 }
-
-
-def case_bodies(org: Organisation, session: Session, case: Case) -> set[str]:
-    finance, council = org.finance_committee, org.council
-    return access.route_bodies(case.deciding_body, list(case.committees),
-                               queries.awaiting_bodies(session, case.id),
-                               finance.code if finance else None,
-                               council.code if council else None)
-
-
-def may_read(org: Organisation, session: Session, case: Case, viewer: access.Viewer) -> bool:
-    return not case_is_closed(session, case) or access.may_read_closed(
-        viewer, case_bodies(org, session, case))
 
 
 def history(session: Session, case_id: int) -> list[dict]:
