@@ -7,7 +7,8 @@ from sqlmodel import Session, select
 
 from cases import queries as case_queries
 from cases.models import Awaiting, Case, Membership, User
-from meetings.calendar import end_of_day, local_day, local_instant
+from cases.organisation import Organisation
+from meetings.calendar import agenda_deadlines, end_of_day, local_day, local_instant, rules_for
 from meetings.models import (
     CANCELLED,
     Absence,
@@ -145,3 +146,20 @@ def approvals(session: Session, meeting_id: int) -> list[tuple[MinutesApproval, 
     query = (select(MinutesApproval, User).join(User, User.id == MinutesApproval.user_id)
              .where(MinutesApproval.meeting_id == meeting_id).order_by(User.name))
     return list(session.exec(query))
+
+
+def next_meetings(session: Session, org: Organisation, body_code: str, today: date,
+                  limit: int = 3) -> list[dict]:
+    """A body's coming meetings with their agenda deadlines (submission, agenda out)."""
+    body = org.body(body_code)
+    rows = session.exec(select(Meeting).where(
+        Meeting.body_code == body_code, Meeting.starts_at >= local_instant(today),
+        Meeting.status != CANCELLED).order_by(Meeting.starts_at).limit(limit)).all()
+    found = []
+    for meeting in rows:
+        deadlines = agenda_deadlines(body, local_day(meeting.starts_at), rules_for(org, body_code))
+        found.append({"id": meeting.id, "starts_at": meeting.starts_at, "place": meeting.place,
+                      "agenda_status": meeting.agenda_status,
+                      "submission": deadlines.submission, "agenda_out": deadlines.agenda_out,
+                      "material": deadlines.material})
+    return found

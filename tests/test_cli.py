@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from servers import database_dump, free_port
 
-from cases.cli import cli
+from cli.main import cli
 
 CVS = "Center for Voksne og Sundhed"
 

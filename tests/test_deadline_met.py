@@ -24,12 +24,12 @@ from web_fixtures import (  # noqa: F401  (fixtures)
 )
 
 from cases import queries, services
-from cases.cli import cli
 from cases.db import make_engine, read_session, write_session
 from cases.models import CaseEvent, Deadline
+from cli.main import cli
 from notifications.changes import notify_changed_cases
 from notifications.models import CANCELLED, PENDING, Reminder
-from web import dashboard as dash
+from views import dashboard as dash
 from workflow.errors import InvalidInput, NotFound
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday

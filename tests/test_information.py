@@ -22,11 +22,11 @@ from web_fixtures import (  # noqa: F401  (fixtures)
 )
 
 from cases import queries, services
-from cases.cli import cli
 from cases.db import make_engine, migrate, read_session, write_session
-from cases.demo import load_demo
 from cases.models import Membership, User
 from cases.organisation import current_organisation
+from cli.main import cli
+from demo.cases import load_demo
 from notifications import delivery
 from notifications.changes import notify_changed_cases
 from notifications.models import PENDING, Reminder

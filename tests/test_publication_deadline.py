@@ -10,9 +10,9 @@ from servers import database_dump
 from sqlmodel import select
 
 from cases import services as case_services
-from cases.cli import cli
 from cases.db import read_session, write_session
 from cases.models import CaseEvent, utcnow
+from cli.main import cli
 from meetings import queries, services
 from meetings.calendar import agenda_deadlines, local_day, rules_for
 from meetings.models import AGENDA_DRAFT, AGENDA_PUBLISHED, AgendaPublication, Meeting

@@ -17,8 +17,8 @@ from cases.models import Case, utcnow
 from cases.organisation import current_organisation
 from cases.schemas import CaseCreate, DeadlineIn
 from meetings.visibility import may_read
-from web import dashboard as dash
-from web import views
+from views import case as views
+from views import dashboard as dash
 from web.auth import CurrentUser, Forbidden, db, owned_case, require
 from web.settings import stale_weeks
 from workflow.access import refusal

@@ -16,9 +16,11 @@ from cases.dates import format_date
 from cases.db import write_session
 from cases.models import DEADLINE_KINDS, Case, User, utcnow
 from cases.organisation import HEARING_COUNCIL, current_organisation
+from meetings import queries as meeting_queries
 from meetings.visibility import may_read
-from web import dashboard as dash
-from web import follow, integrations, tokens, views
+from views import case as views
+from views import dashboard as dash
+from web import follow, tokens
 from web.auth import (
     CurrentUser,
     db,
@@ -101,7 +103,7 @@ def queues(request: Request, user: CurrentUser = Depends(require("view_queues"))
             continue
         queue = queries.queue(session, body.code)
         bodies.append({"body": body, "queue": queue,
-                       "meetings": integrations.next_meetings(session, org, body.code, day)})
+                       "meetings": meeting_queries.next_meetings(session, org, body.code, day)})
     return page(request, "queues.html", user=user, bodies=bodies)
 
 
@@ -114,7 +116,7 @@ def queue(request: Request, code: str, user: CurrentUser = Depends(require("view
     return page(request, "queue.html", user=user, body=body, queue=found,
                 delivered_by=queries.user_names(session, [a.delivered_by for _, a in found]),
                 following=follow.is_following(session, user, body_code=code),
-                meetings=integrations.next_meetings(session, org, code, today(), limit=5))
+                meetings=meeting_queries.next_meetings(session, org, code, today(), limit=5))
 
 
 # -- cases -------------------------------------------------------------------------------------

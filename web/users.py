@@ -1,7 +1,7 @@
 """People who log in: create, edit, deactivate and reactivate them, and set their password.
 
 The one place for these checks and writes: the admin pages (web.user_pages) and
-`sagsgang user add` (web.cli) both call these functions inside a write transaction. Every
+`sagsgang user add` (cli.users) both call these functions inside a write transaction. Every
 check runs before the first write, and a refusal raises a UserError with a Danish message,
 so the caller's transaction rolls back and nothing is written.
 """

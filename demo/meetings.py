@@ -1,4 +1,4 @@
-"""The demo's meetings: called by cases.demo.load_meetings after the demo's cases are loaded.
+"""The demo's meetings: called by demo.cases.load_meetings after the demo's cases are loaded.
 
 Loads the autumn 2022 meeting plan (config/moedeplan-2022.toml, so the route planner has a
 calendar) and puts the data file's items on their meeting's agenda, published, with each

@@ -1,6 +1,6 @@
 """`sagsgang meeting ...`, `sagsgang plan CASE` and `sagsgang import-referat FILE`.
 
-Registered into cases.cli.cli (one add_command line each). A meeting is named by its id or
+Registered into cli.cases.cli (one add_command line each). A meeting is named by its id or
 as BODY:DATE, e.g. SU:04-10-2022.
 """
 
@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from cases.cli import ACTOR_HELP, user_errors
 from cases.dates import format_date, parse_date
 from cases.db import read_session, write_session
 from cases.models import utcnow
 from cases.organisation import current_organisation
+from cli.common import ACTOR_HELP, user_errors
 from meetings import documents, queries, services
 from meetings.calendar import local_day
 from meetings.importer import import_referat

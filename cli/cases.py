@@ -4,55 +4,23 @@ Every command prints a Danish message and exits with a non-zero code on bad inpu
 nothing is written when a command fails.
 """
 
-import functools
 import json
-import sys
-import tomllib
-import traceback
 
 import click
-from sqlalchemy import exc as sa_exc
 
-from cases import organisation, queries, services, settings
+from cases import queries, services
 from cases.dates import COPENHAGEN, format_date, format_instant
-from cases.db import migrate, read_session, write_session
+from cases.db import read_session, write_session
 from cases.models import utcnow
 from cases.organisation import current_organisation
 from cases.schemas import FIELD_LABELS
+from cli.common import ACTOR_HELP, user_errors
 from workflow import decisions
-from workflow.errors import InvalidInput, UserError
+from workflow.errors import InvalidInput
 from workflow.machine import TRIGGER_LABELS, available_triggers
 
-ACTOR_HELP = "Hvem der udfører handlingen (til revisionssporet)."
 
-
-def user_errors(command):
-    """Show a UserError as a clear message with exit code 1 instead of a stack trace."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except UserError as error:
-            click.echo(f"Fejl: {error.message}", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli():
-    """Sagsgang: politiske sagers gang gennem råd, udvalg, ØU og KB."""
-
-
-@cli.command("init-db")
-def init_db():
-    """Opret eller opdatér databasens skema (Alembic-migreringer)."""
-    migrate()
-    click.echo("Databasen er klar.")
-
-
-@cli.group()
+@click.group()
 def case():
     """Sager: opret, vis, list og flyt sager gennem sagsgangen."""
 
@@ -467,69 +435,8 @@ def _field_labels(payload: dict) -> list[str]:
     return [FIELD_LABELS.get(name, name) for name in payload["fields"]]
 
 
-@cli.command("bodies")
+@click.command("bodies")
 def bodies():
     """List organisationens organer (fra konfigurationen)."""
     for body in current_organisation().bodies:
         click.echo(f"{body.code:<6} {body.name:<40} {body.kind}")
-
-
-# Commands from the other parts of the product are registered below.
-from meetings.cli import import_referat_command, meeting, plan  # noqa: E402
-
-cli.add_command(meeting)
-cli.add_command(plan)
-cli.add_command(import_referat_command)
-from notifications.cli import COMMANDS as NOTIFICATION_COMMANDS  # noqa: E402
-
-for _command in NOTIFICATION_COMMANDS:
-    cli.add_command(_command)
-from web.cli import COMMANDS as WEB_COMMANDS  # noqa: E402
-
-for _command in WEB_COMMANDS:
-    cli.add_command(_command)
-from cases.demo import demo_command  # noqa: E402
-
-cli.add_command(demo_command)
-
-
-def main():
-    try:
-        cli(prog_name="sagsgang")
-    except (sa_exc.OperationalError, sa_exc.ProgrammingError) as error:
-        click.echo(f"Fejl: {_database_trouble(error)}", err=True)
-        sys.exit(1)
-    except (OSError, ValueError) as error:
-        if not _raised_reading_organisation(error):
-            raise
-        click.echo(f"Fejl: Organisationsfilen {settings.organisation_file()} "
-                   f"{_organisation_trouble(error)}", err=True)
-        sys.exit(1)
-
-
-def _database_trouble(error: sa_exc.DBAPIError) -> str:
-    """What a user can do about a database error: a database never migrated fails on its
-    first query (no such table); one that cannot be reached fails on connecting."""
-    reason = str(error.orig or error).strip().splitlines()[0]
-    missing_table = "no such table" in reason or (
-        "relation" in reason and "does not exist" in reason)
-    if missing_table:
-        return "Databasen er ikke klar – kør `sagsgang init-db`."
-    return f"Databasen kan ikke nås ({reason}). Tjek DATABASE_URL."
-
-
-def _raised_reading_organisation(error: Exception) -> bool:
-    """Whether the error came from reading or parsing the organisation file: other errors
-    of the same classes are bugs and keep their traceback."""
-    return any(frame.f_code.co_filename == organisation.__file__
-               for frame, _ in traceback.walk_tb(error.__traceback__))
-
-
-def _organisation_trouble(error: Exception) -> str:
-    if isinstance(error, FileNotFoundError):
-        return "findes ikke. Sæt SAGSGANG_ORGANISATION til en eksisterende fil."
-    if isinstance(error, OSError):
-        return f"kan ikke læses: {error.strerror}."
-    if isinstance(error, tomllib.TOMLDecodeError):
-        return f"er ikke gyldig TOML: {error}."
-    return f"er ugyldig: {error}."
