@@ -163,3 +163,9 @@ def next_meetings(session: Session, org: Organisation, body_code: str, today: da
                       "submission": deadlines.submission, "agenda_out": deadlines.agenda_out,
                       "material": deadlines.material})
     return found
+
+
+def queued_cases(session: Session, body_code: str) -> list[Case]:
+    """The cases in a body's queue: their submission reminders follow its next meeting."""
+    return list(session.exec(select(Case).join(Awaiting, Awaiting.case_id == Case.id)
+                             .where(Awaiting.body_code == body_code).order_by(Case.id)))
