@@ -30,11 +30,12 @@ from sqlmodel import Session, select
 
 from cases import queries as case_queries
 from cases import services as case_services
-from cases.dates import format_date, parse_date
+from cases.dates import format_date, parse_date, to_local
 from cases.models import Case, Membership, User, utcnow
 from cases.organisation import Organisation, current_organisation
 from meetings import queries
 from meetings.calendar import add_weekdays, agenda_deadlines, local_day, local_instant, rules_for
+from meetings.documents import publication_content
 from meetings.models import (
     AGENDA_DRAFT,
     AGENDA_LOCKED,
@@ -155,8 +156,6 @@ def move_meeting(session: Session, meeting_id: int, *, day: str | date,
 
 
 def local_instant_time(meeting: Meeting) -> time:
-    from cases.dates import to_local
-
     local = to_local(meeting.starts_at)
     return time(local.hour, local.minute)
 
@@ -408,8 +407,6 @@ def publish_agenda(session: Session, meeting_id: int, *, actor: str, late_reason
     unless a reason is given; the reason is kept on the publication and in the audit log of
     each published case.
     """
-    from meetings.documents import publication_content
-
     org = org or current_organisation()
     now = now or utcnow()
     meeting = _changeable_meeting(session, meeting_id)

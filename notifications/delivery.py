@@ -23,6 +23,7 @@ from notifications.changes import notify_changed_cases, notify_changed_meetings
 from notifications.email import build_message, render_parts, template_context
 from notifications.email import message_id as message_id_for
 from notifications.models import Reminder
+from notifications.reminders import plan_periodic
 from notifications.rules import ReminderRules, current_rules, in_office_hours
 
 log = logging.getLogger(__name__)
@@ -263,8 +264,6 @@ def sweep(engine: sa.Engine, enqueue: Callable[[list[int], str], None], *,
 def plan(engine: sa.Engine, *, now: datetime | None = None,
          rules: ReminderRules | None = None) -> dict:
     """Reminders that follow from time passing and meetings; this week's digests."""
-    from notifications.reminders import plan_periodic
-
     with write_session(engine) as session:
         return plan_periodic(session, now or utcnow(), rules)
 

@@ -209,7 +209,8 @@ def test_it_cancels_a_reminder_an_action_made_obsolete_before_the_sweep_claims(d
     enqueued: list[int] = []
     result = delivery.sweep(db, lambda row_ids, token: enqueued.extend(row_ids), now=later,
                             rules=RULES, timing=outbox.Timing(batch_size=1000))
-    assert result == {"changed": 1, "released": 0, "claimed": 1, "enqueued": 1}
+    assert result == {"changed": 1, "changed_meetings": 0, "released": 0, "claimed": 1,
+                      "enqueued": 1}
     with read_session(db) as session:
         control_id = session.exec(select(Reminder.id)
                                   .where(Reminder.dedupe_key == control)).one()

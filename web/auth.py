@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlmodel import Session, select
 
+from cases import queries
 from cases.db import read_session
 from cases.models import ApiToken, Membership, User, utcnow
 from web.passwords import token_hash
@@ -114,8 +115,6 @@ def may_edit_case(user: CurrentUser, case) -> bool:
 def owned_case(session: Session, user: CurrentUser, number: str, doing: str):
     """A case the user may act on as its own: rework it, report it delivered, mark its
     deadlines met. `doing` completes "Du kan kun … sager, som du selv er sagsbehandler på"."""
-    from cases import queries
-
     case = queries.get_case(session, number)
     if not may_edit_case(user, case):
         raise Forbidden(f"Du kan kun {doing} sager, som du selv er sagsbehandler på.")

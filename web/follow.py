@@ -13,6 +13,7 @@ from notifications.email import (
     follow_unsubscribe_token,
     read_follow_token,
 )
+from notifications.follow import cancel_pending
 from notifications.models import Subscription
 from web.auth import CurrentUser
 from workflow.errors import NotFound
@@ -63,8 +64,6 @@ def stop(session: Session, user: CurrentUser, *, case_id: int | None = None,
 
 
 def end(session: Session, subscription: Subscription) -> None:
-    from notifications.follow import cancel_pending
-
     subscription.ended_at = subscription.ended_at or utcnow()
     session.add(subscription)
     cancel_pending(session, subscription.id, subscription.ended_at)

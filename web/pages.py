@@ -7,14 +7,15 @@ becomes a flash message on the page it came from (see web.app).
 
 from collections import defaultdict
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session, select
 
 from cases import queries, services
-from cases.dates import format_date
+from cases.dates import COPENHAGEN, format_date, parse_date
 from cases.db import write_session
-from cases.models import DEADLINE_KINDS, Case, User, utcnow
+from cases.models import DEADLINE_KINDS, Case, Hearing, User, utcnow
 from cases.organisation import HEARING_COUNCIL, current_organisation
 from meetings import queries as meeting_queries
 from meetings.visibility import may_read
@@ -34,6 +35,7 @@ from web.auth import (
     require,
 )
 from web.passwords import verify_password
+from web.plot import deadlines_chart
 from web.rendering import flash, page, redirect, safe_path
 from web.settings import stale_weeks
 from workflow import decisions
@@ -47,7 +49,6 @@ DECISION_TRIGGERS = ("treat", "postpone", "send_back", "send_to_hearing")
 
 
 def today():
-    from cases.dates import COPENHAGEN
     return utcnow().astimezone(COPENHAGEN).date()
 
 
@@ -394,7 +395,6 @@ async def close_hearing(request: Request, hearing_id: int,
 
 
 def _hearing_case_number(session: Session, hearing_id: int) -> str:
-    from cases.models import Hearing
     hearing = session.get(Hearing, hearing_id)
     return session.get(Case, hearing.case_id).number
 
@@ -464,8 +464,6 @@ def _filters(centre: str, organ: str) -> dash.Filters:
 def dashboard(request: Request, centre: str = "", organ: str = "",
               user: CurrentUser = Depends(require("view_dashboard")),
               session: Session = Depends(db)):
-    from web.plot import deadlines_chart
-
     org = current_organisation()
     filters = _filters(centre, organ)
     day, now = today(), utcnow()
@@ -482,7 +480,6 @@ def dashboard(request: Request, centre: str = "", organ: str = "",
 
 
 def _qs(params: dict) -> str:
-    from urllib.parse import urlencode
     return urlencode(params)
 
 
@@ -490,8 +487,6 @@ def _qs(params: dict) -> str:
 def dashboard_cases(request: Request, figur: str = "", uge: str = "", centre: str = "",
                     organ: str = "", user: CurrentUser = Depends(require("view_dashboard")),
                     session: Session = Depends(db)):
-    from cases.dates import parse_date
-
     org = current_organisation()
     filters = _filters(centre, organ)
     day = today()
