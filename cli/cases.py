@@ -5,6 +5,7 @@ nothing is written when a command fails.
 """
 
 import json
+from datetime import date, datetime
 
 import click
 
@@ -15,7 +16,10 @@ from cases.models import utcnow
 from cases.organisation import current_organisation
 from cases.schemas import FIELD_LABELS
 from cli.common import ACTOR_HELP, user_errors
+from meetings.calendar import local_day
+from views import case as views
 from workflow import decisions
+from workflow.access import SECRETARIAT, Viewer
 from workflow.errors import InvalidInput
 from workflow.machine import TRIGGER_LABELS, available_triggers
 
@@ -97,51 +101,29 @@ def case_list(status, centre, body, as_json):
                    f"{waiting}")
 
 
+# The command line is an operator's tool on the database itself: it reads every case in full.
+OPERATOR = Viewer(role=SECRETARIAT)
+
+
 def case_details(session, number: str) -> dict:
-    """Everything about a case as plain data (for `show --json` and the history)."""
+    """Everything about a case as plain data (for `show --json`): the same read model as the
+    case page and the API, with dates as Danish readers write them."""
     found = queries.get_case(session, number)
-    return {
-        "number": found.number, "title": found.title, "status": found.status,
-        "status_label": current_organisation().state_label(found.status),
-        "version": found.version,
-        "centre": found.centre, "owner": {"name": found.owner_name, "email": found.owner_email},
-        "deciding_body": found.deciding_body, "committees": found.committees,
-        "closed_item": found.confidential, "summary": found.summary,
-        "awaiting": queries.awaiting_bodies(session, found.id),
-        "delivered": {row.body_code: {"at": format_instant(row.delivered_at),
-                                      "by": row.delivered_by}
-                      for row in queries.awaiting_rows(session, found.id) if row.delivered_at},
-        "actions": available_triggers(found.status),
-        "proposals": [{"number": p.number, "text": p.text}
-                      for p in queries.proposals(session, found.id)],
-        "attachments": [{"number": a.number, "title": a.title, "recommended": a.recommended}
-                        for a in queries.attachments(session, found.id)],
-        "deadlines": [{"id": d.id, "due_date": format_date(d.due_date), "kind": d.kind,
-                       "description": d.description, "legal_basis": d.legal_basis,
-                       "met_on": format_date(d.met_on) or None}
-                      for d in queries.deadlines(session, found.id)],
-        "hearings": [{"id": h.id, "title": h.title, "deadline": format_date(h.deadline),
-                      "open": h.closed_on is None, "blocking": h.blocking,
-                      "parties": [p.name for p in queries.hearing_parties(session, h.id)],
-                      "responses": [{"received_on": format_date(r.received_on), "text": r.text}
-                                    for r in queries.hearing_responses(session, h.id)]}
-                     for h in queries.hearings(session, found.id)],
-        "links": [{"kind": link.kind, "case": other.number if other else None}
-                  for link, other in queries.links(session, found.id)],
-        "history": decision_history_rows(session, found.id),
-    }
+    org = current_organisation()
+    return plain(views.details(org, session, found, OPERATOR, local_day(utcnow())))
 
 
-def decision_history_rows(session, case_id: int) -> list[dict]:
-    rows = []
-    for t in queries.decision_history(session, case_id):
-        found = decisions.BY_CODE.get(t.wording)
-        rows.append({"body": t.body_name, "body_code": t.body_code,
-                     "date": format_date(t.meeting_date), "item": t.item_number,
-                     "decision": found.label if found else t.wording,
-                     "text": t.decision_text, "proposals": t.proposal_decisions,
-                     "minority": t.minority})
-    return rows
+def plain(value):
+    """JSON-ready: dates as 04-10-2022, instants as 04-10-2022 17:00 in Copenhagen."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, datetime):
+        return format_instant(value)
+    if isinstance(value, date):
+        return format_date(value)
+    return value
 
 
 @case.command("show")
@@ -161,8 +143,10 @@ def case_show(number, as_json):
     click.echo(f"Fagudvalg på ruten: {', '.join(data['committees']) or '–'}")
     if data["awaiting"]:
         click.echo(f"Afventer behandling i: {', '.join(data['awaiting'])}")
-    for code, delivered in data["delivered"].items():
-        click.echo(f"Afleveret til dagsorden i {code}: {delivered['at']} af {delivered['by']}")
+    for delivery in data["deliveries"]:
+        if delivery["delivered_at"]:
+            click.echo(f"Afleveret til dagsorden i {delivery['body']}: "
+                       f"{delivery['delivered_at']} af {delivery['delivered_by']}")
     for d in data["deadlines"]:
         met = f" – overholdt {d['met_on']}" if d["met_on"] else " – ikke overholdt"
         click.echo(f"Frist {d['id']}: {d['due_date']} {d['description']} "
@@ -197,7 +181,7 @@ def case_history(number, as_json, events):
                      "body": e.body, "reason": e.reason, "payload": e.payload}
                     for e in queries.events(session, found.id)]
         else:
-            rows = decision_history_rows(session, found.id)
+            rows = plain(views.history(session, found.id))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif events:
