@@ -141,8 +141,8 @@ def measure(url: str, n_cases: int, requests: int) -> dict:
     """Median and p95 server time of the dashboard and of case pages."""
     from fastapi.testclient import TestClient
 
+    from demo.users import ensure_demo_users
     from web.app import create_app
-    from web.demo_users import ensure_demo_users
 
     engine = make_engine(url)
     with write_session(engine) as session:

@@ -23,7 +23,6 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from cases import services
-from cases.errors import InvalidInput, TransitionRefused
 from cases.models import CaseEvent
 from cases.organisation import Organisation
 from cases.schemas import (
@@ -41,6 +40,7 @@ from cases.schemas import (
     WithdrawIn,
 )
 from workflow import decisions
+from workflow.errors import InvalidInput, TransitionRefused
 
 Day = str | date  # 04-10-2022, 2022-10-04 or a date
 

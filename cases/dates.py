@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from cases.errors import InvalidInput
+from workflow.errors import InvalidInput
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 

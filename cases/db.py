@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import event
 from sqlmodel import Session
 
@@ -99,8 +101,6 @@ def read_session(engine: sa.Engine | None = None) -> Iterator[Session]:
 
 
 def alembic_config(url: str):
-    from alembic.config import Config
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -109,6 +109,4 @@ def alembic_config(url: str):
 
 def migrate(url: str | None = None) -> None:
     """Bring the schema up to date (every migration branch: `heads`)."""
-    from alembic import command
-
     command.upgrade(alembic_config(url or settings.database_url()), "heads")

@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from workflow.machine import ACTIVE
+
 
 class UTCDateTime(sa.types.TypeDecorator):
     """Stores aware datetimes as UTC and always returns them aware (SQLite keeps no zone)."""
@@ -233,3 +235,44 @@ class Membership(SQLModel, table=True):
 
     user_id: int = Field(foreign_key="user.id", primary_key=True)
     body_code: str = Field(max_length=20, primary_key=True)
+
+
+# The managers' dashboard starts from the active cases (a few hundred, whatever the history):
+# these make "active and not moved since ..." and "active in this centre" index range scans.
+CASE_STATUS_UPDATED_INDEX = sa.Index("ix_web_case_status_updated", Case.status, Case.updated_at)
+CASE_STATUS_CENTRE_INDEX = sa.Index("ix_web_case_status_centre", Case.status, Case.centre)
+
+# The active cases only (a few hundred, whatever the archive): the dashboard's starting
+# point. A partial index, so that SQLite's planner, which cannot see that "closed" holds
+# 99 % of the rows, still starts there; queries must spell the same condition with literal
+# values (views.dashboard.ACTIVE_CONDITION).
+_ACTIVE_SQL = "status IN (" + ", ".join(f"'{state}'" for state in ACTIVE) + ")"
+CASE_ACTIVE_INDEX = sa.Index("ix_web_case_active", Case.updated_at,
+                             sqlite_where=sa.text(_ACTIVE_SQL),
+                             postgresql_where=sa.text(_ACTIVE_SQL))
+
+
+# API and feed tokens: stored only as SHA-256 hashes. They are long random strings, so a
+# fast hash is enough (a slow password hash is for what people choose); shown once, when made.
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for a system that integrates through /api/; acts as its user."""
+
+    __tablename__ = "web_api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(max_length=200)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    created_at: datetime = instant_field()
+    last_used_at: datetime | None = instant_field(nullable=True)
+    revoked_at: datetime | None = instant_field(nullable=True)
+
+
+class FeedToken(SQLModel, table=True):
+    """The secret in a person's private calendar address (their own deadlines)."""
+
+    __tablename__ = "web_feed_token"
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    created_at: datetime = instant_field()

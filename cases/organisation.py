@@ -12,7 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from cases import settings
-from cases.errors import InvalidInput, NotFound
+from workflow.errors import InvalidInput, NotFound
+from workflow.machine import state_label
 
 COUNCIL = "council"
 FINANCE_COMMITTEE = "finance_committee"
@@ -68,8 +69,6 @@ class Organisation:
 
     def state_label(self, state: str) -> str:
         """A case state in Danish, with this municipality's finance committee and council."""
-        from workflow.machine import state_label
-
         finance, council = self.finance_committee, self.council
         return state_label(state, finance_name=finance.name if finance else None,
                            council_name=council.name if council else None)

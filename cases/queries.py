@@ -2,7 +2,6 @@
 
 from sqlmodel import Session, func, select
 
-from cases.errors import NotFound
 from cases.models import (
     Attachment,
     Awaiting,
@@ -17,6 +16,7 @@ from cases.models import (
     Treatment,
     User,
 )
+from workflow.errors import NotFound
 
 
 def get_case(session: Session, number: str) -> Case:

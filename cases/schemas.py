@@ -17,9 +17,9 @@ from pydantic import (
 )
 
 from cases.dates import parse_date
-from cases.errors import InvalidInput
 from cases.models import DEADLINE_KINDS
 from workflow import decisions
+from workflow.errors import InvalidInput
 from workflow.machine import TRIGGER_LABELS
 
 MAX_TEXT = 50_000

@@ -18,7 +18,6 @@ from sqlmodel import Session, func, select
 
 from cases import queries
 from cases.dates import COPENHAGEN, format_date, parse_date
-from cases.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from cases.models import (
     Attachment,
     Awaiting,
@@ -53,13 +52,16 @@ from cases.schemas import (
     SendToHearingIn,
     validated,
 )
+from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from workflow.machine import (
     CASE_FLOW_START_FIELDS,
     FINAL,
+    MACHINE,
     STAGE_FOR_KIND,
     STATE_LABELS,
     CaseFlow,
     fire,
+    replay,
 )
 
 # -- creating a case ---------------------------------------------------------------------------
@@ -757,8 +759,6 @@ def close_hearing(session: Session, hearing_id: int, *, closed_on: str | date, a
 
 def replayed_flow(session: Session, case: Case) -> CaseFlow:
     """Rebuild the case's flow from its audit log alone (see workflow.machine.replay)."""
-    from workflow.machine import MACHINE, replay
-
     log = queries.events(session, case.id)
     start = CaseFlow(**log[0].payload)
     steps = [(e.trigger, e.payload) for e in log[1:] if e.trigger in MACHINE.events]

@@ -30,6 +30,7 @@ from meetings.models import (
     AgendaPublication,
     Meeting,
 )
+from meetings.visibility import case_is_closed
 from workflow import decisions
 
 KINDS = {"dagsorden": "Dagsorden", "referat": "Referat", "tillaeg": "Tillægsdagsorden"}
@@ -120,7 +121,7 @@ def item_context(session: Session, org: Organisation, meeting: Meeting,
     case = session.get(Case, item.case_id) if item.case_id else None
     # A confidential case, or one closed on any agenda, is a lukket punkt wherever it is
     # placed, even if this item's own mark is off: the public must never see its text.
-    closed = item.closed or bool(case and queries.case_is_closed(session, case))
+    closed = item.closed or bool(case and case_is_closed(session, case))
     return {
         "number": item.number, "title": item.title, "closed": closed,
         "standing": item.standing, "text": item.text, "supplementary": item.supplementary,

@@ -26,7 +26,6 @@ from sqlmodel import Session, select
 
 from cases import actions
 from cases import services as case_services
-from cases.errors import InvalidInput, UserError
 from cases.models import Case, Treatment, utcnow
 from cases.organisation import STANDING_COMMITTEE, Organisation, current_organisation
 from meetings import queries, services
@@ -34,6 +33,7 @@ from meetings.calendar import local_day
 from meetings.models import MINUTES_FINAL, AgendaItem
 from meetings.referat import Item, Referat, recognise_wording
 from workflow import decisions
+from workflow.errors import InvalidInput, UserError
 
 
 @dataclass

@@ -50,6 +50,11 @@ class Meeting(SQLModel, table=True):
     objection_deadline: date | None = None  # the minutes are final after this day
     minutes_final_at: datetime | None = instant_field(nullable=True)
     created_at: datetime = instant_field()
+    # What the reminders were derived up to (as case.last_seq/notified_seq): every meeting
+    # action moves changed_seq in its own transaction, the beat's sweep derives the meeting's
+    # reminders and its queued cases' and then moves notified_seq (notifications.changes).
+    changed_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    notified_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class AgendaItem(SQLModel, table=True):
@@ -94,6 +99,8 @@ class AgendaPublication(SQLModel, table=True):
     published_at: datetime = instant_field()
     actor: str = Field(max_length=100)
     late_reason: str = Field(default="", sa_type=sa.Text)  # published after the deadline: why
+    # When the body's followers were told (by the sweep); None: not yet.
+    followers_notified_at: datetime | None = instant_field(nullable=True)
     content: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 

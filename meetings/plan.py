@@ -19,8 +19,8 @@ from datetime import date, time
 from pathlib import Path
 
 from cases.dates import parse_date
-from cases.errors import InvalidInput
 from cases.organisation import Organisation
+from workflow.errors import InvalidInput
 
 
 @dataclass(frozen=True)

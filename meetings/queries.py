@@ -6,9 +6,9 @@ from datetime import date, datetime
 from sqlmodel import Session, select
 
 from cases import queries as case_queries
-from cases.errors import NotFound
 from cases.models import Awaiting, Case, Membership, User
-from meetings.calendar import end_of_day, local_day, local_instant
+from cases.organisation import Organisation
+from meetings.calendar import agenda_deadlines, end_of_day, local_day, local_instant, rules_for
 from meetings.models import (
     CANCELLED,
     Absence,
@@ -17,6 +17,7 @@ from meetings.models import (
     Meeting,
     MinutesApproval,
 )
+from workflow.errors import NotFound
 
 
 def get_meeting(session: Session, meeting_id: int) -> Meeting:
@@ -92,17 +93,6 @@ def item_by_number(session: Session, meeting_id: int, number: int) -> AgendaItem
     return found
 
 
-def case_is_closed(session: Session, case: Case) -> bool:
-    """Is the case a lukket punkt? It is when confidential, or when any agenda item of it was
-    marked closed ("Gør til lukket punkt"): closing it on one agenda closes its text
-    everywhere (case page, API, feeds, follow emails), not only on that agenda."""
-    if case.confidential:
-        return True
-    closed_item = select(AgendaItem.id).where(AgendaItem.case_id == case.id,
-                                              AgendaItem.closed.is_(True)).limit(1)
-    return session.exec(closed_item).first() is not None
-
-
 def open_placement(session: Session, case_id: int, body_code: str) -> AgendaItem | None:
     """The case's undecided item on a (not cancelled) agenda of this body, if any."""
     query = (select(AgendaItem).join(Meeting, Meeting.id == AgendaItem.meeting_id)
@@ -156,3 +146,26 @@ def approvals(session: Session, meeting_id: int) -> list[tuple[MinutesApproval, 
     query = (select(MinutesApproval, User).join(User, User.id == MinutesApproval.user_id)
              .where(MinutesApproval.meeting_id == meeting_id).order_by(User.name))
     return list(session.exec(query))
+
+
+def next_meetings(session: Session, org: Organisation, body_code: str, today: date,
+                  limit: int = 3) -> list[dict]:
+    """A body's coming meetings with their agenda deadlines (submission, agenda out)."""
+    body = org.body(body_code)
+    rows = session.exec(select(Meeting).where(
+        Meeting.body_code == body_code, Meeting.starts_at >= local_instant(today),
+        Meeting.status != CANCELLED).order_by(Meeting.starts_at).limit(limit)).all()
+    found = []
+    for meeting in rows:
+        deadlines = agenda_deadlines(body, local_day(meeting.starts_at), rules_for(org, body_code))
+        found.append({"id": meeting.id, "starts_at": meeting.starts_at, "place": meeting.place,
+                      "agenda_status": meeting.agenda_status,
+                      "submission": deadlines.submission, "agenda_out": deadlines.agenda_out,
+                      "material": deadlines.material})
+    return found
+
+
+def queued_cases(session: Session, body_code: str) -> list[Case]:
+    """The cases in a body's queue: their submission reminders follow its next meeting."""
+    return list(session.exec(select(Case).join(Awaiting, Awaiting.case_id == Case.id)
+                             .where(Awaiting.body_code == body_code).order_by(Case.id)))

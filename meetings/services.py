@@ -9,10 +9,12 @@ meeting it is planned for. So moving a meeting moves its items with it, and canc
 meeting leaves its cases in the queue, now without a placement (meetings.queries.agenda_queue):
 nothing is dropped.
 
-Reminders (issue 4): every action that changes what is due (a meeting created, moved or
-cancelled, an item placed or removed, an agenda or tillæg published, minutes sent for approval,
-approved or final) brings the outbox in line in its own transaction (`_refresh_reminders`), so
-a refused action writes no reminder and a committed one never waits for the beat.
+Reminders: as with a case action, a meeting action writes its facts and marks what changed,
+in its own transaction (`_mark_changed` moves `meeting.changed_seq`; a published agenda is a
+publication row whose followers are not told yet). The beat's sweep derives the outbox from
+that (notifications.changes): the meeting's reminders, those of the cases in its body's
+queue, and the followers' news. So a fault in the reminder rules never stops an agenda from
+being published, and a refused action leaves nothing to derive.
 
 Audit trail: placing a case on an agenda, moving it (a new item number, or its meeting moved)
 and taking it off (removed, or the meeting cancelled) append a CaseEvent to the case's log
@@ -23,17 +25,18 @@ triggers, so replaying the log (cases.services.replayed_flow) skips them.
 
 from datetime import date, datetime, time
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases import actions
 from cases import queries as case_queries
 from cases import services as case_services
-from cases.dates import format_date, parse_date
-from cases.errors import InvalidInput, NotFound, TransitionRefused
-from cases.models import Awaiting, Case, Membership, User, utcnow
+from cases.dates import format_date, parse_date, to_local
+from cases.models import Case, Membership, User, utcnow
 from cases.organisation import Organisation, current_organisation
 from meetings import queries
 from meetings.calendar import add_weekdays, agenda_deadlines, local_day, local_instant, rules_for
+from meetings.documents import publication_content
 from meetings.models import (
     AGENDA_DRAFT,
     AGENDA_LOCKED,
@@ -52,9 +55,8 @@ from meetings.models import (
 )
 from meetings.plan import PlannedMeeting
 from meetings.planner import RoutePlan, no_longer_fits, plan_route, remaining_stages
-from notifications.follow import agenda_published as notify_followers
-from notifications.reminders import refresh_case_reminders, refresh_meeting_reminders
 from workflow import decisions
+from workflow.errors import InvalidInput, NotFound, TransitionRefused
 
 # Practice, not law: members have this many weekdays to object to the minutes.
 OBJECTION_WEEKDAYS = 5
@@ -70,7 +72,7 @@ def create_meeting(session: Session, *, body: str, day: str | date, at: time | s
                    now: datetime | None = None) -> Meeting:
     now = now or utcnow()
     meeting = _new_meeting(session, body=body, day=day, at=at, place=place, org=org, now=now)
-    _refresh_reminders(session, meeting, now, cases=_queue_if_upcoming(session, meeting, now))
+    _mark_changed(session, meeting)
     return meeting
 
 
@@ -115,13 +117,8 @@ def import_plan(session: Session, plan: list[PlannedMeeting], *, org: Organisati
             continue
         created.append(_new_meeting(session, body=entry.body_code, day=entry.day, at=entry.at,
                                     place=entry.place, org=org, now=now))
-    # Each queued case once, however many of its body's meetings the plan adds.
-    queued = {case.id: case for meeting in created
-              for case in _queue_if_upcoming(session, meeting, now)}
     for meeting in created:
-        refresh_meeting_reminders(session, meeting, now)
-    for case in queued.values():
-        refresh_case_reminders(session, case, now)
+        _mark_changed(session, meeting)
     return created, existing
 
 
@@ -133,7 +130,6 @@ def move_meeting(session: Session, meeting_id: int, *, day: str | date,
     org = org or current_organisation()
     now = now or utcnow()
     meeting = _changeable_meeting(session, meeting_id)
-    was_upcoming = meeting.starts_at >= now
     from_date = local_day(meeting.starts_at)
     if not (reason or "").strip():
         raise InvalidInput("Angiv en begrundelse for at flytte mødet.")
@@ -156,15 +152,11 @@ def move_meeting(session: Session, meeting_id: int, *, day: str | date,
     for item in queries.items(session, meeting.id):
         _agenda_event(session, meeting, item, "move_on_agenda", actor=actor, now=now,
                       reason=meeting.status_reason, from_date=from_date.isoformat())
-    queued = _queued_cases(session, meeting.body_code) \
-        if was_upcoming or meeting.starts_at >= now else []
-    _refresh_reminders(session, meeting, now, cases=queued)
+    _mark_changed(session, meeting)
     return meeting
 
 
 def local_instant_time(meeting: Meeting) -> time:
-    from cases.dates import to_local
-
     local = to_local(meeting.starts_at)
     return time(local.hour, local.minute)
 
@@ -182,7 +174,6 @@ def cancel_meeting(session: Session, meeting_id: int, *, reason: str,
     found = queries.items(session, meeting.id)
     if any(item.decided_at for item in found):
         raise TransitionRefused("Mødet har registrerede beslutninger og kan ikke aflyses.")
-    queued = _queue_if_upcoming(session, meeting, now)
     meeting.status = CANCELLED
     meeting.status_reason = reason.strip()
     session.add(meeting)
@@ -190,7 +181,7 @@ def cancel_meeting(session: Session, meeting_id: int, *, reason: str,
     for item in found:
         _agenda_event(session, meeting, item, "remove_from_agenda", actor=actor, now=now,
                       reason=meeting.status_reason, meeting_cancelled=True)
-    _refresh_reminders(session, meeting, now, cases=queued)
+    _mark_changed(session, meeting)
     case_ids = [item.case_id for item in found if item.case_id]
     if not case_ids:
         return []
@@ -209,24 +200,12 @@ def _changeable_meeting(session: Session, meeting_id: int) -> Meeting:
 
 # -- reminders ---------------------------------------------------------------------------------
 
-def _refresh_reminders(session: Session, meeting: Meeting, now: datetime, *,
-                       cases: list[Case] | tuple[Case, ...] = ()) -> None:
-    """The meeting's reminders (agenda, minutes) and those of the cases whose next meeting or
-    placement the action changed, in the action's transaction."""
-    refresh_meeting_reminders(session, meeting, now)
-    for case in cases:
-        refresh_case_reminders(session, case, now)
-
-
-def _queued_cases(session: Session, body_code: str) -> list[Case]:
-    """The cases in a body's queue: their submission reminders follow its next meeting."""
-    return list(session.exec(select(Case).join(Awaiting, Awaiting.case_id == Case.id)
-                             .where(Awaiting.body_code == body_code).order_by(Case.id)))
-
-
-def _queue_if_upcoming(session: Session, meeting: Meeting, now: datetime) -> list[Case]:
-    """A meeting already held is no queued case's next meeting: nothing of theirs changes."""
-    return _queued_cases(session, meeting.body_code) if meeting.starts_at >= now else []
+def _mark_changed(session: Session, meeting: Meeting) -> None:
+    """Mark the meeting for the sweep, which derives its reminders and those of its body's
+    queue. One UPDATE that adds one, so two actions at once both count."""
+    session.flush()
+    session.execute(sa.update(Meeting).where(Meeting.id == meeting.id)
+                    .values(changed_seq=Meeting.changed_seq + 1))
 
 
 # -- the audit trail ---------------------------------------------------------------------------
@@ -274,7 +253,7 @@ def place_case(session: Session, meeting_id: int, number: str, *, closed: bool |
         closed=case.confidential if closed is None else closed, late_reason=late_reason))
     _agenda_event(session, meeting, item, "place_on_agenda", actor=actor, now=now,
                   reason=late_reason, supplementary=item.supplementary, closed=item.closed)
-    _refresh_reminders(session, meeting, now, cases=[case])
+    _mark_changed(session, meeting)
     return item
 
 
@@ -344,7 +323,6 @@ def remove_item(session: Session, item_id: int, *, now: datetime | None = None,
     if meeting.agenda_status == AGENDA_LOCKED:
         raise TransitionRefused("Dagsordenen er låst.")
     removed_number = item.number
-    case = session.get(Case, item.case_id) if item.case_id else None
     _agenda_event(session, meeting, item, "remove_from_agenda", actor=actor, now=now)
     session.delete(item)
     session.flush()
@@ -355,7 +333,7 @@ def remove_item(session: Session, item_id: int, *, now: datetime | None = None,
             session.flush()
             _agenda_event(session, meeting, later, "move_on_agenda", actor=actor, now=now,
                           from_item_number=later.number + 1)
-    _refresh_reminders(session, meeting, now, cases=[case] if case else [])
+    _mark_changed(session, meeting)
 
 
 def order_items(session: Session, meeting_id: int, item_ids: list[int], *,
@@ -430,8 +408,6 @@ def publish_agenda(session: Session, meeting_id: int, *, actor: str, late_reason
     unless a reason is given; the reason is kept on the publication and in the audit log of
     each published case.
     """
-    from meetings.documents import publication_content
-
     org = org or current_organisation()
     now = now or utcnow()
     meeting = _changeable_meeting(session, meeting_id)
@@ -471,8 +447,7 @@ def publish_agenda(session: Session, meeting_id: int, *, actor: str, late_reason
                           reason=late_reason, publication_id=publication.id, kind=kind,
                           agenda_out=deadline.isoformat(),
                           published_on=local_day(now).isoformat())
-    notify_followers(session, meeting, publication, now)
-    _refresh_reminders(session, meeting, now)
+    _mark_changed(session, meeting)
     return publication
 
 
@@ -642,7 +617,7 @@ def send_minutes_for_approval(session: Session, meeting_id: int, *,
     session.add(meeting)
     session.flush()
     refresh_minutes_status(session, meeting, now)
-    _refresh_reminders(session, meeting, now)
+    _mark_changed(session, meeting)
     return meeting
 
 
@@ -663,7 +638,7 @@ def approve_minutes(session: Session, meeting_id: int, *, username: str,
     session.add(approval)
     session.flush()
     refresh_minutes_status(session, meeting, now)
-    _refresh_reminders(session, meeting, now)
+    _mark_changed(session, meeting)
     return approval
 
 
@@ -694,7 +669,7 @@ def finalise_due_minutes(session: Session, now: datetime | None = None) -> list[
     waiting = session.exec(select(Meeting).where(Meeting.minutes_status == MINUTES_APPROVAL))
     final = [m for m in list(waiting) if refresh_minutes_status(session, m, now)]
     for meeting in final:
-        _refresh_reminders(session, meeting, now)
+        _mark_changed(session, meeting)
     return [m.id for m in final]
 
 

@@ -3,7 +3,10 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import cases.all_models  # noqa: F401  (every table must be imported before metadata is used)
+# Every table module, so that SQLModel.metadata knows all tables (autogenerate compares it).
+import cases.models  # noqa: F401
+import meetings.models  # noqa: F401
+import notifications.models  # noqa: F401
 from cases.db import make_engine
 
 config = context.config

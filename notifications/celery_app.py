@@ -4,6 +4,9 @@
     celery -A notifications.celery_app beat        (exactly one)
 """
 
+from pathlib import Path
+
+import sqlalchemy as sa
 from celery import Celery
 from celery.signals import worker_process_init
 
@@ -32,7 +35,6 @@ def prepare_embedded_broker(url: str | None = None) -> None:
     if not is_embedded_broker(url):
         return
     path = url.split("///", 1)[1]
-    from pathlib import Path
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with app.connection_for_write(url) as connection:
@@ -45,7 +47,6 @@ def clean_embedded_broker(url: str | None = None) -> int:
     url = url or app.conf.broker_url
     if not is_embedded_broker(url):
         return 0
-    import sqlalchemy as sa
 
     engine = sa.create_engine(url.removeprefix("sqla+"))
     try:

@@ -1,4 +1,4 @@
-"""Reminders and follow news for the cases whose audit log has moved on.
+"""Reminders and follow news for the cases and meetings that changed.
 
 A case action writes the case and its audit event, nothing more: it stays fast, and a fault
 in the reminder rules can never stop a secretariat from recording a decision. What follows
@@ -8,6 +8,11 @@ audit event (`case.last_seq`) is past the one its notifications were derived up 
 event since, and when it was sent for information, the members of those bodies get a
 notice. Nothing is lost: the marker is written in the action's own transaction, and a case
 stays marked until a refresh of it commits.
+
+Meetings are marked the same way (`meeting.changed_seq` past `meeting.notified_seq`): for
+each, the meeting's own reminders (agenda, minutes) and those of every case in its body's
+queue are refreshed, and the body's followers are told of each agenda not yet told
+(`agenda_publication.followers_notified_at`).
 
 The beat's sweep runs this before it claims due rows (notifications.delivery.sweep), so a
 reminder that an action made obsolete is cancelled before it can be claimed. Each case is
@@ -26,10 +31,16 @@ from cases.db import read_session, write_session
 from cases.models import UNNOTIFIED, Case, CaseEvent, utcnow
 from cases.organisation import current_organisation
 from cases.services import information_bodies
-from meetings.queries import case_is_closed
+from meetings import queries as meeting_queries
+from meetings.models import AgendaPublication, Meeting
+from meetings.visibility import case_is_closed
 from notifications import outbox
-from notifications.follow import case_moved
-from notifications.reminders import body_members, refresh_case_reminders
+from notifications.follow import agenda_published, case_moved
+from notifications.reminders import (
+    body_members,
+    refresh_case_reminders,
+    refresh_meeting_reminders,
+)
 from notifications.rules import ReminderRules, current_rules, information_notices
 from workflow import decisions
 from workflow.machine import MACHINE
@@ -81,6 +92,62 @@ def notify_case(session: Session, case_id: int, *, seen: int, upto: int, now: da
             tell_informed_bodies(session, case, event, now, rules or current_rules())
     refresh_case_reminders(session, case, now, rules)
     return True
+
+
+_MEETING = Meeting.__table__
+_CHANGED_MEETINGS = select(_MEETING.c.id, _MEETING.c.notified_seq, _MEETING.c.changed_seq) \
+    .where(_MEETING.c.notified_seq < _MEETING.c.changed_seq) \
+    .order_by(sa.func.random()).limit(sa.bindparam("limit"))
+_TAKE_MEETING = _MEETING.update().where(_MEETING.c.id == sa.bindparam("meeting"),
+                                        _MEETING.c.notified_seq == sa.bindparam("seen"))
+
+
+def notify_changed_meetings(engine: sa.Engine, now: datetime | None = None,
+                            rules: ReminderRules | None = None, limit: int = 100) -> int:
+    """As notify_changed_cases, for meetings: each in its own transaction, a failing one
+    logged and left marked. A case queued for several changed meetings (a meeting plan
+    imported) is refreshed once per pass."""
+    rules = rules or current_rules()
+    with read_session(engine) as session:
+        changed = session.connection().execute(_CHANGED_MEETINGS, {"limit": limit}).all()
+    done, refreshed = 0, set()
+    for meeting_id, seen, upto in changed:
+        try:
+            with write_session(engine) as session:
+                cases = notify_meeting(session, meeting_id, seen=seen, upto=upto,
+                                       now=now or utcnow(), rules=rules, skip=refreshed)
+        except Exception:  # noqa: BLE001 - logged; the meeting is tried again next sweep
+            log.exception("could not derive the reminders of meeting %s", meeting_id)
+            continue
+        if cases is not None:
+            done += 1
+            refreshed |= cases
+    return done
+
+
+def notify_meeting(session: Session, meeting_id: int, *, seen: int, upto: int, now: datetime,
+                   rules: ReminderRules, skip: set[int] = frozenset()) -> set[int] | None:
+    """Refresh one meeting's reminders and those of its body's queue (but the cases in
+    `skip`), and tell followers of its new agendas. Returns the ids of the cases refreshed,
+    or None if another sweep took the meeting first."""
+    taken = session.connection().execute(_TAKE_MEETING, {"meeting": meeting_id, "seen": seen,
+                                                         "notified_seq": upto}).rowcount
+    if taken != 1:
+        return None
+    meeting = session.get(Meeting, meeting_id)
+    untold = session.exec(select(AgendaPublication).where(
+        AgendaPublication.meeting_id == meeting_id,
+        AgendaPublication.followers_notified_at.is_(None)).order_by(AgendaPublication.seq))
+    for publication in untold:
+        agenda_published(session, meeting, publication, now)
+        publication.followers_notified_at = now
+        session.add(publication)
+    refresh_meeting_reminders(session, meeting, now, rules)
+    cases = [case for case in meeting_queries.queued_cases(session, meeting.body_code)
+             if case.id not in skip]
+    for case in cases:
+        refresh_case_reminders(session, case, now, rules)
+    return {case.id for case in cases}
 
 
 def tell_informed_bodies(session: Session, case: Case, event: CaseEvent, now: datetime,

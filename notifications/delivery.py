@@ -19,10 +19,11 @@ from cases import settings
 from cases.db import write_session
 from cases.models import Case, utcnow
 from notifications import digest, outbox
-from notifications.changes import notify_changed_cases
+from notifications.changes import notify_changed_cases, notify_changed_meetings
 from notifications.email import build_message, render_parts, template_context
 from notifications.email import message_id as message_id_for
 from notifications.models import Reminder
+from notifications.reminders import plan_periodic
 from notifications.rules import ReminderRules, current_rules, in_office_hours
 
 log = logging.getLogger(__name__)
@@ -231,8 +232,10 @@ def sweep(engine: sa.Engine, enqueue: Callable[[list[int], str], None], *,
     rules = rules or current_rules()
     timing = timing or outbox.timing()
     now = now or utcnow()
-    # First: a reminder that a case action made obsolete is cancelled before it is claimed.
+    # First: a reminder that a case or meeting action made obsolete is cancelled before it
+    # is claimed.
     changed = notify_changed_cases(engine, now, rules)
+    changed_meetings = notify_changed_meetings(engine, now, rules)
     with write_session(engine) as session:
         released = outbox.release_stuck(session, now, timing)
         claims = []
@@ -254,15 +257,13 @@ def sweep(engine: sa.Engine, enqueue: Callable[[list[int], str], None], *,
                 outbox.unclaim(session, rest, utcnow(), f"Køen kunne ikke nås: {error}")
             break
         enqueued += len(chunk)
-    return {"changed": changed, "released": released, "claimed": len(claims),
-            "enqueued": enqueued}
+    return {"changed": changed, "changed_meetings": changed_meetings, "released": released,
+            "claimed": len(claims), "enqueued": enqueued}
 
 
 def plan(engine: sa.Engine, *, now: datetime | None = None,
          rules: ReminderRules | None = None) -> dict:
     """Reminders that follow from time passing and meetings; this week's digests."""
-    from notifications.reminders import plan_periodic
-
     with write_session(engine) as session:
         return plan_periodic(session, now or utcnow(), rules)
 

@@ -21,7 +21,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from cases import settings
 from cases.dates import format_date, parse_date
 from cases.templating import render
+from notifications.outbox import opt_out
 from notifications.rules import KINDS
+from workflow.errors import InvalidInput
 
 UNSUBSCRIBE_SALT = "sagsgang-reminders-unsubscribe"
 # Where the web application serves the links (web.public).
@@ -86,7 +88,7 @@ def unsubscribe_token(email: str, kind: str) -> str:
 
 
 def follow_unsubscribe_token(subscription_id: int) -> str:
-    """A signed token naming one follow subscription (web.models.Subscription)."""
+    """A signed token naming one follow subscription (notifications.models.Subscription)."""
     return _serializer().dumps({"s": subscription_id})
 
 
@@ -116,9 +118,6 @@ def read_follow_token(token: str) -> int | None:
 def unsubscribe(session, token: str, now) -> tuple[str, str]:
     """Record the opt-out a link carries (for the web page that serves the link); returns
     (email, kind). A forged or damaged token is a clear Danish error and writes nothing."""
-    from cases.errors import InvalidInput
-    from notifications.outbox import opt_out
-
     found = read_unsubscribe_token(token)
     if found is None:
         raise InvalidInput("Linket til at framelde påmindelser er ugyldigt eller beskadiget.")

@@ -15,19 +15,20 @@ made, may still read it get its news.
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases.dates import COPENHAGEN
 from cases.models import Case, CaseEvent, Membership, User
 from cases.organisation import current_organisation
-from meetings.queries import case_is_closed
+from meetings.models import AgendaItem
+from meetings.visibility import case_is_closed, may_read
 from notifications import outbox
 from notifications.email import FOLLOW_AGENDA, FOLLOW_CASE
+from notifications.models import CANCELLED, PENDING, Reminder, Subscription
 from notifications.rules import Person, Wanted, current_rules
-from web.access import Viewer
-from web.models import Subscription
-from web.views import may_read
 from workflow import decisions
+from workflow.access import Viewer
 from workflow.machine import TRIGGER_LABELS
 
 
@@ -102,8 +103,6 @@ def case_news(event: CaseEvent) -> dict:
 
 def agenda_published(session: Session, meeting, publication, now: datetime) -> int:
     """Queue news of a published agenda (or tillægsdagsorden) for the body's followers."""
-    from meetings.models import AgendaItem
-
     followers = one_per_address(followers_of_body(session, meeting.body_code))
     if not followers:
         return 0
@@ -127,9 +126,6 @@ def agenda_published(session: Session, meeting, publication, now: datetime) -> i
 
 def cancel_pending(session: Session, subscription_id: int, now: datetime) -> None:
     """The follower unsubscribed: what is still waiting for them is not sent."""
-    import sqlalchemy as sa
-
-    from notifications.models import CANCELLED, PENDING, Reminder
 
     ids = [row_id for row_id, _, status in
            outbox.rows_with_prefix(session, subscription_prefix(subscription_id))

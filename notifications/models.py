@@ -60,3 +60,17 @@ class ReminderOptOut(SQLModel, table=True):
     email: str = Field(max_length=254, primary_key=True)
     kind: str = Field(max_length=40, primary_key=True)
     created_at: datetime = instant_field()
+
+
+class Subscription(SQLModel, table=True):
+    """Someone follows a case or a body by email; ended by the unsubscribe link."""
+
+    __tablename__ = "web_subscription"
+    __table_args__ = (sa.Index("ix_web_subscription_body", "body_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    body_code: str | None = Field(default=None, max_length=20)
+    created_at: datetime = instant_field()
+    ended_at: datetime | None = instant_field(nullable=True)

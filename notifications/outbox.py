@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, func, select
 
 from cases import settings
@@ -130,10 +131,7 @@ def insert_missing(session: Session, wanted: list[Wanted], now: datetime,
     # A concurrent transaction may have inserted the same key: the unique key decides and
     # the loser inserts nothing, instead of failing the whole case action.
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(Reminder.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
     session.connection().execute(statement, rows)
 

@@ -2,9 +2,9 @@
 
 `refresh_case_reminders` reads the case's facts, asks the pure rules (notifications.rules)
 which reminders are wanted now, inserts the missing ones and cancels the pending ones that
-no longer apply. The beat's sweep calls it for every case whose audit log moved on
-(notifications.changes); a meeting action calls it, in its transaction, for the cases whose
-next meeting it changed. Nothing is sent here; the sweep finds due rows later.
+no longer apply. The beat's sweep calls it for every case whose audit log moved on, and for
+the cases queued for a meeting an action changed (notifications.changes). Nothing is sent
+here; the sweep finds due rows later.
 """
 
 from datetime import datetime, timedelta
@@ -25,6 +25,10 @@ from cases.models import (
     User,
 )
 from cases.organisation import current_organisation
+from meetings import queries as meeting_queries
+from meetings.calendar import agenda_deadlines, rules_for
+from meetings.models import AGENDA_PUBLISHED, CANCELLED, MINUTES_APPROVAL, AgendaItem, Meeting
+from meetings.services import finalise_due_minutes, plan_case
 from notifications import outbox
 from notifications.rules import (
     FINISHED_STATES,
@@ -42,6 +46,7 @@ from notifications.rules import (
     meeting_reminders,
     weekly_digest_reminders,
 )
+from workflow.machine import ACTIVE
 
 
 def refresh_case_reminders(session: Session, case: Case, now: datetime,
@@ -134,8 +139,6 @@ def _next_meetings_query() -> sa.Select:
     """Per body whose queue the case is in: its next meeting not cancelled, whether the case
     is on that meeting's agenda and whether it is delivered for it; a body with no meeting
     ahead gives no row."""
-    from meetings.models import CANCELLED, AgendaItem, Meeting
-
     next_meeting = (select(Meeting.id)
                     .where(Meeting.body_code == Awaiting.body_code, Meeting.status != CANCELLED,
                            Meeting.starts_at >= sa.bindparam("now"))
@@ -154,8 +157,6 @@ def _next_meetings_query() -> sa.Select:
 
 def _next_meetings(session: Session, case: Case, now: datetime) -> tuple[NextMeeting, ...]:
     """For each body whose queue the case is in: that body's next meeting (meetings/)."""
-    from meetings.calendar import agenda_deadlines, rules_for
-
     org = current_organisation()
     found = []
     for code, meeting_id, starts_at, placed, delivered in _rows(
@@ -172,9 +173,7 @@ def _next_meetings(session: Session, case: Case, now: datetime) -> tuple[NextMee
 
 def _route_risk(session: Session, case: Case, now: datetime) -> RouteRisk | None:
     """The route planner's verdict, when the case no longer fits before its deadline."""
-    from meetings.services import plan_case
-
-    if case.status not in ("draft", "hearing", "committee", "finance", "council"):
+    if case.status not in ACTIVE:
         return None
     today = to_local(now).date()
     plan = plan_case(session, case.number)
@@ -190,9 +189,9 @@ def _route_risk(session: Session, case: Case, now: datetime) -> RouteRisk | None
 
 def refresh_meeting_reminders(session: Session, meeting, now: datetime,
                               rules: ReminderRules | None = None) -> None:
-    """Bring a meeting's outbox rows (agenda, minutes) in line with it. Every meeting action
-    that changes what is due calls this in its transaction (meetings.services); the periodic
-    planner calls it again for recent meetings, as a safety net."""
+    """Bring a meeting's outbox rows (agenda, minutes) in line with it. The sweep calls this
+    for every meeting an action marked (notifications.changes); the periodic planner calls it
+    again for recent meetings, as a safety net."""
     rules = rules or current_rules()
     if not rules.enabled:
         return
@@ -203,10 +202,6 @@ def refresh_meeting_reminders(session: Session, meeting, now: datetime,
 
 
 def meeting_facts(session: Session, meeting, rules: ReminderRules) -> MeetingFacts:
-    from meetings import queries as meeting_queries
-    from meetings.calendar import agenda_deadlines, rules_for
-    from meetings.models import AGENDA_PUBLISHED, CANCELLED, MINUTES_APPROVAL
-
     org = current_organisation()
     body = org.body(meeting.body_code)
     day = to_local(meeting.starts_at).date()
@@ -229,20 +224,16 @@ def meeting_facts(session: Session, meeting, rules: ReminderRules) -> MeetingFac
 def plan_periodic(session: Session, now: datetime, rules: ReminderRules | None = None) -> dict:
     """A safety net for what changes with time alone, not with an action.
 
-    Case actions are followed by the sweep (notifications.changes), meeting actions keep the
-    outbox current in their own transactions. What no action
+    Case and meeting actions are followed by the sweep (notifications.changes). What no action
     triggers: a route that stops fitting as days pass (route_at_risk), minutes that become
     final when the objection deadline passes, reminders no longer wanted once their day is
     over, and the weekly digests. It also repairs rows of a meeting changed outside the
     service layer (a data load writing rows directly). Idempotent: dedupe keys.
     """
-    from meetings.models import MINUTES_APPROVAL, Meeting
-    from meetings.services import finalise_due_minutes
-
     rules = rules or current_rules()
     if not rules.enabled:
         return {}
-    finalised = finalise_due_minutes(session, now)  # refreshes those meetings' reminders
+    finalised = finalise_due_minutes(session, now)  # marks them for the sweep
     cases = list(session.exec(select(Case).where(Case.status.not_in(FINISHED_STATES))))
     for case in cases:
         refresh_case_reminders(session, case, now, rules)

@@ -11,8 +11,8 @@ from servers import database_dump
 
 from cases import actions, queries, services
 from cases.db import make_engine, migrate, read_session, write_session
-from cases.errors import InvalidInput
 from cases.schemas import ACTION_INPUTS, validated
+from workflow.errors import InvalidInput
 from workflow.machine import MACHINE
 
 ACTOR = "sekretariat"

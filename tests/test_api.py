@@ -18,7 +18,7 @@ from web_fixtures import (  # noqa: F401  (fixtures)
 from cases import services
 from cases.db import write_session
 from cases.models import Hearing
-from web.access import ALL_ROLES, PERMISSIONS
+from workflow.access import ALL_ROLES, PERMISSIONS
 
 
 def _hearing_id(engine, number: str) -> int:
@@ -80,7 +80,7 @@ def _actions():
 ACTIONS = _actions()
 
 
-# The policy, written out independently of web.access: who may do what.
+# The policy, written out independently of workflow.access: who may do what.
 EXPECTED_POLICY = {
     "view_cases": {"secretariat", "case_owner", "manager", "member", "admin"},
     "view_queues": {"secretariat", "case_owner", "manager", "admin"},
@@ -139,8 +139,7 @@ def test_it_refuses_every_action_without_a_token(web_app, engine, action):
 def test_it_refuses_an_unknown_or_revoked_token(web_app, engine, api_tokens):
     client = anonymous(web_app)
     assert client.get("/api/cases", headers=bearer("sg_forged")).status_code == 401
-    from cases.models import utcnow
-    from web.models import ApiToken
+    from cases.models import ApiToken, utcnow
     from web.passwords import token_hash
     with write_session(engine) as session:
         row = session.exec(select(ApiToken).where(

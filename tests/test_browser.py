@@ -15,7 +15,7 @@ import uvicorn
 
 from cases import actions, services
 from cases.db import make_engine, migrate, write_session
-from web.demo_users import ensure_demo_users
+from demo.users import ensure_demo_users
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 

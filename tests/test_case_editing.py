@@ -22,10 +22,10 @@ from web_fixtures import (  # noqa: F401  (fixtures)
 )
 
 from cases import actions, queries, services
-from cases.cli import cli
 from cases.db import make_engine, read_session, write_session
-from cases.errors import Conflict, InvalidInput, NotFound, TransitionRefused
-from web.demo_users import DEMO_USERS
+from cli.main import cli
+from demo.users import DEMO_USERS
+from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 
 OWNER_EMAIL = next(f"{u}@demo.sagsgang.invalid" for u, _, _, role, _, _ in DEMO_USERS
                    if role == "case_owner")  # the demo case owner (centre: CENTRE)

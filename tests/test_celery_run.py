@@ -27,7 +27,7 @@ def run_env(tmp_path) -> dict:
 
 
 def start_run(env, web_port: int, smtp_port: int) -> subprocess.Popen:
-    command = [sys.executable, "-c", "from cases.cli import main; main()", "run",
+    command = [sys.executable, "-c", "from cli.main import main; main()", "run",
                "--port", str(web_port), "--smtp-port", str(smtp_port)]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -64,7 +64,7 @@ def test_it_runs_everything_and_delivers_a_reminder_to_the_local_mailbox(tmp_pat
         subject = "Anmodning om høringssvar: Plan <for> ældre"
 
         def listing() -> str:
-            return subprocess.run([sys.executable, "-c", "from cases.cli import main; main()",
+            return subprocess.run([sys.executable, "-c", "from cli.main import main; main()",
                                    "mail", "list"], env=env, capture_output=True,
                                   text=True).stdout
 
@@ -72,7 +72,7 @@ def test_it_runs_everything_and_delivers_a_reminder_to_the_local_mailbox(tmp_pat
         lines = wait_for(lambda: [line for line in listing().splitlines() if subject in line],
                          60, interval=0.5, what="the mail")
         number = lines[0].split()[0]
-        shown = subprocess.run([sys.executable, "-c", "from cases.cli import main; main()",
+        shown = subprocess.run([sys.executable, "-c", "from cli.main import main; main()",
                                 "mail", "show", number], env=env, capture_output=True,
                                text=True)
         assert "Høringsfristen er 30-04-2030." in shown.stdout

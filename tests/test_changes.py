@@ -20,9 +20,8 @@ from meetings.services import create_meeting
 from notifications import delivery, outbox
 from notifications.changes import notify_case, notify_changed_cases
 from notifications.email import FOLLOW_CASE
-from notifications.models import CANCELLED, PENDING, Reminder
+from notifications.models import CANCELLED, PENDING, Reminder, Subscription
 from notifications.rules import ReminderRules
-from web.models import Subscription
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday
 RULES = ReminderRules(office_hours_only=False)
@@ -210,7 +209,8 @@ def test_it_cancels_a_reminder_an_action_made_obsolete_before_the_sweep_claims(d
     enqueued: list[int] = []
     result = delivery.sweep(db, lambda row_ids, token: enqueued.extend(row_ids), now=later,
                             rules=RULES, timing=outbox.Timing(batch_size=1000))
-    assert result == {"changed": 1, "released": 0, "claimed": 1, "enqueued": 1}
+    assert result == {"changed": 1, "changed_meetings": 0, "released": 0, "claimed": 1,
+                      "enqueued": 1}
     with read_session(db) as session:
         control_id = session.exec(select(Reminder.id)
                                   .where(Reminder.dedupe_key == control)).one()

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from servers import database_dump, free_port
 
-from cases.cli import cli
+from cli.main import cli
 
 CVS = "Center for Voksne og Sundhed"
 
@@ -79,7 +79,7 @@ def test_it_creates_a_case_from_json(run, tmp_path):
     data = json.loads(run("case", "show", "RA-1", "--json").output)
     assert data["deadlines"] == [{"id": 1, "due_date": "30-11-2022", "kind": "external",
                                   "description": "Behandlet i KB senest", "legal_basis": "",
-                                  "met_on": None}]
+                                  "met_on": None, "overdue": True}]
 
 
 def test_it_fires_actions_and_shows_the_history(run):
@@ -134,7 +134,8 @@ def test_it_runs_a_hearing_from_the_command_line(run):
     data = json.loads(run("case", "show", "RBT-1", "--json").output)
     assert (data["status"], data["awaiting"]) == ("committee", ["SU"])
     assert data["hearings"][0]["responses"] == [
-        {"received_on": "05-09-2022", "text": "Bekymring for medicinhåndteringen"}]
+        {"party": "Handicaprådet", "received_on": "05-09-2022",
+         "text": "Bekymring for medicinhåndteringen"}]
 
 
 BAD_COMMANDS = {
@@ -242,3 +243,18 @@ def test_it_names_a_missing_or_broken_organisation_file_instead_of_a_traceback(
     assert result.returncode == 1
     assert result.stderr.startswith(f"Fejl: Organisationsfilen {organisation} {reason}")
     assert "Traceback" not in result.stderr
+
+
+def test_it_shows_a_case_closed_on_an_agenda_as_a_closed_item_like_the_case_page(run):
+    """The command line reads the case page's read model: a case whose agenda item was
+    closed is a lukket punkt there too, not only when registered confidential."""
+    run("case", "create", "--number", "UU-9", "--title", "Udsatte borgere", "--centre", CVS,
+        "--decided-by", "SU")
+    run("case", "submit", "UU-9")
+    created = run("meeting", "create", "--body", "SU", "--date", "06-12-2050",
+                  "--time", "17:00")
+    assert created.exit_code == 0, created.output
+    assert json.loads(run("case", "show", "UU-9", "--json").output)["closed_item"] is False
+    placed = run("meeting", "place", "SU:06-12-2050", "UU-9", "--closed")
+    assert placed.exit_code == 0, placed.output
+    assert json.loads(run("case", "show", "UU-9", "--json").output)["closed_item"] is True

@@ -24,13 +24,13 @@ from web_fixtures import (  # noqa: F401  (fixtures)
 )
 
 from cases import queries, services
-from cases.cli import cli
 from cases.db import make_engine, read_session, write_session
-from cases.errors import InvalidInput, NotFound
 from cases.models import CaseEvent, Deadline
+from cli.main import cli
 from notifications.changes import notify_changed_cases
 from notifications.models import CANCELLED, PENDING, Reminder
-from web import dashboard as dash
+from views import dashboard as dash
+from workflow.errors import InvalidInput, NotFound
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday
 TODAY = date(2026, 3, 2)
@@ -337,7 +337,7 @@ def test_it_takes_the_day_in_copenhagen_not_in_utc(db):
 def test_it_lets_a_case_owner_mark_only_their_own_cases_deadlines(web_app, engine,
                                                                    api_tokens):
     """Marking a deadline met cancels its statutory reminders: a case owner may do it on the
-    cases they may rework (web.access.may_edit_case), not on another centre's."""
+    cases they may rework (workflow.access.may_edit_case), not on another centre's."""
     from web_fixtures import OTHER_CENTRE
 
     number = make_case(engine, centre=OTHER_CENTRE, committees=("KMU",), deadline=days(-1))

@@ -25,13 +25,13 @@ from web_fixtures import (  # noqa: F401  (fixtures)
 )
 
 from cases import actions, queries, services
-from cases.cli import cli
 from cases.db import make_engine, read_session, write_session
-from cases.errors import InvalidInput, NotFound
 from cases.models import Awaiting
+from cli.main import cli
+from demo.users import DEMO_USERS
 from notifications.changes import notify_changed_cases
 from notifications.models import CANCELLED, PENDING, Reminder
-from web.demo_users import DEMO_USERS
+from workflow.errors import InvalidInput, NotFound
 
 NOW = datetime(2026, 3, 16, 9, tzinfo=UTC)  # as in test_reminder_meetings: SU meets 31-03
 OWNER_EMAIL = next(f"{u}@demo.sagsgang.invalid" for u, _, _, role, _, _ in DEMO_USERS

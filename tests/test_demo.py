@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from servers import database_dump
 
 from cases import queries, services
-from cases.cli import cli
 from cases.dates import to_local
 from cases.db import make_engine, read_session
-from cases.demo import load_demo, read_data
 from cases.models import Membership, User
+from cli.main import cli
+from demo.cases import load_demo, read_data
 
 SEED = Path(__file__).resolve().parents[1] / ".." / "shared" / "seed" / \
     "socialudvalget-2022-10-04.txt"

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 
 from cases import actions as case_actions
 from cases import services as case_services
-from cases.cli import cli
 from cases.db import make_engine, read_session, write_session
+from cli.main import cli
 from meetings import queries, services
 from meetings.documents import meeting_context, render_meeting, render_publication
 

@@ -8,7 +8,7 @@ import pytest
 from cases import actions as case_actions
 from cases import services as case_services
 from cases.db import make_engine, migrate, read_session, write_session
-from cases.demo import load_demo, read_data
+from demo.cases import load_demo, read_data
 from meetings import queries, services
 from meetings.documents import meeting_context, render_meeting, render_publication
 

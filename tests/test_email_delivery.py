@@ -9,7 +9,6 @@ from servers import HOSTILE_TITLE, MailSink, add_due_reminders
 from sqlmodel import select
 
 from cases.db import write_session
-from cases.errors import InvalidInput
 from notifications import delivery, outbox
 from notifications.email import (
     message_id,
@@ -19,6 +18,7 @@ from notifications.email import (
 )
 from notifications.models import CANCELLED, FAILED, PENDING, SENT, Reminder
 from notifications.rules import ReminderRules
+from workflow.errors import InvalidInput
 
 RULES = ReminderRules(office_hours_only=False)
 TIMING = outbox.Timing(retry_base=timedelta(seconds=30), max_attempts=5)

@@ -11,17 +11,16 @@ from sqlmodel import select
 
 from cases import actions, services
 from cases.db import read_session, write_session
-from cases.errors import TransitionRefused
 from cases.models import Membership, User, utcnow
 from cases.settings import site_url
 from meetings.services import create_meeting, place_case, publish_agenda
 from notifications import delivery, outbox
-from notifications.changes import notify_changed_cases
+from notifications.changes import notify_changed_cases, notify_changed_meetings
 from notifications.email import FOLLOW_AGENDA, FOLLOW_CASE
 from notifications.follow import case_moved
-from notifications.models import CANCELLED, PENDING, SENT, Reminder
+from notifications.models import CANCELLED, PENDING, SENT, Reminder, Subscription
 from notifications.rules import ReminderRules
-from web.models import Subscription
+from workflow.errors import TransitionRefused
 
 RULES = ReminderRules(office_hours_only=False)
 LATER = timedelta(days=7)  # past any office-hours wait for the rows' first send time
@@ -59,8 +58,9 @@ def follow(session, email: str, *, case_number: str | None = None,
 
 
 def follow_rows(engine, kind: str = FOLLOW_CASE) -> list[Reminder]:
-    """The rows of a kind once the sweep has derived the changed cases' news."""
+    """The rows of a kind once the sweep has derived the changed cases' and meetings' news."""
     notify_changed_cases(engine)
+    notify_changed_meetings(engine)
     with read_session(engine) as session:
         return list(session.exec(select(Reminder).where(Reminder.kind == kind)
                                  .order_by(Reminder.recipient)))

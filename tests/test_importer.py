@@ -16,13 +16,13 @@ from sqlmodel import SQLModel
 
 from cases import actions as case_actions
 from cases import queries as case_queries
-from cases.cli import cli
 from cases.db import make_engine, read_session, write_session
-from cases.errors import InvalidInput, NotFound
+from cli.main import cli
 from meetings import queries
 from meetings.documents import render_meeting
 from meetings.importer import body_code_for, import_referat
 from meetings.referat import paragraphs, parse_referat
+from workflow.errors import InvalidInput, NotFound
 
 HERE = Path(__file__).resolve().parent
 SEED = HERE.parent / ".." / "shared" / "seed" / "socialudvalget-2022-10-04.txt"
@@ -363,7 +363,7 @@ def _imported_facts(session, number: str) -> tuple | None:
 
 
 def test_it_imports_the_seed_with_the_demo_files_cases_routes_and_histories(db, org, seed):
-    from cases.demo import read_data
+    from demo.cases import read_data
 
     data = read_data()
     demo = {spec["item"]: spec for spec in data["cases"] if "item" in spec}
@@ -395,7 +395,7 @@ def test_it_imports_the_seed_with_the_demo_files_cases_routes_and_histories(db, 
 
 
 def test_it_imports_the_seed_into_the_demo_database_without_changing_it(any_db_url, org, seed):
-    from cases.demo import load_demo
+    from demo.cases import load_demo
 
     assert load_demo(any_db_url).loaded
     before = database_dump(any_db_url)

@@ -22,17 +22,17 @@ from web_fixtures import (  # noqa: F401  (fixtures)
 )
 
 from cases import actions, queries, services
-from cases.cli import cli
 from cases.db import make_engine, migrate, read_session, write_session
-from cases.demo import load_demo
-from cases.errors import InvalidInput, NotFound
 from cases.models import Membership, User
 from cases.organisation import current_organisation
+from cli.main import cli
+from demo.cases import load_demo
 from notifications import delivery
 from notifications.changes import notify_changed_cases
 from notifications.models import PENDING, Reminder
 from notifications.rules import ReminderRules
 from web.app import create_app
+from workflow.errors import InvalidInput, NotFound
 
 HOSTILE = "<script>alert('x')</script> Styrelsen"
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)

@@ -8,9 +8,9 @@ from dataclasses import asdict, replace
 
 import pytest
 
-from cases.errors import TransitionRefused
 from cases.organisation import load_organisation
 from cases.settings import PROJECT_DIR
+from workflow.errors import TransitionRefused
 from workflow.machine import (
     COMMITTEE,
     COUNCIL,

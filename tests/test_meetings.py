@@ -9,13 +9,13 @@ from cases import actions as case_actions
 from cases import queries as case_queries
 from cases import services as case_services
 from cases.db import make_engine, read_session, write_session
-from cases.errors import InvalidInput, TransitionRefused, UserError
 from cases.models import Membership, User
 from cases.settings import PROJECT_DIR
 from meetings import queries, services
 from meetings.documents import render_publication
 from meetings.models import MINUTES_APPROVAL, MINUTES_FINAL, Meeting
 from meetings.plan import load_plan, parse_csv_plan
+from workflow.errors import InvalidInput, TransitionRefused, UserError
 
 PLAN = PROJECT_DIR / "config" / "moedeplan-2022.toml"
 

@@ -117,7 +117,8 @@ def test_it_gives_claims_back_at_once_when_the_queue_cannot_be_reached(db):
 
     one_per_task = outbox.Timing(task_size=1)
     result = delivery.sweep(db, broken_enqueue, now=NOW, rules=RULES, timing=one_per_task)
-    assert result == {"changed": 0, "released": 0, "claimed": 4, "enqueued": 1}
+    assert result == {"changed": 0, "changed_meetings": 0, "released": 0, "claimed": 4,
+                      "enqueued": 1}
     assert statuses(db) == {SENDING: 1, PENDING: 3}
 
 

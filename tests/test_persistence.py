@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from cases import actions, queries, services
 from cases.dates import COPENHAGEN, local_to_utc
 from cases.db import read_session, write_session
-from cases.errors import Conflict
 from cases.models import Case, CaseEvent
+from workflow.errors import Conflict
 from workflow.machine import fire
 
 ACTOR = "sekretariat"

@@ -11,13 +11,13 @@ from sqlmodel import select
 
 from cases import actions as case_actions
 from cases import services as case_services
-from cases.cli import cli
 from cases.db import read_session, write_session
-from cases.errors import TransitionRefused
 from cases.models import CaseEvent, utcnow
+from cli.main import cli
 from meetings import queries, services
 from meetings.calendar import agenda_deadlines, local_day, rules_for
 from meetings.models import AGENDA_DRAFT, AGENDA_PUBLISHED, AgendaPublication, Meeting
+from workflow.errors import TransitionRefused
 
 
 def noon(day: date) -> datetime:

@@ -21,7 +21,7 @@ CONFLICT = ("Sagen {} er ændret af en anden, siden du hentede den. "
 
 def racer(url, body, numbers, expected_version, hold_read, barrier, results):
     """One racing process: in each round, treat that round's case as `body`."""
-    from cases.errors import Conflict
+    from workflow.errors import Conflict
 
     if hold_read:
         read_flow = services.current_flow

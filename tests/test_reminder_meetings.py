@@ -12,21 +12,29 @@ from sqlmodel import select
 
 from cases import actions
 from cases.db import write_session
-from cases.errors import InvalidInput, TransitionRefused
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
 from meetings.models import MINUTES_FINAL, Meeting
-from notifications.changes import notify_changed_cases
+from notifications.changes import notify_changed_cases, notify_changed_meetings
 from notifications.models import CANCELLED, PENDING, Reminder
 from notifications.reminders import plan_periodic
 from notifications.rules import MeetingFacts, Person, ReminderRules, meeting_reminders
+from workflow.errors import InvalidInput, TransitionRefused
 
 # Monday 2026-03-16; SU meets Tuesday 2026-03-31 17:00, just after the spring DST change.
 NOW = datetime(2026, 3, 16, 9, tzinfo=UTC)
 RULES = ReminderRules()
 
 
-def rows(engine, kind) -> list[Reminder]:
+def derive(engine, now=NOW) -> None:
+    """What the beat's sweep does first: derive the outbox of changed cases and meetings."""
+    notify_changed_cases(engine, now=now)
+    notify_changed_meetings(engine, now=now)
+
+
+def rows(engine, kind, now=NOW) -> list[Reminder]:
+    """The rows of a kind once the sweep has derived what the actions changed."""
+    derive(engine, now)
     with write_session(engine) as session:
         return list(session.exec(select(Reminder).where(Reminder.kind == kind)
                                  .order_by(Reminder.due_at)))
@@ -64,7 +72,8 @@ def by_submission(engine, kind) -> dict[str, set[str]]:
 
 
 def in_transaction(session, kind) -> set[str]:
-    """The statuses of a kind's rows as the action's own (uncommitted) transaction sees them."""
+    """The statuses of a kind's rows as the action's own (uncommitted) transaction sees them:
+    a meeting action writes none (it marks the meeting; the sweep derives the rows)."""
     return {r.status for r in session.exec(select(Reminder).where(Reminder.kind == kind))}
 
 
@@ -72,13 +81,21 @@ class Abandon(Exception):
     """Raised to roll a transaction back on purpose."""
 
 
-def test_it_cancels_the_submission_reminders_in_the_transaction_that_places_the_case(db):
+def marks(engine, meeting_id) -> tuple[int, int]:
+    with write_session(engine) as session:
+        meeting = session.get(Meeting, meeting_id)
+        return meeting.changed_seq, meeting.notified_seq
+
+
+def test_it_cancels_the_submission_reminders_once_the_case_is_placed(db):
     meeting_id = case_in_su_queue(db)
+    derive(db)
+    marked = marks(db, meeting_id)
     with pytest.raises(Abandon), write_session(db) as session:
         meeting_services.place_case(session, meeting_id, "26-001", now=NOW)
-        assert in_transaction(session, "submission_due") == {CANCELLED}
-        assert in_transaction(session, "submission_passed") == {CANCELLED}
-        raise Abandon  # the placing rolls back, and its outbox changes with it
+        assert in_transaction(session, "submission_due") == {PENDING}  # not touched here
+        raise Abandon  # the placing rolls back, and its mark with it
+    assert marks(db, meeting_id) == marked
     assert {r.status for r in rows(db, "submission_due")} == {PENDING}
     with write_session(db) as session:
         item = meeting_services.place_case(session, meeting_id, "26-001", now=NOW)
@@ -119,7 +136,7 @@ def test_it_follows_the_next_meeting_when_meetings_are_created_moved_and_cancell
     with write_session(db) as session:
         meeting = meeting_services.create_meeting(session, body="SU", day="31-03-2026",
                                                   now=NOW)
-        assert in_transaction(session, "submission_due") == {PENDING}
+        assert in_transaction(session, "submission_due") == set()  # the sweep derives them
     assert by_submission(db, "submission_passed") == {"2026-03-18": {PENDING}}
     with write_session(db) as session:
         # Tuesday after Easter: 9 weekdays before it is Friday 27-03.
@@ -161,13 +178,14 @@ def test_it_keeps_agenda_and_minutes_reminders_in_step_with_the_meeting(db):
         meeting_services.record_item_decision(session, item.id, wording="Godkendt",
                                               actor="test", now=held)
         meeting_services.send_minutes_for_approval(session, meeting_id, now=held)
-        assert in_transaction(session, "minutes_approval") == {PENDING}
-    [asked] = [r for r in rows(db, "minutes_approval") if r.recipient == "hr1@example.org"]
+        assert in_transaction(session, "minutes_approval") == set()
+    [asked] = [r for r in rows(db, "minutes_approval", now=held)
+               if r.recipient == "hr1@example.org"]
     assert asked.status == PENDING
     with write_session(db) as session:
         meeting_services.approve_minutes(session, meeting_id, username="hr1", now=held)
         assert session.get(Meeting, meeting_id).minutes_status == MINUTES_FINAL
-    assert {r.status for r in rows(db, "minutes_approval")} == {CANCELLED}
+    assert {r.status for r in rows(db, "minutes_approval", now=held)} == {CANCELLED}
 
 
 def test_it_finalises_minutes_after_the_objection_deadline_in_the_periodic_safety_net(db):
@@ -182,11 +200,42 @@ def test_it_finalises_minutes_after_the_objection_deadline_in_the_periodic_safet
                                               actor="test", now=held)
         meeting_services.send_minutes_for_approval(session, meeting_id,
                                                    objection_deadline="07-04-2026", now=held)
-    assert {r.status for r in rows(db, "minutes_approval")} == {PENDING}
+    assert {r.status for r in rows(db, "minutes_approval", now=held)} == {PENDING}
+    after = datetime(2026, 4, 8, 9, tzinfo=UTC)
     with write_session(db) as session:
-        result = plan_periodic(session, datetime(2026, 4, 8, 9, tzinfo=UTC))
+        result = plan_periodic(session, after)
     assert result["minutes_final"] == 1
-    assert {r.status for r in rows(db, "minutes_approval")} == {CANCELLED}
+    assert {r.status for r in rows(db, "minutes_approval", now=after)} == {CANCELLED}
+
+
+def test_it_publishes_an_agenda_even_when_its_reminders_cannot_be_derived(db, caplog,
+                                                                         monkeypatch):
+    """A fault in the reminder rules never blocks a meeting action: the agenda is published
+    and the meeting stays marked until its reminders can be derived."""
+    import logging
+
+    from notifications import reminders
+
+    meeting_id = case_in_su_queue(db)
+    derive(db)
+
+    def broken_rule(*args, **kwargs):  # a bug in the rules: cannot be provoked otherwise
+        raise RuntimeError("a bug in the reminder rules")
+
+    monkeypatch.setattr(reminders, "meeting_reminders", broken_rule)
+    with write_session(db) as session:
+        meeting_services.place_case(session, meeting_id, "26-001", now=NOW)
+        publication = meeting_services.publish_agenda(session, meeting_id, actor="test",
+                                                      now=NOW)
+    assert publication.id is not None
+    with caplog.at_level(logging.CRITICAL, logger="notifications.changes"):
+        assert notify_changed_meetings(db, now=NOW) == 0
+    changed, notified = marks(db, meeting_id)
+    assert notified < changed
+    monkeypatch.undo()
+    assert notify_changed_meetings(db, now=NOW) == 1
+    assert marks(db, meeting_id)[1] == marks(db, meeting_id)[0]
+    assert {r.status for r in rows(db, "agenda_due")} == {CANCELLED}
 
 
 def test_it_asks_members_who_have_not_approved_the_minutes():

@@ -9,9 +9,9 @@ from sqlmodel import select
 
 from cases import actions, services
 from cases.db import write_session
-from cases.errors import InvalidInput
 from notifications.changes import notify_changed_cases
 from notifications.models import CANCELLED, PENDING, SENT, Reminder
+from workflow.errors import InvalidInput
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 

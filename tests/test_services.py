@@ -11,7 +11,7 @@ from servers import database_dump
 
 from cases import actions, queries, services
 from cases.db import read_session, write_session
-from cases.errors import InvalidInput, NotFound, TransitionRefused, UserError
+from workflow.errors import InvalidInput, NotFound, TransitionRefused, UserError
 
 ACTOR = "sekretariat"
 CVS = "Center for Voksne og Sundhed"

@@ -3,9 +3,9 @@
 from click.testing import CliRunner
 from sqlmodel import select
 
-from cases.cli import cli
 from cases.db import make_engine, read_session
 from cases.models import Membership, User
+from cli.main import cli
 from web.passwords import verify_password
 
 

@@ -160,7 +160,7 @@ def test_it_records_a_decision_per_proposal_of_the_indstilling(web_app, engine, 
             "halveres.") in html
     public = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").text
     assert "Godkendt: 10.-12. maj 2023." in public
-    # The case's Beslutningshistorik (web.views.history, which the case page reads too).
+    # The case's Beslutningshistorik (views.case.history, which the case page reads too).
     history = anonymous(web_app).get(f"/api/cases/{number}/history",
                                      headers=bearer(api_tokens["secretariat"])).json()
     assert history[-1]["proposals"] == expected
@@ -244,7 +244,7 @@ def cli_engine(any_db_url, monkeypatch):
 
 
 def run(*args):
-    from cases.cli import cli
+    from cli.main import cli
 
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 

@@ -327,7 +327,7 @@ def test_a_forged_or_missing_csrf_token_is_refused_and_writes_nothing(web_app, e
 # -- the command line uses the same checks -----------------------------------------------------
 
 def test_the_command_line_adds_users_through_the_same_checks(sqlite_url, monkeypatch):
-    from cases.cli import cli
+    from cli.main import cli
 
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     runner = CliRunner()

@@ -19,8 +19,8 @@ from hypothesis.stateful import (
 
 from cases import actions, queries, services
 from cases.db import make_engine, read_session, write_session
-from cases.errors import UserError
 from workflow import decisions
+from workflow.errors import UserError
 from workflow.machine import COMMITTEE, MACHINE, TRIGGERS, available_triggers
 
 COMMITTEES = ["SU", "BSU", "SÆU"]

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from cases import actions, services
 from cases.db import make_engine, migrate, write_session
 from cases.models import Membership, User
-from web.demo_users import DEMO_USERS, ensure_demo_users
+from demo.users import DEMO_USERS, ensure_demo_users
 from web.passwords import hash_password
 from web.tokens import new_api_token
 

@@ -12,23 +12,25 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from cases import actions, queries, services
+from cases.dates import COPENHAGEN
 from cases.db import write_session
-from cases.errors import NotFound
 from cases.models import Case, utcnow
 from cases.organisation import current_organisation
 from cases.schemas import CaseCreate, DeadlineIn
-from web import dashboard as dash
-from web import views
-from web.access import refusal
+from meetings.models import AgendaItem, Meeting
+from meetings.visibility import may_read
+from views import case as views
+from views import dashboard as dash
 from web.auth import CurrentUser, Forbidden, db, owned_case, require
 from web.settings import stale_weeks
-from workflow.machine import TRIGGER_LABELS
+from workflow.access import refusal
+from workflow.errors import NotFound
+from workflow.machine import TRIGGER_LABELS, available_triggers
 
 router = APIRouter(prefix="/api")
 
 
 def today() -> date:
-    from cases.dates import COPENHAGEN
     return utcnow().astimezone(COPENHAGEN).date()
 
 
@@ -120,7 +122,7 @@ def list_cases(status: str | None = None, centre: str | None = None, body: str |
         found = [c for c, _ in queries.queue(session, body)][:limit]
     else:
         found = queries.list_cases(session, status=status, centre=centre, limit=limit)
-    return [views.summary(session, c) | {"readable": views.may_read(
+    return [views.summary(session, c) | {"readable": may_read(
         current_organisation(), session, c, user.viewer)} for c in found]
 
 
@@ -135,8 +137,6 @@ def create_case(data: CaseCreate, request: Request, user: CurrentUser = api("cre
             summary="De handlinger, sagens tilstand tillader nu")
 def case_actions(number: str, user: CurrentUser = api("view_cases"),
                  session: Session = Depends(db)):
-    from workflow.machine import available_triggers
-
     case = queries.get_case(session, number)
     return [{"trigger": t, "label": TRIGGER_LABELS[t]} for t in available_triggers(case.status)]
 
@@ -289,8 +289,6 @@ def dashboard(centre: str | None = None, body: str | None = None,
 @router.get("/meetings", tags=["møder"], summary="Møder")
 def list_meetings(body: str | None = None, user: CurrentUser = api("view_meetings"),
                   session: Session = Depends(db)):
-    from meetings.models import Meeting
-
     query = select(Meeting)
     if body:
         current_organisation().body(body)
@@ -309,8 +307,6 @@ def _meeting_out(meeting) -> dict:
             summary="Et mødes dagsorden med beslutninger")
 def meeting_agenda(meeting_id: int, user: CurrentUser = api("view_meetings"),
                    session: Session = Depends(db)):
-    from meetings.models import AgendaItem, Meeting
-
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
         raise NotFound(f"Mødet {meeting_id} findes ikke.")
@@ -326,6 +322,6 @@ def meeting_agenda(meeting_id: int, user: CurrentUser = api("view_meetings"),
                       "decision_text": item.decision_text,
                       "text": item.text if readable else None,
                       "summary": case.summary if case and readable and
-                      views.may_read(org, session, case, user.viewer) else None})
+                      may_read(org, session, case, user.viewer) else None})
     return _meeting_out(meeting) | {"items": items}
 

@@ -6,29 +6,29 @@ becomes a plain Danish "something went wrong" and is logged on the server.
 """
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from cases import settings as case_settings
 from cases.db import engine_for
-from cases.errors import Conflict, NotFound, TransitionRefused, UserError
 from cases.schemas import describe
-from web import settings
+from web import api, feeds, meeting_pages, pages, public, settings, user_pages
 from web.auth import Forbidden, NotAuthenticated
 from web.rendering import flash, page, redirect, safe_path
+from workflow.errors import Conflict, NotFound, TransitionRefused, UserError
 
 log = logging.getLogger("sagsgang.web")
 STATIC_DIR = case_settings.PROJECT_DIR / "web" / "static"
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
-    from web import api, feeds, meeting_pages, pages, public, user_pages
-
     app = FastAPI(title="Sagsgang API", version="1",
                   description="Sager, sagsgang, møder, dagsordener, beslutninger, høringer og "
                               "frister. Kald med `Authorization: Bearer <API-nøgle>`.",
@@ -99,7 +99,6 @@ def _add_error_handlers(app: FastAPI) -> None:
         if request.method != "GET":
             target = safe_path(request.headers.get("referer", "/").split(str(
                 request.base_url).rstrip("/"), 1)[-1])
-        from urllib.parse import quote
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
     @app.exception_handler(Forbidden)
@@ -121,7 +120,6 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError):
-        from pydantic import ValidationError
         try:
             message = describe(ValidationError.from_exception_data("input", error.errors()))
         except Exception:  # an error shape pydantic cannot rebuild: keep a plain message
@@ -146,7 +144,6 @@ def _add_error_handlers(app: FastAPI) -> None:
         message = "Der opstod en uventet fejl. Prøv igen, eller kontakt sekretariatet."
         if is_api(request):
             return JSONResponse({"detail": message}, status_code=500)
-        from fastapi.responses import HTMLResponse
         return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Fejl</title>"
                             f"<p>{message}</p>", status_code=500)
 

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlmodel import Session, select
 
+from cases import queries
 from cases.db import read_session
-from cases.models import Membership, User, utcnow
-from web import access
-from web.models import ApiToken
+from cases.models import ApiToken, Membership, User, utcnow
 from web.passwords import token_hash
+from workflow import access
 
 
 class NotAuthenticated(Exception):
@@ -107,7 +107,7 @@ def require(permission: str, *, api: bool = False):
 
 
 def may_edit_case(user: CurrentUser, case) -> bool:
-    """The secretariat any case, a case owner their own (web.access.may_edit_case)."""
+    """The secretariat any case, a case owner their own (workflow.access.may_edit_case)."""
     return access.may_edit_case(user.role, email=user.email, centre=user.centre,
                                 case_owner_email=case.owner_email, case_centre=case.centre)
 
@@ -115,8 +115,6 @@ def may_edit_case(user: CurrentUser, case) -> bool:
 def owned_case(session: Session, user: CurrentUser, number: str, doing: str):
     """A case the user may act on as its own: rework it, report it delivered, mark its
     deadlines met. `doing` completes "Du kan kun … sager, som du selv er sagsbehandler på"."""
-    from cases import queries
-
     case = queries.get_case(session, number)
     if not may_edit_case(user, case):
         raise Forbidden(f"Du kan kun {doing} sager, som du selv er sagsbehandler på.")

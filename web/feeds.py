@@ -13,15 +13,16 @@ from icalendar import Calendar, Event
 from sqlmodel import Session, select
 
 from cases import queries
-from cases.errors import NotFound
 from cases.models import Case, utcnow
 from cases.organisation import current_organisation
 from cases.settings import site_url
-from meetings.queries import case_is_closed
+from meetings.models import AGENDA_PUBLISHED, CANCELLED, Meeting
+from meetings.visibility import case_is_closed
+from notifications.models import Subscription
 from web.auth import db
-from web.models import Subscription
 from web.public import published_items
 from web.tokens import feed_owner
+from workflow.errors import NotFound
 from workflow.machine import ACTIVE
 
 router = APIRouter(prefix="/feeds", tags=["kalendere"])
@@ -77,8 +78,6 @@ def case_events(session: Session, case: Case) -> list[Event]:
 
 @router.get("/organ/{code}.ics", summary="Et organs møder (offentlig)")
 def body_feed(code: str, session: Session = Depends(db)):
-    from meetings.models import AGENDA_PUBLISHED, CANCELLED, Meeting
-
     body = current_organisation().body(code)
     calendar = _calendar(f"{body.name} – møder")
     since = utcnow() - timedelta(days=366)

@@ -7,15 +7,16 @@ notifications.follow when a case moves or a body publishes an agenda.
 
 from sqlmodel import Session, select
 
-from cases.errors import NotFound
 from cases.models import utcnow
 from notifications.email import (
     FOLLOW_UNSUBSCRIBE_PATH,
     follow_unsubscribe_token,
     read_follow_token,
 )
+from notifications.follow import cancel_pending
+from notifications.models import Subscription
 from web.auth import CurrentUser
-from web.models import Subscription
+from workflow.errors import NotFound
 
 
 def unsubscribe_path(subscription_id: int) -> str:
@@ -63,8 +64,6 @@ def stop(session: Session, user: CurrentUser, *, case_id: int | None = None,
 
 
 def end(session: Session, subscription: Subscription) -> None:
-    from notifications.follow import cancel_pending
-
     subscription.ended_at = subscription.ended_at or utcnow()
     session.add(subscription)
     cancel_pending(session, subscription.id, subscription.ended_at)

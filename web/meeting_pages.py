@@ -15,17 +15,16 @@ from sqlmodel import Session
 from cases import queries as case_queries
 from cases.dates import format_date, to_local
 from cases.db import write_session
-from cases.errors import InvalidInput
 from cases.organisation import HEARING_COUNCIL, current_organisation
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
 from meetings.calendar import agenda_deadlines, local_day, rules_for
 from meetings.documents import meeting_context, public_view
 from meetings.models import CANCELLED, MEETING_STATUSES
-from web import access
 from web.auth import CurrentUser, db, form_with_csrf, require
 from web.rendering import flash, page, redirect
-from workflow import decisions
+from workflow import access, decisions
+from workflow.errors import InvalidInput
 
 router = APIRouter(include_in_schema=False)
 

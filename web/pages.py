@@ -7,18 +7,21 @@ becomes a flash message on the page it came from (see web.app).
 
 from collections import defaultdict
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session, select
 
 from cases import actions, queries, services
-from cases.dates import format_date
+from cases.dates import COPENHAGEN, format_date, parse_date
 from cases.db import write_session
-from cases.errors import Conflict, InvalidInput, TransitionRefused
-from cases.models import DEADLINE_KINDS, Case, User, utcnow
+from cases.models import DEADLINE_KINDS, Case, Hearing, User, utcnow
 from cases.organisation import HEARING_COUNCIL, current_organisation
-from web import dashboard as dash
-from web import follow, integrations, tokens, views
+from meetings import queries as meeting_queries
+from meetings.visibility import may_read
+from views import case as views
+from views import dashboard as dash
+from web import follow, tokens
 from web.auth import (
     CurrentUser,
     db,
@@ -32,9 +35,11 @@ from web.auth import (
     require,
 )
 from web.passwords import verify_password
+from web.plot import deadlines_chart
 from web.rendering import flash, page, redirect, safe_path
 from web.settings import stale_weeks
 from workflow import decisions
+from workflow.errors import Conflict, InvalidInput, TransitionRefused
 from workflow.machine import ACTIVE, FINAL, STATE_LABELS, TRIGGER_LABELS
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +49,6 @@ DECISION_TRIGGERS = ("treat", "postpone", "send_back", "send_to_hearing")
 
 
 def today():
-    from cases.dates import COPENHAGEN
     return utcnow().astimezone(COPENHAGEN).date()
 
 
@@ -100,7 +104,7 @@ def queues(request: Request, user: CurrentUser = Depends(require("view_queues"))
             continue
         queue = queries.queue(session, body.code)
         bodies.append({"body": body, "queue": queue,
-                       "meetings": integrations.next_meetings(session, org, body.code, day)})
+                       "meetings": meeting_queries.next_meetings(session, org, body.code, day)})
     return page(request, "queues.html", user=user, bodies=bodies)
 
 
@@ -113,7 +117,7 @@ def queue(request: Request, code: str, user: CurrentUser = Depends(require("view
     return page(request, "queue.html", user=user, body=body, queue=found,
                 delivered_by=queries.user_names(session, [a.delivered_by for _, a in found]),
                 following=follow.is_following(session, user, body_code=code),
-                meetings=integrations.next_meetings(session, org, code, today(), limit=5))
+                meetings=meeting_queries.next_meetings(session, org, code, today(), limit=5))
 
 
 # -- cases -------------------------------------------------------------------------------------
@@ -395,7 +399,6 @@ async def close_hearing(request: Request, hearing_id: int,
 
 
 def _hearing_case_number(session: Session, hearing_id: int) -> str:
-    from cases.models import Hearing
     hearing = session.get(Hearing, hearing_id)
     return session.get(Case, hearing.case_id).number
 
@@ -406,7 +409,7 @@ async def follow_case(request: Request, number: str,
     form = await form_with_csrf(request)
     with write_session(request.app.state.engine) as session:
         case = queries.get_case(session, number)
-        if not views.may_read(current_organisation(), session, case, user.viewer):
+        if not may_read(current_organisation(), session, case, user.viewer):
             raise InvalidInput("Du kan ikke følge et lukket punkt uden for dine egne udvalg.")
         if form.get("stop") == "on":
             follow.stop(session, user, case_id=case.id)
@@ -465,8 +468,6 @@ def _filters(centre: str, organ: str) -> dash.Filters:
 def dashboard(request: Request, centre: str = "", organ: str = "",
               user: CurrentUser = Depends(require("view_dashboard")),
               session: Session = Depends(db)):
-    from web.plot import deadlines_chart
-
     org = current_organisation()
     filters = _filters(centre, organ)
     day, now = today(), utcnow()
@@ -483,7 +484,6 @@ def dashboard(request: Request, centre: str = "", organ: str = "",
 
 
 def _qs(params: dict) -> str:
-    from urllib.parse import urlencode
     return urlencode(params)
 
 
@@ -491,8 +491,6 @@ def _qs(params: dict) -> str:
 def dashboard_cases(request: Request, figur: str = "", uge: str = "", centre: str = "",
                     organ: str = "", user: CurrentUser = Depends(require("view_dashboard")),
                     session: Session = Depends(db)):
-    from cases.dates import parse_date
-
     org = current_organisation()
     filters = _filters(centre, organ)
     day = today()

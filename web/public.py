@@ -8,18 +8,25 @@ reaches the template.
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session, select
 
-from cases.errors import NotFound
-from cases.models import Case
+from cases.db import write_session
+from cases.models import Case, utcnow
 from cases.organisation import current_organisation
+from meetings import queries as meeting_queries
+from meetings.documents import meeting_context
+from meetings.models import AGENDA_PUBLISHED, Meeting
+from notifications.email import read_unsubscribe_token
+from notifications.email import unsubscribe as opt_out
+from notifications.outbox import is_opted_out
+from notifications.rules import KINDS
 from web.auth import CurrentUser, db, optional_user
+from web.follow import end, subscription_for_token
 from web.rendering import page
+from workflow.errors import InvalidInput, NotFound
 
 router = APIRouter(include_in_schema=False)
 
 
 def published_meetings(session: Session, body_code: str | None = None, limit: int = 200):
-    from meetings.models import AGENDA_PUBLISHED, Meeting
-
     query = select(Meeting).where(Meeting.agenda_status == AGENDA_PUBLISHED)
     if body_code:
         query = query.where(Meeting.body_code == body_code)
@@ -29,8 +36,6 @@ def published_meetings(session: Session, body_code: str | None = None, limit: in
 def published_items(session: Session, meeting) -> list:
     """The items the public sees: only those that were published (an item placed since waits
     for its tillægsdagsorden); a meeting published before publications were kept shows all."""
-    from meetings import queries as meeting_queries
-
     items = meeting_queries.items(session, meeting.id)
     if meeting_queries.publications(session, meeting.id):
         items = [item for item in items if item.published_in is not None]
@@ -40,8 +45,6 @@ def published_items(session: Session, meeting) -> list:
 def public_document(session: Session, meeting) -> dict:
     """The published agenda with its decisions, as meetings.documents shows it to the public
     (`public_view`: closed items as number, title and decision): one place decides that."""
-    from meetings.documents import meeting_context
-
     return meeting_context(session, meeting, public=True,
                            items=published_items(session, meeting))
 
@@ -59,8 +62,6 @@ def public_meetings(request: Request, organ: str = "", session: Session = Depend
 @router.get("/offentlig/moeder/{meeting_id}")
 def public_meeting(request: Request, meeting_id: int, session: Session = Depends(db),
                    user: CurrentUser | None = Depends(optional_user)):
-    from meetings.models import AGENDA_PUBLISHED, Meeting
-
     meeting = session.get(Meeting, meeting_id)
     if meeting is None or meeting.agenda_status != AGENDA_PUBLISHED:
         raise NotFound("Mødet findes ikke, eller dagsordenen er ikke offentliggjort.")
@@ -80,8 +81,6 @@ def _invalid_link(request: Request):
 
 @router.get("/afmeld/{token}")
 def unsubscribe_form(request: Request, token: str, session: Session = Depends(db)):
-    from web.follow import subscription_for_token
-
     try:
         found = subscription_for_token(session, token)
     except NotFound:
@@ -93,9 +92,6 @@ def unsubscribe_form(request: Request, token: str, session: Session = Depends(db
 
 @router.post("/afmeld/{token}")
 def unsubscribe(request: Request, token: str):
-    from cases.db import write_session
-    from web.follow import end, subscription_for_token
-
     try:
         with write_session(request.app.state.engine) as session:
             found = subscription_for_token(session, token)
@@ -109,9 +105,6 @@ def unsubscribe(request: Request, token: str):
 
 @router.get("/paamindelser/afmeld/{token}")
 def reminders_unsubscribe_form(request: Request, token: str, session: Session = Depends(db)):
-    from notifications.email import read_unsubscribe_token
-    from notifications.outbox import is_opted_out
-
     found = read_unsubscribe_token(token)
     if found is None:
         return _invalid_link(request)
@@ -123,11 +116,6 @@ def reminders_unsubscribe_form(request: Request, token: str, session: Session = 
 
 @router.post("/paamindelser/afmeld/{token}")
 def reminders_unsubscribe(request: Request, token: str):
-    from cases.db import write_session
-    from cases.errors import InvalidInput
-    from cases.models import utcnow
-    from notifications.email import unsubscribe as opt_out
-
     try:
         with write_session(request.app.state.engine) as session:
             email, kind = opt_out(session, token, utcnow())
@@ -138,8 +126,6 @@ def reminders_unsubscribe(request: Request, token: str):
 
 
 def _reminder_kind(kind: str) -> str:
-    from notifications.rules import KINDS
-
     if kind == "*":
         return "valgfrie påmindelser"
     return f"påmindelser af typen »{KINDS[kind]}«"

@@ -8,9 +8,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cases.organisation import current_organisation
 from cases.templating import environment
-from web import access
 from web.auth import CurrentUser, csrf_token
-from workflow import decisions
+from workflow import access, decisions
 
 
 def _extend_environment() -> None:

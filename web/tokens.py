@@ -2,10 +2,9 @@
 
 from sqlmodel import Session, select
 
-from cases.errors import InvalidInput, NotFound
-from cases.models import User, utcnow
-from web.models import ApiToken, FeedToken
+from cases.models import ApiToken, FeedToken, User, utcnow
 from web.passwords import new_token, token_hash
+from workflow.errors import InvalidInput, NotFound
 
 
 def new_api_token(session: Session, user_id: int, name: str) -> str:

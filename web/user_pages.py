@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
 from cases.db import write_session
-from cases.errors import InvalidInput, UserError
 from cases.models import ROLES
 from web import users
 from web.auth import CurrentUser, PostedForm, db, form_with_csrf, require
 from web.rendering import flash, page, redirect
+from workflow.errors import InvalidInput, UserError
 
 router = APIRouter(include_in_schema=False)
 manage_users = require("manage_users")

@@ -1,7 +1,7 @@
 """People who log in: create, edit, deactivate and reactivate them, and set their password.
 
 The one place for these checks and writes: the admin pages (web.user_pages) and
-`sagsgang user add` (web.cli) both call these functions inside a write transaction. Every
+`sagsgang user add` (cli.users) both call these functions inside a write transaction. Every
 check runs before the first write, and a refusal raises a UserError with a Danish message,
 so the caller's transaction rolls back and nothing is written.
 """
@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from cases.errors import InvalidInput, NotFound
 from cases.models import ROLES, Membership, User
 from cases.organisation import current_organisation
-from web.access import ADMIN, CASE_OWNER, MANAGER
 from web.passwords import hash_password
+from workflow.access import ADMIN, CASE_OWNER, MANAGER
+from workflow.errors import InvalidInput, NotFound
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1000  # argon2 takes any length; this only stops absurd input

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from transitions import Machine, MachineError
 
-from cases.errors import TransitionRefused
+from workflow.errors import TransitionRefused
 
 DRAFT = "draft"
 HEARING = "hearing"

@@ -2,12 +2,12 @@
 
 import click
 
-from cases.cli import user_errors
 from cases.db import write_session
 from cases.models import ROLES
 from cases.settings import site_url
+from cli.common import user_errors
+from demo.users import demo_logins_text, ensure_demo_users
 from web import users
-from web.demo_users import demo_logins_text, ensure_demo_users
 
 
 @click.group("user")
@@ -38,6 +38,3 @@ def demo_users():
     with write_session() as session:
         ensure_demo_users(session)
     click.echo(demo_logins_text(site_url()))
-
-
-COMMANDS = [user]

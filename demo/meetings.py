@@ -1,4 +1,4 @@
-"""The demo's meetings: called by cases.demo.load_meetings after the demo's cases are loaded.
+"""The demo's meetings: called by demo.cases.load_meetings after the demo's cases are loaded.
 
 Loads the autumn 2022 meeting plan (config/moedeplan-2022.toml, so the route planner has a
 calendar) and puts the data file's items on their meeting's agenda, published, with each
@@ -15,7 +15,6 @@ from sqlmodel import Session, select
 
 from cases import queries as case_queries
 from cases.dates import parse_date
-from cases.errors import InvalidInput
 from cases.models import Treatment
 from cases.organisation import Organisation
 from cases.settings import PROJECT_DIR
@@ -23,6 +22,7 @@ from meetings import queries, services
 from meetings.calendar import add_weekdays, local_instant, rules_for
 from meetings.models import MINUTES_APPROVAL, STANDING_ITEMS, AgendaItem
 from meetings.plan import load_plan
+from workflow.errors import InvalidInput
 
 PLAN_FILE = PROJECT_DIR / "config" / "moedeplan-2022.toml"
 

@@ -4,55 +4,27 @@ Every command prints a Danish message and exits with a non-zero code on bad inpu
 nothing is written when a command fails.
 """
 
-import functools
 import json
-import sys
-import tomllib
-import traceback
+from datetime import date, datetime
 
 import click
-from sqlalchemy import exc as sa_exc
 
-from cases import actions, organisation, queries, services, settings
+from cases import actions, queries, services
 from cases.dates import COPENHAGEN, format_date, format_instant
-from cases.db import migrate, read_session, write_session
-from cases.errors import InvalidInput, UserError
+from cases.db import read_session, write_session
 from cases.models import utcnow
 from cases.organisation import current_organisation
 from cases.schemas import FIELD_LABELS
+from cli.common import ACTOR_HELP, user_errors
+from meetings.calendar import local_day
+from views import case as views
 from workflow import decisions
+from workflow.access import SECRETARIAT, Viewer
+from workflow.errors import InvalidInput
 from workflow.machine import TRIGGER_LABELS, available_triggers
 
-ACTOR_HELP = "Hvem der udfører handlingen (til revisionssporet)."
 
-
-def user_errors(command):
-    """Show a UserError as a clear message with exit code 1 instead of a stack trace."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except UserError as error:
-            click.echo(f"Fejl: {error.message}", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli():
-    """Sagsgang: politiske sagers gang gennem råd, udvalg, ØU og KB."""
-
-
-@cli.command("init-db")
-def init_db():
-    """Opret eller opdatér databasens skema (Alembic-migreringer)."""
-    migrate()
-    click.echo("Databasen er klar.")
-
-
-@cli.group()
+@click.group()
 def case():
     """Sager: opret, vis, list og flyt sager gennem sagsgangen."""
 
@@ -129,51 +101,29 @@ def case_list(status, centre, body, as_json):
                    f"{waiting}")
 
 
+# The command line is an operator's tool on the database itself: it reads every case in full.
+OPERATOR = Viewer(role=SECRETARIAT)
+
+
 def case_details(session, number: str) -> dict:
-    """Everything about a case as plain data (for `show --json` and the history)."""
+    """Everything about a case as plain data (for `show --json`): the same read model as the
+    case page and the API, with dates as Danish readers write them."""
     found = queries.get_case(session, number)
-    return {
-        "number": found.number, "title": found.title, "status": found.status,
-        "status_label": current_organisation().state_label(found.status),
-        "version": found.version,
-        "centre": found.centre, "owner": {"name": found.owner_name, "email": found.owner_email},
-        "deciding_body": found.deciding_body, "committees": found.committees,
-        "closed_item": found.confidential, "summary": found.summary,
-        "awaiting": queries.awaiting_bodies(session, found.id),
-        "delivered": {row.body_code: {"at": format_instant(row.delivered_at),
-                                      "by": row.delivered_by}
-                      for row in queries.awaiting_rows(session, found.id) if row.delivered_at},
-        "actions": available_triggers(found.status),
-        "proposals": [{"number": p.number, "text": p.text}
-                      for p in queries.proposals(session, found.id)],
-        "attachments": [{"number": a.number, "title": a.title, "recommended": a.recommended}
-                        for a in queries.attachments(session, found.id)],
-        "deadlines": [{"id": d.id, "due_date": format_date(d.due_date), "kind": d.kind,
-                       "description": d.description, "legal_basis": d.legal_basis,
-                       "met_on": format_date(d.met_on) or None}
-                      for d in queries.deadlines(session, found.id)],
-        "hearings": [{"id": h.id, "title": h.title, "deadline": format_date(h.deadline),
-                      "open": h.closed_on is None, "blocking": h.blocking,
-                      "parties": [p.name for p in queries.hearing_parties(session, h.id)],
-                      "responses": [{"received_on": format_date(r.received_on), "text": r.text}
-                                    for r in queries.hearing_responses(session, h.id)]}
-                     for h in queries.hearings(session, found.id)],
-        "links": [{"kind": link.kind, "case": other.number if other else None}
-                  for link, other in queries.links(session, found.id)],
-        "history": decision_history_rows(session, found.id),
-    }
+    org = current_organisation()
+    return plain(views.details(org, session, found, OPERATOR, local_day(utcnow())))
 
 
-def decision_history_rows(session, case_id: int) -> list[dict]:
-    rows = []
-    for t in queries.decision_history(session, case_id):
-        found = decisions.BY_CODE.get(t.wording)
-        rows.append({"body": t.body_name, "body_code": t.body_code,
-                     "date": format_date(t.meeting_date), "item": t.item_number,
-                     "decision": found.label if found else t.wording,
-                     "text": t.decision_text, "proposals": t.proposal_decisions,
-                     "minority": t.minority})
-    return rows
+def plain(value):
+    """JSON-ready: dates as 04-10-2022, instants as 04-10-2022 17:00 in Copenhagen."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, datetime):
+        return format_instant(value)
+    if isinstance(value, date):
+        return format_date(value)
+    return value
 
 
 @case.command("show")
@@ -193,8 +143,10 @@ def case_show(number, as_json):
     click.echo(f"Fagudvalg på ruten: {', '.join(data['committees']) or '–'}")
     if data["awaiting"]:
         click.echo(f"Afventer behandling i: {', '.join(data['awaiting'])}")
-    for code, delivered in data["delivered"].items():
-        click.echo(f"Afleveret til dagsorden i {code}: {delivered['at']} af {delivered['by']}")
+    for delivery in data["deliveries"]:
+        if delivery["delivered_at"]:
+            click.echo(f"Afleveret til dagsorden i {delivery['body']}: "
+                       f"{delivery['delivered_at']} af {delivery['delivered_by']}")
     for d in data["deadlines"]:
         met = f" – overholdt {d['met_on']}" if d["met_on"] else " – ikke overholdt"
         click.echo(f"Frist {d['id']}: {d['due_date']} {d['description']} "
@@ -229,7 +181,7 @@ def case_history(number, as_json, events):
                      "body": e.body, "reason": e.reason, "payload": e.payload}
                     for e in queries.events(session, found.id)]
         else:
-            rows = decision_history_rows(session, found.id)
+            rows = plain(views.history(session, found.id))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif events:
@@ -467,69 +419,8 @@ def _field_labels(payload: dict) -> list[str]:
     return [FIELD_LABELS.get(name, name) for name in payload["fields"]]
 
 
-@cli.command("bodies")
+@click.command("bodies")
 def bodies():
     """List organisationens organer (fra konfigurationen)."""
     for body in current_organisation().bodies:
         click.echo(f"{body.code:<6} {body.name:<40} {body.kind}")
-
-
-# Commands from the other parts of the product are registered below.
-from meetings.cli import import_referat_command, meeting, plan  # noqa: E402
-
-cli.add_command(meeting)
-cli.add_command(plan)
-cli.add_command(import_referat_command)
-from notifications.cli import COMMANDS as NOTIFICATION_COMMANDS  # noqa: E402
-
-for _command in NOTIFICATION_COMMANDS:
-    cli.add_command(_command)
-from web.cli import COMMANDS as WEB_COMMANDS  # noqa: E402
-
-for _command in WEB_COMMANDS:
-    cli.add_command(_command)
-from cases.demo import demo_command  # noqa: E402
-
-cli.add_command(demo_command)
-
-
-def main():
-    try:
-        cli(prog_name="sagsgang")
-    except (sa_exc.OperationalError, sa_exc.ProgrammingError) as error:
-        click.echo(f"Fejl: {_database_trouble(error)}", err=True)
-        sys.exit(1)
-    except (OSError, ValueError) as error:
-        if not _raised_reading_organisation(error):
-            raise
-        click.echo(f"Fejl: Organisationsfilen {settings.organisation_file()} "
-                   f"{_organisation_trouble(error)}", err=True)
-        sys.exit(1)
-
-
-def _database_trouble(error: sa_exc.DBAPIError) -> str:
-    """What a user can do about a database error: a database never migrated fails on its
-    first query (no such table); one that cannot be reached fails on connecting."""
-    reason = str(error.orig or error).strip().splitlines()[0]
-    missing_table = "no such table" in reason or (
-        "relation" in reason and "does not exist" in reason)
-    if missing_table:
-        return "Databasen er ikke klar – kør `sagsgang init-db`."
-    return f"Databasen kan ikke nås ({reason}). Tjek DATABASE_URL."
-
-
-def _raised_reading_organisation(error: Exception) -> bool:
-    """Whether the error came from reading or parsing the organisation file: other errors
-    of the same classes are bugs and keep their traceback."""
-    return any(frame.f_code.co_filename == organisation.__file__
-               for frame, _ in traceback.walk_tb(error.__traceback__))
-
-
-def _organisation_trouble(error: Exception) -> str:
-    if isinstance(error, FileNotFoundError):
-        return "findes ikke. Sæt SAGSGANG_ORGANISATION til en eksisterende fil."
-    if isinstance(error, OSError):
-        return f"kan ikke læses: {error.strerror}."
-    if isinstance(error, tomllib.TOMLDecodeError):
-        return f"er ikke gyldig TOML: {error}."
-    return f"er ugyldig: {error}."

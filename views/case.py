@@ -6,15 +6,16 @@ number, title, state and decisions only.
 
 from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from cases import queries, services
 from cases.models import Case
 from cases.organisation import Organisation, current_organisation
-from meetings.queries import case_is_closed
-from web import access, integrations
-from workflow import decisions
-from workflow.machine import TRIGGER_LABELS, available_triggers
+from meetings.services import plan_case
+from meetings.visibility import case_is_closed, may_read
+from notifications.models import SENT, Reminder
+from workflow import access, decisions
+from workflow.machine import ACTIVE, TRIGGER_LABELS, available_triggers
 
 EVENT_LABELS = {
     "create": "Sag oprettet",
@@ -32,19 +33,6 @@ EVENT_LABELS = {
     "unmark_delivered": "Aflevering til dagsorden fortrudt",
     **TRIGGER_LABELS,
 }
-
-
-def case_bodies(org: Organisation, session: Session, case: Case) -> set[str]:
-    finance, council = org.finance_committee, org.council
-    return access.route_bodies(case.deciding_body, list(case.committees),
-                               queries.awaiting_bodies(session, case.id),
-                               finance.code if finance else None,
-                               council.code if council else None)
-
-
-def may_read(org: Organisation, session: Session, case: Case, viewer: access.Viewer) -> bool:
-    return not case_is_closed(session, case) or access.may_read_closed(
-        viewer, case_bodies(org, session, case))
 
 
 def history(session: Session, case_id: int) -> list[dict]:
@@ -124,7 +112,30 @@ def details(org: Organisation, session: Session, case: Case, viewer: access.View
                       "informed": (services.information_recipients(org, e.payload)
                                    if e.trigger == "send_for_information" else [])}
                      for e in queries.events(session, case.id)],
-        "reminders": integrations.reminders_sent(session, case.id),
-        "plan": integrations.route_plan(session, org, case, today),
+        "reminders": reminders_sent(session, case.id),
+        "plan": route_plan(session, org, case, today),
     })
     return data
+
+
+def reminders_sent(session: Session, case_id: int) -> list[dict]:
+    rows = session.exec(select(Reminder).where(Reminder.case_id == case_id,
+                                               Reminder.status == SENT)
+                        .order_by(Reminder.sent_at)).all()
+    return [{"at": r.sent_at, "kind": r.kind, "recipient": r.recipient_name or r.recipient}
+            for r in rows]
+
+
+def route_plan(session: Session, org: Organisation, case: Case, today: date) -> dict | None:
+    """The planner's latest route for the case against its earliest open deadline, or None
+    (no deadline, or nothing left to pass)."""
+    if case.status not in ACTIVE:
+        return None
+    plan = plan_case(session, case.number, org=org)
+    if plan is None:
+        return None
+    return {"deadline": plan.deadline, "fits": plan.fits(today), "problem": plan.problem,
+            "infeasible_since": plan.no_longer_fits_since if plan.complete else None,
+            "hearing_closes_by": plan.hearing_closes_by,
+            "steps": [{"body": s.body_code, "meeting": s.meeting, "submission": s.submission,
+                       "agenda_out": s.agenda_out} for s in plan.steps]}

@@ -1,7 +1,7 @@
 """The demo: the seed meeting's 13 items (11 cases, 2 standing items) and the new case that
 replaces Punkt 8, replayed from our own data file of facts.
 
-`load_demo()` reads `cases/demo_data.toml` and replays every case's history through the
+`load_demo()` reads `demo/data.toml` and replays every case's history through the
 service layer (create, earlier treatments, hearings, decisions, send-back, replacement), so
 that the histories are real audit events and treatments, never typed rows. The audit events
 carry the historical times (a decision at the meeting's evening), not the time of loading.
@@ -9,34 +9,33 @@ It runs in one transaction and is idempotent: a database that already has the de
 is left alone.
 
 Where other parts plug in:
-* demo users: `create_demo_users(session)` uses `web.demo_users.ensure_demo_users` when the
+* demo users: `create_demo_users(session)` uses `demo.users.ensure_demo_users` when the
   web part is installed (users with known passwords), and then adds the members of SU that
   the minutes approval needs;
 * meetings: the data file's `[[meetings]]` (the SU meeting of 04-10-2022 and its items) is
-  handed to `meetings.demo.load_demo_meetings(session, meetings, org=org)` when that module
+  handed to `demo.meetings.load_demo_meetings(session, meetings, org=org)` when that module
   exists; see `load_meetings` below.
 """
 
-import importlib
-import importlib.util
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import click
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases import actions, queries, services
 from cases.dates import local_to_utc, parse_date
-from cases.db import get_engine, make_engine, migrate, write_session
-from cases.errors import InvalidInput
+from cases.db import get_engine, make_engine, write_session
 from cases.models import Case, Membership, User, utcnow
 from cases.organisation import Organisation, current_organisation
+from demo.meetings import load_demo_meetings
+from demo.users import ensure_demo_users
 from notifications.changes import skip_news
+from workflow.errors import InvalidInput
 
-DATA_FILE = Path(__file__).with_name("demo_data.toml")
+DATA_FILE = Path(__file__).with_name("data.toml")
 ACTOR = "demo"
 
 # Members of Socialudvalget besides the web part's demo member (fictional people).
@@ -49,13 +48,6 @@ SU_MEMBERS = (
     ("su-medlem-6", "Dennis Dahl"),
 )
 # Used when the web part is not installed: one user per role the demo needs.
-BASIC_USERS = (
-    ("sekretariat", "Sara Sekretær", "secretariat", None),
-    ("leder", "Lone Leder", "manager", None),
-    ("sagsbehandler", "Bo Sagsbehandler", "case_owner", "Center for Voksne og Sundhed"),
-)
-
-
 @dataclass
 class DemoReport:
     loaded: bool
@@ -226,14 +218,10 @@ def check_expected(session: Session, data: dict) -> None:
 # -- users and meetings ------------------------------------------------------------------------
 
 def create_demo_users(session: Session) -> int:
-    """The demo's users: the web part's (with passwords) when installed, else a basic set
-    without passwords; then the members of SU. Returns how many users were created."""
+    """The demo's users (with known passwords, one per role), then the members of SU that
+    the minutes approval needs. Returns how many users were created."""
     before = _count_users(session)
-    if importlib.util.find_spec("web.demo_users") is not None:
-        importlib.import_module("web.demo_users").ensure_demo_users(session)
-    else:
-        for username, name, role, centre in BASIC_USERS:
-            _add_user(session, username, name, role, centre=centre)
+    ensure_demo_users(session)
     _add_user(session, "medlem", "Mads Medlem", "member", bodies=("SU",))
     for username, name in SU_MEMBERS:
         _add_user(session, username, name, "member", bodies=("SU",))
@@ -258,34 +246,9 @@ def _add_user(session: Session, username: str, name: str, role: str, *,
 
 
 def load_meetings(session: Session, meetings: list[dict], org: Organisation) -> int:
-    """The place for the meetings part: hand it the data file's meetings (body, date, time,
-    items with the case number of each Punkt), after every case and its history is loaded.
-    Returns how many meetings it created (0 while the meetings part provides no loader)."""
-    if not meetings or importlib.util.find_spec("meetings.demo") is None:
+    """Hand the data file's meetings (body, date, time, items with the case number of each
+    Punkt) to the meetings' demo, after every case and its history is loaded. Returns how
+    many meetings it created."""
+    if not meetings:
         return 0
-    loader = importlib.import_module("meetings.demo")
-    return loader.load_demo_meetings(session, meetings, org=org) or 0
-
-
-# -- sagsgang demo ---------------------------------------------------------------------------
-
-@click.command("demo")
-@click.option("--database-url", default=None,
-              help="Databasen, demoen indlæses i (standard: DATABASE_URL eller den lokale fil).")
-def demo_command(database_url):
-    """Indlæs demoen: Socialudvalgets møde 04-10-2022 med 13 punkter, sagerne og deres
-    historik."""
-    from cases.cli import user_errors
-
-    @user_errors
-    def run():
-        migrate(database_url)
-        report = load_demo(database_url)
-        if not report.loaded:
-            click.echo(f"Demoen er allerede indlæst ({len(report.cases)} sager findes); "
-                       "intet ændret.")
-            return
-        click.echo(f"Demoen er indlæst: {len(report.cases)} sager, "
-                   f"{report.users} brugere, {report.meetings} møder.")
-
-    run()
+    return load_demo_meetings(session, meetings, org=org) or 0

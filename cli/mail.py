@@ -14,11 +14,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from sqlmodel import func, select
 
 from cases import settings
 from cases.dates import format_instant
 from cases.db import migrate, read_session, write_session
+from cases.models import Case, User
+from demo import cases as demo
+from demo.users import DEMO_USERS, demo_logins_text
 from notifications import outbox
+from notifications.mailsink import saved_messages
 from notifications.models import STATUSES, Reminder
 from notifications.rules import KINDS, current_rules
 
@@ -47,8 +52,6 @@ def _echo_rows(rows: list[Reminder]) -> None:
 @click.option("--limit", type=int, default=50, help="Højst så mange (nyeste først).")
 def reminders_list(status, limit):
     """List påmindelser i udbakken."""
-    from sqlmodel import select
-
     with read_session() as session:
         query = select(Reminder).order_by(Reminder.next_attempt_at.desc()).limit(limit)
         if status:
@@ -93,8 +96,6 @@ def mail():
 @mail.command("list")
 def mail_list():
     """List modtagne e-mails, ældste først."""
-    from notifications.mailsink import saved_messages
-
     messages = saved_messages()
     if not messages:
         click.echo("Ingen e-mails modtaget endnu.")
@@ -108,8 +109,6 @@ def mail_list():
 @click.option("--html", is_flag=True, help="Vis HTML-udgaven i stedet for teksten.")
 def mail_show(number, html):
     """Vis e-mail nummer NUMBER fra `sagsgang mail list`."""
-    from notifications.mailsink import saved_messages
-
     messages = saved_messages()
     if not 1 <= number <= len(messages):
         click.echo(f"Fejl: der er ingen e-mail nummer {number} ({len(messages)} modtaget).",
@@ -128,14 +127,6 @@ def mail_show(number, html):
 # -- sagsgang run ------------------------------------------------------------------------------
 
 def _load_demo_if_empty() -> str | None:
-    from sqlmodel import func, select
-
-    from cases.models import Case
-
-    try:
-        from cases import demo
-    except ImportError:
-        return None
     with read_session() as session:
         if session.exec(select(func.count()).select_from(Case)).one():
             return None
@@ -193,6 +184,8 @@ class Children:
 @click.option("--smtp-port", type=int, default=8025, help="Den lokale postkasses port.")
 def run(host, port, smtp_port):
     """Start web, Celery-worker, én beat og en lokal postkasse (Ctrl-C stopper alt)."""
+    # Celery is imported here, not at the top: it takes a noticeable part of a second, and
+    # only `run` needs it (every other command should answer at once).
     from notifications.celery_app import app, is_embedded_broker, prepare_embedded_broker
 
     # Ctrl-C and SIGTERM (`timeout`, a service manager) both mean "stop everything": catch
@@ -274,14 +267,6 @@ def _wait_for_stop(children: Children, stopping: list) -> str | None:
 
 def _address_and_logins(base_url: str) -> str:
     """The address, and the demo logins when the demo users are in this database."""
-    from sqlmodel import select
-
-    from cases.models import User
-    from web.demo_users import DEMO_USERS, demo_logins_text
-
     with read_session() as session:
         present = session.exec(select(User.id).where(User.username == DEMO_USERS[0][0])).first()
     return demo_logins_text(base_url) if present else f"Sagsgang kører på {base_url}"
-
-
-COMMANDS = (run, reminders, mail)

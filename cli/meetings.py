@@ -1,6 +1,6 @@
 """`sagsgang meeting ...`, `sagsgang plan CASE` and `sagsgang import-referat FILE`.
 
-Registered into cases.cli.cli (one add_command line each). A meeting is named by its id or
+Registered into cli.cases.cli (one add_command line each). A meeting is named by its id or
 as BODY:DATE, e.g. SU:04-10-2022.
 """
 
@@ -9,12 +9,11 @@ from pathlib import Path
 
 import click
 
-from cases.cli import ACTOR_HELP, user_errors
 from cases.dates import format_date, parse_date
 from cases.db import read_session, write_session
-from cases.errors import InvalidInput
 from cases.models import utcnow
 from cases.organisation import current_organisation
+from cli.common import ACTOR_HELP, user_errors
 from meetings import documents, queries, services
 from meetings.calendar import local_day
 from meetings.importer import import_referat
@@ -22,6 +21,7 @@ from meetings.models import AGENDA_STATUSES, MEETING_STATUSES, MINUTES_STATUSES
 from meetings.plan import load_plan
 from meetings.referat import parse_referat
 from workflow import decisions
+from workflow.errors import InvalidInput
 
 
 def resolve_meeting(session, ref: str):

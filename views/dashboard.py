@@ -20,7 +20,9 @@ from cases.organisation import (
     HEARING_COUNCIL,
     Organisation,
 )
-from web import integrations
+from cases.services import start_flow
+from meetings.planner import plan_route, remaining_stages
+from meetings.queries import calendar as meeting_calendar
 from workflow.machine import ACTIVE, COMMITTEE
 
 FIGURES = {
@@ -140,14 +142,14 @@ def at_risk_ids(session: Session, org: Organisation, filters: Filters, today: da
     if not rows:
         return []
     ids = [case.id for case, _ in rows]
-    calendar = integrations.meeting_calendar(session)
+    calendar = meeting_calendar(session)
     if calendar:
         pending: dict[int, list[str]] = {}
         for case_id, code in session.execute(select(Awaiting.case_id, Awaiting.body_code)
                                              .where(Awaiting.case_id.in_(ids))).all():
             pending.setdefault(case_id, []).append(code)
         return [case.id for case, due in rows
-                if not integrations.route_fits(org, case, pending.get(case.id, []), due,
+                if not planned_route_fits(org, case, pending.get(case.id, []), due,
                                                calendar, today)]
     council = org.council.code if org.council else None
     hearing_ends = dict(session.execute(
@@ -258,3 +260,16 @@ def week_cases(session: Session, org: Organisation, filters: Filters, week: date
     count = session.exec(select(func.count()).select_from(Case).where(where)).one()
     cases = list(session.exec(select(Case).where(where).order_by(Case.number).limit(limit)))
     return count, cases
+
+
+def planned_route_fits(org: Organisation, case: Case, pending: list[str], due: date,
+               calendar: dict[str, list[date]], today: date) -> bool:
+    """Does the case's remaining route still fit before `due`, by the route planner?"""
+    flow = start_flow(org, case)
+    flow.state = case.status
+    flow.pending = pending
+    flow.finance_statement = case.finance_statement
+    stages = remaining_stages(flow)
+    if not stages:
+        return True
+    return plan_route(stages=stages, deadline=due, calendar=calendar, org=org).fits(today)

@@ -1,0 +1,1 @@
+"""The `sagsgang` command line: `cli.main` assembles one group per part of the product."""
