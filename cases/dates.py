@@ -1,11 +1,16 @@
 """Dates and times as users write and read them: 04-10-2022, Europe/Copenhagen."""
 
+import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from workflow.errors import InvalidInput
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+# The two forms the forms and the API send, read without strptime: it costs ~25 µs, more than
+# validating the rest of a workflow action's input. Anything else goes the long way.
+_DANISH = re.compile(r"(\d\d)-(\d\d)-(\d{4})", re.ASCII)
+_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)", re.ASCII)
 
 
 def parse_date(raw: str | date) -> date:
@@ -13,6 +18,13 @@ def parse_date(raw: str | date) -> date:
     if isinstance(raw, date):
         return raw
     text = (raw or "").strip()
+    try:
+        if found := _DANISH.fullmatch(text):
+            return date(int(found[3]), int(found[2]), int(found[1]))
+        if found := _ISO.fullmatch(text):
+            return date(int(found[1]), int(found[2]), int(found[3]))
+    except ValueError:  # 31-02-2022: refused below, as strptime refuses it
+        pass
     for fmt in ("%d-%m-%Y", "%Y-%m-%d", "%d.%m.%Y"):
         try:
             return datetime.strptime(text, fmt).date()

@@ -275,9 +275,12 @@ class TreatmentIn(ActionIn):
                              f"«{TRIGGER_LABELS[cls.trigger]}»; mulige: {allowed}")
         return found.code
 
+    def _treated_by(self) -> str | None:
+        return self.body
+
     @model_validator(mode="after")
     def _whole_treatment(self):
-        if self.body is None and getattr(self, "body_name", None) is None:
+        if self._treated_by() is None:
             if self.wording is not None:  # a treatment names who treated the case
                 raise ValueError("Angiv organet, der har behandlet sagen.")
             return self
@@ -336,9 +339,12 @@ class RecordEarlierIn(TreatmentIn):
     trigger = "record_earlier"
     body_name: ActionText | None = None
 
+    def _treated_by(self) -> str | None:
+        return self.body or self.body_name
+
     @model_validator(mode="after")
     def _by_someone(self):
-        if self.body is None and self.body_name is None:
+        if self._treated_by() is None:
             raise ValueError("Angiv organet, der har behandlet sagen.")
         return self
 
