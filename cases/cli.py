@@ -13,12 +13,13 @@ import traceback
 import click
 from sqlalchemy import exc as sa_exc
 
-from cases import organisation, queries, services, settings
+from cases import organisation, queries, services
 from cases.dates import COPENHAGEN, format_date, format_instant
 from cases.db import migrate, read_session, write_session
 from cases.models import utcnow
 from cases.organisation import current_organisation
 from cases.schemas import FIELD_LABELS
+from cases.settings import SettingsError, get_settings, load_settings
 from workflow import decisions
 from workflow.errors import InvalidInput, UserError
 from workflow.machine import TRIGGER_LABELS, available_triggers
@@ -43,6 +44,11 @@ def user_errors(command):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli():
     """Sagsgang: politiske sagers gang gennem råd, udvalg, ØU og KB."""
+    try:
+        load_settings()  # checked at start: a bad setting stops the command before it acts
+    except SettingsError as error:
+        click.echo(f"Fejl: {error}", err=True)
+        sys.exit(1)
 
 
 @cli.command("init-db")
@@ -502,7 +508,7 @@ def main():
     except (OSError, ValueError) as error:
         if not _raised_reading_organisation(error):
             raise
-        click.echo(f"Fejl: Organisationsfilen {settings.organisation_file()} "
+        click.echo(f"Fejl: Organisationsfilen {get_settings().organisation_file} "
                    f"{_organisation_trouble(error)}", err=True)
         sys.exit(1)
 

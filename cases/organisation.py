@@ -4,14 +4,13 @@ Pure: no database. The shipped default is config/ballerup.toml; another
 municipality (Aarhus: Byrådet and Magistraten) is another file.
 """
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
 
-from cases import settings
+from cases.settings import get_settings
 from workflow.errors import InvalidInput, NotFound
 
 COUNCIL = "council"
@@ -154,12 +153,11 @@ def load_organisation(path: Path) -> Organisation:
 
 
 @lru_cache(maxsize=4)
-def _cached(setting: str | None) -> Organisation:
-    return load_organisation(settings.organisation_file())
+def _cached(path: Path) -> Organisation:
+    return load_organisation(path)
 
 
 def current_organisation() -> Organisation:
-    """The organisation configured for this process (SAGSGANG_ORGANISATION). Cached by the
-    setting's raw value: every action asks, and resolving the path costs more than the
-    action's own checks."""
-    return _cached(os.environ.get("SAGSGANG_ORGANISATION"))
+    """The organisation configured for this process (SAGSGANG_ORGANISATION). Cached by its
+    path: every action asks, and parsing the file costs more than the action's own checks."""
+    return _cached(get_settings().organisation_file)

@@ -150,7 +150,7 @@ def _load_demo_if_empty() -> str | None:
 
 
 def _var_dir() -> Path:
-    return Path(settings.env_str("SAGSGANG_VAR_DIR", str(settings.PROJECT_DIR / "var")))
+    return settings.get_settings().var_dir
 
 
 class Children:

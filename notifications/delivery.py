@@ -15,9 +15,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from cases import settings
 from cases.db import write_session
 from cases.models import Case, utcnow
+from cases.settings import get_settings
 from notifications import digest, outbox
 from notifications.changes import notify_changed_cases
 from notifications.email import build_message, render_parts, template_context
@@ -43,8 +43,8 @@ class PermanentError(Exception):
 
 
 def smtp_address() -> tuple[str, int]:
-    return (settings.env_str("SAGSGANG_SMTP_HOST", "127.0.0.1"),
-            settings.env_int("SAGSGANG_SMTP_PORT", 8025))
+    settings = get_settings()
+    return settings.smtp_host, settings.smtp_port
 
 
 class Mailer:

@@ -17,9 +17,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from cases import settings
 from cases.dates import COPENHAGEN
 from cases.organisation import parse_time
+from cases.settings import get_settings
 from meetings.calendar import WeekdayRules, add_weekdays, is_weekday, local_instant, weekdays_before
 
 # Every kind of reminder, with the Danish label the secretariat sees.
@@ -134,13 +134,13 @@ def load_rules(path: Path) -> ReminderRules:
 
 
 @lru_cache(maxsize=4)
-def _cached_rules(path: str) -> ReminderRules:
-    return load_rules(Path(path))
+def _cached_rules(path: Path) -> ReminderRules:
+    return load_rules(path)
 
 
 def current_rules() -> ReminderRules:
     """The reminder rules of this process's organisation file (SAGSGANG_ORGANISATION)."""
-    return _cached_rules(str(settings.organisation_file()))
+    return _cached_rules(get_settings().organisation_file)
 
 
 # -- when mail may go out ----------------------------------------------------------------------
