@@ -37,9 +37,9 @@ from cases.organisation import (
     HEARING_COUNCIL,
     STANDING_COMMITTEE,
     Organisation,
-    current_organisation,
 )
 from cases.schemas import FIELD_LABELS, CaseCreate, CaseEdit, DeadlineIn, validated
+from cases.settings import current_organisation
 from workflow import decisions
 from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from workflow.machine import (

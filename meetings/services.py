@@ -32,7 +32,8 @@ from cases import queries as case_queries
 from cases import services as case_services
 from cases.dates import format_date, parse_date, to_local
 from cases.models import Case, Membership, User, utcnow
-from cases.organisation import Organisation, current_organisation
+from cases.organisation import Organisation
+from cases.settings import current_organisation
 from meetings import queries
 from meetings.calendar import add_weekdays, agenda_deadlines, local_day, local_instant, rules_for
 from meetings.documents import publication_content

@@ -20,13 +20,14 @@ from sqlmodel import Session, select
 
 from cases.dates import COPENHAGEN
 from cases.models import Case, CaseEvent, Membership, User
-from cases.organisation import current_organisation
+from cases.settings import current_organisation
 from meetings.models import AgendaItem
 from meetings.visibility import case_is_closed, may_read
 from notifications import outbox
+from notifications.config import current_rules
 from notifications.email import FOLLOW_AGENDA, FOLLOW_CASE
 from notifications.models import CANCELLED, PENDING, Reminder, Subscription
-from notifications.rules import Person, Wanted, current_rules
+from notifications.rules import Person, Wanted
 from workflow import decisions
 from workflow.access import Viewer
 from workflow.machine import TRIGGER_LABELS

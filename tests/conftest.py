@@ -9,10 +9,19 @@ import sqlalchemy as sa
 
 from cases.db import make_engine, migrate
 from cases.organisation import load_organisation
-from cases.settings import PROJECT_DIR
+from cases.settings import PROJECT_DIR, get_settings
 
 PG_ADMIN_URL = os.environ.get("SAGSGANG_TEST_PG_ADMIN_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Each test reads the environment as it finds it (monkeypatch.setenv included), and
+    leaves no settings of its own behind for the next."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

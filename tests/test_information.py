@@ -24,7 +24,7 @@ from web_fixtures import (  # noqa: F401  (fixtures)
 from cases import queries, services
 from cases.db import make_engine, migrate, read_session, write_session
 from cases.models import Membership, User
-from cases.organisation import current_organisation
+from cases.settings import current_organisation
 from cli.main import cli
 from demo.cases import load_demo
 from notifications import delivery

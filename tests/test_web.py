@@ -284,10 +284,11 @@ def test_it_follows_a_case_and_unsubscribes_without_login(web_app, engine):
 
 
 def _site_path(url: str) -> str:
-    from cases.settings import site_url
+    from cases.settings import get_settings
 
-    assert url.startswith(site_url() + "/")
-    return url[len(site_url()):]
+    site_url = get_settings().site_url
+    assert url.startswith(site_url + "/")
+    return url[len(site_url):]
 
 
 def test_it_serves_the_reminders_opt_out_link_without_login(web_app, engine):

@@ -140,7 +140,7 @@ def test_it_lets_members_approve_the_minutes_and_the_secretariat_record_absences
 def test_it_asks_for_a_reason_to_publish_an_agenda_after_its_deadline(web_app, engine):
     from servers import database_dump
 
-    from cases.organisation import current_organisation
+    from cases.settings import current_organisation
     from meetings.calendar import agenda_deadlines, rules_for
     from meetings.models import AgendaPublication
     from meetings.services import place_case
