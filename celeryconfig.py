@@ -2,7 +2,7 @@
 
 The broker comes from SAGSGANG_BROKER_URL: Redis in production
 (redis://host:6379/0); by default an embedded SQLite broker under var/, so that `make run`
-needs no server (ENGINEERING.md measured it; its caveats are handled in
+needs no server (its caveats, in docs/engineering.md, are handled in
 notifications.celery_app). Times are Europe/Copenhagen; due work is found by an interval
 sweep of the outbox, never by ETA/countdown tasks or crontabs.
 """

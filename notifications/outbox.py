@@ -9,7 +9,7 @@ A claim carries a token; a worker may only take a claim whose token it was given
 worker took yet, so a message delivered twice by the broker (Redis visibility timeout, two
 beats) sends once. Exactly-once email is impossible: a worker killed after the SMTP server
 accepted a message and before the row was marked sent leaves it to the sweeper, which sends
-it again (ENGINEERING.md, "Celery and Redis").
+it again (docs/engineering.md, "Celery and Redis").
 """
 
 import uuid
