@@ -57,6 +57,7 @@ from meetings.plan import PlannedMeeting
 from meetings.planner import RoutePlan, no_longer_fits, plan_route, remaining_stages
 from workflow import decisions
 from workflow.errors import InvalidInput, NotFound, TransitionRefused
+from workflow.machine import ACTIVE
 
 # Practice, not law: members have this many weekdays to object to the minutes.
 OBJECTION_WEEKDAYS = 5
@@ -703,8 +704,7 @@ def routes_no_longer_fitting(session: Session, *, today: date,
     org = org or current_organisation()
     calendar = queries.calendar(session)
     found = []
-    query = select(Case).where(Case.status.in_(("draft", "hearing", "committee", "finance",
-                                                "council"))).order_by(Case.number)
+    query = select(Case).where(Case.status.in_(ACTIVE)).order_by(Case.number)
     for case in session.exec(query):
         deadline = case_deadline(session, case)
         if deadline is None:

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from cases.dates import COPENHAGEN
 from cases.organisation import parse_time
 from meetings.calendar import WeekdayRules, add_weekdays, is_weekday, local_instant, weekdays_before
+from workflow.machine import FINAL
 
 # Every kind of reminder, with the Danish label the secretariat sees.
 KINDS = {
@@ -36,7 +37,7 @@ KINDS = {
 }
 
 # A case in one of these states needs no more reminders about its deadlines and hearings.
-FINISHED_STATES = ("closed", "withdrawn", "replaced")
+FINISHED_STATES = FINAL
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
