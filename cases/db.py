@@ -108,5 +108,14 @@ def alembic_config(url: str):
 
 
 def migrate(url: str | None = None) -> None:
-    """Bring the schema up to date (every migration branch: `heads`)."""
-    command.upgrade(alembic_config(url or get_settings().database_url), "heads")
+    """Bring the schema up to date (the one line of migrations: `head`), on a connection
+    with the application's own SQLite settings."""
+    url = url or get_settings().database_url
+    config = alembic_config(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
