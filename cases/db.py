@@ -109,7 +109,8 @@ def alembic_config(url: str):
 
 def migrate(url: str | None = None) -> None:
     """Bring the schema up to date (the one line of migrations: `head`), on a connection
-    with the application's own SQLite settings."""
+    made like every other of the application's (make_engine: on SQLite, foreign keys on and
+    each step in a real transaction)."""
     url = url or get_settings().database_url
     config = alembic_config(url)
     engine = make_engine(url)
