@@ -18,9 +18,11 @@ import cases.models  # noqa: F401
 import meetings.models  # noqa: F401
 import notifications.models  # noqa: F401
 from cases.db import MIGRATIONS_DIR, alembic_config, make_engine, migrate
+from cases.settings import PROJECT_DIR
 
 VERSIONS_DIR = MIGRATIONS_DIR / "versions"
-APPLICATION = {"cases", "meetings", "notifications", "web", "workflow"}
+# The project's own packages (cases, meetings, web, ...), whatever they are named today.
+APPLICATION = {init.parent.name for init in PROJECT_DIR.glob("*/__init__.py")}
 # What a version script may import besides the standard library.
 ALLOWED = {"alembic", "sqlalchemy", "sqlmodel.sql.sqltypes"}
 
