@@ -1,11 +1,12 @@
 """Shared fixtures: a migrated database per test (SQLite file, or a real PostgreSQL database
-created for this test run and dropped after it)."""
+created for this test run and dropped after it), and the web tests' fixtures."""
 
 import os
 import uuid
 
 import pytest
 import sqlalchemy as sa
+from web_fixtures import api_tokens, web_app, web_db, web_engine  # noqa: F401  (fixtures)
 
 from cases.db import make_engine, migrate
 from cases.organisation import load_organisation

@@ -1,5 +1,8 @@
 """Fixtures and helpers for the web tests: a migrated database with one user per role,
-logged-in test clients, API tokens, and cases made through the real service layer."""
+logged-in test clients, API tokens, and cases made through the real service layer.
+
+The fixtures (web_db, web_app, web_engine, api_tokens) reach the tests through conftest.py;
+a test module imports only the helpers."""
 
 import re
 from datetime import date, timedelta
@@ -45,7 +48,8 @@ def web_app(web_db):
 
 
 @pytest.fixture(scope="module")
-def engine(web_db):
+def web_engine(web_db):
+    """The engine on the module's web database (conftest's `engine` is a fresh one per test)."""
     return web_db[1]
 
 
