@@ -60,7 +60,8 @@ def pg_url(pg_database):
     return pg_database
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+# The PostgreSQL run carries the marker, so that -m "not postgres" deselects it.
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def any_db_url(request):
     """Runs a test once on SQLite and once on a real PostgreSQL."""
     if request.param == "sqlite":

@@ -219,7 +219,7 @@ def test_it_cancels_a_reminder_an_action_made_obsolete_before_the_sweep_claims(d
     assert set(rows_of(db, case_id).values()) == {CANCELLED}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def empty_url(request, tmp_path):
     """A database with no schema yet: a SQLite file, or a PostgreSQL database of its own."""
     if request.param == "sqlite":
