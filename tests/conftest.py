@@ -2,7 +2,10 @@
 created for this test run and dropped after it), and the web tests' fixtures."""
 
 import os
+import shutil
+import sqlite3
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -21,11 +24,34 @@ def org():
     return load_organisation(PROJECT_DIR / "config" / "ballerup.toml")
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory):
+    """`migrated_sqlite(path)` puts a migrated SQLite database at `path` and returns its URL.
+
+    The migrations run once per test run, into a template that each test gets a copy of:
+    running them all costs far more than copying a file. The tests about migrating itself
+    (the backfill, `sagsgang init-db`) run them for real."""
+    template = tmp_path_factory.mktemp("migrated") / "template.db"
+    migrate(f"sqlite:///{template}")
+    # Alembic's engine is disposed; fold anything left in the WAL into the file so that the
+    # file alone is the whole database.
+    connection = sqlite3.connect(template)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    assert not Path(f"{template}-wal").exists()
+
+    def copy(path) -> str:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+
+    return copy
+
+
 @pytest.fixture
-def sqlite_url(tmp_path):
-    url = f"sqlite:///{tmp_path / 'sagsgang.db'}"
-    migrate(url)
-    return url
+def sqlite_url(tmp_path, migrated_sqlite):
+    return migrated_sqlite(tmp_path / "sagsgang.db")
 
 
 @pytest.fixture(scope="session")

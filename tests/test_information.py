@@ -19,7 +19,7 @@ from web_fixtures import (
 
 from cases import queries, services
 from cases.cli import cli
-from cases.db import make_engine, migrate, read_session, write_session
+from cases.db import make_engine, read_session, write_session
 from cases.demo import load_demo
 from cases.errors import InvalidInput, NotFound
 from cases.models import Membership, User
@@ -180,9 +180,8 @@ def timeline_codes(client, number: str) -> list[str]:
     return [label for label in labels if re.search(r"[a-z]+_[a-z]+", label)]
 
 
-def test_it_names_every_event_of_the_demo_cases_in_danish(tmp_path):
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
-    migrate(url)
+def test_it_names_every_event_of_the_demo_cases_in_danish(tmp_path, migrated_sqlite):
+    url = migrated_sqlite(tmp_path / "demo.db")
     report = load_demo(url)
     client = logged_in(create_app(url), "sekretariat", "sekretariat-demo")
     assert {number: timeline_codes(client, number) for number in report.cases} == {

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cases import services
-from cases.db import make_engine, migrate, write_session
+from cases.db import make_engine, write_session
 from cases.models import Membership, User
 from web.demo_users import DEMO_USERS, ensure_demo_users
 from web.passwords import hash_password
@@ -23,11 +23,10 @@ OTHER_CENTRE = "Center for By og Miljø"
 
 
 @pytest.fixture(scope="module")
-def web_db(tmp_path_factory):
+def web_db(tmp_path_factory, migrated_sqlite):
     """A migrated SQLite database with the demo users (one per role) and an extra member of
     BSU only; shared by a test module (tests make their own cases with unique numbers)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path_factory.mktemp("web") / "web.db")
     engine = make_engine(url)
     with write_session(engine) as session:
         ensure_demo_users(session)
