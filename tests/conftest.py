@@ -9,14 +9,20 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from web_fixtures import api_tokens, web_app, web_db, web_engine  # noqa: F401  (fixtures)
 
 from cases.db import make_engine, migrate
 from cases.organisation import load_organisation
 from cases.settings import PROJECT_DIR
+from web import passwords
 
 PG_ADMIN_URL = os.environ.get("SAGSGANG_TEST_PG_ADMIN_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+# A full argon2 hash or check takes a quarter of a second, and the tests log in over a hundred
+# times. Production keeps argon2-cffi's defaults (test_passwords.py checks that).
+passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture(scope="session")
