@@ -33,18 +33,21 @@ from pathlib import Path
 from sqlalchemy import event
 from transitions import Machine
 
-from cases import services
+from cases import actions, services
 from cases.db import make_engine, migrate, write_connection, write_session
 from notifications.changes import notify_changed_cases
 from workflow import machine as workflow
 
 TARGET_RATIO = 0.25
+DAY = "04-10-2022"
 ROUTE = [("submit", {}),
-         ("treat", {"body": "SU", "wording": "anbefales"}),
-         ("send_back", {"body": "ØU", "bodies": ["SU"], "reason": "Uddyb økonomien"}),
-         ("treat", {"body": "SU", "wording": "anbefales"}),
-         ("treat", {"body": "ØU", "wording": "indstilles_til_godkendelse"}),
-         ("treat", {"body": "KB", "wording": "godkendt"}),
+         ("treat", {"body": "SU", "wording": "anbefales", "meeting_date": DAY}),
+         ("send_back", {"body": "ØU", "bodies": ["SU"], "reason": "Uddyb økonomien",
+                        "meeting_date": DAY}),
+         ("treat", {"body": "SU", "wording": "anbefales", "meeting_date": DAY}),
+         ("treat", {"body": "ØU", "wording": "indstilles_til_godkendelse",
+                    "meeting_date": DAY}),
+         ("treat", {"body": "KB", "wording": "godkendt", "meeting_date": DAY}),
          ("close", {})]
 PRAGMAS = ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL", "foreign_keys=ON")
 
@@ -75,8 +78,7 @@ def run_route(engine, numbers: list[str]) -> None:
     for number in numbers:
         for trigger, arguments in ROUTE:
             with write_session(engine) as session:
-                services.fire_action(session, number, trigger, actor="bench",
-                                     meeting_date="04-10-2022", **arguments)
+                actions.run_action(session, number, trigger, arguments, actor="bench")
 
 
 def service_layer_rate(path: Path, numbers: list[str]) -> tuple[dict, dict]:

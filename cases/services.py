@@ -38,9 +38,20 @@ from cases.organisation import (
     STANDING_COMMITTEE,
     Organisation,
 )
-from cases.schemas import FIELD_LABELS, CaseCreate, CaseEdit, DeadlineIn, validated
+from cases.schemas import (
+    FIELD_LABELS,
+    ActionIn,
+    CaseCreate,
+    CaseEdit,
+    DeadlineIn,
+    EndHearingIn,
+    ReplaceIn,
+    SendBackIn,
+    SendForInformationIn,
+    SendToHearingIn,
+    validated,
+)
 from cases.settings import current_organisation
-from workflow import decisions
 from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from workflow.machine import (
     CASE_FLOW_START_FIELDS,
@@ -52,12 +63,6 @@ from workflow.machine import (
     fire,
     replay,
 )
-
-# Triggers that record a treatment by a body, and the wording used when none is given.
-TREATMENT_TRIGGERS = {"treat": None, "postpone": "udsat", "send_back": "sendes_tilbage",
-                      "send_to_hearing": "godkendt_til_hoering", "record_earlier": None,
-                      "replace": "ny_sag"}
-
 
 # -- creating a case ---------------------------------------------------------------------------
 
@@ -288,39 +293,46 @@ def _case_with_flow(session: Session, number: str) -> tuple[sa.Row, StoredFlow]:
                            open_blocking_hearings=open_hearings)
 
 
-def fire_action(session: Session, number: str, trigger: str, *, actor: str,
-                expected_version: int | None = None, org: Organisation | None = None,
-                now: datetime | None = None, **arguments) -> CaseEvent:
-    """Fire a workflow action on a case, with its audit event, in the caller's transaction.
+def transition(session: Session, number: str, model: type[ActionIn], data: dict, *,
+               actor: str, expected_version: int | None = None,
+               org: Organisation | None = None, now: datetime | None = None) -> CaseEvent:
+    """Run one workflow action on a case, with its audit event, in the caller's transaction:
+    the one way every action (cases.actions) changes a case's state.
+
+    1. The case is read with what its flow is built from, and `expected_version` compared.
+    2. `data` is validated with the action's input model (types, lengths, dates; what the
+       action does not take is refused); its dump is the event's payload.
+    3. What needs the organisation or the register is checked (`_check_in_register`).
+    4. The machine fires the trigger with the payload; the flow is written back with a
+       compare-and-set on the version, with the audit event, the treatment row (an action
+       that names a body's treatment) and the link of a replacement.
 
     Reminders and follow news are not made here: the beat derives them from the audit log
     shortly after (notifications.changes), so a transition writes only the case, its event
     and its treatment.
-
-    arguments: body, bodies, wording, meeting_date, item_number, agenda_item_id,
-    decision_text, proposal_decisions, minority, reason, override_reason, body_name,
-    replaced_by.
     """
     org = org or current_organisation()
     now = now or utcnow()
     case, stored = _case_with_flow(session, number)
     if expected_version is not None and case.version != expected_version:
         raise Conflict(_conflict_message(case))
-    payload = _checked_arguments(session, org, case, trigger, arguments)
+    checked = validated(model, data)
+    _check_in_register(session, org, case, checked)
+    payload = checked.model_dump(mode="json", exclude_none=True)
     flow = current_flow(session, org, case, stored)
-    from_state, to_state = fire(flow, trigger, **payload)
+    from_state, to_state = fire(flow, model.trigger, **payload)
     seq = _store_flow(session, case, flow, seen_version=case.version, now=now,
                       awaiting=stored.awaiting)
     event = _insert_event(session, {
-        "case_id": case.id, "seq": seq, "at": now, "actor": actor, "trigger": trigger,
+        "case_id": case.id, "seq": seq, "at": now, "actor": actor, "trigger": model.trigger,
         "from_state": from_state, "to_state": to_state, "body": payload.get("body"),
         "reason": payload.get("reason") or payload.get("override_reason", ""),
         "payload": payload})
-    if trigger in TREATMENT_TRIGGERS and "wording" in payload:
+    if "wording" in payload:  # the input models give a wording only with a body's treatment
         session.connection().execute(_INSERT_TREATMENT, _treatment_row(org, case, event,
                                                                        payload))
-    if trigger == "replace":
-        _link_replaced(session, case, payload["replaced_by"])
+    if isinstance(checked, ReplaceIn):
+        _link_replaced(session, case, checked.replaced_by)
     return event
 
 
@@ -334,76 +346,31 @@ def _link_replaced(session: Session, case: sa.Row, new_number: str) -> None:
         session.add(CaseLink(case_id=new_case.id, linked_case_id=case.id, kind="replaces"))
 
 
-def record_decision(session: Session, number: str, *, body: str, wording: str, actor: str,
-                    **arguments) -> CaseEvent:
-    """Record a body's decision on a case; the wording decides which action it fires."""
-    found = decisions.wording(wording)
-    if found is None:
-        known = ", ".join(w.label for w in decisions.WORDINGS)
-        raise InvalidInput(f"Ukendt beslutning: {wording!r}. Kendte: {known}.")
-    return fire_action(session, number, found.trigger, actor=actor, body=body,
-                       wording=found.code, **arguments)
-
-
 def _conflict_message(case: Case | sa.Row) -> str:
     return (f"Sagen {case.number} er ændret af en anden, siden du hentede den. "
             "Hent sagen igen og prøv på ny.")
 
 
-def _checked_arguments(session: Session, org: Organisation, case: Case | sa.Row,
-                       trigger: str, arguments: dict) -> dict:
-    """Validate and normalise an action's arguments into the event's JSON payload."""
-    if "recipients" in arguments:  # a blank form field or line names nobody
-        arguments = {**arguments, "recipients": [
-            str(name).strip() for name in arguments["recipients"] or [] if str(name).strip()]}
-    args = {k: v for k, v in arguments.items() if v not in (None, "", [])}
-    unknown = set(args) - {"body", "bodies", "wording", "meeting_date", "item_number",
-                           "agenda_item_id", "decision_text", "proposal_decisions", "minority",
-                           "reason", "override_reason", "body_name", "replaced_by",
-                           "recipients"}
-    if unknown:
-        raise InvalidInput(f"Ukendte oplysninger: {', '.join(sorted(unknown))}.")
-    for key in ("decision_text", "minority", "reason", "override_reason", "body_name"):
-        if key in args:
-            args[key] = str(args[key]).strip()
-            if len(args[key]) > 20_000:
-                raise InvalidInput(f"{key}: højst 20000 tegn.")
-    if "body" in args and not (trigger == "record_earlier" and "body_name" in args):
-        org.body(args["body"])
-    if trigger == "send_for_information":
-        _check_information_arguments(org, args)
-    elif "bodies" in args:  # sent back: to committees only
-        for code in args["bodies"]:
+def _check_in_register(session: Session, org: Organisation, case: sa.Row,
+                       data: ActionIn) -> None:
+    """The checks of an action's input that need the organisation or the register (the
+    input model has checked the rest)."""
+    body = getattr(data, "body", None)
+    if body is not None and getattr(data, "body_name", None) is None:
+        org.body(body)
+    if isinstance(data, SendBackIn):  # sent back: to committees only
+        for code in data.bodies or []:
             if org.body(code).kind != STANDING_COMMITTEE:
                 raise InvalidInput(f"{code} er ikke et fagudvalg.")
-    if "recipients" in args and trigger != "send_for_information":
-        raise InvalidInput("Eksterne modtagere angives kun, når sagen sendes til orientering.")
-    if trigger in TREATMENT_TRIGGERS and ("body" in args or "body_name" in args):
-        _check_treatment_arguments(org, trigger, args)
-        if args.get("proposal_decisions"):
-            _check_proposal_decisions(session, case.id, args["proposal_decisions"])
-    elif "meeting_date" in args:  # given with any other action, it is checked all the same
-        args["meeting_date"] = parse_date(args["meeting_date"]).isoformat()
-    if trigger == "replace":
-        if "replaced_by" not in args:
-            raise InvalidInput("Angiv sagsnummeret på den nye sag, der erstatter denne.")
-        if args["replaced_by"] == case.number:
+    elif isinstance(data, SendForInformationIn):
+        for code in data.bodies or []:
+            org.body(code)
+    if getattr(data, "proposal_decisions", None):
+        _check_proposal_decisions(session, case.id, data.proposal_decisions)
+    if isinstance(data, ReplaceIn):
+        if data.replaced_by == case.number:
             raise InvalidInput("En sag kan ikke erstatte sig selv.")
-        queries.get_case(session, args["replaced_by"])
-    return args
-
-
-def _check_information_arguments(org: Organisation, args: dict) -> None:
-    """Who a decided case is sent to for information: bodies of the organisation (councils,
-    committees) and outside authorities by name (Socialstyrelsen)."""
-    for code in args.get("bodies", []):
-        org.body(code)
-    recipients = args.get("recipients", [])
-    if any(len(name) > 200 for name in recipients) or len(recipients) > 30:
-        raise InvalidInput("Eksterne modtagere: højst 30, hver højst 200 tegn.")
-    if not (args.get("bodies") or recipients or "body" in args):
-        raise InvalidInput("Angiv, hvem sagen sendes til orientering hos: organer eller "
-                           "eksterne modtagere.")
+        queries.get_case(session, data.replaced_by)
 
 
 def information_bodies(payload: dict) -> list[str]:
@@ -418,46 +385,16 @@ def information_recipients(org: Organisation, payload: dict) -> list[str]:
         list(payload.get("recipients", []))
 
 
-def _check_treatment_arguments(org: Organisation, trigger: str, args: dict) -> None:
-    code = args.get("wording") or TREATMENT_TRIGGERS[trigger]
-    if code is None:
-        raise InvalidInput("Angiv beslutningen (fx Anbefales, Godkendt, Taget til efterretning).")
-    found = decisions.wording(code)
-    if found is None:
-        raise InvalidInput(f"Ukendt beslutning: {code!r}.")
-    if trigger != "record_earlier" and found.trigger != trigger:
-        allowed = ", ".join(w.label for w in decisions.wordings_for(trigger))
-        raise InvalidInput(f"Beslutningen «{found.label}» passer ikke til handlingen; "
-                           f"mulige: {allowed}.")
-    args["wording"] = found.code
-    if "meeting_date" not in args:
-        raise InvalidInput("Angiv mødedatoen for behandlingen.")
-    args["meeting_date"] = parse_date(args["meeting_date"]).isoformat()
-    if "item_number" in args:
-        try:
-            args["item_number"] = int(args["item_number"])
-        except (TypeError, ValueError):
-            raise InvalidInput("Punktnummeret skal være et helt tal.") from None
-        if not 0 < args["item_number"] < 1000:
-            raise InvalidInput("Punktnummeret skal være mellem 1 og 999.")
-    for item in args.get("proposal_decisions", []):
-        if not isinstance(item, dict) or set(item) != {"number", "text"}:
-            raise InvalidInput("Beslutning pr. indstillingspunkt skal have nummer og tekst.")
-
-
 def _check_proposal_decisions(session: Session, case_id: int, given: list[dict]) -> None:
     """A decision per proposal names a proposal of the case's Indstilling, once each."""
     numbers = {p.number for p in queries.proposals(session, case_id)}
     seen = set()
     for item in given:
-        number, text = item["number"], str(item["text"])
+        number = item["number"]
         if number not in numbers:
             raise InvalidInput(f"Sagens indstilling har intet punkt {number}.")
         if number in seen:
             raise InvalidInput(f"Indstillingens punkt {number} er angivet to gange.")
-        if len(text) > 20_000:
-            raise InvalidInput(f"Beslutningen på indstillingens punkt {number}: højst 20000 "
-                               "tegn.")
         seen.add(number)
 
 
@@ -711,9 +648,15 @@ def add_hearing(session: Session, number: str, *, title: str, parties: list[str]
 
 def send_to_hearing(session: Session, number: str, *, title: str, parties: list[str],
                     deadline: str | date, opened_on: str | date, actor: str,
-                    org: Organisation | None = None, now: datetime | None = None,
-                    **arguments) -> Hearing:
-    """Open a blocking hearing and move the case into it, in one transaction.
+                    body: str | None = None, wording: str | None = None,
+                    meeting_date: str | date | None = None, item_number: int | None = None,
+                    agenda_item_id: int | None = None, decision_text: str | None = None,
+                    proposal_decisions: list[dict] | None = None, minority: str | None = None,
+                    reason: str | None = None, org: Organisation | None = None,
+                    now: datetime | None = None) -> Hearing:
+    """Open a blocking hearing and move the case into it, in one transaction: the hearing
+    row, then the send_to_hearing action (cases.actions.send_to_hearing, which moves the case
+    without a hearing row).
 
     From a committee round, pass body, meeting_date (and wording) for the committee's decision
     to send it to hearing.
@@ -722,8 +665,11 @@ def send_to_hearing(session: Session, number: str, *, title: str, parties: list[
     case = queries.get_case(session, number)
     hearing = _hearing_row(session, org, case, title=title, parties=parties, deadline=deadline,
                            opened_on=opened_on, blocking=True)
-    fire_action(session, number, "send_to_hearing", actor=actor, org=org, now=now,
-                **arguments)
+    transition(session, number, SendToHearingIn, {
+        "body": body, "wording": wording, "meeting_date": meeting_date,
+        "item_number": item_number, "agenda_item_id": agenda_item_id,
+        "decision_text": decision_text, "proposal_decisions": proposal_decisions,
+        "minority": minority, "reason": reason}, actor=actor, org=org, now=now)
     return hearing
 
 
@@ -805,7 +751,7 @@ def close_hearing(session: Session, hearing_id: int, *, closed_on: str | date, a
                  to_state=case.status, now=now, payload={"hearing_id": hearing_id})
     session.flush()
     if case.status == "hearing" and queries.open_blocking_hearings(session, case.id) == 0:
-        fire_action(session, case.number, "end_hearing", actor=actor, org=org, now=now)
+        transition(session, case.number, EndHearingIn, {}, actor=actor, org=org, now=now)
     return hearing
 
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import click
 
-from cases import queries, services
+from cases import actions, queries, services
 from cases.dates import COPENHAGEN, format_date, format_instant
 from cases.db import read_session, write_session
 from cases.models import utcnow
@@ -233,10 +233,10 @@ def _action_command(trigger: str, doc: str):
     @user_errors
     def command(number, actor, expected_version, bodies, recipients, **arguments):
         with write_session() as session:
-            event = services.fire_action(session, number, trigger, actor=actor,
-                                         expected_version=expected_version,
-                                         bodies=list(bodies), recipients=list(recipients),
-                                         **arguments)
+            event = actions.run_action(session, number, trigger,
+                                       {**arguments, "bodies": list(bodies),
+                                        "recipients": list(recipients)},
+                                       actor=actor, expected_version=expected_version)
         click.echo(f"Sag {number}: {TRIGGER_LABELS[trigger]} – "
                    f"{current_organisation().state_change(event.from_state, event.to_state)}")
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from cases import queries, services
+from cases import actions, queries, services
 from cases.dates import local_to_utc, parse_date
 from cases.db import get_engine, make_engine, write_session
 from cases.models import Case, Membership, User, utcnow
@@ -173,15 +173,16 @@ def _treatment_args(treatment: dict) -> dict:
 
 def _fire(session, org, number, trigger, now, **arguments):
     if trigger is None:
-        return services.record_decision(session, number, actor=ACTOR, org=org, now=now,
-                                        **arguments)
-    return services.fire_action(session, number, trigger, actor=ACTOR, org=org, now=now,
-                                **arguments)
+        return actions.record_decision(session, number, actor=ACTOR, org=org, now=now,
+                                       **arguments)
+    return actions.run_action(session, number, trigger, arguments, actor=ACTOR, org=org,
+                              now=now)
 
 
 def _open_hearing(session, org, number, hearing, clock, *, when=None, **decision) -> None:
     when = when or clock.at(hearing["opened"], 9)
-    decision.pop("wording", None)
+    for key in ("wording", "bodies", "replaced_by"):  # not of a decision to hear the case
+        decision.pop(key, None)
     services.send_to_hearing(session, number, title=hearing["title"],
                              parties=hearing["parties"], deadline=hearing["deadline"],
                              opened_on=hearing["opened"], actor=ACTOR, org=org, now=when,

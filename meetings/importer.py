@@ -24,6 +24,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
+from cases import actions
 from cases import services as case_services
 from cases.models import Case, Treatment, utcnow
 from cases.organisation import STANDING_COMMITTEE, Organisation
@@ -205,7 +206,7 @@ def _case_for(session, org, body_code, day, parsed: Item, report, *, actor, now)
                                    "ikke en standardbeslutning; gemt som behandlet.")
         _record_earlier(session, org, case, entry, wording or "behandlet", entry.decision,
                         report, actor=actor, now=now)
-    case_services.fire_action(session, number, "submit", actor=actor, org=org, now=now)
+    actions.submit(session, number, actor=actor, org=org, now=now)
     report.created_cases.append(number)
     return case
 
@@ -233,9 +234,9 @@ def _record_earlier(session, org, case, entry, wording, text, report, *, actor, 
     if code is None:
         report.notes.append(f"Sag {case.number}: «{entry.body}» er ikke et nuværende organ; "
                             "behandlingen er gemt med organets navn.")
-    case_services.fire_action(session, case.number, "record_earlier", actor=actor, org=org,
-                              now=now, wording=wording, meeting_date=entry.day,
-                              item_number=entry.item, decision_text=text, **who)
+    actions.record_earlier(session, case.number, actor=actor, org=org, now=now,
+                           wording=wording, meeting_date=entry.day, item_number=entry.item,
+                           decision_text=text, **who)
 
 
 def _record_decision(session, org, item, parsed: Item, case, report, *, actor, now) -> None:
@@ -288,7 +289,7 @@ def _send_to_hearing(session, org, item, case, wording, decision, *, actor, now)
     meeting = queries.get_meeting(session, item.meeting_id)
     try:
         with session.begin_nested():
-            case_services.record_decision(
+            actions.record_decision(
                 session, case.number, body=meeting.body_code, wording=wording, actor=actor,
                 org=org, now=now, meeting_date=local_day(meeting.starts_at),
                 item_number=item.number, agenda_item_id=item.id, **decision)

@@ -2,7 +2,7 @@
 
 A meeting's start is an aware UTC instant computed from its Copenhagen date and time
 (`meetings.calendar.local_instant`). Decisions on case items are also recorded as the case's
-Treatment rows (cases.models) by `cases.services.record_decision`; the copy on the agenda item
+Treatment rows (cases.models) by `cases.actions.record_decision`; the copy on the agenda item
 is what the minutes show, and the only record for a standing item without a case.
 """
 

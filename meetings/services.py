@@ -28,6 +28,7 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from cases import actions
 from cases import queries as case_queries
 from cases import services as case_services
 from cases.dates import format_date, parse_date, to_local
@@ -569,8 +570,8 @@ def _fire_case_decision(session, org, meeting, item, found, *, now, actor, decis
         arguments["reason"] = reason or decision_text or found.label
     elif reason:
         arguments["reason"] = reason
-    case_services.record_decision(session, case.number, wording=found.code, actor=actor,
-                                  org=org, now=now, **arguments)
+    actions.record_decision(session, case.number, wording=found.code, actor=actor, org=org,
+                            now=now, **arguments)
 
 
 def record_absence(session: Session, meeting_id: int, *, name: str = "",

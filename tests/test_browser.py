@@ -13,7 +13,7 @@ import time
 import pytest
 import uvicorn
 
-from cases import services
+from cases import actions, services
 from cases.db import make_engine, write_session
 from demo.users import ensure_demo_users
 
@@ -51,16 +51,16 @@ def live_server(tmp_path_factory, migrated_sqlite):
             "centre": "Center for Voksne og Sundhed", "deciding_body": "KB",
             "committees": ["BSU", "SU", "SÆU"], "proposals": ["at Danmarkskortet drøftes"]},
             actor="test")
-        services.fire_action(session, "22-011", "submit", actor="test")
+        actions.submit(session, "22-011", actor="test")
         for body, day in (("BSU", "06-09-2022"), ("SU", "06-09-2022"), ("SÆU", "13-09-2022")):
-            services.fire_action(session, "22-011", "treat", actor="test", body=body,
-                                 wording="anbefales", meeting_date=day)
+            actions.treat(session, "22-011", actor="test", body=body,
+                          wording="anbefales", meeting_date=day)
         services.create_case(session, {
             "number": "22-099", "title": "Forsinket rammeaftale",
             "centre": "Center for Voksne og Sundhed", "deciding_body": "KB",
             "committees": ["SU"], "deadlines": [{"due_date": days(-4).isoformat(),
                                                  "description": "KB senest"}]}, actor="test")
-        services.fire_action(session, "22-099", "submit", actor="test")
+        actions.submit(session, "22-099", actor="test")
     engine.dispose()
 
     port = free_port()

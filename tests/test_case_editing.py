@@ -17,7 +17,7 @@ from web_fixtures import (
     page_csrf,
 )
 
-from cases import queries, services
+from cases import actions, queries, services
 from cases.db import make_engine, read_session, write_session
 from cli.main import cli
 from demo.users import DEMO_USERS
@@ -112,12 +112,12 @@ def test_it_reworks_a_case_sent_back(db):
     register(db)
     act = dict(actor="sekretariat")
     with write_session(db) as session:
-        services.fire_action(session, "UU-1", "submit", **act)
-        services.record_decision(session, "UU-1", body="SU", wording="anbefales",
-                                 meeting_date="06-09-2022", **act)
-        services.record_decision(session, "UU-1", body="ØU", wording="sendes_tilbage",
-                                 meeting_date="20-09-2022", bodies=["SU"], reason="Mere belysning",
-                                 **act)
+        actions.submit(session, "UU-1", **act)
+        actions.record_decision(session, "UU-1", body="SU", wording="anbefales",
+                                meeting_date="06-09-2022", **act)
+        actions.record_decision(session, "UU-1", body="ØU", wording="sendes_tilbage",
+                                meeting_date="20-09-2022", bodies=["SU"], reason="Mere belysning",
+                                **act)
     version = stored(db, "UU-1")["version"]
     edit(db, "UU-1", {"presentation": "Omskrevet efter ØU."}, expected_version=version)
     after = stored(db, "UU-1")
@@ -127,7 +127,7 @@ def test_it_reworks_a_case_sent_back(db):
 
 def _withdrawn(engine):
     with write_session(engine) as session:
-        services.fire_action(session, "UU-1", "withdraw", actor="t", reason="Udgår.")
+        actions.withdraw(session, "UU-1", actor="t", reason="Udgår.")
     return "UU-1", {"title": "Ny titel"}, {}
 
 
@@ -183,21 +183,21 @@ def test_it_gives_the_same_messages_as_registering_a_case(db):
 def test_it_bumps_the_version_so_a_form_read_before_the_edit_is_stale(db):
     register(db)
     with write_session(db) as session:
-        services.fire_action(session, "UU-1", "submit", actor="t")
+        actions.submit(session, "UU-1", actor="t")
     shown = stored(db, "UU-1")["version"]
     edit(db, "UU-1", {"title": "Redigeret titel"})  # no expected version: still bumps it
     assert stored(db, "UU-1")["version"] == shown + 1
     before = database_dump(db)
     with pytest.raises(Conflict), write_session(db) as session:
-        services.record_decision(session, "UU-1", body="SU", wording="anbefales",
-                                 meeting_date="04-10-2022", actor="t", expected_version=shown)
+        actions.record_decision(session, "UU-1", body="SU", wording="anbefales",
+                                meeting_date="04-10-2022", actor="t", expected_version=shown)
     with pytest.raises(Conflict):
         edit(db, "UU-1", {"title": "Anden redaktørs titel"}, expected_version=shown)
     assert database_dump(db) == before
     with write_session(db) as session:
-        services.record_decision(session, "UU-1", body="SU", wording="anbefales",
-                                 meeting_date="04-10-2022", actor="t",
-                                 expected_version=shown + 1)
+        actions.record_decision(session, "UU-1", body="SU", wording="anbefales",
+                                meeting_date="04-10-2022", actor="t",
+                                expected_version=shown + 1)
     assert stored(db, "UU-1")["version"] == shown + 2
 
 
@@ -320,7 +320,7 @@ def test_it_refuses_to_edit_a_finished_case(web_app, web_engine):
     client = as_role(web_app, "secretariat")
     form = _edit_form(client, number)
     with write_session(web_engine) as session:
-        services.fire_action(session, number, "withdraw", actor="t", reason="Udgår.")
+        actions.withdraw(session, number, actor="t", reason="Udgår.")
     assert f"/sager/{number}/rediger" not in client.get(f"/sager/{number}").text
     shown = client.get(f"/sager/{number}/rediger")
     assert shown.status_code == 409 and "kan ikke længere redigeres" in shown.text

@@ -10,7 +10,7 @@ from alembic import command
 from servers import add_due_reminders, add_people, create_case
 from sqlmodel import select
 
-from cases import services
+from cases import actions, services
 from cases.db import alembic_config, make_engine, migrate, read_session, write_session
 from cases.models import CaseEvent
 from meetings.services import create_meeting
@@ -68,7 +68,7 @@ def test_it_marks_the_case_in_the_actions_transaction_and_derives_its_reminders_
         case_id = create_case(session, now=NOW).id
     with write_session(db) as session:
         services.add_deadline(session, "26-001", DEADLINE, actor="test", now=NOW)
-        services.fire_action(session, "26-001", "submit", actor="test", now=NOW)
+        actions.submit(session, "26-001", actor="test", now=NOW)
     with read_session(db) as session:
         events = session.exec(select(CaseEvent.seq).where(CaseEvent.case_id == case_id)).all()
     assert sorted(events) == [1, 2, 3]
@@ -92,7 +92,7 @@ def test_it_tells_a_follower_once_of_each_workflow_event_since_the_last_pass(db)
     assert notify_changed_cases(db, now=NOW, rules=RULES) == 1
     assert follow_keys(db) == []  # creating a case is no workflow event
     with write_session(db) as session:
-        submitted = services.fire_action(session, "26-001", "submit", actor="test", now=NOW)
+        submitted = actions.submit(session, "26-001", actor="test", now=NOW)
     with write_session(db) as session:
         services.add_deadline(session, "26-001", DEADLINE, actor="test", now=NOW)
     assert notify_changed_cases(db, now=NOW, rules=RULES) == 1
@@ -101,8 +101,8 @@ def test_it_tells_a_follower_once_of_each_workflow_event_since_the_last_pass(db)
     with write_session(db) as session:
         services.add_deadline(session, "26-001", {**DEADLINE, "due_date": "31-12-2026"},
                               actor="test", now=NOW)
-        withdrawn = services.fire_action(session, "26-001", "withdraw", actor="test",
-                                         reason="Erstattes af en ny sag.", now=NOW)
+        withdrawn = actions.withdraw(session, "26-001", actor="test",
+                                     reason="Erstattes af en ny sag.", now=NOW)
     assert notify_changed_cases(db, now=NOW, rules=RULES) == 1
     assert follow_keys(db) == [f"{prefix}{submitted.id}", f"{prefix}{withdrawn.id}"]
     before = outbox_snapshot(db)
@@ -113,7 +113,7 @@ def test_it_tells_a_follower_once_of_each_workflow_event_since_the_last_pass(db)
 def test_it_leaves_a_case_to_the_pass_that_took_it(db):
     with write_session(db) as session:
         case_id = create_case(session, now=NOW).id
-        services.fire_action(session, "26-001", "submit", actor="test", now=NOW)
+        actions.submit(session, "26-001", actor="test", now=NOW)
     seen, upto = 0, 2
     assert seqs(db, case_id) == (upto, seen)  # what a slower pass read
     with write_session(db) as session:
@@ -139,7 +139,7 @@ def test_it_derives_the_other_cases_when_one_fails_and_that_one_on_a_later_pass(
         for number in ("26-001", "26-002", "26-003"):
             services.add_deadline(session, number, DEADLINE, actor="test", now=NOW)
         create_meeting(session, body="SU", day=date(2026, 4, 15), now=NOW)
-        services.fire_action(session, "26-002", "submit", actor="test", now=NOW)
+        actions.submit(session, "26-002", actor="test", now=NOW)
     # The middle case waits for a body since removed from the organisation's configuration:
     # the rules cannot name its next meeting, and raise.
     with write_session(db) as session:
@@ -172,7 +172,7 @@ def test_it_gets_to_the_other_cases_when_failing_ones_fill_a_batch(db, caplog):
         failing, fine = (create_case(session, number=number, now=NOW).id
                          for number in ("26-001", "26-002"))
         create_meeting(session, body="SU", day=date(2026, 4, 15), now=NOW)
-        services.fire_action(session, "26-001", "submit", actor="test", now=NOW)
+        actions.submit(session, "26-001", actor="test", now=NOW)
         # As above: it waits for a body no longer configured, and its refresh raises.
         session.connection().execute(sa.text(
             "UPDATE awaiting SET body_code = 'XX' WHERE case_id = :id"), {"id": failing})
@@ -201,8 +201,8 @@ def test_it_cancels_a_reminder_an_action_made_obsolete_before_the_sweep_claims(d
             Reminder.case_id == case_id, Reminder.kind == "hearing_request")).one()
     assert request.status == PENDING and request.next_attempt_at <= later  # due by then
     with write_session(db) as session:
-        services.fire_action(session, "26-001", "withdraw", actor="test",
-                             reason="Erstattes af en ny strategi.", now=NOW)
+        actions.withdraw(session, "26-001", actor="test",
+                         reason="Erstattes af en ny strategi.", now=NOW)
     enqueued: list[int] = []
     result = delivery.sweep(db, lambda row_ids, token: enqueued.extend(row_ids), now=later,
                             rules=RULES, timing=outbox.Timing(batch_size=1000))

@@ -20,7 +20,7 @@ from web_fixtures import (
     page_csrf,
 )
 
-from cases import queries, services
+from cases import actions, queries, services
 from cases.db import make_engine, read_session, write_session
 from cases.models import Awaiting
 from cli.main import cli
@@ -54,8 +54,8 @@ def marks(engine, number="26-001") -> dict[str, tuple]:
 
 def decide(engine, body, wording, number="26-001", **arguments):
     with write_session(engine) as session:
-        services.record_decision(session, number, body=body, wording=wording, actor="sekr",
-                                 meeting_date="31-03-2026", now=NOW, **arguments)
+        actions.record_decision(session, number, body=body, wording=wording, actor="sekr",
+                                meeting_date="31-03-2026", now=NOW, **arguments)
 
 
 def a_case_awaiting_su(engine, deciding_body="SU", committees=(), people=True) -> None:
@@ -67,7 +67,7 @@ def a_case_awaiting_su(engine, deciding_body="SU", committees=(), people=True) -
             "deciding_body": deciding_body, "committees": list(committees),
             "owner_name": "Sagsbehandler", "owner_email": "ejer@ballerup.dk",
             "proposals": ["Strategien godkendes."]}, actor="test", now=NOW)
-        services.fire_action(session, "26-001", "submit", actor="test", now=NOW)
+        actions.submit(session, "26-001", actor="test", now=NOW)
 
 
 # -- the service -------------------------------------------------------------------------------
@@ -165,8 +165,8 @@ def test_it_drops_the_mark_when_the_case_is_withdrawn(db):
     a_case_awaiting_su(db)
     deliver(db)
     with write_session(db) as session:
-        services.fire_action(session, "26-001", "withdraw", actor="sekr", reason="Trukket",
-                             now=NOW)
+        actions.withdraw(session, "26-001", actor="sekr", reason="Trukket",
+                         now=NOW)
     assert marks(db) == {}
 
 

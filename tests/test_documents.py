@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
+from cases import actions as case_actions
 from cases import services as case_services
 from cases.db import make_engine, read_session, write_session
 from cli.main import cli
@@ -34,7 +35,7 @@ def meeting_id(sqlite_url, org):
                 "proposals": [f"Indstillingen {text}"],
                 "attachments": [{"title": f"Bilag {text}", "recommended": True}]},
                 actor="t", org=org, now=NOW)
-            case_services.fire_action(session, number, "submit", actor="t", org=org, now=NOW)
+            case_actions.submit(session, number, actor="t", org=org, now=NOW)
             services.place_case(session, meeting.id, number, org=org, now=NOW)
         services.publish_agenda(session, meeting.id, actor="t", org=org, now=NOW)
         items = queries.items(session, meeting.id)
@@ -136,7 +137,7 @@ def test_it_keeps_a_case_closed_on_one_agenda_closed_on_the_next(sqlite_url, org
             "number": "C-3", "title": "Sag lukket i udvalget", "centre": "Center for Voksne og "
             "Sundhed", "deciding_body": "KB", "committees": ["SU"], "summary": text,
             "presentation": text, "proposals": [text]}, actor="t", org=org, now=NOW)
-        case_services.fire_action(session, "C-3", "submit", actor="t", org=org, now=NOW)
+        case_actions.submit(session, "C-3", actor="t", org=org, now=NOW)
         item = services.place_case(session, su.id, "C-3", org=org, now=NOW)
         services.set_closed(session, item.id, True)
         services.publish_agenda(session, su.id, actor="t", org=org, now=NOW)

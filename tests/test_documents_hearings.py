@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from cases import actions as case_actions
 from cases import services as case_services
 from cases.db import make_engine, read_session, write_session
 from demo.cases import load_demo, read_data
@@ -26,7 +27,7 @@ def _case_with_hearing(session, org, number, *, title, answer, confidential=Fals
         "summary": "Sammendrag.", "confidential": confidential,
         "proposals": ["Høringssvarene tages til efterretning."]},
         actor="t", org=org, now=SEPTEMBER)
-    case_services.fire_action(session, number, "submit", actor="t", org=org, now=SEPTEMBER)
+    case_actions.submit(session, number, actor="t", org=org, now=SEPTEMBER)
     hearing = case_services.add_hearing(
         session, number, title=f"Høring om {title}", parties=["HR", "SR", "PR"],
         deadline="20-09-2022", opened_on="01-09-2022", blocking=False, actor="t", org=org,

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from servers import HOSTILE_TITLE, MailSink
 from sqlmodel import select
 
-from cases import services
+from cases import actions, services
 from cases.db import read_session, write_session
 from cases.models import Membership, User, utcnow
 from cases.settings import get_settings
@@ -77,7 +77,7 @@ def test_it_queues_one_email_per_follower_when_a_followed_case_moves(engine):
         gone = follow(session, "stoppet@example.org", body_code="SU")
         session.get(Subscription, gone).ended_at = utcnow()
     with write_session(engine) as session:
-        event = services.fire_action(session, "F-1", "submit", actor="test")
+        event = actions.submit(session, "F-1", actor="test")
     rows = follow_rows(engine)
     assert [r.recipient for r in rows] == ["begge@example.org", "sagen@example.org",
                                            "su@example.org"]
@@ -98,7 +98,7 @@ def test_it_queues_nothing_when_the_action_is_refused(engine):
         make_case(session, "F-2")
         follow(session, "sagen@example.org", case_number="F-2")
     with pytest.raises(TransitionRefused), write_session(engine) as session:
-        services.fire_action(session, "F-2", "close", actor="test")
+        actions.close(session, "F-2", actor="test")
     assert follow_rows(engine) == []
 
 
@@ -109,10 +109,10 @@ def test_it_gives_body_followers_only_number_and_title_of_a_closed_case(engine):
         follow(session, "sagen@example.org", case_number="F-3", name="Signe Sag",
                bodies=("SU",))
     with write_session(engine) as session:
-        services.fire_action(session, "F-3", "submit", actor="test")
-        services.fire_action(session, "F-3", "treat", actor="test", body="SU",
-                             wording="anbefales", meeting_date="04-10-2022", item_number=3,
-                             decision_text="Fortroligt beslutningsindhold.")
+        actions.submit(session, "F-3", actor="test")
+        actions.treat(session, "F-3", actor="test", body="SU",
+                      wording="anbefales", meeting_date="04-10-2022", item_number=3,
+                      decision_text="Fortroligt beslutningsindhold.")
     by_recipient = {}
     for row in follow_rows(engine):
         by_recipient.setdefault(row.recipient, []).append(row)
@@ -135,7 +135,7 @@ def test_it_tells_body_followers_about_a_published_agenda(engine):
         make_case(session, "F-4", title="Åben sag")
         make_case(session, "F-5", title="Lukket sag", confidential=True)
         for number in ("F-4", "F-5"):
-            services.fire_action(session, number, "submit", actor="test")
+            actions.submit(session, number, actor="test")
         meeting = create_meeting(session, body="SU", day=utcnow().date() + timedelta(days=40))
         place_case(session, meeting.id, "F-4")
         place_case(session, meeting.id, "F-5")
@@ -163,7 +163,7 @@ def test_it_cancels_waiting_emails_when_the_follower_unsubscribes(engine, sqlite
     with write_session(engine) as session:
         make_case(session, "F-6")
         subscription_id = follow(session, "sagen@example.org", case_number="F-6")
-        services.fire_action(session, "F-6", "submit", actor="test")
+        actions.submit(session, "F-6", actor="test")
     assert [row.status for row in follow_rows(engine)] == [PENDING]
     client = TestClient(create_app(sqlite_url), follow_redirects=False)
     assert client.post(unsubscribe_path(subscription_id)).status_code == 200
@@ -180,7 +180,7 @@ def test_it_delivers_a_follow_email_whose_link_stops_following(engine, sqlite_ur
         make_case(session, "F-7", title=HOSTILE_TITLE)
         subscription_id = follow(session, "sagen@example.org", case_number="F-7",
                                  name="Signe Sag")
-        services.fire_action(session, "F-7", "submit", actor="test")
+        actions.submit(session, "F-7", actor="test")
     notify_changed_cases(engine)  # the sweep's first step
     with MailSink() as sink:
         mailer = delivery.Mailer("127.0.0.1", sink.port, timeout=5)
@@ -223,14 +223,14 @@ def test_it_gives_body_followers_only_number_and_title_of_a_case_closed_on_the_a
 
     with write_session(engine) as session:
         make_case(session, "F-8", title="Åben sag, lukket punkt")
-        services.fire_action(session, "F-8", "submit", actor="test")
+        actions.submit(session, "F-8", actor="test")
         meeting = create_meeting(session, body="SU", day=utcnow().date() + timedelta(days=40))
         set_closed(session, place_case(session, meeting.id, "F-8").id, True)
         follow(session, "udvalg@example.org", body_code="SU")
     with write_session(engine) as session:
-        services.fire_action(session, "F-8", "treat", actor="test", body="SU",
-                             wording="anbefales", meeting_date="04-10-2022", item_number=1,
-                             decision_text="Fortroligt beslutningsindhold.")
+        actions.treat(session, "F-8", actor="test", body="SU",
+                      wording="anbefales", meeting_date="04-10-2022", item_number=1,
+                      decision_text="Fortroligt beslutningsindhold.")
     # News of the submission and of the treatment, both derived once the case was closed.
     contexts = _contexts(engine)["udvalg@example.org"]
     assert len(contexts) == 2
@@ -250,7 +250,7 @@ def test_it_rechecks_a_case_followers_read_access_when_a_closed_case_moves(engin
         session.delete(session.exec(select(Membership).where(Membership.user_id == left))
                        .one())
     with write_session(engine) as session:
-        services.fire_action(session, "F-9", "submit", actor="test")
+        actions.submit(session, "F-9", actor="test")
     contexts = _contexts(engine)
     assert contexts["stadig@example.org"][0]["to_state"] == "Til behandling i fagudvalg"
     for email in ("stoppet@example.org", "udtraadt@example.org"):

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from servers import database_dump
 from sqlmodel import SQLModel
 
+from cases import actions as case_actions
 from cases import queries as case_queries
 from cases.db import make_engine, read_session, write_session
 from cli.main import cli
@@ -154,7 +155,7 @@ def test_it_finds_an_existing_case_by_its_number_before_its_title(db, org):
             "number": "KMU-20221011-02", "title": "Træplan, vores egen titel",
             "centre": "Center for By og Miljø", "deciding_body": "KB",
             "committees": ["KMU", "UGO"]}, actor="t", org=org)
-        case_services.fire_action(session, "KMU-20221011-02", "submit", actor="t", org=org)
+        case_actions.submit(session, "KMU-20221011-02", actor="t", org=org)
     report = load(db, OWN, org)
     assert report.matched_cases == ["KMU-20221011-02"]
     assert report.created_cases == ["KMU-20221011-04"]

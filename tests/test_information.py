@@ -17,7 +17,7 @@ from web_fixtures import (
     page_csrf,
 )
 
-from cases import queries, services
+from cases import actions, queries, services
 from cases.db import make_engine, read_session, write_session
 from cases.models import Membership, User
 from cases.settings import current_organisation
@@ -42,10 +42,10 @@ def decided_case(engine, number: str, *, title: str = "Rammeaftale",
                                        "centre": "Center for Voksne og Sundhed",
                                        "deciding_body": "SU", "committees": ["SU"],
                                        "confidential": confidential}, actor="test")
-        services.fire_action(session, number, "submit", actor="test")
-        services.record_decision(session, number, body="SU", wording="godkendt",
-                                 meeting_date="04-10-2022", actor="test",
-                                 decision_text="Rammeaftalen godkendes.")
+        actions.submit(session, number, actor="test")
+        actions.record_decision(session, number, body="SU", wording="godkendt",
+                                meeting_date="04-10-2022", actor="test",
+                                decision_text="Rammeaftalen godkendes.")
     return number
 
 
@@ -77,8 +77,8 @@ def rendered(engine, row: Reminder) -> tuple[str, str, str]:
 
 def send(engine, number: str, **arguments):
     with write_session(engine) as session:
-        return services.fire_action(session, number, "send_for_information", actor="test",
-                                    **arguments)
+        return actions.send_for_information(session, number, actor="test",
+                                            **arguments)
 
 
 def test_it_records_the_councils_and_authorities_a_case_is_sent_to(db):
@@ -121,10 +121,11 @@ def test_it_takes_outside_recipients_only_when_sending_for_information(db):
                                        "deciding_body": "KB", "committees": ["SU"]},
                              actor="test")
     before = database_dump(db)
-    with pytest.raises(InvalidInput, match="kun, når sagen sendes til orientering"):
+    with pytest.raises(InvalidInput, match="Eksterne modtagere angives kun ved «Send til "
+                                           "orientering»"):
         with write_session(db) as session:
-            services.fire_action(session, "RA-3", "submit", actor="test",
-                                 recipients=["Socialstyrelsen"])
+            actions.run_action(session, "RA-3", "submit", {"recipients": ["Socialstyrelsen"]},
+                               actor="test")
     assert database_dump(db) == before
 
 
@@ -143,7 +144,7 @@ def test_it_sends_for_information_from_the_command_line(sqlite_url, monkeypatch)
         payload = queries.events(session, case.id)[-1].payload
     assert (payload["bodies"], payload["recipients"]) == (["HR", "SR"], ["Socialstyrelsen"])
     refused = runner.invoke(cli, ["case", "close", "RA-4", "--recipient", "Socialstyrelsen"])
-    assert refused.exit_code == 1 and "kun, når sagen sendes til orientering" in refused.output
+    assert refused.exit_code == 1 and "angives kun ved «Send til orientering»" in refused.output
 
 
 def test_it_sends_for_information_from_the_case_page(web_app, web_engine):
@@ -223,7 +224,7 @@ def test_it_tells_the_members_of_the_informed_bodies_once_with_the_decision(db):
     assert {r.status for r in rows} == {PENDING} and {r.case_id for r in rows} == {None}
     notify_changed_cases(db, now=NOW)  # and again: nothing twice
     with write_session(db) as session:  # a later change to the case cancels none of them
-        services.fire_action(session, "RA-7", "close", actor="test")
+        actions.close(session, "RA-7", actor="test")
     notify_changed_cases(db, now=NOW)
     assert [(r.recipient, r.status) for r in notices(db)] == [
         (r.recipient, PENDING) for r in rows]

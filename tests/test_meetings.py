@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import select
 
+from cases import actions as case_actions
 from cases import queries as case_queries
 from cases import services as case_services
 from cases.db import make_engine, read_session, write_session
@@ -33,8 +34,8 @@ def new_case(session, org, number, *, deciding="SU", committees=("SU",), title=N
         "committees": list(committees), "proposals": ["Sagen godkendes."],
         "confidential": confidential}, actor="test", org=org, now=now or at("01-08"))
     if submit:
-        case_services.fire_action(session, number, "submit", actor="test", org=org,
-                                  now=now or at("01-08"))
+        case_actions.submit(session, number, actor="test", org=org,
+                            now=now or at("01-08"))
 
 
 @pytest.fixture

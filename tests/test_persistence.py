@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
-from cases import queries, services
+from cases import actions, queries, services
 from cases.dates import COPENHAGEN, local_to_utc
 from cases.db import read_session, write_session
 from cases.models import Case, CaseEvent
@@ -23,9 +23,10 @@ def new_case(engine, number="P-1", **fields):
         return services.create_case(session, data, actor=ACTOR)
 
 
-def act(engine, number, trigger, **arguments):
+def act(engine, number, trigger, *, expected_version=None, **arguments):
     with write_session(engine) as session:
-        return services.fire_action(session, number, trigger, actor=ACTOR, **arguments)
+        return actions.run_action(session, number, trigger, arguments, actor=ACTOR,
+                                  expected_version=expected_version)
 
 
 def test_it_keeps_every_field_of_a_case(db):
@@ -76,7 +77,7 @@ def test_it_keeps_a_treatment_and_its_audit_event_together(db):
     act(db, "P-1", "submit")
     at = local_to_utc(date(2022, 10, 4), 19, 5)
     with write_session(db) as session:
-        services.record_decision(
+        actions.record_decision(
             session, "P-1", body="SU", wording="Indstilles til godkendelse", actor="anna",
             meeting_date="04-10-2022", item_number=10, decision_text="Indstilles.",
             proposal_decisions=[{"number": 1, "text": "Indstilles – «Ø»"}],
@@ -202,8 +203,8 @@ def test_it_lists_a_bodys_queue_oldest_first(db):
     for number, hour in (("Q-2", 10), ("Q-1", 9), ("Q-3", 11)):
         new_case(db, number=number, committees=["SU"])
         with write_session(db) as session:
-            services.fire_action(session, number, "submit", actor=ACTOR,
-                                 now=local_to_utc(date(2022, 9, 1), hour))
+            actions.submit(session, number, actor=ACTOR,
+                           now=local_to_utc(date(2022, 9, 1), hour))
     with read_session(db) as session:
         assert [c.number for c, _ in queries.queue(session, "SU")] == ["Q-1", "Q-2", "Q-3"]
         assert [c.number for c in queries.list_cases(session, status="committee")] == [

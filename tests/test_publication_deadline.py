@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from servers import database_dump
 from sqlmodel import select
 
+from cases import actions as case_actions
 from cases import services as case_services
 from cases.db import read_session, write_session
 from cases.models import CaseEvent, utcnow
@@ -29,7 +30,7 @@ def new_cases(session, org, numbers, *, deciding: str, now: datetime) -> None:
             "number": number, "title": f"Sag {number}", "centre": "Center for Voksne og Sundhed",
             "deciding_body": deciding, "proposals": ["Sagen godkendes."]},
             actor="t", org=org, now=now)
-        case_services.fire_action(session, number, "submit", actor="t", org=org, now=now)
+        case_actions.submit(session, number, actor="t", org=org, now=now)
 
 
 def cases_awaiting_kb(engine, org, numbers, *, finance_day: date) -> None:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from cases import queries, services
+from cases import actions, queries, services
 from cases.db import make_engine, read_session, write_session
 
 pytestmark = pytest.mark.slow  # every test starts two racing processes
@@ -39,9 +39,9 @@ def racer(url, body, numbers, expected_version, hold_read, barrier, results):
         barrier.wait(timeout=60)
         try:
             with write_session(engine) as session:
-                services.fire_action(session, number, "treat", actor=f"racer-{body}",
-                                     expected_version=expected_version, body=body,
-                                     wording="anbefales", meeting_date="04-10-2022")
+                actions.treat(session, number, actor=f"racer-{body}",
+                              expected_version=expected_version, body=body,
+                              wording="anbefales", meeting_date="04-10-2022")
             results.put((number, body, "won", ""))
         except Conflict as error:
             results.put((number, body, "conflict", error.message))
@@ -59,7 +59,7 @@ def prepare_cases(url) -> list[str]:
                                            "centre": "Center for Voksne og Sundhed",
                                            "deciding_body": "KB",
                                            "committees": ["SU", "BSU"]}, actor="test")
-            services.fire_action(session, number, "submit", actor="test")
+            actions.submit(session, number, actor="test")
     engine.dispose()
     return numbers
 

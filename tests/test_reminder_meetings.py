@@ -10,7 +10,7 @@ import pytest
 from servers import add_people, create_case
 from sqlmodel import select
 
-from cases import services
+from cases import actions
 from cases.db import write_session
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
@@ -46,7 +46,7 @@ def case_in_su_queue(engine) -> int:
         meeting = meeting_services.create_meeting(session, body="SU", day="31-03-2026",
                                                   now=NOW)
         create_case(session, now=NOW)
-        services.fire_action(session, "26-001", "submit", actor="test", now=NOW)
+        actions.submit(session, "26-001", actor="test", now=NOW)
     notify_changed_cases(engine, now=NOW)
     return meeting.id
 
@@ -131,7 +131,7 @@ def test_it_follows_the_next_meeting_when_meetings_are_created_moved_and_cancell
     with write_session(db) as session:
         add_people(session)
         create_case(session, now=NOW)
-        services.fire_action(session, "26-001", "submit", actor="test", now=NOW)
+        actions.submit(session, "26-001", actor="test", now=NOW)
     assert rows(db, "submission_due") == []  # no SU meeting planned yet
     with write_session(db) as session:
         meeting = meeting_services.create_meeting(session, body="SU", day="31-03-2026",

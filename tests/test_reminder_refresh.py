@@ -7,7 +7,7 @@ import pytest
 from servers import add_people, create_case
 from sqlmodel import select
 
-from cases import services
+from cases import actions, services
 from cases.db import write_session
 from notifications.changes import notify_changed_cases
 from notifications.models import CANCELLED, PENDING, SENT, Reminder
@@ -69,8 +69,8 @@ def test_it_cancels_pending_reminders_but_keeps_sent_ones_when_the_case_is_withd
         sent.status = SENT
         session.add(sent)
     with write_session(db) as session:
-        services.fire_action(session, "26-001", "withdraw", actor="test",
-                             reason="Erstattes af en ny strategi.", now=NOW)
+        actions.withdraw(session, "26-001", actor="test",
+                         reason="Erstattes af en ny strategi.", now=NOW)
     statuses = sorted(outbox_rows(db).values())
     assert statuses == [CANCELLED] * 5 + [SENT]
 

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from servers import database_dump
 
-from cases import queries, services
+from cases import actions, queries, services
 from cases.db import read_session, write_session
 from workflow.errors import InvalidInput, NotFound, TransitionRefused, UserError
 
@@ -25,15 +25,16 @@ def create(engine, number, *, deciding_body, committees=(), **fields):
         return services.create_case(session, data, actor=ACTOR)
 
 
-def act(engine, number, trigger, **arguments):
+def act(engine, number, trigger, *, expected_version=None, **arguments):
     with write_session(engine) as session:
-        return services.fire_action(session, number, trigger, actor=ACTOR, **arguments)
+        return actions.run_action(session, number, trigger, arguments, actor=ACTOR,
+                                  expected_version=expected_version)
 
 
 def decide(engine, number, body, wording, meeting_date, **arguments):
     with write_session(engine) as session:
-        return services.record_decision(session, number, body=body, wording=wording,
-                                        actor=ACTOR, meeting_date=meeting_date, **arguments)
+        return actions.record_decision(session, number, body=body, wording=wording,
+                                       actor=ACTOR, meeting_date=meeting_date, **arguments)
 
 
 def case_state(engine, number) -> dict:
@@ -336,25 +337,26 @@ BAD_ACTIONS = {
                            lambda e: act(e, "BAD-1", "close")),
     "body not due": (TransitionRefused, "afventer ikke",
                      lambda e: decide(e, "BAD-1", "ØU", "godkendt", "04-10-2022")),
-    "malformed date": (InvalidInput, "Ugyldig dato",
+    "malformed date": (InvalidInput, "mødedato: ugyldig dato",
                        lambda e: decide(e, "BAD-1", "SU", "godkendt", "4/10/22")),
-    "impossible date": (InvalidInput, "Ugyldig dato",
+    "impossible date": (InvalidInput, "mødedato: ugyldig dato",
                         lambda e: decide(e, "BAD-1", "SU", "godkendt", "31-02-2022")),
     "unknown wording": (InvalidInput, "Ukendt beslutning",
                         lambda e: decide(e, "BAD-1", "SU", "vedtaget måske", "04-10-2022")),
     "wording for another action": (InvalidInput, "passer ikke",
                                    lambda e: act(e, "BAD-1", "treat", body="SU",
                                                  wording="udsat", meeting_date="04-10-2022")),
-    "impossible date with a withdrawal": (InvalidInput, "Ugyldig dato",
-                                          lambda e: act(e, "BAD-1", "withdraw", reason="x",
-                                                        meeting_date="30-02-2022")),
+    "a meeting date with a withdrawal": (InvalidInput, "Mødedato angives kun ved «Send i "
+                                         "høring»",
+                                         lambda e: act(e, "BAD-1", "withdraw", reason="x",
+                                                       meeting_date="30-02-2022")),
     "decision on a proposal the case does not have": (
         InvalidInput, "intet punkt 1", lambda e: decide(
             e, "BAD-1", "SU", "godkendt", "04-10-2022",
             proposal_decisions=[{"number": 1, "text": "Godkendt"}])),
     "missing date": (InvalidInput, "mødedatoen",
                      lambda e: act(e, "BAD-1", "treat", body="SU", wording="godkendt")),
-    "item number not a number": (InvalidInput, "Punktnummeret",
+    "item number not a number": (InvalidInput, "punktnummer: skal være et helt tal",
                                  lambda e: decide(e, "BAD-1", "SU", "godkendt", "04-10-2022",
                                                   item_number="elleve")),
     "absurd decision text": (InvalidInput, "højst 20000",
@@ -364,7 +366,8 @@ BAD_ACTIONS = {
                          lambda e: act(e, "BAD-1", "postpone", body="SU", colour="red")),
     "send back to a council": (InvalidInput, "ikke et fagudvalg",
                                lambda e: act(e, "BAD-1", "send_back", body="ØU",
-                                             bodies=["HR"], reason="x")),
+                                             bodies=["HR"], reason="x",
+                                             meeting_date="04-10-2022")),
     "replace by itself": (InvalidInput, "erstatte sig selv",
                           lambda e: act(e, "BAD-1", "replace", reason="x",
                                         replaced_by="BAD-1")),
@@ -463,8 +466,8 @@ def test_it_rolls_back_the_whole_transaction_when_a_later_step_fails(db):
     before = database_dump(db)
     with pytest.raises(TransitionRefused):
         with write_session(db) as session:
-            services.fire_action(session, "TX-1", "submit", actor=ACTOR)
-            services.fire_action(session, "TX-1", "close", actor=ACTOR)
+            actions.submit(session, "TX-1", actor=ACTOR)
+            actions.close(session, "TX-1", actor=ACTOR)
     assert database_dump(db) == before
     assert db.dialect.name in ("sqlite", "postgresql")
 

@@ -15,7 +15,7 @@ from web_fixtures import (
     page_csrf,
 )
 
-from cases import queries
+from cases import actions, queries
 from cases.db import read_session, write_session
 from notifications.models import Subscription
 
@@ -235,11 +235,11 @@ def test_it_lists_cases_sent_back_and_missing_responses(web_app, web_engine):
     from cases import services
     number = make_case(web_engine, committees=("SU",))
     with write_session(web_engine) as session:
-        services.fire_action(session, number, "treat", actor="t", body="SU",
-                             wording="anbefales", meeting_date="06-09-2022")
-        services.fire_action(session, number, "send_back", actor="t", body="ØU",
-                             wording="sendes_tilbage", meeting_date="20-09-2022",
-                             bodies=["SU"], reason="Mere belysning")
+        actions.treat(session, number, actor="t", body="SU",
+                      wording="anbefales", meeting_date="06-09-2022")
+        actions.send_back(session, number, actor="t", body="ØU",
+                          wording="sendes_tilbage", meeting_date="20-09-2022",
+                          bodies=["SU"], reason="Mere belysning")
         services.add_hearing(session, number, title="Høring", parties=["HR"],
                              deadline=days(-2), opened_on=days(-20), actor="t")
     client = as_role(web_app, "manager")

@@ -19,6 +19,7 @@ from web_fixtures import (
     page_csrf,
 )
 
+from cases import actions as case_actions
 from cases import queries
 from cases import services as case_services
 from cases.db import make_engine, read_session, write_session
@@ -38,7 +39,7 @@ def registered_case(engine, *, title="Samlet udsattestrategi", deciding_body="SU
             "deciding_body": deciding_body, "committees": list(committees),
             "summary": "Et sammendrag.", "proposals": list(proposals)}, actor="test")
         if submit:
-            case_services.fire_action(session, number, "submit", actor="test")
+            case_actions.submit(session, number, actor="test")
     return number
 
 

@@ -17,7 +17,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from cases import queries, services
+from cases import actions, queries, services
 from cases.db import make_engine, read_session, write_session
 from workflow import decisions
 from workflow.errors import UserError
@@ -100,8 +100,8 @@ class CaseWorkflow(RuleBasedStateMachine):
             arguments["wording"] = "taget_til_efterretning"
         if trigger == "replace":
             arguments["replaced_by"] = self._other_case(number)
-        if self._try(number, lambda s: services.fire_action(s, number, trigger,
-                                                            actor="hypothesis", **arguments)):
+        if self._try(number, lambda s: actions.run_action(s, number, trigger, arguments,
+                                                          actor="hypothesis")):
             self.workflow_actions[number] += 1
 
     @rule(number=cases, rng=st.randoms(use_true_random=False))
@@ -140,11 +140,13 @@ class CaseWorkflow(RuleBasedStateMachine):
             arguments["body"] = "SU"
         if arguments["body"] and decisions.wordings_for(trigger):
             arguments["wording"] = decisions.wordings_for(trigger)[0].code
+        # Of these, only what the action takes: the others are refused (fire_anything).
+        taken = actions.ACTIONS[trigger].model.model_fields
+        arguments = {key: value for key, value in arguments.items() if key in taken}
         if trigger == "send_to_hearing":
             self.send_to_hearing(number)
-        elif self._try(number, lambda s: services.fire_action(s, number, trigger,
-                                                              actor="hypothesis",
-                                                              **arguments)):
+        elif self._try(number, lambda s: actions.run_action(s, number, trigger, arguments,
+                                                            actor="hypothesis")):
             self.workflow_actions[number] += 1
 
     def _other_case(self, number: str) -> str | None:

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from cases import services
+from cases import actions, services
 from cases.db import make_engine, write_session
 from cases.models import Membership, User
 from demo.users import DEMO_USERS, ensure_demo_users
@@ -117,7 +117,7 @@ def make_case(engine, *, number: str | None = None, title: str = "Testsag",
     with write_session(engine) as session:
         services.create_case(session, data, actor="test")
         if submit:
-            services.fire_action(session, number, "submit", actor="test")
+            actions.submit(session, number, actor="test")
     return number
 
 

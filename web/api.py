@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from cases import queries, services
+from cases import actions, queries, services
 from cases.dates import COPENHAGEN
 from cases.db import write_session
 from cases.models import Case, utcnow
@@ -146,9 +146,9 @@ def fire_transition(number: str, data: TransitionIn, request: Request,
                     user: CurrentUser = api("fire_transition")):
     arguments = data.model_dump(exclude={"trigger", "version"}, exclude_none=True)
     with write_session(request.app.state.engine) as session:
-        event = services.fire_action(session, number, data.trigger,
-                                     actor=f"api:{user.username}",
-                                     expected_version=data.version, **arguments)
+        event = actions.run_action(session, number, data.trigger, arguments,
+                                   actor=f"api:{user.username}",
+                                   expected_version=data.version)
         case = queries.get_case(session, number)
         return {"from": event.from_state, "to": event.to_state, "version": case.version}
 
@@ -159,9 +159,9 @@ def record_decision(number: str, data: DecisionIn, request: Request,
                     user: CurrentUser = api("record_decision")):
     arguments = data.model_dump(exclude={"body", "wording", "version"}, exclude_none=True)
     with write_session(request.app.state.engine) as session:
-        event = services.record_decision(session, number, body=data.body, wording=data.wording,
-                                         actor=f"api:{user.username}",
-                                         expected_version=data.version, **arguments)
+        event = actions.record_decision(session, number, body=data.body, wording=data.wording,
+                                        actor=f"api:{user.username}",
+                                        expected_version=data.version, **arguments)
         case = queries.get_case(session, number)
         return {"trigger": event.trigger, "from": event.from_state, "to": event.to_state,
                 "version": case.version}

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session, select
 
-from cases import queries, services
+from cases import actions, queries, services
 from cases.dates import COPENHAGEN, format_date, parse_date
 from cases.db import write_session
 from cases.models import DEADLINE_KINDS, Case, Hearing, User, utcnow
@@ -178,33 +178,37 @@ async def record_decision(request: Request, number: str,
                           user: CurrentUser = Depends(require("record_decision"))):
     form = await form_with_csrf(request)
     wording = decisions.wording(form.get("wording"))
+    # The committees to send back to are ticked in advance (the case's own), so they are the
+    # decision's only when it sends back, as the form says.
+    sent_back = wording is not None and wording.trigger == "send_back"
     arguments = dict(body=form.get("body"), meeting_date=form.get("meeting_date"),
                      item_number=form.get("item_number") or None,
                      decision_text=form.get("decision_text"), minority=form.get("minority"),
-                     reason=form.get("reason"), bodies=form.getlist("bodies"),
+                     reason=form.get("reason"),
+                     bodies=form.getlist("bodies") if sent_back else None,
                      override_reason=form.get("override_reason"))
     with write_session(request.app.state.engine) as session:
-        event = services.record_decision(session, number, wording=form.get("wording"),
-                                         actor=user.username,
-                                         expected_version=_version(form), **arguments)
+        event = actions.record_decision(session, number, wording=form.get("wording"),
+                                        actor=user.username,
+                                        expected_version=_version(form), **arguments)
     flash(request, f"Beslutningen «{wording.label if wording else ''}» er registreret: "
                    f"{current_organisation().state_change(event.from_state, event.to_state)}.")
     return redirect(f"/sager/{number}")
 
 
 @router.post("/sager/{number:path}/handling")
-async def fire_action(request: Request, number: str,
+async def other_action(request: Request, number: str,
                       user: CurrentUser = Depends(require("fire_transition"))):
     form = await form_with_csrf(request)
     trigger = form.get("trigger")
     if trigger not in TRIGGER_LABELS or trigger in (*DECISION_TRIGGERS, "record_earlier"):
         raise InvalidInput("Vælg en handling.")
     with write_session(request.app.state.engine) as session:
-        event = services.fire_action(
-            session, number, trigger, actor=user.username, expected_version=_version(form),
-            reason=form.get("reason"), replaced_by=form.get("replaced_by"),
-            override_reason=form.get("override_reason"), bodies=form.getlist("bodies"),
-            recipients=form.get("recipients").split(","))  # the service drops empty ones
+        event = actions.run_action(session, number, trigger, {
+            "reason": form.get("reason"), "replaced_by": form.get("replaced_by"),
+            "override_reason": form.get("override_reason"), "bodies": form.getlist("bodies"),
+            "recipients": form.get("recipients").split(",")},  # empty ones are left out
+            actor=user.username, expected_version=_version(form))
     flash(request, f"{TRIGGER_LABELS[trigger]}: "
                    f"{current_organisation().state_change(event.from_state, event.to_state)}.")
     return redirect(f"/sager/{number}")
