@@ -112,7 +112,7 @@ def agenda_published(session: Session, meeting, publication, now: datetime) -> i
     shown = []
     for item in items:
         case = session.get(Case, item.case_id) if item.case_id else None
-        closed = item.closed or bool(case and case.confidential)
+        closed = item.closed or bool(case and case_is_closed(session, case))
         shown.append({"number": item.number, "title": item.title, "closed": closed,
                       "case_number": case.number if case and not closed else ""})
     context = {"body": current_organisation().body_name(meeting.body_code),
