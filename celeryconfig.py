@@ -2,28 +2,19 @@
 
 The broker comes from SAGSGANG_BROKER_URL: Redis in production
 (redis://host:6379/0); by default an embedded SQLite broker under var/, so that `make run`
-needs no server (ENGINEERING.md measured it; its caveats are handled in
+needs no server (its caveats, in docs/engineering.md, are handled in
 notifications.celery_app). Times are Europe/Copenhagen; due work is found by an interval
 sweep of the outbox, never by ETA/countdown tasks or crontabs.
 """
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
-_PROJECT_DIR = Path(__file__).resolve().parent
-_VAR_DIR = Path(os.environ.get("SAGSGANG_VAR_DIR", str(_PROJECT_DIR / "var")))
+from cases.settings import load_settings
 
+# Read and checked when worker or beat starts: a bad setting stops it with its message.
+_settings = load_settings()
 
-def _seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name, "")
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        raise SystemExit(f"{name} must be a number of seconds, got {raw!r}") from None
-
-
-broker_url = os.environ.get("SAGSGANG_BROKER_URL") or f"sqla+sqlite:///{_VAR_DIR / 'broker.db'}"
+broker_url = _settings.broker_url
 broker_connection_retry_on_startup = True
 # Results are not used: the outbox row is the record of what happened.
 task_ignore_result = True
@@ -40,17 +31,17 @@ task_serializer = "json"
 accept_content = ["json"]
 worker_hijack_root_logger = False
 
-beat_schedule_filename = str(_VAR_DIR / "celerybeat-schedule")
+beat_schedule_filename = str(_settings.var_dir / "celerybeat-schedule")
 beat_schedule = {
     "sweep-reminders": {
         "task": "notifications.sweep",
-        "schedule": timedelta(seconds=_seconds("SAGSGANG_SWEEP_SECONDS", 30.0)),
+        "schedule": timedelta(seconds=_settings.sweep_seconds),
         # A sweep that could not run on time is useless later: the next one does its work.
         "options": {"expires": 60},
     },
     "plan-reminders": {
         "task": "notifications.plan",
-        "schedule": timedelta(seconds=_seconds("SAGSGANG_PLAN_SECONDS", 600.0)),
+        "schedule": timedelta(seconds=_settings.plan_seconds),
     },
     "clean-embedded-broker": {
         "task": "notifications.clean_broker",

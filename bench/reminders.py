@@ -22,10 +22,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR / "tests"))
-
-from servers import (  # noqa: E402
+from bench.servers import (
+    PROJECT_DIR,
     CeleryProcess,
     RedisServer,
     add_due_reminders,

@@ -39,7 +39,7 @@ from cases.models import (
     Proposal,
     Treatment,
 )
-from cases.organisation import current_organisation
+from cases.settings import current_organisation
 
 ACTIVE_CASES = 500
 CHUNK = 20_000

@@ -17,9 +17,9 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlmodel import Session
 
-from cases import settings
+from cases.settings import PROJECT_DIR, get_settings
 
-MIGRATIONS_DIR = settings.PROJECT_DIR / "migrations"
+MIGRATIONS_DIR = PROJECT_DIR / "migrations"
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -63,7 +63,7 @@ def engine_for(url: str) -> sa.Engine:
 
 
 def get_engine() -> sa.Engine:
-    return engine_for(settings.database_url())
+    return engine_for(get_settings().database_url)
 
 
 @contextmanager
@@ -108,5 +108,15 @@ def alembic_config(url: str):
 
 
 def migrate(url: str | None = None) -> None:
-    """Bring the schema up to date (every migration branch: `heads`)."""
-    command.upgrade(alembic_config(url or settings.database_url()), "heads")
+    """Bring the schema up to date (the one line of migrations: `head`), on a connection
+    made like every other of the application's (make_engine: on SQLite, foreign keys on and
+    each step in a real transaction)."""
+    url = url or get_settings().database_url
+    config = alembic_config(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()

@@ -4,14 +4,11 @@ Pure: no database. The shipped default is config/ballerup.toml; another
 municipality (Aarhus: Byrådet and Magistraten) is another file.
 """
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from datetime import time
-from functools import lru_cache
 from pathlib import Path
 
-from cases import settings
 from workflow.errors import InvalidInput, NotFound
 from workflow.machine import state_label
 
@@ -150,15 +147,3 @@ def parse_organisation(data: dict) -> Organisation:
 def load_organisation(path: Path) -> Organisation:
     with open(path, "rb") as f:
         return parse_organisation(tomllib.load(f))
-
-
-@lru_cache(maxsize=4)
-def _cached(setting: str | None) -> Organisation:
-    return load_organisation(settings.organisation_file())
-
-
-def current_organisation() -> Organisation:
-    """The organisation configured for this process (SAGSGANG_ORGANISATION). Cached by the
-    setting's raw value: every action asks, and resolving the path costs more than the
-    action's own checks."""
-    return _cached(os.environ.get("SAGSGANG_ORGANISATION"))

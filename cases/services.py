@@ -4,7 +4,7 @@ The caller opens one transaction (`cases.db.write_session()`), calls one action 
 block commit; any error rolls back everything, so a refused action writes nothing. Every
 action appends to the audit log (`CaseEvent`) in that same transaction. A workflow action
 updates the case with a compare-and-set on its version, so that a concurrent writer gets a
-Conflict instead of silently overwriting (ENGINEERING.md: transitions is not process-safe).
+Conflict instead of silently overwriting (transitions is not process-safe: docs/engineering.md).
 """
 
 from dataclasses import asdict, dataclass
@@ -37,7 +37,6 @@ from cases.organisation import (
     HEARING_COUNCIL,
     STANDING_COMMITTEE,
     Organisation,
-    current_organisation,
 )
 from cases.schemas import (
     FIELD_LABELS,
@@ -49,6 +48,7 @@ from cases.schemas import (
     SendToHearingIn,
     validated,
 )
+from cases.settings import current_organisation
 from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from workflow.machine import (
     CASE_FLOW_START_FIELDS,

@@ -1,47 +1,168 @@
-"""Settings from the environment, with embedded defaults for a fresh machine.
+"""The one settings object: every setting of every process (CLI, web, Celery) comes from the
+environment through `get_settings()`, with embedded defaults for a fresh machine.
 
-Each helper fails loudly on a malformed value rather than guessing.
+The environment is read and checked once, when a process starts (the CLI, `create_app`,
+celeryconfig): a bad value stops the process with a Danish message naming the variable,
+never a stack trace and never a guess.
 """
 
 import os
+import secrets
+from functools import lru_cache
 from pathlib import Path
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cases.organisation import Organisation, load_organisation
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-def env_str(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+class SettingsError(SystemExit):
+    """A setting in the environment is malformed. A SystemExit, so that wherever it is first
+    read, the process ends with the message alone; the CLI prefixes it like its other errors."""
 
 
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
+class Settings(BaseSettings):
+    # The variable names are exact (as the shell and the service files spell them); an empty
+    # variable counts as unset, as `VAR= command` means "no value" to most people.
+    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True,
+                                      extra="ignore", frozen=True)
+
+    # Where the files of a running installation go; declared first, the defaults below use it.
+    var_dir: Path = Field(PROJECT_DIR / "var", validation_alias="SAGSGANG_VAR_DIR")
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL",
+                                     validate_default=True)
+    broker_url: str | None = Field(None, validation_alias="SAGSGANG_BROKER_URL",
+                                   validate_default=True)
+    organisation_file: Path = Field(PROJECT_DIR / "config" / "ballerup.toml",
+                                    validation_alias="SAGSGANG_ORGANISATION")
+    # Base address of links in emails and feeds.
+    site_url: str = Field("http://127.0.0.1:8000", validation_alias="SAGSGANG_SITE_URL")
+
+    # Mail
+    smtp_host: str = Field("127.0.0.1", validation_alias="SAGSGANG_SMTP_HOST")
+    smtp_port: int = Field(8025, ge=1, le=65535, validation_alias="SAGSGANG_SMTP_PORT")
+    mail_from: str = Field("Sagsgang <sagsgang@localhost>", validation_alias="SAGSGANG_MAIL_FROM")
+
+    # Web. The key signs session cookies and unsubscribe links; unset, secret_key() makes one.
+    secret_key: str | None = Field(None, min_length=32, repr=False,
+                                   validation_alias="SAGSGANG_SECRET_KEY")
+    # Send the session cookie over HTTPS only (turn on behind TLS).
+    secure_cookies: bool = Field(False, validation_alias="SAGSGANG_SECURE_COOKIES")
+    session_hours: int = Field(12, gt=0, validation_alias="SAGSGANG_SESSION_HOURS")
+    # The dashboard's "no movement for N weeks".
+    stale_weeks: int = Field(6, ge=1, validation_alias="SAGSGANG_STALE_WEEKS")
+
+    # How beat, the sweep and the workers pace themselves (notifications.outbox.Timing).
+    sweep_seconds: float = Field(30.0, gt=0, validation_alias="SAGSGANG_SWEEP_SECONDS")
+    plan_seconds: float = Field(600.0, gt=0, validation_alias="SAGSGANG_PLAN_SECONDS")
+    sweep_batch: int = Field(200, ge=1, validation_alias="SAGSGANG_SWEEP_BATCH")
+    task_size: int = Field(10, ge=1, validation_alias="SAGSGANG_TASK_SIZE")
+    queue_timeout_seconds: float = Field(600.0, gt=0,
+                                         validation_alias="SAGSGANG_QUEUE_TIMEOUT_SECONDS")
+    send_timeout_seconds: float = Field(300.0, gt=0,
+                                        validation_alias="SAGSGANG_SEND_TIMEOUT_SECONDS")
+    retry_base_seconds: float = Field(60.0, gt=0, validation_alias="SAGSGANG_RETRY_BASE_SECONDS")
+    retry_max_seconds: float = Field(3600.0, gt=0, validation_alias="SAGSGANG_RETRY_MAX_SECONDS")
+    max_attempts: int = Field(8, ge=1, validation_alias="SAGSGANG_MAX_ATTEMPTS")
+    smtp_timeout_seconds: float = Field(30.0, gt=0,
+                                        validation_alias="SAGSGANG_SMTP_TIMEOUT_SECONDS")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_under_var_dir(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value or "var_dir" not in info.data:
+            return value
+        return f"sqlite:///{info.data['var_dir'] / 'sagsgang.db'}"
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_under_var_dir(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The embedded SQLite broker lets `make run` work without a Redis server.
+        if value or "var_dir" not in info.data:
+            return value
+        return f"sqla+sqlite:///{info.data['var_dir'] / 'broker.db'}"
+
+    @field_validator("site_url")
+    @classmethod
+    def _without_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+_PROBLEMS = {
+    "int_parsing": "skal være et helt tal",
+    "int_from_float": "skal være et helt tal",
+    "float_parsing": "skal være et tal",
+    "bool_parsing": "skal være true eller false",
+    "greater_than": "skal være større end {gt}",
+    "greater_than_equal": "skal være mindst {ge}",
+    "less_than_equal": "må højst være {le}",
+    "string_too_short": "skal være mindst {min_length} tegn",
+}
+
+
+def _danish(error: dict) -> str:
+    name = error["loc"][0] if error["loc"] else "?"
+    problem = _PROBLEMS.get(error["type"], "er ugyldig").format(**error.get("ctx", {}))
+    field = next((f for f in Settings.model_fields.values() if f.validation_alias == name), None)
+    # A secret is never echoed back, not even a wrong one.
+    got = f"{len(error['input'])} tegn" if field and not field.repr else repr(error["input"])
+    return f"Indstillingen {name} {problem} (fik {got})."
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read from the environment once. Tests that change the
+    environment call `get_settings.cache_clear()` (tests/conftest.py does, around each test)."""
     try:
-        return int(raw)
-    except ValueError:
-        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError("\n".join(_danish(e) for e in error.errors())) from None
 
 
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise SystemExit(f"{name} must be true or false, got {raw!r}")
+def load_settings() -> Settings:
+    """Read the environment afresh and check it: what a process does when it starts."""
+    get_settings.cache_clear()
+    return get_settings()
 
 
-def database_url() -> str:
-    return env_str("DATABASE_URL", f"sqlite:///{PROJECT_DIR / 'var' / 'sagsgang.db'}")
+def secret_key() -> str:
+    """SAGSGANG_SECRET_KEY, or a key generated once for this installation and kept in the var
+    directory, shared by the web application and the workers (the unsubscribe links the
+    workers sign must verify in the web application).
+
+    A generated key keeps a development machine working across restarts without a key ever
+    being committed. Processes starting together may race to make it: each writes a key of
+    its own to a private file and links it into place, which only one link can win, so no
+    process ever reads a half-written or different key.
+    """
+    settings = get_settings()
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.var_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process linked its key first: that one is the key
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
-def organisation_file() -> Path:
-    return Path(env_str("SAGSGANG_ORGANISATION", str(PROJECT_DIR / "config" / "ballerup.toml")))
+@lru_cache(maxsize=4)
+def _organisation_at(path: Path) -> Organisation:
+    return load_organisation(path)
 
 
-def site_url() -> str:
-    """Base address used in links in emails and feeds."""
-    return env_str("SAGSGANG_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+def current_organisation() -> Organisation:
+    """The organisation configured for this process (SAGSGANG_ORGANISATION). Cached by its
+    path: every action asks, and parsing the file costs more than the action's own checks."""
+    return _organisation_at(get_settings().organisation_file)

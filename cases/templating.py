@@ -9,8 +9,7 @@ from functools import lru_cache
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from cases.dates import format_date, format_instant
-from cases.organisation import current_organisation
-from cases.settings import PROJECT_DIR
+from cases.settings import PROJECT_DIR, current_organisation
 from workflow.machine import TRIGGER_LABELS
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"

@@ -13,8 +13,8 @@ from cases import actions, queries, services
 from cases.dates import COPENHAGEN, format_date, format_instant
 from cases.db import read_session, write_session
 from cases.models import utcnow
-from cases.organisation import current_organisation
 from cases.schemas import FIELD_LABELS
+from cases.settings import current_organisation
 from cli.common import ACTOR_HELP, user_errors
 from meetings.calendar import local_day
 from views import case as views

@@ -23,9 +23,10 @@ from cases.models import Case, User
 from demo import cases as demo
 from demo.users import DEMO_USERS, demo_logins_text
 from notifications import outbox
+from notifications.config import current_rules
 from notifications.mailsink import saved_messages
 from notifications.models import STATUSES, Reminder
-from notifications.rules import KINDS, current_rules
+from notifications.rules import KINDS
 
 STATUS_LABELS = {"pending": "venter", "sending": "sendes", "sent": "sendt",
                  "failed": "fejlet", "cancelled": "annulleret"}
@@ -141,7 +142,7 @@ def _load_demo_if_empty() -> str | None:
 
 
 def _var_dir() -> Path:
-    return Path(settings.env_str("SAGSGANG_VAR_DIR", str(settings.PROJECT_DIR / "var")))
+    return settings.get_settings().var_dir
 
 
 class Children:

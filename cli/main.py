@@ -12,8 +12,9 @@ import traceback
 import click
 from sqlalchemy import exc as sa_exc
 
-from cases import organisation, settings
+from cases import organisation
 from cases.db import migrate
+from cases.settings import SettingsError, get_settings, load_settings
 from cli.cases import bodies, case
 from cli.demo import demo_command
 from cli.mail import mail, reminders, run
@@ -24,6 +25,11 @@ from cli.users import user
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli():
     """Sagsgang: politiske sagers gang gennem råd, udvalg, ØU og KB."""
+    try:
+        load_settings()  # checked at start: a bad setting stops the command before it acts
+    except SettingsError as error:
+        click.echo(f"Fejl: {error}", err=True)
+        sys.exit(1)
 
 
 @cli.command("init-db")
@@ -47,7 +53,7 @@ def main():
     except (OSError, ValueError) as error:
         if not _raised_reading_organisation(error):
             raise
-        click.echo(f"Fejl: Organisationsfilen {settings.organisation_file()} "
+        click.echo(f"Fejl: Organisationsfilen {get_settings().organisation_file} "
                    f"{_organisation_trouble(error)}", err=True)
         sys.exit(1)
 

@@ -1,6 +1,6 @@
 """`sagsgang meeting ...`, `sagsgang plan CASE` and `sagsgang import-referat FILE`.
 
-Registered into cli.cases.cli (one add_command line each). A meeting is named by its id or
+Registered by cli.main (one add_command line for all groups). A meeting is named by its id or
 as BODY:DATE, e.g. SU:04-10-2022.
 """
 
@@ -12,7 +12,7 @@ import click
 from cases.dates import format_date, parse_date
 from cases.db import read_session, write_session
 from cases.models import utcnow
-from cases.organisation import current_organisation
+from cases.settings import current_organisation
 from cli.common import ACTOR_HELP, user_errors
 from meetings import documents, queries, services
 from meetings.calendar import local_day

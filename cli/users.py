@@ -4,7 +4,7 @@ import click
 
 from cases.db import write_session
 from cases.models import ROLES
-from cases.settings import site_url
+from cases.settings import get_settings
 from cli.common import user_errors
 from demo.users import demo_logins_text, ensure_demo_users
 from web import users
@@ -37,4 +37,4 @@ def demo_users():
     """Opret demo-brugerne (én pr. rolle, kendte adgangskoder) og vis deres login."""
     with write_session() as session:
         ensure_demo_users(session)
-    click.echo(demo_logins_text(site_url()))
+    click.echo(demo_logins_text(get_settings().site_url))

@@ -29,7 +29,8 @@ from cases import actions, queries, services
 from cases.dates import local_to_utc, parse_date
 from cases.db import get_engine, make_engine, write_session
 from cases.models import Case, Membership, User, utcnow
-from cases.organisation import Organisation, current_organisation
+from cases.organisation import Organisation
+from cases.settings import current_organisation
 from demo.meetings import load_demo_meetings
 from demo.users import ensure_demo_users
 from notifications.changes import skip_news

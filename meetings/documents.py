@@ -19,7 +19,8 @@ from sqlmodel import Session
 from cases import queries as case_queries
 from cases.dates import format_date, format_instant, to_local
 from cases.models import Case, Treatment
-from cases.organisation import Organisation, current_organisation
+from cases.organisation import Organisation
+from cases.settings import current_organisation
 from cases.templating import render
 from meetings import queries
 from meetings.models import (

@@ -27,7 +27,8 @@ from sqlmodel import Session, select
 from cases import actions
 from cases import services as case_services
 from cases.models import Case, Treatment, utcnow
-from cases.organisation import STANDING_COMMITTEE, Organisation, current_organisation
+from cases.organisation import STANDING_COMMITTEE, Organisation
+from cases.settings import current_organisation
 from meetings import queries, services
 from meetings.calendar import local_day
 from meetings.models import MINUTES_FINAL, AgendaItem

@@ -33,7 +33,8 @@ from cases import queries as case_queries
 from cases import services as case_services
 from cases.dates import format_date, parse_date, to_local
 from cases.models import Case, Membership, User, utcnow
-from cases.organisation import Organisation, current_organisation
+from cases.organisation import Organisation
+from cases.settings import current_organisation
 from meetings import queries
 from meetings.calendar import add_weekdays, agenda_deadlines, local_day, local_instant, rules_for
 from meetings.documents import publication_content
@@ -57,6 +58,7 @@ from meetings.plan import PlannedMeeting
 from meetings.planner import RoutePlan, no_longer_fits, plan_route, remaining_stages
 from workflow import decisions
 from workflow.errors import InvalidInput, NotFound, TransitionRefused
+from workflow.machine import ACTIVE
 
 # Practice, not law: members have this many weekdays to object to the minutes.
 OBJECTION_WEEKDAYS = 5
@@ -703,8 +705,7 @@ def routes_no_longer_fitting(session: Session, *, today: date,
     org = org or current_organisation()
     calendar = queries.calendar(session)
     found = []
-    query = select(Case).where(Case.status.in_(("draft", "hearing", "committee", "finance",
-                                                "council"))).order_by(Case.number)
+    query = select(Case).where(Case.status.in_(ACTIVE)).order_by(Case.number)
     for case in session.exec(query):
         deadline = case_deadline(session, case)
         if deadline is None:

@@ -7,10 +7,7 @@ Create Date: ${create_date}
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel.sql.sqltypes  # noqa: F401
 from alembic import op
-
-import cases.models  # noqa: F401
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

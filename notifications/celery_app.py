@@ -30,7 +30,7 @@ def is_embedded_broker(url: str | None = None) -> bool:
 def prepare_embedded_broker(url: str | None = None) -> None:
     """Create the embedded broker's tables and queue before any worker or beat starts:
     processes starting together on a fresh broker database race to create the queue
-    (ENGINEERING.md), and a beat that loses that race keeps a dead channel."""
+    (docs/engineering.md), and a beat that loses that race keeps a dead channel."""
     url = url or app.conf.broker_url
     if not is_embedded_broker(url):
         return

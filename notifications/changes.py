@@ -29,19 +29,20 @@ from sqlmodel import Session, select
 from cases import queries
 from cases.db import read_session, write_session
 from cases.models import UNNOTIFIED, Case, CaseEvent, utcnow
-from cases.organisation import current_organisation
 from cases.services import information_bodies
+from cases.settings import current_organisation
 from meetings import queries as meeting_queries
 from meetings.models import AgendaPublication, Meeting
 from meetings.visibility import case_is_closed
 from notifications import outbox
+from notifications.config import current_rules
 from notifications.follow import agenda_published, case_moved
 from notifications.reminders import (
     body_members,
     refresh_case_reminders,
     refresh_meeting_reminders,
 )
-from notifications.rules import ReminderRules, current_rules, information_notices
+from notifications.rules import ReminderRules, information_notices
 from workflow import decisions
 from workflow.machine import MACHINE
 

@@ -15,16 +15,17 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from cases import settings
 from cases.db import write_session
 from cases.models import Case, utcnow
+from cases.settings import get_settings
 from notifications import digest, outbox
 from notifications.changes import notify_changed_cases, notify_changed_meetings
+from notifications.config import current_rules
 from notifications.email import build_message, render_parts, template_context
 from notifications.email import message_id as message_id_for
 from notifications.models import Reminder
 from notifications.reminders import plan_periodic
-from notifications.rules import ReminderRules, current_rules, in_office_hours
+from notifications.rules import ReminderRules, in_office_hours
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,8 @@ class PermanentError(Exception):
 
 
 def smtp_address() -> tuple[str, int]:
-    return (settings.env_str("SAGSGANG_SMTP_HOST", "127.0.0.1"),
-            settings.env_int("SAGSGANG_SMTP_PORT", 8025))
+    settings = get_settings()
+    return settings.smtp_host, settings.smtp_port
 
 
 class Mailer:

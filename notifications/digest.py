@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from cases.dates import COPENHAGEN
 from cases.models import Case, CaseEvent, Deadline, Hearing, HearingParty, HearingResponse
 from notifications.rules import FINISHED_STATES
+from workflow.machine import ACTIVE
 
 AT_RISK_DAYS = 14  # a deadline this close, with the case not yet decided, is "at risk"
 
@@ -29,7 +30,7 @@ def digest_context(session: Session, centre: str, now: datetime) -> dict:
         "today": today,
         "overdue": [(d, c) for d, c in deadlines if d.due_date < today],
         "at_risk": [(d, c) for d, c in deadlines
-                    if d.due_date >= today and c.status not in ("decided", "informing")],
+                    if d.due_date >= today and c.status in ACTIVE],
         "sent_back": sent_back,
         "missing_responses": _missing_responses(session, active, today),
     }

@@ -7,19 +7,16 @@ Templates per kind: email/<kind>-subject.txt, email/<kind>-body.txt, email/<kind
 """
 
 import hashlib
-import os
-import secrets
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from cases import settings
 from cases.dates import format_date, parse_date
+from cases.settings import get_settings, secret_key
 from cases.templating import render
 from notifications.outbox import opt_out
 from notifications.rules import KINDS
@@ -39,40 +36,21 @@ FOLLOW_KINDS = {FOLLOW_CASE: "Nyt i en sag, du følger",
 
 
 def sender_address() -> str:
-    return settings.env_str("SAGSGANG_MAIL_FROM", "Sagsgang <sagsgang@localhost>")
+    return get_settings().mail_from
 
 
 def message_id(dedupe_key: str) -> str:
     """The same key always gives the same Message-ID, so a resend is recognisably the same."""
     digest = hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
-    host = urlsplit(settings.site_url()).hostname or "localhost"
+    host = urlsplit(get_settings().site_url).hostname or "localhost"
     return f"<reminder.{digest}@{host}>"
 
 
 def case_url(number: str) -> str:
-    return f"{settings.site_url()}/sager/{quote(number, safe='')}"
+    return f"{get_settings().site_url}/sager/{quote(number, safe='')}"
 
 
 # -- stopping optional reminders ---------------------------------------------------------------
-
-def secret_key() -> str:
-    """SAGSGANG_SECRET_KEY, or the key generated once for this checkout under var/ (the same
-    file the web application uses, so the links it serves verify)."""
-    configured = os.environ.get("SAGSGANG_SECRET_KEY")
-    if configured:
-        return configured
-    path = Path(settings.env_str("SAGSGANG_VAR_DIR", str(settings.PROJECT_DIR / "var")))
-    path = path / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(48))
-        except FileExistsError:
-            pass  # another process created it first
-    return path.read_text().strip()
-
 
 def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(secret_key(), salt=UNSUBSCRIBE_SALT)
@@ -127,11 +105,11 @@ def unsubscribe(session, token: str, now) -> tuple[str, str]:
 
 
 def unsubscribe_url(email: str, kind: str) -> str:
-    return f"{settings.site_url()}{REMINDERS_UNSUBSCRIBE_PATH}{unsubscribe_token(email, kind)}"
+    return f"{get_settings().site_url}{REMINDERS_UNSUBSCRIBE_PATH}{unsubscribe_token(email, kind)}"
 
 
 def follow_unsubscribe_url(subscription_id: int) -> str:
-    return (f"{settings.site_url()}{FOLLOW_UNSUBSCRIBE_PATH}"
+    return (f"{get_settings().site_url}{FOLLOW_UNSUBSCRIBE_PATH}"
             f"{follow_unsubscribe_token(subscription_id)}")
 
 
@@ -153,6 +131,7 @@ def template_context(*, kind: str, recipient: str, recipient_name: str, optional
                  "objection_deadline", "decided_on"):
         if values.get(name):
             values[name] = parse_date(values[name])
+    site_url = get_settings().site_url
     result = {
         **values,
         **(extra or {}),
@@ -160,8 +139,8 @@ def template_context(*, kind: str, recipient: str, recipient_name: str, optional
         "kind_label": KINDS.get(kind) or FOLLOW_KINDS[kind],
         "recipient_name": recipient_name,
         "case": case,
-        "case_url": case_url(case.number) if case is not None else settings.site_url(),
-        "site_url": settings.site_url(),
+        "case_url": case_url(case.number) if case is not None else site_url,
+        "site_url": site_url,
         "unsubscribe_url": unsubscribe_url(recipient, kind) if optional else "",
         "format_date": format_date,
     }
@@ -170,7 +149,7 @@ def template_context(*, kind: str, recipient: str, recipient_name: str, optional
     if kind in FOLLOW_KINDS:
         result["unsubscribe_url"] = follow_unsubscribe_url(values["subscription_id"])
         if values.get("meeting_id"):
-            result["meeting_url"] = f"{settings.site_url()}/offentlig/moeder/{values['meeting_id']}"
+            result["meeting_url"] = f"{site_url}/offentlig/moeder/{values['meeting_id']}"
     return result
 
 

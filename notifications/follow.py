@@ -20,13 +20,14 @@ from sqlmodel import Session, select
 
 from cases.dates import COPENHAGEN
 from cases.models import Case, CaseEvent, Membership, User
-from cases.organisation import current_organisation
+from cases.settings import current_organisation
 from meetings.models import AgendaItem
 from meetings.visibility import case_is_closed, may_read
 from notifications import outbox
+from notifications.config import current_rules
 from notifications.email import FOLLOW_AGENDA, FOLLOW_CASE
 from notifications.models import CANCELLED, PENDING, Reminder, Subscription
-from notifications.rules import Person, Wanted, current_rules
+from notifications.rules import Person, Wanted
 from workflow import decisions
 from workflow.access import Viewer
 from workflow.machine import TRIGGER_LABELS
@@ -111,7 +112,7 @@ def agenda_published(session: Session, meeting, publication, now: datetime) -> i
     shown = []
     for item in items:
         case = session.get(Case, item.case_id) if item.case_id else None
-        closed = item.closed or bool(case and case.confidential)
+        closed = item.closed or bool(case and case_is_closed(session, case))
         shown.append({"number": item.number, "title": item.title, "closed": closed,
                       "case_number": case.number if case and not closed else ""})
     context = {"body": current_organisation().body_name(meeting.body_code),

@@ -14,12 +14,11 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from cases import settings
+from cases.settings import get_settings
 
 
 def mail_dir() -> Path:
-    var = Path(settings.env_str("SAGSGANG_VAR_DIR", str(settings.PROJECT_DIR / "var")))
-    return var / "mail"
+    return get_settings().var_dir / "mail"
 
 
 class SavingHandler:

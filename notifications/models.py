@@ -2,7 +2,7 @@
 
 One row per reminder that is (or was) due, keyed by a unique dedupe key, so that a second
 refresh, a second beat or a redelivered task can never make a second row or a second send
-(ENGINEERING.md, "Celery and Redis").
+(docs/engineering.md, "Celery and Redis").
 """
 
 from datetime import datetime

@@ -9,7 +9,7 @@ A claim carries a token; a worker may only take a claim whose token it was given
 worker took yet, so a message delivered twice by the broker (Redis visibility timeout, two
 beats) sends once. Exactly-once email is impossible: a worker killed after the SMTP server
 accepted a message and before the row was marked sent leaves it to the sweeper, which sends
-it again (ENGINEERING.md, "Celery and Redis").
+it again (docs/engineering.md, "Celery and Redis").
 """
 
 import uuid
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, func, select
 
-from cases import settings
+from cases.settings import get_settings
 from notifications.models import (
     CANCELLED,
     FAILED,
@@ -35,7 +35,8 @@ from notifications.rules import ReminderRules, Wanted, next_send_time
 
 @dataclass(frozen=True)
 class Timing:
-    """How the sweep and the workers pace themselves (environment, with defaults)."""
+    """How the sweep and the workers pace themselves: `timing()` from the settings; the
+    defaults here are the settings' defaults, for tests that change one or two."""
 
     sweep_seconds: float = 30.0  # beat's interval between sweeps
     batch_size: int = 200  # at most this many claimed rows wait in the queue at a time
@@ -49,28 +50,17 @@ class Timing:
 
 
 def timing() -> Timing:
-    def seconds(name: str, default: float) -> float:
-        raw = settings.env_str(name, "")
-        try:
-            return float(raw) if raw else default
-        except ValueError:
-            raise SystemExit(f"{name} must be a number of seconds, got {raw!r}") from None
-
-    default = Timing()
+    settings = get_settings()
     return Timing(
-        sweep_seconds=seconds("SAGSGANG_SWEEP_SECONDS", default.sweep_seconds),
-        batch_size=settings.env_int("SAGSGANG_SWEEP_BATCH", default.batch_size),
-        task_size=max(1, settings.env_int("SAGSGANG_TASK_SIZE", default.task_size)),
-        queue_timeout=timedelta(seconds=seconds("SAGSGANG_QUEUE_TIMEOUT_SECONDS",
-                                                default.queue_timeout.total_seconds())),
-        send_timeout=timedelta(seconds=seconds("SAGSGANG_SEND_TIMEOUT_SECONDS",
-                                               default.send_timeout.total_seconds())),
-        retry_base=timedelta(seconds=seconds("SAGSGANG_RETRY_BASE_SECONDS",
-                                             default.retry_base.total_seconds())),
-        retry_max=timedelta(seconds=seconds("SAGSGANG_RETRY_MAX_SECONDS",
-                                            default.retry_max.total_seconds())),
-        max_attempts=settings.env_int("SAGSGANG_MAX_ATTEMPTS", default.max_attempts),
-        smtp_timeout=seconds("SAGSGANG_SMTP_TIMEOUT_SECONDS", default.smtp_timeout),
+        sweep_seconds=settings.sweep_seconds,
+        batch_size=settings.sweep_batch,
+        task_size=settings.task_size,
+        queue_timeout=timedelta(seconds=settings.queue_timeout_seconds),
+        send_timeout=timedelta(seconds=settings.send_timeout_seconds),
+        retry_base=timedelta(seconds=settings.retry_base_seconds),
+        retry_max=timedelta(seconds=settings.retry_max_seconds),
+        max_attempts=settings.max_attempts,
+        smtp_timeout=settings.smtp_timeout_seconds,
     )
 
 

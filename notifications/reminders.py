@@ -24,12 +24,13 @@ from cases.models import (
     Membership,
     User,
 )
-from cases.organisation import current_organisation
+from cases.settings import current_organisation
 from meetings import queries as meeting_queries
 from meetings.calendar import agenda_deadlines, rules_for
 from meetings.models import AGENDA_PUBLISHED, CANCELLED, MINUTES_APPROVAL, AgendaItem, Meeting
 from meetings.services import finalise_due_minutes, plan_case
 from notifications import outbox
+from notifications.config import current_rules
 from notifications.rules import (
     FINISHED_STATES,
     CaseFacts,
@@ -42,7 +43,6 @@ from notifications.rules import (
     ReminderRules,
     RouteRisk,
     case_reminders,
-    current_rules,
     meeting_reminders,
     weekly_digest_reminders,
 )

@@ -11,16 +11,13 @@ reminder counted back from a body's agenda deadline counts that body's weekdays 
 `saturday_is_weekday`), as the deadline itself was counted.
 """
 
-import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-from pathlib import Path
 
-from cases import settings
 from cases.dates import COPENHAGEN
 from cases.organisation import parse_time
 from meetings.calendar import WeekdayRules, add_weekdays, is_weekday, local_instant, weekdays_before
+from workflow.machine import FINAL
 
 # Every kind of reminder, with the Danish label the secretariat sees.
 KINDS = {
@@ -40,7 +37,7 @@ KINDS = {
 }
 
 # A case in one of these states needs no more reminders about its deadlines and hearings.
-FINISHED_STATES = ("closed", "withdrawn", "replaced")
+FINISHED_STATES = FINAL
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -126,21 +123,6 @@ def parse_rules(data: dict) -> ReminderRules:
     if not rules.office_hours[0] <= rules.send_at < rules.office_hours[1]:
         raise ValueError("[reminders] send_at must lie within the office hours")
     return rules
-
-
-def load_rules(path: Path) -> ReminderRules:
-    with open(path, "rb") as f:
-        return parse_rules(tomllib.load(f))
-
-
-@lru_cache(maxsize=4)
-def _cached_rules(path: str) -> ReminderRules:
-    return load_rules(Path(path))
-
-
-def current_rules() -> ReminderRules:
-    """The reminder rules of this process's organisation file (SAGSGANG_ORGANISATION)."""
-    return _cached_rules(str(settings.organisation_file()))
 
 
 # -- when mail may go out ----------------------------------------------------------------------

@@ -1,18 +1,13 @@
-# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
 """The JSON API: every role × every action is allowed or refused (403/401) on the server."""
 
 import pytest
 from sqlmodel import select
-from web_fixtures import (  # noqa: F401  (fixtures)
+from web_fixtures import (
     anonymous,
-    api_tokens,
     bearer,
     days,
-    engine,
     make_case,
     new_number,
-    web_app,
-    web_db,
 )
 
 from cases import services
@@ -114,9 +109,9 @@ def test_it_covers_every_permission_an_api_action_needs():
 
 @pytest.mark.parametrize("role", ALL_ROLES)
 @pytest.mark.parametrize("action", ACTIONS, ids=[a[0] for a in ACTIONS])
-def test_it_allows_or_refuses_each_role_each_action(web_app, engine, api_tokens, role, action):
+def test_it_allows_or_refuses_each_role_each_action(web_app, web_engine, api_tokens, role, action):
     name, permission, method, path_for, body_for, success = action
-    path = path_for(engine)
+    path = path_for(web_engine)
     client = anonymous(web_app)
     response = client.request(method, path, json=body_for() if body_for else None,
                               headers=bearer(api_tokens[role]))
@@ -128,26 +123,26 @@ def test_it_allows_or_refuses_each_role_each_action(web_app, engine, api_tokens,
 
 
 @pytest.mark.parametrize("action", ACTIONS, ids=[a[0] for a in ACTIONS])
-def test_it_refuses_every_action_without_a_token(web_app, engine, action):
+def test_it_refuses_every_action_without_a_token(web_app, web_engine, action):
     name, permission, method, path_for, body_for, success = action
-    response = anonymous(web_app).request(method, path_for(engine),
+    response = anonymous(web_app).request(method, path_for(web_engine),
                                           json=body_for() if body_for else None)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-def test_it_refuses_an_unknown_or_revoked_token(web_app, engine, api_tokens):
+def test_it_refuses_an_unknown_or_revoked_token(web_app, web_engine, api_tokens):
     client = anonymous(web_app)
     assert client.get("/api/cases", headers=bearer("sg_forged")).status_code == 401
     from cases.models import ApiToken, utcnow
     from web.passwords import token_hash
-    with write_session(engine) as session:
+    with write_session(web_engine) as session:
         row = session.exec(select(ApiToken).where(
             ApiToken.token_hash == token_hash(api_tokens["manager"]))).one()
         row.revoked_at = utcnow()
         session.add(row)
     assert client.get("/api/cases", headers=bearer(api_tokens["manager"])).status_code == 401
-    with write_session(engine) as session:
+    with write_session(web_engine) as session:
         row = session.exec(select(ApiToken).where(
             ApiToken.token_hash == token_hash(api_tokens["manager"]))).one()
         row.revoked_at = None
@@ -160,8 +155,8 @@ def test_it_ignores_the_session_cookie_in_the_api(web_app):
     assert client.get("/api/cases").status_code == 401
 
 
-def test_it_answers_a_stale_version_with_409_and_writes_nothing(web_app, engine, api_tokens):
-    number = make_case(engine)
+def test_it_answers_a_stale_version_with_409_and_writes_nothing(web_app, web_engine, api_tokens):
+    number = make_case(web_engine)
     client = anonymous(web_app)
     headers = bearer(api_tokens["secretariat"])
     version = client.get(f"/api/cases/{number}", headers=headers).json()["version"]
@@ -177,21 +172,21 @@ def test_it_answers_a_stale_version_with_409_and_writes_nothing(web_app, engine,
     assert client.get(f"/api/cases/{number}", headers=headers).json()["awaiting"] == ["BSU"]
 
 
-def test_it_gives_danish_messages_with_400_404_409(web_app, engine, api_tokens):
+def test_it_gives_danish_messages_with_400_404_409(web_app, web_engine, api_tokens):
     client = anonymous(web_app)
     headers = bearer(api_tokens["secretariat"])
     missing = client.get("/api/cases/NOPE-1", headers=headers)
     assert missing.status_code == 404 and "findes ikke" in missing.json()["detail"]
     invalid = client.post("/api/cases", headers=headers, json={"number": "x y", "title": ""})
     assert invalid.status_code == 400 and "Ugyldigt input" in invalid.json()["detail"]
-    number = make_case(engine, submit=False)
+    number = make_case(web_engine, submit=False)
     refused = client.post(f"/api/cases/{number}/transitions", headers=headers,
                           json={"trigger": "close"})
     assert refused.status_code == 409 and "ikke mulig" in refused.json()["detail"]
 
 
-def test_it_sends_a_case_back_to_each_committee_through_the_api(web_app, engine, api_tokens):
-    number = make_case(engine)
+def test_it_sends_a_case_back_to_each_committee_through_the_api(web_app, web_engine, api_tokens):
+    number = make_case(web_engine)
     client = anonymous(web_app)
     headers = bearer(api_tokens["secretariat"])
     for body in ("SU", "BSU"):
@@ -209,8 +204,8 @@ def test_it_sends_a_case_back_to_each_committee_through_the_api(web_app, engine,
     assert [h["decision"] for h in history][-1] == "Sendes tilbage til fagudvalgene"
 
 
-def test_it_hides_a_closed_items_text_from_members_of_other_bodies(web_app, engine, api_tokens):
-    number = make_case(engine, confidential=True, committees=("SU",), summary="HEMMELIG-77")
+def test_it_hides_a_closed_items_text_from_members_of_other_bodies(web_app, web_engine, api_tokens):
+    number = make_case(web_engine, confidential=True, committees=("SU",), summary="HEMMELIG-77")
     client = anonymous(web_app)
     own = client.get(f"/api/cases/{number}", headers=bearer(api_tokens["member"])).json()
     assert own["readable"] and own["summary"] == "HEMMELIG-77"
@@ -232,25 +227,25 @@ def test_it_describes_the_api_in_openapi_without_login(web_app):
     assert client.get("/api/health").json() == {"status": "ok"}
 
 
-def test_it_keeps_hearings_readable_after_closing(web_app, engine, api_tokens):
-    number = make_case(engine)
-    hearing_id = _hearing_with_response(engine, number)
+def test_it_keeps_hearings_readable_after_closing(web_app, web_engine, api_tokens):
+    number = make_case(web_engine)
+    hearing_id = _hearing_with_response(web_engine, number)
     client = anonymous(web_app)
     headers = bearer(api_tokens["secretariat"])
     assert client.post(f"/api/hearings/{hearing_id}/close", headers=headers,
                        json={"closed_on": "01-01-2030"}).status_code == 200
-    with write_session(engine) as session:
+    with write_session(web_engine) as session:
         assert session.get(Hearing, hearing_id).closed_on is not None
     hearings = client.get(f"/api/cases/{number}/hearings", headers=headers).json()
     assert hearings[0]["responses"][0]["text"] == "Svar"
 
 
 def test_it_hides_an_item_closed_on_the_agenda_from_members_of_other_bodies(
-        web_app, engine, api_tokens):
+        web_app, web_engine, api_tokens):
     from web_fixtures import close_on_agenda
 
-    number = make_case(engine, committees=("SU",), summary="HEMMELIG-88", deadline=days(20))
-    close_on_agenda(engine, number)
+    number = make_case(web_engine, committees=("SU",), summary="HEMMELIG-88", deadline=days(20))
+    close_on_agenda(web_engine, number)
     client = anonymous(web_app)
     other = client.get(f"/api/cases/{number}", headers=bearer(api_tokens["other_member"]))
     assert other.status_code == 200
@@ -261,8 +256,8 @@ def test_it_hides_an_item_closed_on_the_agenda_from_members_of_other_bodies(
 
 
 def test_it_shows_a_closed_cases_deadlines_only_to_those_who_may_read_it(
-        web_app, engine, api_tokens):
-    number = make_case(engine, confidential=True, committees=("SU",), deadline=days(25))
+        web_app, web_engine, api_tokens):
+    number = make_case(web_engine, confidential=True, committees=("SU",), deadline=days(25))
     client = anonymous(web_app)
     path = f"/api/cases/{number}/deadlines"
     own = client.get(path, headers=bearer(api_tokens["member"]))

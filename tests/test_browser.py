@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 
 from cases import actions, services
-from cases.db import make_engine, migrate, write_session
+from cases.db import make_engine, write_session
 from demo.users import ensure_demo_users
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -37,13 +37,12 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
+def live_server(tmp_path_factory, migrated_sqlite):
     from web_fixtures import days
 
     from web.app import create_app
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'web.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path_factory.mktemp("browser") / "web.db")
     engine = make_engine(url)
     with write_session(engine) as session:
         ensure_demo_users(session)

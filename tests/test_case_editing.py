@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
 """Editing a registered case's text (the case owner reworks a case, also one sent back): the
 service with its audit event and compare-and-set on the version, the command line, and the
 "Redigér sag" page with its role matrix; bad input writes nothing."""
@@ -9,16 +8,13 @@ import pytest
 from click.testing import CliRunner
 from servers import database_dump
 from test_services import assert_replay_equals_stored
-from web_fixtures import (  # noqa: F401  (fixtures)
+from web_fixtures import (
     CENTRE,
     OTHER_CENTRE,
     anonymous,
     as_role,
-    engine,
     make_case,
     page_csrf,
-    web_app,
-    web_db,
 )
 
 from cases import actions, queries, services
@@ -253,8 +249,8 @@ def _edit_form(client, number: str) -> dict:
     return fields
 
 
-def test_it_edits_a_case_from_its_page(web_app, engine):
-    number = make_case(engine, title="Gammel titel")
+def test_it_edits_a_case_from_its_page(web_app, web_engine):
+    number = make_case(web_engine, title="Gammel titel")
     client = as_role(web_app, "secretariat")
     page = client.get(f"/sager/{number}").text
     assert f'href="/sager/{number}/rediger"' in page
@@ -280,8 +276,8 @@ def test_it_edits_a_case_from_its_page(web_app, engine):
     assert "&lt;script&gt;alert(" in edit_page and "<script>alert(" not in edit_page
 
 
-def test_it_keeps_the_workflows_version_check_after_an_edit(web_app, engine):
-    number = make_case(engine)
+def test_it_keeps_the_workflows_version_check_after_an_edit(web_app, web_engine):
+    number = make_case(web_engine)
     client = as_role(web_app, "secretariat")
     form = _edit_form(client, number)
     client.post(f"/sager/{number}/rediger", data={**form, "summary": "Nyt sammendrag."})
@@ -291,22 +287,22 @@ def test_it_keeps_the_workflows_version_check_after_an_edit(web_app, engine):
                         headers={"referer": f"http://testserver/sager/{number}"})
     assert stale.status_code == 303
     assert "er ændret af en anden" in client.get(f"/sager/{number}").text
-    assert stored(engine, number)["status"] == "committee"
-    with read_session(engine) as session:
+    assert stored(web_engine, number)["status"] == "committee"
+    with read_session(web_engine) as session:
         assert sorted(queries.awaiting_bodies(
             session, queries.get_case(session, number).id)) == ["BSU", "SU"]
     client.post(f"/sager/{number}/beslutning", data={**decision, "version": "3"})
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         assert queries.awaiting_bodies(session,
                                        queries.get_case(session, number).id) == ["BSU"]
 
 
 def test_it_answers_bad_input_and_a_stale_form_with_the_form_and_writes_nothing(web_app,
-                                                                                 engine):
-    number = make_case(engine, title="Uændret titel")
+                                                                                 web_engine):
+    number = make_case(web_engine, title="Uændret titel")
     client = as_role(web_app, "secretariat")
     form = _edit_form(client, number)
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     empty = client.post(f"/sager/{number}/rediger", data={**form, "title": "",
                                                           "summary": "Mit arbejde"})
     assert empty.status_code == 400 and "titel: må ikke være tom" in empty.text
@@ -316,70 +312,70 @@ def test_it_answers_bad_input_and_a_stale_form_with_the_form_and_writes_nothing(
     stale = client.post(f"/sager/{number}/rediger", data={**form, "version": "1",
                                                           "title": "Ny titel"})
     assert stale.status_code == 409 and "er ændret af en anden" in stale.text
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
-def test_it_refuses_to_edit_a_finished_case(web_app, engine):
-    number = make_case(engine)
+def test_it_refuses_to_edit_a_finished_case(web_app, web_engine):
+    number = make_case(web_engine)
     client = as_role(web_app, "secretariat")
     form = _edit_form(client, number)
-    with write_session(engine) as session:
+    with write_session(web_engine) as session:
         actions.withdraw(session, number, actor="t", reason="Udgår.")
     assert f"/sager/{number}/rediger" not in client.get(f"/sager/{number}").text
     shown = client.get(f"/sager/{number}/rediger")
     assert shown.status_code == 409 and "kan ikke længere redigeres" in shown.text
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     posted = client.post(f"/sager/{number}/rediger", data={**form, "version": "3",
                                                            "title": "Ny titel"})
     assert posted.status_code == 409 and "kan ikke længere redigeres" in posted.text
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
 @pytest.mark.parametrize("role", ["member", "manager"])
-def test_it_refuses_members_and_managers(web_app, engine, role):
-    number = make_case(engine)
+def test_it_refuses_members_and_managers(web_app, web_engine, role):
+    number = make_case(web_engine)
     form = _edit_form(as_role(web_app, "secretariat"), number)
     client = as_role(web_app, role)
     assert f"/sager/{number}/rediger" not in client.get(f"/sager/{number}").text
     assert client.get(f"/sager/{number}/rediger").status_code == 403
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     refused = client.post(f"/sager/{number}/rediger", data={
         **form, "csrf_token": page_csrf(client), "title": "Ny titel"})
     assert refused.status_code == 403 and "redigere sager" in refused.text
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
-def test_it_sends_anonymous_visitors_to_the_login_page(web_app, engine):
-    number = make_case(engine)
+def test_it_sends_anonymous_visitors_to_the_login_page(web_app, web_engine):
+    number = make_case(web_engine)
     client = anonymous(web_app)
     shown = client.get(f"/sager/{number}/rediger")
     assert shown.status_code == 303
     assert shown.headers["location"] == f"/login?next=/sager/{number}/rediger"
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     posted = client.post(f"/sager/{number}/rediger", data={"title": "Ny", "version": "2"})
     assert posted.status_code == 303 and posted.headers["location"].startswith("/login")
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
-def test_it_refuses_a_post_without_the_csrf_token(web_app, engine):
-    number = make_case(engine)
+def test_it_refuses_a_post_without_the_csrf_token(web_app, web_engine):
+    number = make_case(web_engine)
     client = as_role(web_app, "secretariat")
     form = _edit_form(client, number)
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     for token in (None, "x" * 43):
         data = {**form, "title": "Ny titel"}
         data.pop("csrf_token")
         if token:
             data["csrf_token"] = token
         assert client.post(f"/sager/{number}/rediger", data=data).status_code == 403
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
-def test_it_lets_a_case_owner_edit_their_own_cases_only(web_app, engine):
-    own = make_case(engine, owner_email=OWNER_EMAIL.upper())
-    unnamed = make_case(engine)  # no sagsbehandler named: the owning centre writes it
-    colleagues = make_case(engine, owner_email="kollega@ballerup.dk")
-    other_centre = make_case(engine, centre=OTHER_CENTRE, committees=("KMU",))
+def test_it_lets_a_case_owner_edit_their_own_cases_only(web_app, web_engine):
+    own = make_case(web_engine, owner_email=OWNER_EMAIL.upper())
+    unnamed = make_case(web_engine)  # no sagsbehandler named: the owning centre writes it
+    colleagues = make_case(web_engine, owner_email="kollega@ballerup.dk")
+    other_centre = make_case(web_engine, centre=OTHER_CENTRE, committees=("KMU",))
     secretariat = as_role(web_app, "secretariat")
     forms = {n: _edit_form(secretariat, n) for n in (own, unnamed, colleagues, other_centre)}
     client = as_role(web_app, "case_owner")
@@ -388,22 +384,22 @@ def test_it_lets_a_case_owner_edit_their_own_cases_only(web_app, engine):
         response = client.post(f"/sager/{number}/rediger", data={
             **forms[number], "csrf_token": page_csrf(client), "title": "Sagsbehandlerens"})
         assert response.status_code == 303, number
-        assert stored(engine, number)["title"] == "Sagsbehandlerens"
-        assert stored(engine, number)["last_event"].actor == "sagsbehandler"
-    before = database_dump(engine)
+        assert stored(web_engine, number)["title"] == "Sagsbehandlerens"
+        assert stored(web_engine, number)["last_event"].actor == "sagsbehandler"
+    before = database_dump(web_engine)
     for number in (colleagues, other_centre):
         assert f"/sager/{number}/rediger" not in client.get(f"/sager/{number}").text
         assert client.get(f"/sager/{number}/rediger").status_code == 403
         refused = client.post(f"/sager/{number}/rediger", data={
             **forms[number], "csrf_token": page_csrf(client), "title": "Ikke min"})
         assert refused.status_code == 403 and "selv er sagsbehandler på" in refused.text
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
-def test_it_leaves_the_lukket_punkt_to_the_secretariat(web_app, engine):
+def test_it_leaves_the_lukket_punkt_to_the_secretariat(web_app, web_engine):
     """Whether a case is closed decides what the public and the mails see: a case owner's
     form shows it but cannot change it; the secretariat's can."""
-    number = make_case(engine, owner_email=OWNER_EMAIL, confidential=True)
+    number = make_case(web_engine, owner_email=OWNER_EMAIL, confidential=True)
     owner = as_role(web_app, "case_owner")
     form = _edit_form(owner, number)
     assert re.search(r'name="confidential" checked disabled', owner.get(
@@ -411,18 +407,18 @@ def test_it_leaves_the_lukket_punkt_to_the_secretariat(web_app, engine):
     response = owner.post(f"/sager/{number}/rediger", data={
         **form, "csrf_token": page_csrf(owner), "title": "Ny titel"})  # no "confidential"
     assert response.status_code == 303
-    assert (stored(engine, number)["title"], stored(engine, number)["confidential"]) == (
+    assert (stored(web_engine, number)["title"], stored(web_engine, number)["confidential"]) == (
         "Ny titel", True)
     secretariat = as_role(web_app, "secretariat")
     form = _edit_form(secretariat, number)
     secretariat.post(f"/sager/{number}/rediger",
                      data={**form, "csrf_token": page_csrf(secretariat)})
-    assert stored(engine, number)["confidential"] is False
+    assert stored(web_engine, number)["confidential"] is False
 
 
-def test_it_keeps_a_proposal_written_over_several_lines_whole(web_app, engine):
-    number = make_case(engine)
-    with write_session(engine) as session:
+def test_it_keeps_a_proposal_written_over_several_lines_whole(web_app, web_engine):
+    number = make_case(web_engine)
+    with write_session(web_engine) as session:
         services.update_case(session, number, {"proposals": [
             "at planen godkendes med:\n- tidsplan\n- budget", "at der følges op"]},
             actor="cli")
@@ -430,5 +426,5 @@ def test_it_keeps_a_proposal_written_over_several_lines_whole(web_app, engine):
     response = client.post(f"/sager/{number}/rediger", data={
         **_edit_form(client, number), "csrf_token": page_csrf(client), "title": "Ny titel"})
     assert response.status_code == 303
-    assert stored(engine, number)["proposals"] == [
+    assert stored(web_engine, number)["proposals"] == [
         (1, "at planen godkendes med:\n- tidsplan\n- budget"), (2, "at der følges op")]

@@ -3,13 +3,10 @@
 its reminders and its followers' news once, case by case; on SQLite and PostgreSQL."""
 
 import logging
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
-from conftest import PG_ADMIN_URL
 from servers import add_due_reminders, add_people, create_case
 from sqlmodel import select
 
@@ -219,24 +216,9 @@ def test_it_cancels_a_reminder_an_action_made_obsolete_before_the_sweep_claims(d
     assert set(rows_of(db, case_id).values()) == {CANCELLED}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_url(request, tmp_path):
-    """A database with no schema yet: a SQLite file, or a PostgreSQL database of its own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'before.db'}"
-        return
-    name = f"sagsgang_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
-
-
 def test_it_backfills_the_seqs_of_existing_cases_as_notified(empty_url):
-    command.upgrade(alembic_config(empty_url), "0001_core")
+    # The revision before 0006_case_seq, which adds the seqs and fills them in.
+    command.upgrade(alembic_config(empty_url), "0005_web_active_index")
     engine = make_engine(empty_url)
     try:
         case = ("INSERT INTO \"case\" (id, number, title, summary, background, presentation, "

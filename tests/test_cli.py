@@ -178,6 +178,7 @@ def test_it_refuses_bad_input_in_danish_and_writes_nothing(run, sqlite_url, name
     assert database_dump(sqlite_url) == before
 
 
+@pytest.mark.slow
 def test_it_works_as_a_real_command(tmp_path):
     """The installed console script, in its own process, on a fresh database."""
     sagsgang = Path(sys.executable).parent / "sagsgang"
@@ -211,6 +212,7 @@ def run_sagsgang(*args, **env):
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [("case", "list"), ("case", "show", "X"),
                                   ("reminders", "failed")])
 def test_it_asks_for_init_db_instead_of_a_traceback_on_an_unmigrated_database(tmp_path, args):
@@ -219,6 +221,7 @@ def test_it_asks_for_init_db_instead_of_a_traceback_on_an_unmigrated_database(tm
     assert result.stderr == "Fejl: Databasen er ikke klar – kør `sagsgang init-db`.\n"
 
 
+@pytest.mark.slow
 def test_it_says_the_database_cannot_be_reached_instead_of_asking_for_init_db(tmp_path):
     closed = f"postgresql+psycopg://sagsgang@127.0.0.1:{free_port()}/sagsgang"
     result = run_sagsgang("case", "list", DATABASE_URL=closed)
@@ -227,6 +230,7 @@ def test_it_says_the_database_cannot_be_reached_instead_of_asking_for_init_db(tm
     assert result.stderr.endswith("Tjek DATABASE_URL.\n") and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content, reason", [
     (None, "findes ikke"),
     ("[municipality\nname = 1", "er ikke gyldig TOML"),

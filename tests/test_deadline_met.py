@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
 """A deadline marked as met ("Frist overholdt"): the service and its audit event, the
 reminders it cancels, the dashboard that stops counting the case overdue, the command line,
 the case page's form and the API; bad input writes nothing."""
@@ -10,17 +9,13 @@ import pytest
 from click.testing import CliRunner
 from servers import add_people, create_case, database_dump
 from sqlmodel import select
-from web_fixtures import (  # noqa: F401  (fixtures)
+from web_fixtures import (
     anonymous,
-    api_tokens,
     as_role,
     bearer,
     days,
-    engine,
     make_case,
     page_csrf,
-    web_app,
-    web_db,
 )
 
 from cases import queries, services
@@ -228,9 +223,9 @@ def _met_on(engine, deadline_id: int) -> date | None:
         return session.get(Deadline, deadline_id).met_on
 
 
-def test_it_marks_a_deadline_met_from_the_case_page(web_app, engine):
-    number = make_case(engine, deadline=days(-3))
-    [deadline_id] = _deadline_ids(engine, number)
+def test_it_marks_a_deadline_met_from_the_case_page(web_app, web_engine):
+    number = make_case(web_engine, deadline=days(-3))
+    [deadline_id] = _deadline_ids(web_engine, number)
     client = as_role(web_app, "secretariat")
     html = client.get(f"/sager/{number}").text
     action = f"/sager/{number}/frister/{deadline_id}/overholdt"
@@ -244,73 +239,73 @@ def test_it_marks_a_deadline_met_from_the_case_page(web_app, engine):
     item = re.search(rf'<li id="frist-{deadline_id}".*?</li>', html, re.S).group(0)
     assert f"Overholdt {days(-4).strftime('%d-%m-%Y')}" in item
     assert "Overskredet" not in item and action not in html
-    assert _met_on(engine, deadline_id) == days(-4)
+    assert _met_on(web_engine, deadline_id) == days(-4)
     timeline = html.split('id="tidslinje"')[1]
     assert "Frist overholdt" in timeline and "meet_deadline" not in timeline
 
 
-def test_it_lets_the_case_owner_mark_a_deadline_met(web_app, engine):
-    number = make_case(engine, deadline=days(5))
-    [deadline_id] = _deadline_ids(engine, number)
+def test_it_lets_the_case_owner_mark_a_deadline_met(web_app, web_engine):
+    number = make_case(web_engine, deadline=days(5))
+    [deadline_id] = _deadline_ids(web_engine, number)
     client = as_role(web_app, "case_owner")
     client.post(f"/sager/{number}/frister/{deadline_id}/overholdt",
                 data={"csrf_token": page_csrf(client), "met_on": ""})
-    assert _met_on(engine, deadline_id) == days(0)  # no date given: today
+    assert _met_on(web_engine, deadline_id) == days(0)  # no date given: today
 
 
 @pytest.mark.parametrize("role", ["manager", "member"])
-def test_it_refuses_the_roles_that_may_not_add_deadlines(web_app, engine, role):
-    number = make_case(engine, deadline=days(5))
-    [deadline_id] = _deadline_ids(engine, number)
+def test_it_refuses_the_roles_that_may_not_add_deadlines(web_app, web_engine, role):
+    number = make_case(web_engine, deadline=days(5))
+    [deadline_id] = _deadline_ids(web_engine, number)
     client = as_role(web_app, role)
     assert "Frist overholdt" not in client.get(f"/sager/{number}").text
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     response = client.post(f"/sager/{number}/frister/{deadline_id}/overholdt",
                            data={"csrf_token": page_csrf(client), "met_on": "01-03-2026"})
     assert response.status_code == 403 and "tilføje frister" in response.text
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
-def test_it_refuses_a_post_without_the_csrf_token_and_writes_nothing(web_app, engine):
-    number = make_case(engine, deadline=days(5))
-    [deadline_id] = _deadline_ids(engine, number)
+def test_it_refuses_a_post_without_the_csrf_token_and_writes_nothing(web_app, web_engine):
+    number = make_case(web_engine, deadline=days(5))
+    [deadline_id] = _deadline_ids(web_engine, number)
     client = as_role(web_app, "secretariat")
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     path = f"/sager/{number}/frister/{deadline_id}/overholdt"
     assert client.post(path, data={"met_on": "01-03-2026"}).status_code == 403
     assert client.post(path, data={"met_on": "01-03-2026",
                                    "csrf_token": "x" * 43}).status_code == 403
     anonymous_post = anonymous(web_app).post(path, data={"met_on": "01-03-2026"})
     assert anonymous_post.status_code == 303 and "/login" in anonymous_post.headers["location"]
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
-def test_it_shows_a_refused_mark_as_a_message(web_app, engine):
-    number = make_case(engine, deadline=days(5))
-    other = make_case(engine, deadline=days(5))
-    [other_deadline] = _deadline_ids(engine, other)
+def test_it_shows_a_refused_mark_as_a_message(web_app, web_engine):
+    number = make_case(web_engine, deadline=days(5))
+    other = make_case(web_engine, deadline=days(5))
+    [other_deadline] = _deadline_ids(web_engine, other)
     client = as_role(web_app, "secretariat")
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     response = client.post(f"/sager/{number}/frister/{other_deadline}/overholdt",
                            data={"csrf_token": page_csrf(client), "met_on": "01-03-2026"},
                            headers={"referer": f"http://testserver/sager/{number}"})
     assert response.status_code == 303
     assert "ingen frist med id" in client.get(f"/sager/{number}").text
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
 # -- the API -----------------------------------------------------------------------------------
 
-def test_it_marks_a_deadline_met_through_the_api(web_app, engine, api_tokens):
-    number = make_case(engine, deadline=days(5))
-    [deadline_id] = _deadline_ids(engine, number)
+def test_it_marks_a_deadline_met_through_the_api(web_app, web_engine, api_tokens):
+    number = make_case(web_engine, deadline=days(5))
+    [deadline_id] = _deadline_ids(web_engine, number)
     api = anonymous(web_app)
     path = f"/api/cases/{number}/deadlines/{deadline_id}/met"
     refused = api.post(path, json={"met_on": "01-03-2026"}, headers=bearer(api_tokens["member"]))
     assert refused.status_code == 403
     bad = api.post(path, json={"met_on": "31-02-2026"}, headers=bearer(api_tokens["secretariat"]))
     assert bad.status_code == 400 and "Ugyldig dato" in bad.json()["detail"]
-    assert _met_on(engine, deadline_id) is None
+    assert _met_on(web_engine, deadline_id) is None
     done = api.post(path, json={"met_on": days(-1).strftime("%d-%m-%Y")},
                     headers=bearer(api_tokens["secretariat"]))
     assert done.status_code == 200
@@ -318,7 +313,7 @@ def test_it_marks_a_deadline_met_through_the_api(web_app, engine, api_tokens):
                            "met_on": days(-1).isoformat()}
     listed = api.get(f"/api/cases/{number}/deadlines", headers=bearer(api_tokens["manager"]))
     assert listed.json()[0]["met_on"] == days(-1).isoformat()
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         case = queries.get_case(session, number)
         triggers = list(session.exec(select(CaseEvent.trigger)
                                      .where(CaseEvent.case_id == case.id)))
@@ -334,14 +329,14 @@ def test_it_takes_the_day_in_copenhagen_not_in_utc(db):
     assert _met_on(db, own) == date(2026, 3, 2)
 
 
-def test_it_lets_a_case_owner_mark_only_their_own_cases_deadlines(web_app, engine,
+def test_it_lets_a_case_owner_mark_only_their_own_cases_deadlines(web_app, web_engine,
                                                                    api_tokens):
     """Marking a deadline met cancels its statutory reminders: a case owner may do it on the
     cases they may rework (workflow.access.may_edit_case), not on another centre's."""
     from web_fixtures import OTHER_CENTRE
 
-    number = make_case(engine, centre=OTHER_CENTRE, committees=("KMU",), deadline=days(-1))
-    [deadline_id] = _deadline_ids(engine, number)
+    number = make_case(web_engine, centre=OTHER_CENTRE, committees=("KMU",), deadline=days(-1))
+    [deadline_id] = _deadline_ids(web_engine, number)
     client = as_role(web_app, "case_owner")
     refused = client.post(f"/sager/{number}/frister/{deadline_id}/overholdt",
                           data={"csrf_token": page_csrf(client), "met_on": ""})
@@ -350,6 +345,6 @@ def test_it_lets_a_case_owner_mark_only_their_own_cases_deadlines(web_app, engin
     path = f"/api/cases/{number}/deadlines/{deadline_id}/met"
     assert api.post(path, json={"met_on": days(0).strftime("%d-%m-%Y")},
                     headers=bearer(api_tokens["case_owner"])).status_code == 403
-    assert _met_on(engine, deadline_id) is None
+    assert _met_on(web_engine, deadline_id) is None
     assert api.post(path, json={"met_on": days(0).strftime("%d-%m-%Y")},
                     headers=bearer(api_tokens["secretariat"])).status_code == 200

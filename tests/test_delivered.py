@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
 """A case reported ready for a body's agenda ("Afleveret til dagsorden"): the service and its
 audit event, the mark's life with the queue, the owner's submission reminders it cancels and
 brings back, the command line, the case page's buttons and the queue page; bad input writes
@@ -12,16 +11,13 @@ from click.testing import CliRunner
 from servers import add_people, create_case, database_dump
 from sqlmodel import select
 from test_reminder_meetings import case_in_su_queue
-from web_fixtures import (  # noqa: F401  (fixtures)
+from web_fixtures import (
     CENTRE,
     OTHER_CENTRE,
     anonymous,
     as_role,
-    engine,
     make_case,
     page_csrf,
-    web_app,
-    web_db,
 )
 
 from cases import actions, queries, services
@@ -278,9 +274,9 @@ def web_marks(engine, number) -> dict[str, str | None]:
 
 
 @pytest.mark.parametrize("role", ["case_owner", "secretariat"])
-def test_it_lets_the_owner_and_the_secretariat_deliver_from_the_case_page(web_app, engine,
+def test_it_lets_the_owner_and_the_secretariat_deliver_from_the_case_page(web_app, web_engine,
                                                                           role):
-    number = make_case(engine, owner_email=OWNER_EMAIL)  # awaits SU and BSU
+    number = make_case(web_engine, owner_email=OWNER_EMAIL)  # awaits SU and BSU
     client = as_role(web_app, role)
     html = client.get(f"/sager/{number}").text
     assert "Afleveret til dagsorden (SU)" in html and "Afleveret til dagsorden (BSU)" in html
@@ -289,7 +285,7 @@ def test_it_lets_the_owner_and_the_secretariat_deliver_from_the_case_page(web_ap
                            data={"csrf_token": page_csrf(client), "body": "SU"})
     assert response.status_code == 303 and response.headers["location"] == f"/sager/{number}"
     username = {"case_owner": "sagsbehandler", "secretariat": "sekretariat"}[role]
-    assert web_marks(engine, number) == {"SU": username, "BSU": None}
+    assert web_marks(web_engine, number) == {"SU": username, "BSU": None}
     html = client.get(f"/sager/{number}").text
     name = {"case_owner": "Bo Sagsbehandler", "secretariat": "Sara Sekretær"}[role]
     assert re.search(rf"Afleveret \d\d-\d\d-\d{{4}} af {name}", _item(html, "SU"))
@@ -302,19 +298,19 @@ def test_it_lets_the_owner_and_the_secretariat_deliver_from_the_case_page(web_ap
     response = client.post(f"/sager/{number}/afleveret/fortryd",
                            data={"csrf_token": page_csrf(client), "body": "SU"})
     assert response.status_code == 303
-    assert web_marks(engine, number) == {"SU": None, "BSU": None}
+    assert web_marks(web_engine, number) == {"SU": None, "BSU": None}
     html = client.get(f"/sager/{number}").text
     assert "Afleveringen af sag" in html and "Aflevering til dagsorden fortrudt" in html
     assert "Afleveret til dagsorden (SU)" in _item(html, "SU")
 
 
-def test_it_refuses_a_member_and_another_centres_case_owner(web_app, engine):
-    colleagues = make_case(engine, owner_email="kollega@ballerup.dk")
-    other_centre = make_case(engine, centre=OTHER_CENTRE, committees=("KMU",))
+def test_it_refuses_a_member_and_another_centres_case_owner(web_app, web_engine):
+    colleagues = make_case(web_engine, owner_email="kollega@ballerup.dk")
+    other_centre = make_case(web_engine, centre=OTHER_CENTRE, committees=("KMU",))
     secretariat = as_role(web_app, "secretariat")
     secretariat.post(f"/sager/{colleagues}/afleveret",
                      data={"csrf_token": page_csrf(secretariat), "body": "BSU"})
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     owner = as_role(web_app, "case_owner")
     for number, body in ((colleagues, "SU"), (other_centre, "KMU")):
         section = _section(owner.get(f"/sager/{number}").text)
@@ -330,38 +326,38 @@ def test_it_refuses_a_member_and_another_centres_case_owner(web_app, engine):
                        (f"/sager/{colleagues}/afleveret/fortryd", "BSU")):
         refused = member.post(path, data={"csrf_token": page_csrf(member), "body": code})
         assert refused.status_code == 403 and "adgang" in refused.text
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
-def test_it_refuses_a_post_without_the_csrf_token_and_writes_nothing(web_app, engine):
-    number = make_case(engine)
+def test_it_refuses_a_post_without_the_csrf_token_and_writes_nothing(web_app, web_engine):
+    number = make_case(web_engine)
     client = as_role(web_app, "secretariat")
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     path = f"/sager/{number}/afleveret"
     assert client.post(path, data={"body": "SU"}).status_code == 403
     assert client.post(path, data={"body": "SU", "csrf_token": "x" * 43}).status_code == 403
     anonymous_post = anonymous(web_app).post(path, data={"body": "SU"})
     assert anonymous_post.status_code == 303 and "/login" in anonymous_post.headers["location"]
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
-def test_it_shows_a_refused_mark_as_a_message(web_app, engine):
-    number = make_case(engine)
+def test_it_shows_a_refused_mark_as_a_message(web_app, web_engine):
+    number = make_case(web_engine)
     client = as_role(web_app, "secretariat")
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     response = client.post(f"/sager/{number}/afleveret",
                            data={"csrf_token": page_csrf(client), "body": "ØU"},
                            headers={"referer": f"http://testserver/sager/{number}"})
     assert response.status_code == 303
     assert "afventer ikke behandling i Økonomiudvalget" in client.get(f"/sager/{number}").text
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
 # -- the queue page ----------------------------------------------------------------------------
 
-def test_it_shows_on_the_queue_page_which_cases_are_delivered(web_app, engine):
-    delivered = make_case(engine, title="<script>alert(1)</script>", owner_email=OWNER_EMAIL)
-    waiting = make_case(engine)
+def test_it_shows_on_the_queue_page_which_cases_are_delivered(web_app, web_engine):
+    delivered = make_case(web_engine, title="<script>alert(1)</script>", owner_email=OWNER_EMAIL)
+    waiting = make_case(web_engine)
     owner = as_role(web_app, "case_owner")
     owner.post(f"/sager/{delivered}/afleveret", data={"csrf_token": page_csrf(owner),
                                                        "body": "SU"})

@@ -24,12 +24,9 @@ N = "SU-20221004-{:02d}".format
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
+def demo_db(tmp_path_factory, migrated_sqlite):
     """One loaded demo database for the read-only checks of this module."""
-    from cases.db import migrate
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path_factory.mktemp("demo") / "demo.db")
     report = load_demo(url)
     assert report.loaded
     engine = make_engine(url)

@@ -7,7 +7,7 @@ import pytest
 
 from cases import actions as case_actions
 from cases import services as case_services
-from cases.db import make_engine, migrate, read_session, write_session
+from cases.db import make_engine, read_session, write_session
 from demo.cases import load_demo, read_data
 from meetings import queries, services
 from meetings.documents import meeting_context, render_meeting, render_publication
@@ -134,9 +134,8 @@ def test_it_renders_an_agenda_published_before_hearings_were_shown(db, org, meet
 # -- the demo ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo_engine(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo-hearings') / 'demo.db'}"
-    migrate(url)
+def demo_engine(tmp_path_factory, migrated_sqlite):
+    url = migrated_sqlite(tmp_path_factory.mktemp("demo-hearings") / "demo.db")
     assert load_demo(url).loaded
     engine = make_engine(url)
     yield engine

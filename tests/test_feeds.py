@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
 """iCalendar feeds (read back with the icalendar parser) and the public side: closed items
 never show their text in public."""
 
@@ -6,14 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
-from web_fixtures import (  # noqa: F401  (fixtures)
-    anonymous,
-    days,
-    engine,
-    make_case,
-    web_app,
-    web_db,
-)
+from web_fixtures import anonymous, days, make_case
 
 from cases import queries
 from cases.db import write_session
@@ -33,16 +25,16 @@ def events(calendar: Calendar) -> list:
 
 
 @pytest.fixture(scope="module")
-def published_meeting(engine):
+def published_meeting(web_engine):
     """An SU meeting with a published agenda: an open item, a closed item, and an open item
     on a confidential case; each closed text holds a unique marker."""
-    open_case = make_case(engine, title="Åben sag om stier", summary="ÅBEN-TEKST",
+    open_case = make_case(web_engine, title="Åben sag om stier", summary="ÅBEN-TEKST",
                           committees=("SU",))
-    closed_case = make_case(engine, title="Lukket personsag", summary="LUKKET-MARKØR-1",
+    closed_case = make_case(web_engine, title="Lukket personsag", summary="LUKKET-MARKØR-1",
                             committees=("SU",))
-    confidential = make_case(engine, title="Fortrolig titel", summary="LUKKET-MARKØR-2",
+    confidential = make_case(web_engine, title="Fortrolig titel", summary="LUKKET-MARKØR-2",
                              committees=("SU",), confidential=True)
-    with write_session(engine) as session:
+    with write_session(web_engine) as session:
         meeting = Meeting(body_code="SU", starts_at=datetime.now(UTC) + timedelta(days=3),
                           place="Mødelokale 1", agenda_status=AGENDA_PUBLISHED,
                           created_at=utcnow())
@@ -58,8 +50,8 @@ def published_meeting(engine):
         return meeting.id
 
 
-def test_it_serves_a_cases_deadlines_as_a_valid_calendar(web_app, engine):
-    number = make_case(engine, title="Rammeaftale", deadline=days(30))
+def test_it_serves_a_cases_deadlines_as_a_valid_calendar(web_app, web_engine):
+    number = make_case(web_engine, title="Rammeaftale", deadline=days(30))
     calendar = parse(anonymous(web_app).get(f"/feeds/sag/{number}.ics"))
     found = events(calendar)
     assert len(found) == 1
@@ -67,8 +59,8 @@ def test_it_serves_a_cases_deadlines_as_a_valid_calendar(web_app, engine):
     assert number in str(found[0]["summary"])
 
 
-def test_it_has_no_public_feed_for_a_closed_case(web_app, engine):
-    number = make_case(engine, confidential=True, deadline=days(30))
+def test_it_has_no_public_feed_for_a_closed_case(web_app, web_engine):
+    number = make_case(web_engine, confidential=True, deadline=days(30))
     response = anonymous(web_app).get(f"/feeds/sag/{number}.ics")
     assert response.status_code == 404
     assert "findes ikke" in response.text
@@ -87,15 +79,15 @@ def test_it_lists_a_bodys_meetings_without_closed_items(web_app, published_meeti
     assert "LUKKET-MARKØR" not in response.text
 
 
-def test_it_serves_a_persons_own_deadlines_behind_a_secret_address(web_app, engine):
-    mine = make_case(engine, title="Min sag", deadline=days(12),
+def test_it_serves_a_persons_own_deadlines_behind_a_secret_address(web_app, web_engine):
+    mine = make_case(web_engine, title="Min sag", deadline=days(12),
                      owner_email="sagsbehandler@demo.sagsgang.invalid")
-    theirs = make_case(engine, title="Andens sag", deadline=days(12),
+    theirs = make_case(web_engine, title="Andens sag", deadline=days(12),
                        owner_email="someone@else.invalid")
     from sqlmodel import select
 
     from cases.models import User
-    with write_session(engine) as session:
+    with write_session(web_engine) as session:
         user_id = session.exec(select(User.id).where(User.username == "sagsbehandler")).one()
         token = new_feed_token(session, user_id)
     client = anonymous(web_app)
@@ -104,7 +96,7 @@ def test_it_serves_a_persons_own_deadlines_behind_a_secret_address(web_app, engi
     assert any(mine in s for s in summaries)
     assert not any(theirs in s for s in summaries)
     assert client.get("/feeds/personlig/not-a-token.ics").status_code == 404
-    with write_session(engine) as session:
+    with write_session(web_engine) as session:
         new_feed_token(session, user_id)
     assert client.get(f"/feeds/personlig/{token}.ics").status_code == 404
 
@@ -121,8 +113,8 @@ def test_it_shows_the_public_agenda_with_closed_items_as_number_title_decision(
     assert "LUKKET-MARKØR" not in html
 
 
-def test_it_hides_unpublished_agendas_from_the_public(web_app, engine):
-    with write_session(engine) as session:
+def test_it_hides_unpublished_agendas_from_the_public(web_app, web_engine):
+    with write_session(web_engine) as session:
         meeting = Meeting(body_code="BSU", starts_at=datetime.now(UTC) + timedelta(days=9),
                           created_at=utcnow())
         session.add(meeting)
@@ -131,7 +123,7 @@ def test_it_hides_unpublished_agendas_from_the_public(web_app, engine):
     assert anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").status_code == 404
 
 
-def test_it_shows_the_planned_route_and_flags_it_when_it_no_longer_fits(web_app, engine):
+def test_it_shows_the_planned_route_and_flags_it_when_it_no_longer_fits(web_app, web_engine):
     """With a meeting calendar the case page shows the planner's route, and the dashboard's
     "at risk" follows the planner (in its own body calendar: SU, ØU, KB)."""
     from datetime import timedelta
@@ -141,14 +133,14 @@ def test_it_shows_the_planned_route_and_flags_it_when_it_no_longer_fits(web_app,
     from meetings.services import create_meeting
 
     start = days(0) + timedelta(days=(7 - days(0).weekday()))  # next Monday
-    with write_session(engine) as session:
+    with write_session(web_engine) as session:
         for week in range(0, 12):
             monday = start + timedelta(weeks=week)
             create_meeting(session, body="SU", day=monday + timedelta(days=1))
             create_meeting(session, body="ØU", day=monday + timedelta(days=8))
             create_meeting(session, body="KB", day=monday + timedelta(days=13))
-    fits = make_case(engine, committees=("SU",), deadline=start + timedelta(weeks=10))
-    too_late = make_case(engine, committees=("SU",), deadline=start + timedelta(days=3))
+    fits = make_case(web_engine, committees=("SU",), deadline=start + timedelta(weeks=10))
+    too_late = make_case(web_engine, committees=("SU",), deadline=start + timedelta(days=3))
     client = as_role(web_app, "secretariat")
     html = client.get(f"/sager/{fits}").text
     route = html.split('id="rute"')[1].split("</section>")[0]
@@ -159,25 +151,25 @@ def test_it_shows_the_planned_route_and_flags_it_when_it_no_longer_fits(web_app,
     assert too_late in at_risk and fits not in at_risk
 
 
-def test_it_has_no_public_feed_for_a_case_closed_on_an_agenda(web_app, engine):
+def test_it_has_no_public_feed_for_a_case_closed_on_an_agenda(web_app, web_engine):
     from web_fixtures import close_on_agenda
 
-    number = make_case(engine, committees=("SU",), deadline=days(30))
+    number = make_case(web_engine, committees=("SU",), deadline=days(30))
     assert anonymous(web_app).get(f"/feeds/sag/{number}.ics").status_code == 200
-    close_on_agenda(engine, number)
+    close_on_agenda(web_engine, number)
     response = anonymous(web_app).get(f"/feeds/sag/{number}.ics")
     assert response.status_code == 404
     assert "findes ikke" in response.text
 
 
-def test_it_lists_only_published_items_of_a_published_meeting(web_app, engine):
+def test_it_lists_only_published_items_of_a_published_meeting(web_app, web_engine):
     """An item placed after publication waits for its tillægsdagsorden, as on the public
     page."""
     from meetings.services import create_meeting, place_case, publish_agenda
 
-    shown = make_case(engine, title="Offentliggjort punkt", committees=("BSU",))
-    waiting = make_case(engine, title="Venter på tillæg", committees=("BSU",))
-    with write_session(engine) as session:
+    shown = make_case(web_engine, title="Offentliggjort punkt", committees=("BSU",))
+    waiting = make_case(web_engine, title="Venter på tillæg", committees=("BSU",))
+    with write_session(web_engine) as session:
         meeting = create_meeting(session, body="BSU", day=days(120))
         place_case(session, meeting.id, shown)
         publish_agenda(session, meeting.id, actor="test")

@@ -12,7 +12,7 @@ from sqlmodel import select
 from cases import actions, services
 from cases.db import read_session, write_session
 from cases.models import Membership, User, utcnow
-from cases.settings import site_url
+from cases.settings import get_settings
 from meetings.services import create_meeting, place_case, publish_agenda
 from notifications import delivery, outbox
 from notifications.changes import notify_changed_cases, notify_changed_meetings
@@ -156,6 +156,28 @@ def test_it_tells_body_followers_about_a_published_agenda(engine):
     assert "Lukket sag (lukket punkt)" in html and f"/offentlig/moeder/{meeting.id}" in html
 
 
+def test_it_keeps_a_case_closed_on_another_agenda_closed_in_the_agenda_news(engine):
+    """The one closed-item rule: a case whose item was closed on one agenda is a lukket punkt
+    in the followers' news of every agenda, even where its new item is not marked closed."""
+    from meetings.services import cancel_meeting, set_closed
+
+    day = utcnow().date()
+    with write_session(engine) as session:
+        make_case(session, "F-8", title="Sag lukket før")
+        actions.submit(session, "F-8", actor="test")
+        earlier = create_meeting(session, body="SU", day=day + timedelta(days=30))
+        set_closed(session, place_case(session, earlier.id, "F-8").id, True)
+        cancel_meeting(session, earlier.id, reason="Aflyst")  # its closed item stays on record
+        later = create_meeting(session, body="SU", day=day + timedelta(days=60))
+        assert not place_case(session, later.id, "F-8", closed=False).closed
+        follow(session, "su@example.org", body_code="SU")
+    with write_session(engine) as session:
+        publish_agenda(session, later.id, actor="test")
+    items = [i for row in follow_rows(engine, FOLLOW_AGENDA) for i in row.context["items"]]
+    assert [(i["title"], i["closed"], i["case_number"]) for i in items] == [
+        ("Sag lukket før", True, "")]
+
+
 def test_it_cancels_waiting_emails_when_the_follower_unsubscribes(engine, sqlite_url):
     from web.app import create_app
     from web.follow import unsubscribe_path
@@ -199,9 +221,10 @@ def test_it_delivers_a_follow_email_whose_link_stops_following(engine, sqlite_ur
     text = received.get_body(("plain",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
     link = received["List-Unsubscribe"].strip().strip("<>")
-    assert link in text and link.startswith(site_url() + "/afmeld/")
+    site_url = get_settings().site_url
+    assert link in text and link.startswith(site_url + "/afmeld/")
     client = TestClient(create_app(sqlite_url), follow_redirects=False)
-    path = link[len(site_url()):]
+    path = link[len(site_url):]
     assert "sag F-7" in client.get(path).text
     with read_session(engine) as session:
         assert session.get(Subscription, subscription_id).ended_at is None

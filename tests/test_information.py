@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
 """After the decision, a case is sent for information to councils and outside authorities
 ("sendes til orientering i Handicaprådet, Seniorrådet og Psykiatrirådet", the Rammeaftale to
 Socialstyrelsen): who it went to is recorded with the event and shown on the case page; a
@@ -11,20 +10,17 @@ import pytest
 from click.testing import CliRunner
 from servers import database_dump
 from sqlmodel import select
-from web_fixtures import (  # noqa: F401  (fixtures)
+from web_fixtures import (
     as_role,
-    engine,
     logged_in,
     make_case,
     page_csrf,
-    web_app,
-    web_db,
 )
 
 from cases import actions, queries, services
-from cases.db import make_engine, migrate, read_session, write_session
+from cases.db import make_engine, read_session, write_session
 from cases.models import Membership, User
-from cases.organisation import current_organisation
+from cases.settings import current_organisation
 from cli.main import cli
 from demo.cases import load_demo
 from notifications import delivery
@@ -151,8 +147,8 @@ def test_it_sends_for_information_from_the_command_line(sqlite_url, monkeypatch)
     assert refused.exit_code == 1 and "angives kun ved «Send til orientering»" in refused.output
 
 
-def test_it_sends_for_information_from_the_case_page(web_app, engine):
-    number = decided_case(engine, "RA-5")
+def test_it_sends_for_information_from_the_case_page(web_app, web_engine):
+    number = decided_case(web_engine, "RA-5")
     client = as_role(web_app, "secretariat")
     page = client.get(f"/sager/{number}").text
     assert "Til orientering i" in page and 'name="recipients"' in page
@@ -166,15 +162,15 @@ def test_it_sends_for_information_from_the_case_page(web_app, engine):
     assert "<script>alert(" not in html
 
 
-def test_it_asks_who_when_the_page_names_nobody(web_app, engine):
-    number = decided_case(engine, "RA-6")
+def test_it_asks_who_when_the_page_names_nobody(web_app, web_engine):
+    number = decided_case(web_engine, "RA-6")
     client = as_role(web_app, "secretariat")
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     response = client.post(f"/sager/{number}/handling", data={
         "csrf_token": page_csrf(client), "trigger": "send_for_information", "version": "3",
         "recipients": " "}, follow_redirects=True)
     assert "Angiv, hvem sagen sendes til orientering hos" in response.text
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
 def timeline_codes(client, number: str) -> list[str]:
@@ -185,20 +181,19 @@ def timeline_codes(client, number: str) -> list[str]:
     return [label for label in labels if re.search(r"[a-z]+_[a-z]+", label)]
 
 
-def test_it_names_every_event_of_the_demo_cases_in_danish(tmp_path):
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
-    migrate(url)
+def test_it_names_every_event_of_the_demo_cases_in_danish(tmp_path, migrated_sqlite):
+    url = migrated_sqlite(tmp_path / "demo.db")
     report = load_demo(url)
     client = logged_in(create_app(url), "sekretariat", "sekretariat-demo")
     assert {number: timeline_codes(client, number) for number in report.cases} == {
         number: [] for number in report.cases}
 
 
-def test_it_names_agenda_deadline_and_edit_events_in_danish(web_app, engine):
+def test_it_names_agenda_deadline_and_edit_events_in_danish(web_app, web_engine):
     from meetings.services import create_meeting, place_case, remove_item
 
-    number = make_case(engine, deadline=date.today() - timedelta(days=2))
-    with write_session(engine) as session:
+    number = make_case(web_engine, deadline=date.today() - timedelta(days=2))
+    with write_session(web_engine) as session:
         meeting = create_meeting(session, body="SU", day=date.today() + timedelta(days=300))
         item = place_case(session, meeting.id, number, late_reason="test")
         remove_item(session, item.id)
@@ -261,14 +256,14 @@ def test_it_sends_no_notice_when_the_municipality_turned_them_off(db):
     assert notices(db) == []
 
 
-def test_it_leaves_the_pages_other_actions_alone(web_app, engine):
+def test_it_leaves_the_pages_other_actions_alone(web_app, web_engine):
     """The form's empty "Eksterne modtagere" field names nobody: withdrawing from the page
     works as before."""
-    number = make_case(engine)
+    number = make_case(web_engine)
     client = as_role(web_app, "secretariat")
     response = client.post(f"/sager/{number}/handling", data={
         "csrf_token": page_csrf(client), "trigger": "withdraw", "version": "2",
         "reason": "Trukket af forvaltningen", "recipients": ""})
     assert response.status_code == 303
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         assert queries.get_case(session, number).status == "withdrawn"

@@ -14,6 +14,8 @@ import pytest
 from cases import actions, queries, services
 from cases.db import make_engine, read_session, write_session
 
+pytestmark = pytest.mark.slow  # every test starts two racing processes
+
 ROUNDS = 4
 CONFLICT = ("Sagen {} er ændret af en anden, siden du hentede den. "
             "Hent sagen igen og prøv på ny.")

@@ -7,6 +7,7 @@ import pytest
 
 from cases.settings import PROJECT_DIR
 from meetings.calendar import WeekdayRules, is_weekday, weekdays_before
+from notifications.config import load_rules
 from notifications.rules import (
     CaseFacts,
     DeadlineFacts,
@@ -16,7 +17,6 @@ from notifications.rules import (
     Person,
     ReminderRules,
     case_reminders,
-    load_rules,
     next_send_time,
     parse_rules,
     weekly_digest_reminders,

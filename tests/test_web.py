@@ -1,22 +1,18 @@
-# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
 """The pages: login, CSRF, roles on the server, the case page's actions, the dashboard,
 hostile input, closed items, follow and unsubscribe."""
 
 import re
 
 from sqlmodel import select
-from web_fixtures import (  # noqa: F401  (fixtures)
+from web_fixtures import (
     OTHER_CENTRE,
     anonymous,
     as_role,
     csrf_of,
     days,
-    engine,
     logged_in,
     make_case,
     page_csrf,
-    web_app,
-    web_db,
 )
 
 from cases import actions, queries
@@ -76,8 +72,8 @@ def test_it_logs_out(web_app):
     assert client.get("/koer").status_code == 303
 
 
-def test_it_checks_roles_on_the_server_for_pages(web_app, engine):
-    number = make_case(engine)
+def test_it_checks_roles_on_the_server_for_pages(web_app, web_engine):
+    number = make_case(web_engine)
     member = as_role(web_app, "member")
     assert member.get("/overblik").status_code == 403
     assert member.get("/koer").status_code == 403
@@ -85,18 +81,18 @@ def test_it_checks_roles_on_the_server_for_pages(web_app, engine):
         "csrf_token": page_csrf(member), "version": "2", "body": "SU", "wording": "anbefales",
         "meeting_date": "04-10-2022"})
     assert refused.status_code == 403
-    assert _status(engine, number) == "committee"
+    assert _status(web_engine, number) == "committee"
     owner = as_role(web_app, "case_owner")
     assert owner.post(f"/sager/{number}/handling", data={
         "csrf_token": page_csrf(owner), "version": "2", "trigger": "withdraw",
         "reason": "x"}).status_code == 403
-    assert _status(engine, number) == "committee"
+    assert _status(web_engine, number) == "committee"
 
 
 # -- CSRF and hostile input --------------------------------------------------------------------
 
-def test_it_refuses_a_forged_form_post_and_writes_nothing(web_app, engine):
-    number = make_case(engine)
+def test_it_refuses_a_forged_form_post_and_writes_nothing(web_app, web_engine):
+    number = make_case(web_engine)
     client = as_role(web_app, "secretariat")
     form = {"version": "2", "body": "SU", "wording": "anbefales", "meeting_date": "04-10-2022"}
     assert client.post(f"/sager/{number}/beslutning", data=form).status_code == 403
@@ -105,14 +101,14 @@ def test_it_refuses_a_forged_form_post_and_writes_nothing(web_app, engine):
     other_session_token = page_csrf(as_role(web_app, "secretariat"))
     assert client.post(f"/sager/{number}/beslutning",
                        data={**form, "csrf_token": other_session_token}).status_code == 403
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         case = queries.get_case(session, number)
         assert case.version == 2
         assert sorted(queries.awaiting_bodies(session, case.id)) == ["BSU", "SU"]
 
 
-def test_it_escapes_a_script_title_everywhere(web_app, engine):
-    number = make_case(engine, title="<script>alert('x')</script> Farlig titel",
+def test_it_escapes_a_script_title_everywhere(web_app, web_engine):
+    number = make_case(web_engine, title="<script>alert('x')</script> Farlig titel",
                        deadline=days(-3))
     client = as_role(web_app, "secretariat")
     for path in (f"/sager/{number}", "/koer", "/koer/SU", "/sager", "/overblik",
@@ -130,16 +126,16 @@ def test_it_sets_security_headers(web_app):
 
 # -- the case page -----------------------------------------------------------------------------
 
-def test_it_offers_only_the_actions_valid_in_the_state(web_app, engine):
-    draft = make_case(engine, submit=False)
+def test_it_offers_only_the_actions_valid_in_the_state(web_app, web_engine):
+    draft = make_case(web_engine, submit=False)
     client = as_role(web_app, "secretariat")
     html = client.get(f"/sager/{draft}").text
     assert 'value="submit"' in html and 'value="close"' not in html
     assert "Registrér beslutning" not in html  # no body treats a draft
 
 
-def test_it_records_a_decision_and_shows_the_history(web_app, engine):
-    number = make_case(engine)
+def test_it_records_a_decision_and_shows_the_history(web_app, web_engine):
+    number = make_case(web_engine)
     client = as_role(web_app, "secretariat")
     response = client.post(f"/sager/{number}/beslutning", data={
         "csrf_token": page_csrf(client), "version": "2", "body": "SU", "wording": "anbefales",
@@ -152,8 +148,8 @@ def test_it_records_a_decision_and_shows_the_history(web_app, engine):
     assert "04-10-2022" in history and "Socialudvalget" in history and ">11<" in history
 
 
-def test_it_answers_a_stale_form_with_the_conflict_message(web_app, engine):
-    number = make_case(engine)
+def test_it_answers_a_stale_form_with_the_conflict_message(web_app, web_engine):
+    number = make_case(web_engine)
     client = as_role(web_app, "secretariat")
     token = page_csrf(client)
     form = {"csrf_token": token, "version": "2", "wording": "anbefales",
@@ -164,12 +160,12 @@ def test_it_answers_a_stale_form_with_the_conflict_message(web_app, engine):
                         headers={"referer": f"http://testserver/sager/{number}"})
     assert stale.status_code == 303 and stale.headers["location"] == f"/sager/{number}"
     assert "er ændret af en anden" in _flash(client, f"/sager/{number}")
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         assert queries.awaiting_bodies(session, queries.get_case(session, number).id) == ["BSU"]
 
 
-def test_it_shows_a_refused_transition_as_a_message_not_an_error_page(web_app, engine):
-    number = make_case(engine)
+def test_it_shows_a_refused_transition_as_a_message_not_an_error_page(web_app, web_engine):
+    number = make_case(web_engine)
     client = as_role(web_app, "secretariat")
     response = client.post(f"/sager/{number}/beslutning", data={
         "csrf_token": page_csrf(client), "version": "2", "body": "KMU",
@@ -179,7 +175,7 @@ def test_it_shows_a_refused_transition_as_a_message_not_an_error_page(web_app, e
     assert "afventer ikke behandling i KMU" in _flash(client, f"/sager/{number}")
 
 
-def test_it_registers_a_case_deadline_and_hearing_from_forms(web_app, engine):
+def test_it_registers_a_case_deadline_and_hearing_from_forms(web_app, web_engine):
     client = as_role(web_app, "case_owner")
     number = "WEB-NY-1"
     response = client.post("/sager/ny", data={
@@ -206,8 +202,8 @@ def test_it_registers_a_case_deadline_and_hearing_from_forms(web_app, engine):
 
 # -- closed items ------------------------------------------------------------------------------
 
-def test_it_shows_a_closed_item_only_to_members_of_its_bodies(web_app, engine):
-    number = make_case(engine, confidential=True, committees=("SU",), summary="FORTROLIG-42")
+def test_it_shows_a_closed_item_only_to_members_of_its_bodies(web_app, web_engine):
+    number = make_case(web_engine, confidential=True, committees=("SU",), summary="FORTROLIG-42")
     own = as_role(web_app, "member").get(f"/sager/{number}").text
     assert "FORTROLIG-42" in own
     other = logged_in(web_app, "bsu-medlem", "bsu-medlem-demo").get(f"/sager/{number}").text
@@ -217,9 +213,9 @@ def test_it_shows_a_closed_item_only_to_members_of_its_bodies(web_app, engine):
 
 # -- dashboard ---------------------------------------------------------------------------------
 
-def test_it_counts_overdue_cases_with_filters_and_links(web_app, engine):
-    overdue = make_case(engine, title="Forsinket sag", deadline=days(-5))
-    elsewhere = make_case(engine, title="Anden centers sag", deadline=days(-5),
+def test_it_counts_overdue_cases_with_filters_and_links(web_app, web_engine):
+    overdue = make_case(web_engine, title="Forsinket sag", deadline=days(-5))
+    elsewhere = make_case(web_engine, title="Anden centers sag", deadline=days(-5),
                           centre=OTHER_CENTRE, committees=("KMU",))
     client = as_role(web_app, "manager")
     html = client.get("/overblik").text
@@ -235,10 +231,10 @@ def test_it_counts_overdue_cases_with_filters_and_links(web_app, engine):
     assert overdue in listed and elsewhere in listed
 
 
-def test_it_lists_cases_sent_back_and_missing_responses(web_app, engine):
+def test_it_lists_cases_sent_back_and_missing_responses(web_app, web_engine):
     from cases import services
-    number = make_case(engine, committees=("SU",))
-    with write_session(engine) as session:
+    number = make_case(web_engine, committees=("SU",))
+    with write_session(web_engine) as session:
         actions.treat(session, number, actor="t", body="SU",
                       wording="anbefales", meeting_date="06-09-2022")
         actions.send_back(session, number, actor="t", body="ØU",
@@ -253,23 +249,23 @@ def test_it_lists_cases_sent_back_and_missing_responses(web_app, engine):
     assert number in missing
 
 
-def test_it_flags_a_case_whose_route_no_longer_fits(web_app, engine):
-    at_risk = make_case(engine, deadline=days(10))
-    fine = make_case(engine, deadline=days(200))
+def test_it_flags_a_case_whose_route_no_longer_fits(web_app, web_engine):
+    at_risk = make_case(web_engine, deadline=days(10))
+    fine = make_case(web_engine, deadline=days(200))
     html = as_role(web_app, "manager").get("/overblik/sager", params={"figur": "at_risk"}).text
     assert at_risk in html and fine not in html
 
 
 # -- follow and unsubscribe --------------------------------------------------------------------
 
-def test_it_follows_a_case_and_unsubscribes_without_login(web_app, engine):
+def test_it_follows_a_case_and_unsubscribes_without_login(web_app, web_engine):
     from web.follow import unsubscribe_path
 
-    number = make_case(engine)
+    number = make_case(web_engine)
     client = as_role(web_app, "case_owner")
     client.post(f"/sager/{number}/foelg", data={"csrf_token": page_csrf(client)})
     assert "Du følger nu sagen" in _flash(client, f"/sager/{number}")
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         case = queries.get_case(session, number)
         subscription = session.exec(select(Subscription).where(
             Subscription.case_id == case.id)).one()
@@ -278,19 +274,20 @@ def test_it_follows_a_case_and_unsubscribes_without_login(web_app, engine):
     assert f"sag {number}" in stranger.get(path).text
     done = stranger.post(path)
     assert done.status_code == 200 and "Du får ikke længere e-mails" in done.text
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         assert session.get(Subscription, subscription.id).ended_at is not None
     assert stranger.get(path[:-3] + "abc").status_code == 404
 
 
 def _site_path(url: str) -> str:
-    from cases.settings import site_url
+    from cases.settings import get_settings
 
-    assert url.startswith(site_url() + "/")
-    return url[len(site_url()):]
+    site_url = get_settings().site_url
+    assert url.startswith(site_url + "/")
+    return url[len(site_url):]
 
 
-def test_it_serves_the_reminders_opt_out_link_without_login(web_app, engine):
+def test_it_serves_the_reminders_opt_out_link_without_login(web_app, web_engine):
     from notifications.email import unsubscribe_url
     from notifications.outbox import is_opted_out
 
@@ -299,17 +296,18 @@ def test_it_serves_the_reminders_opt_out_link_without_login(web_app, engine):
     shown = stranger.get(path)
     assert shown.status_code == 200 and "Frist nærmer sig" in shown.text
     assert "ole@example.org" in shown.text
-    with read_session(engine) as session:  # a GET (a link preview, a mail scanner) stops nothing
+    # A GET (a link preview, a mail scanner) stops nothing.
+    with read_session(web_engine) as session:
         assert not is_opted_out(session, "ole@example.org", "deadline_warning")
     done = stranger.post(path)
     assert done.status_code == 200 and "Du får ikke længere e-mails" in done.text
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         assert is_opted_out(session, "ole@example.org", "deadline_warning")
         assert not is_opted_out(session, "ole@example.org", "hearing_reminder")
     assert "Du får ikke længere e-mails" in stranger.get(path).text
 
 
-def test_it_refuses_forged_and_crossed_unsubscribe_links(web_app, engine):
+def test_it_refuses_forged_and_crossed_unsubscribe_links(web_app, web_engine):
     from notifications.email import follow_unsubscribe_token, unsubscribe_token
     from notifications.outbox import is_opted_out
 
@@ -322,11 +320,11 @@ def test_it_refuses_forged_and_crossed_unsubscribe_links(web_app, engine):
         assert stranger.get(path).status_code == 404, path
         refused = stranger.post(path)
         assert refused.status_code == 404 and "ugyldigt" in refused.text, path
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         assert not is_opted_out(session, "eve@example.org", "deadline_warning")
 
 
-def test_it_makes_and_revokes_api_keys_per_user(web_app, engine):
+def test_it_makes_and_revokes_api_keys_per_user(web_app, web_engine):
     client = as_role(web_app, "case_owner")
     client.post("/api-noegler", data={"csrf_token": page_csrf(client), "name": "ESDH"})
     html = client.get("/api-noegler").text
@@ -359,11 +357,11 @@ def test_it_keeps_the_active_index_in_step_with_the_workflow(sqlite_url):
     assert named == set(ACTIVE)
 
 
-def test_it_shows_an_item_closed_on_the_agenda_only_to_members_of_its_bodies(web_app, engine):
+def test_it_shows_an_item_closed_on_the_agenda_only_to_members_of_its_bodies(web_app, web_engine):
     from web_fixtures import close_on_agenda
 
-    number = make_case(engine, committees=("SU",), summary="LUKKET-PÅ-DAGSORDEN-1")
-    close_on_agenda(engine, number)
+    number = make_case(web_engine, committees=("SU",), summary="LUKKET-PÅ-DAGSORDEN-1")
+    close_on_agenda(web_engine, number)
     other = logged_in(web_app, "bsu-medlem", "bsu-medlem-demo").get(f"/sager/{number}").text
     assert "LUKKET-PÅ-DAGSORDEN-1" not in other and "lukket punkt" in other.lower()
     own = as_role(web_app, "member").get(f"/sager/{number}").text

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
 """Meetings in the browser: the secretariat creates, moves and cancels meetings with the same
 services (and so the same rules and messages) as `sagsgang meeting create/move/cancel`."""
 
@@ -7,14 +6,11 @@ from datetime import date
 
 import pytest
 from servers import database_dump
-from web_fixtures import (  # noqa: F401  (fixtures)
+from web_fixtures import (
     as_role,
     days,
-    engine,
     make_case,
     page_csrf,
-    web_app,
-    web_db,
 )
 
 from cases import queries
@@ -38,7 +34,7 @@ def meeting_with_case(engine, day_offset: int, title: str) -> tuple[int, str]:
     return meeting_id, number
 
 
-def test_it_creates_a_meeting_from_the_meetings_page(web_app, engine):
+def test_it_creates_a_meeting_from_the_meetings_page(web_app, web_engine):
     client = as_role(web_app, "secretariat")
     html = client.get("/moeder").text
     form = html[html.index('action="/moeder/ny"'):]
@@ -50,7 +46,7 @@ def test_it_creates_a_meeting_from_the_meetings_page(web_app, engine):
                     place="Rådhuset, lokale 1 <script>alert(1)</script>")
     assert response.status_code == 303
     meeting_id = int(re.fullmatch(r"/moeder/(\d+)", response.headers["location"]).group(1))
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         meeting = meeting_queries.get_meeting(session, meeting_id)
     assert (meeting.body_code, to_local(meeting.starts_at).date(),
             f"{to_local(meeting.starts_at):%H:%M}") == ("SU", day, "16:30")
@@ -67,7 +63,7 @@ def test_it_creates_a_meeting_from_the_meetings_page(web_app, engine):
         response.headers["location"]).text
     admin = as_role(web_app, "admin")
     assert post(admin, "/moeder/ny", body="BSU", date=f"{days(92):%d-%m-%Y}").status_code == 303
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         assert meeting_queries.find_meeting(session, "BSU", days(92)) is not None
 
 
@@ -85,37 +81,37 @@ BAD_MEETINGS = {
 
 @pytest.mark.parametrize("fields, message", BAD_MEETINGS.values(), ids=BAD_MEETINGS.keys())
 def test_it_refuses_a_bad_meeting_with_the_clis_message_and_writes_nothing(
-        web_app, engine, fields, message):
-    with write_session(engine) as session:
+        web_app, web_engine, fields, message):
+    with write_session(web_engine) as session:
         if not meeting_queries.find_meeting(session, "SU", date(2030, 3, 5)):
             create_meeting(session, body="SU", day="05-03-2030")
     client = as_role(web_app, "secretariat")
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     response = post(client, "/moeder/ny", **fields)
     assert response.status_code == 303
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
     assert message in client.get("/moeder").text
 
 
-def test_it_moves_a_meeting_and_its_agenda_follows(web_app, engine):
-    meeting_id, number = meeting_with_case(engine, 120, "Sag på et møde, der flyttes")
+def test_it_moves_a_meeting_and_its_agenda_follows(web_app, web_engine):
+    meeting_id, number = meeting_with_case(web_engine, 120, "Sag på et møde, der flyttes")
     path = f"/moeder/{meeting_id}"
     client = as_role(web_app, "secretariat")
     form = client.get(path).text
     form = form[form.index('id="flyt-moedet"'):]
     assert f'name="date" value="{days(120):%d-%m-%Y}"' in form and 'value="17:00"' in form
 
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     refused = post(client, f"{path}/flyt-moedet", back=path, date=f"{days(122):%d-%m-%Y}",
                    time="10:00", reason="")
-    assert refused.status_code == 303 and database_dump(engine) == before
+    assert refused.status_code == 303 and database_dump(web_engine) == before
     assert "Angiv en begrundelse for at flytte mødet." in client.get(path).text
 
     reason = "Sammenfald med budgetseminar <script>x</script>"
     response = post(client, f"{path}/flyt-moedet", back=path, date=f"{days(122):%d-%m-%Y}",
                     time="10:00", place="Byrådssalen", reason=reason)
     assert response.status_code == 303
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         meeting = meeting_queries.get_meeting(session, meeting_id)
         [item] = meeting_queries.items(session, meeting_id)
         events = [e for e in queries.events(session, queries.get_case(session, number).id)
@@ -130,15 +126,15 @@ def test_it_moves_a_meeting_and_its_agenda_follows(web_app, engine):
     assert "Sammenfald med budgetseminar &lt;script&gt;x&lt;/script&gt;" in html
 
 
-def test_it_cancels_a_meeting_and_keeps_its_cases_in_the_queue(web_app, engine):
-    meeting_id, number = meeting_with_case(engine, 130, "Sag på et møde, der aflyses")
+def test_it_cancels_a_meeting_and_keeps_its_cases_in_the_queue(web_app, web_engine):
+    meeting_id, number = meeting_with_case(web_engine, 130, "Sag på et møde, der aflyses")
     path = f"/moeder/{meeting_id}"
     client = as_role(web_app, "secretariat")
     assert f'action="/moeder/{meeting_id}/aflys"' in client.get(path).text
 
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     refused = post(client, f"{path}/aflys", back=path, reason=" ")
-    assert refused.status_code == 303 and database_dump(engine) == before
+    assert refused.status_code == 303 and database_dump(web_engine) == before
     assert "Angiv en begrundelse for at aflyse mødet." in client.get(path).text
 
     response = post(client, f"{path}/aflys", back=path,
@@ -151,7 +147,7 @@ def test_it_cancels_a_meeting_and_keeps_its_cases_in_the_queue(web_app, engine):
     assert 'href="/koer/SU">SUs kø</a>' in html
     assert f'action="/moeder/{meeting_id}/aflys"' not in html  # nothing more to change
     assert f'action="/moeder/{meeting_id}/placer"' not in html
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         meeting = meeting_queries.get_meeting(session, meeting_id)
         [entry] = [e for e in meeting_queries.agenda_queue(session, "SU")
                    if e.case.number == number]
@@ -160,21 +156,21 @@ def test_it_cancels_a_meeting_and_keeps_its_cases_in_the_queue(web_app, engine):
     assert f'href="/moeder/{meeting_id}"' not in client.get("/moeder?organ=SU").text
     assert f'href="/moeder/{meeting_id}"' in client.get("/moeder?organ=SU&aflyste=1").text
 
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     again = post(client, f"{path}/aflys", back=path, reason="Igen")
-    assert again.status_code == 303 and database_dump(engine) == before
+    assert again.status_code == 303 and database_dump(web_engine) == before
     assert "Mødet er aflyst." in client.get(path).text
 
 
 @pytest.mark.parametrize("role", ["member", "manager", "case_owner"])
-def test_it_lets_only_the_secretariat_and_admin_manage_meetings(web_app, engine, role):
-    meeting_id, _ = meeting_with_case(engine, 140 + len(role), f"Sag ({role})")
+def test_it_lets_only_the_secretariat_and_admin_manage_meetings(web_app, web_engine, role):
+    meeting_id, _ = meeting_with_case(web_engine, 140 + len(role), f"Sag ({role})")
     path = f"/moeder/{meeting_id}"
     client = as_role(web_app, role)
     assert 'action="/moeder/ny"' not in client.get("/moeder").text
     page = client.get(path).text
     assert "flyt-moedet" not in page and "/aflys" not in page
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     refused = [
         post(client, "/moeder/ny", body="SU", date=f"{days(150):%d-%m-%Y}"),
         post(client, f"{path}/flyt-moedet", back=path, date=f"{days(151):%d-%m-%Y}",
@@ -182,14 +178,14 @@ def test_it_lets_only_the_secretariat_and_admin_manage_meetings(web_app, engine,
         post(client, f"{path}/aflys", back=path, reason="Forsøg")]
     assert [r.status_code for r in refused] == [403, 403, 403]
     assert "Du har ikke adgang til at oprette, flytte og aflyse møder." in refused[0].text
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
 
-def test_it_refuses_a_meeting_post_without_the_sessions_csrf_token(web_app, engine):
-    meeting_id, _ = meeting_with_case(engine, 160, "Sag (CSRF)")
+def test_it_refuses_a_meeting_post_without_the_sessions_csrf_token(web_app, web_engine):
+    meeting_id, _ = meeting_with_case(web_engine, 160, "Sag (CSRF)")
     path = f"/moeder/{meeting_id}"
     client = as_role(web_app, "secretariat")
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     forged = {"csrf_token": "x" * 43}
     refused = [
         client.post("/moeder/ny", data={**forged, "body": "SU",
@@ -199,4 +195,4 @@ def test_it_refuses_a_meeting_post_without_the_sessions_csrf_token(web_app, engi
         client.post(f"{path}/aflys", data={**forged, "reason": "Falsk"}),
         client.post(f"{path}/aflys", data={"reason": "Uden token"})]
     assert [r.status_code for r in refused] == [403, 403, 403, 403]
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
 """The meeting page's decision form for what some decisions need: the hearing of "Godkendt
 og sendes i høring" (the seed's item 5), the replacing case of "Ny sag forelægges" (item 8),
 and a decision per proposal of the Indstilling (items 7 and 12); the same through
@@ -10,18 +9,14 @@ from itertools import count
 import pytest
 from click.testing import CliRunner
 from servers import database_dump
-from web_fixtures import (  # noqa: F401  (fixtures)
+from web_fixtures import (
     CENTRE,
     anonymous,
-    api_tokens,
     as_role,
     bearer,
     days,
-    engine,
     new_number,
     page_csrf,
-    web_app,
-    web_db,
 )
 
 from cases import actions as case_actions
@@ -70,9 +65,9 @@ def decision_form(html: str, item_id: int) -> str:
     return form[:form.index("</form>")]
 
 
-def test_it_opens_the_hearing_when_the_committee_approves_a_draft_for_hearing(web_app, engine):
-    number = registered_case(engine)
-    meeting_id, item_id = held_meeting(engine, number)
+def test_it_opens_the_hearing_when_the_committee_approves_a_draft_for_hearing(web_app, web_engine):
+    number = registered_case(web_engine)
+    meeting_id, item_id = held_meeting(web_engine, number)
     client = as_role(web_app, "secretariat")
     form = decision_form(client.get(f"/moeder/{meeting_id}").text, item_id)
     assert "<legend>Høring (kun ved «Godkendt og sendes i høring»)</legend>" in form
@@ -87,7 +82,7 @@ def test_it_opens_the_hearing_when_the_committee_approves_a_draft_for_hearing(we
                       other_parties="Udsatterådet\nKirkens Korshær <kk@example.invalid>",
                       hearing_deadline=f"{deadline:%d-%m-%Y}")
     assert response.status_code == 303
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         case = queries.get_case(session, number)
         [hearing] = queries.hearings(session, case.id)
         parties = [(p.body_code, p.name, p.email)
@@ -109,19 +104,19 @@ def test_it_opens_the_hearing_when_the_committee_approves_a_draft_for_hearing(we
     assert "<script>alert(1)" not in case_page
 
 
-def test_it_links_the_replacing_case_when_a_new_case_is_to_be_presented(web_app, engine):
-    old = registered_case(engine, title="UUC Maglemosen flytter", deciding_body="KB",
+def test_it_links_the_replacing_case_when_a_new_case_is_to_be_presented(web_app, web_engine):
+    old = registered_case(web_engine, title="UUC Maglemosen flytter", deciding_body="KB",
                           committees=("SU", "BSU"))
-    new = registered_case(engine, title="UUC Maglemosen, ny sag", deciding_body="KB",
+    new = registered_case(web_engine, title="UUC Maglemosen, ny sag", deciding_body="KB",
                           committees=("SU", "BSU"), submit=False)
-    meeting_id, item_id = held_meeting(engine, old)
+    meeting_id, item_id = held_meeting(web_engine, old)
     client = as_role(web_app, "secretariat")
     form = decision_form(client.get(f"/moeder/{meeting_id}").text, item_id)
     assert "<legend>Ny sag (kun ved «Ny sag forelægges»)</legend>" in form
     response = decide(client, meeting_id, item_id, wording="ny_sag", replaced_by=new,
                       decision_text="Der forelægges en ny sag for BSU og SU i november.")
     assert response.status_code == 303
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         old_case, new_case = queries.get_case(session, old), queries.get_case(session, new)
         links = [(link.kind, other.number) for link, other in queries.links(session,
                                                                              new_case.id)]
@@ -132,11 +127,11 @@ def test_it_links_the_replacing_case_when_a_new_case_is_to_be_presented(web_app,
     assert f'<a href="/sager/{old}">{old}</a>' in client.get(f"/sager/{new}").text
 
 
-def test_it_records_a_decision_per_proposal_of_the_indstilling(web_app, engine, api_tokens):
-    number = registered_case(engine, title="Studietur 2023", proposals=(
+def test_it_records_a_decision_per_proposal_of_the_indstilling(web_app, web_engine, api_tokens):
+    number = registered_case(web_engine, title="Studietur 2023", proposals=(
         "at udvalget beslutter datoerne", "at udvalget drøfter temaerne",
         "at udvalget godkender budgettet"))
-    meeting_id, item_id = held_meeting(engine, number)
+    meeting_id, item_id = held_meeting(web_engine, number)
     client = as_role(web_app, "secretariat")
     form = decision_form(client.get(f"/moeder/{meeting_id}").text, item_id)
     fields = re.findall(r'<label>(\d)\. ([^<]+) <input name="(proposal_\d)" value="">', form)
@@ -149,7 +144,7 @@ def test_it_records_a_decision_per_proposal_of_the_indstilling(web_app, engine, 
     assert response.status_code == 303
     expected = [{"number": 1, "text": "Godkendt: 10.-12. maj 2023."},
                 {"number": 3, "text": "Godkendt med den ændring at <b>budgettet</b> halveres."}]
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         case = queries.get_case(session, number)
         treatment = queries.decision_history(session, case.id)[-1]
         item = meeting_queries.get_item(session, item_id)
@@ -201,33 +196,33 @@ BAD_INPUT = {
 
 @pytest.mark.parametrize("wording, fields, message", BAD_INPUT.values(), ids=BAD_INPUT.keys())
 def test_it_refuses_bad_decision_input_with_a_danish_message_and_writes_nothing(
-        web_app, engine, wording, fields, message):
-    number = registered_case(engine)
-    meeting_id, item_id = held_meeting(engine, number)
+        web_app, web_engine, wording, fields, message):
+    number = registered_case(web_engine)
+    meeting_id, item_id = held_meeting(web_engine, number)
     client = as_role(web_app, "secretariat")
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     response = decide(client, meeting_id, item_id, wording=wording, **fields)
     assert response.status_code == 303
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
     html = client.get(f"/moeder/{meeting_id}").text
     assert message in html
     assert f'action="/punkter/{item_id}/beslutning"' in html  # still undecided
 
 
-def test_it_refuses_a_decision_to_other_roles_and_without_the_csrf_token(web_app, engine):
-    number = registered_case(engine)
-    meeting_id, item_id = held_meeting(engine, number)
+def test_it_refuses_a_decision_to_other_roles_and_without_the_csrf_token(web_app, web_engine):
+    number = registered_case(web_engine)
+    meeting_id, item_id = held_meeting(web_engine, number)
     secretariat = as_role(web_app, "secretariat")
     fields = {"wording": "godkendt_til_hoering", "hearing_title": "Høring",
               "parties": ["HR"], "hearing_deadline": f"{days(30):%d-%m-%Y}"}
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     refused = [secretariat.post(f"/punkter/{item_id}/beslutning",
                                 data={"csrf_token": "x" * 43, **fields}),
                secretariat.post(f"/punkter/{item_id}/beslutning", data=fields)]
     refused += [decide(as_role(web_app, role), meeting_id, item_id, **fields)
                 for role in ("member", "manager", "case_owner")]
     assert [r.status_code for r in refused] == [403] * 5
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
     html = as_role(web_app, "member").get(f"/moeder/{meeting_id}").text
     assert "Registrér beslutning" not in html and 'name="hearing_title"' not in html
 

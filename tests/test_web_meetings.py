@@ -1,17 +1,13 @@
-# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
 """The secretariat's meeting page: place, order, close, publish, record decisions."""
 
 import re
 
-from web_fixtures import (  # noqa: F401  (fixtures)
+from web_fixtures import (
     anonymous,
     as_role,
     days,
-    engine,
     make_case,
     page_csrf,
-    web_app,
-    web_db,
 )
 
 from cases import queries
@@ -19,10 +15,10 @@ from cases.db import read_session, write_session
 from meetings.services import create_meeting
 
 
-def test_it_assembles_publishes_and_decides_an_agenda(web_app, engine):
-    first = make_case(engine, title="Første sag", committees=("SU", "BSU"))
-    second = make_case(engine, title="Anden sag", committees=("SU",))
-    with write_session(engine) as session:
+def test_it_assembles_publishes_and_decides_an_agenda(web_app, web_engine):
+    first = make_case(web_engine, title="Første sag", committees=("SU", "BSU"))
+    second = make_case(web_engine, title="Anden sag", committees=("SU",))
+    with write_session(web_engine) as session:
         meeting_id = create_meeting(session, body="SU", day=days(0), at="00:00").id
     client = as_role(web_app, "secretariat")
     path = f"/moeder/{meeting_id}"
@@ -48,16 +44,16 @@ def test_it_assembles_publishes_and_decides_an_agenda(web_app, engine):
     first_id = re.findall(r'action="/punkter/(\d+)/beslutning"', client.get(path).text)[1]
     client.post(f"/punkter/{first_id}/beslutning", data={
         "csrf_token": page_csrf(client), "wording": "anbefales", "decision_text": "Anbefales."})
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         case = queries.get_case(session, first)
         assert queries.awaiting_bodies(session, case.id) == ["BSU"]
         assert queries.decision_history(session, case.id)[-1].item_number == 2
 
 
-def test_it_lets_only_the_secretariat_change_an_agenda(web_app, engine):
-    with write_session(engine) as session:
+def test_it_lets_only_the_secretariat_change_an_agenda(web_app, web_engine):
+    with write_session(web_engine) as session:
         meeting_id = create_meeting(session, body="BSU", day=days(61)).id
-    number = make_case(engine, committees=("BSU",))
+    number = make_case(web_engine, committees=("BSU",))
     member = as_role(web_app, "member")
     assert member.get(f"/moeder/{meeting_id}").status_code == 200
     refused = member.post(f"/moeder/{meeting_id}/placer", data={
@@ -67,12 +63,12 @@ def test_it_lets_only_the_secretariat_change_an_agenda(web_app, engine):
         "csrf_token": page_csrf(member)}).status_code == 403
 
 
-def test_it_shows_the_public_only_what_was_published(web_app, engine):
+def test_it_shows_the_public_only_what_was_published(web_app, web_engine):
     from meetings.services import place_case, publish_agenda
 
-    first = make_case(engine, title="Offentliggjort sag", committees=("SU",))
-    later = make_case(engine, title="Senere sag", summary="SENERE-TEKST", committees=("SU",))
-    with write_session(engine) as session:
+    first = make_case(web_engine, title="Offentliggjort sag", committees=("SU",))
+    later = make_case(web_engine, title="Senere sag", summary="SENERE-TEKST", committees=("SU",))
+    with write_session(web_engine) as session:
         meeting_id = create_meeting(session, body="SU", day=days(30)).id
         place_case(session, meeting_id, first)
         publish_agenda(session, meeting_id, actor="test")
@@ -80,19 +76,19 @@ def test_it_shows_the_public_only_what_was_published(web_app, engine):
     public = anonymous(web_app)
     html = public.get(f"/offentlig/moeder/{meeting_id}").text
     assert "Offentliggjort sag" in html and "Senere sag" not in html
-    with write_session(engine) as session:
+    with write_session(web_engine) as session:
         publish_agenda(session, meeting_id, actor="test")  # the tillægsdagsorden
     html = public.get(f"/offentlig/moeder/{meeting_id}").text
     assert "Senere sag" in html and "SENERE-TEKST" in html
 
 
 def test_it_lets_members_approve_the_minutes_and_the_secretariat_record_absences(
-        web_app, engine):
+        web_app, web_engine):
     from meetings.models import Absence, MinutesApproval
     from meetings.services import place_case, publish_agenda, record_item_decision
 
-    number = make_case(engine, title="Sag til referat", committees=("SU",))
-    with write_session(engine) as session:
+    number = make_case(web_engine, title="Sag til referat", committees=("SU",))
+    with write_session(web_engine) as session:
         meeting_id = create_meeting(session, body="SU", day=days(0), at="01:00").id
         item_id = place_case(session, meeting_id, number, late_reason="Hastesag").id
         publish_agenda(session, meeting_id, actor="test", late_reason="Hastesag")
@@ -129,7 +125,7 @@ def test_it_lets_members_approve_the_minutes_and_the_secretariat_record_absences
     html = member.get(path).text
     assert "Du har godkendt referatet." in html and "Godkendt</button>" not in html
     assert 'id="minutes-status">Endeligt' in html  # the body's only member approved
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         from sqlmodel import select
         approvals = session.exec(select(MinutesApproval).where(
             MinutesApproval.meeting_id == meeting_id)).all()
@@ -137,16 +133,16 @@ def test_it_lets_members_approve_the_minutes_and_the_secretariat_record_absences
     assert len(approvals) == 1 and [a.name for a in absences] == ["Pia <Fraværende>"]
 
 
-def test_it_asks_for_a_reason_to_publish_an_agenda_after_its_deadline(web_app, engine):
+def test_it_asks_for_a_reason_to_publish_an_agenda_after_its_deadline(web_app, web_engine):
     from servers import database_dump
 
-    from cases.organisation import current_organisation
+    from cases.settings import current_organisation
     from meetings.calendar import agenda_deadlines, rules_for
     from meetings.models import AgendaPublication
     from meetings.services import place_case
 
-    number = make_case(engine, title="Sag til et møde om to dage", committees=("SU",))
-    with write_session(engine) as session:
+    number = make_case(web_engine, title="Sag til et møde om to dage", committees=("SU",))
+    with write_session(web_engine) as session:
         meeting_id = create_meeting(session, body="SU", day=days(2), at="02:00").id
         place_case(session, meeting_id, number, late_reason="Hastesag")
     org = current_organisation()
@@ -159,10 +155,10 @@ def test_it_asks_for_a_reason_to_publish_an_agenda_after_its_deadline(web_app, e
     assert f'id="agenda-deadline">{deadline:%d-%m-%Y}</strong>' in form
     assert 'name="late_reason"' in form
 
-    before = database_dump(engine)
+    before = database_dump(web_engine)
     refused = client.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(client)})
     assert refused.status_code == 303
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
     html = client.get(path).text
     assert "Fristen for at udsende dagsordenen til SU-mødet" in html
     assert 'id="agenda-status">draft' in html
@@ -176,14 +172,14 @@ def test_it_asks_for_a_reason_to_publish_an_agenda_after_its_deadline(web_app, e
         manager.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(manager),
                                                     "late_reason": "Leder"})]
     assert [r.status_code for r in refused] == [403, 403, 403, 403]
-    assert database_dump(engine) == before
+    assert database_dump(web_engine) == before
 
     reason = "Ekstraordinært møde <script>alert(1)</script>"
     done = client.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(client),
                                                       "late_reason": reason})
     assert done.status_code == 303
     assert 'id="agenda-status">published' in client.get(path).text
-    with read_session(engine) as session:
+    with read_session(web_engine) as session:
         from sqlmodel import select
         [publication] = session.exec(select(AgendaPublication).where(
             AgendaPublication.meeting_id == meeting_id)).all()

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from web_fixtures are used as arguments)
 """The admin pages for users ("Brugere"): who reaches them, create, edit, deactivate,
 reactivate, new password, refused input (nothing written), CSRF, and `sagsgang user add`
 going through the same checks."""
@@ -9,16 +8,13 @@ from html import unescape
 import pytest
 from click.testing import CliRunner
 from sqlmodel import select
-from web_fixtures import (  # noqa: F401  (fixtures)
+from web_fixtures import (
     CENTRE,
     anonymous,
     as_role,
     bearer,
-    engine,
     logged_in,
     page_csrf,
-    web_app,
-    web_db,
 )
 
 from cases.db import make_engine, read_session, write_session
@@ -90,8 +86,8 @@ def _existing_user(engine, **overrides) -> User:
 
 # -- who may ------------------------------------------------------------------------------------
 
-def test_only_the_admin_reaches_the_user_pages_and_sees_the_link(web_app, engine):
-    target = _existing_user(engine)
+def test_only_the_admin_reaches_the_user_pages_and_sees_the_link(web_app, web_engine):
+    target = _existing_user(web_engine)
     admin = as_role(web_app, "admin")
     for path in ("/brugere", "/brugere/ny", f"/brugere/{target.id}"):
         assert admin.get(path).status_code == 200, path
@@ -110,14 +106,14 @@ def test_only_the_admin_reaches_the_user_pages_and_sees_the_link(web_app, engine
         assert response.headers["location"].startswith("/login?next="), path
 
 
-def test_only_the_admin_may_post_and_others_write_nothing(web_app, engine):
-    target = _existing_user(engine)
+def test_only_the_admin_may_post_and_others_write_nothing(web_app, web_engine):
+    target = _existing_user(web_engine)
     posts = [("/brugere/ny", _form(_username())),
              (f"/brugere/{target.id}", {**_form(""), "name": "Ændret", "role": "admin"}),
              (f"/brugere/{target.id}/deaktiver", {}),
              (f"/brugere/{target.id}/aktiver", {}),
              (f"/brugere/{target.id}/adgangskode", {"password": "overtaget-kodeord"})]
-    before = _dump(engine)
+    before = _dump(web_engine)
     for role in OTHER_ROLES:
         client = as_role(web_app, role)
         token = page_csrf(client)
@@ -128,12 +124,12 @@ def test_only_the_admin_may_post_and_others_write_nothing(web_app, engine):
     for path, form in posts:
         response = anon.post(path, data=form)
         assert response.status_code == 303 and "/login" in response.headers["location"], path
-    assert _dump(engine) == before
+    assert _dump(web_engine) == before
 
 
 # -- create, edit, deactivate, password ------------------------------------------------------
 
-def test_the_admin_creates_a_user_who_can_log_in(web_app, engine):
+def test_the_admin_creates_a_user_who_can_log_in(web_app, web_engine):
     admin = as_role(web_app, "admin")
     username = _username()
     response = _create(admin, username, role="case_owner", centre=CENTRE,
@@ -146,9 +142,9 @@ def test_the_admin_creates_a_user_who_can_log_in(web_app, engine):
     for shown in ("Nina Ny", f"{username}@kommune.dk", "Sagsbehandler", CENTRE, "BSU, SU",
                   "Aktiv"):
         assert shown in row, shown
-    created = _user(engine, username)
+    created = _user(web_engine, username)
     assert (created.role, created.centre, created.active) == ("case_owner", CENTRE, True)
-    assert _bodies(engine, created.id) == ["BSU", "SU"]
+    assert _bodies(web_engine, created.id) == ["BSU", "SU"]
     assert verify_password(created.password_hash, "et-langt-kodeord")
     assert "et-langt-kodeord" not in created.password_hash
     new = logged_in(web_app, username, "et-langt-kodeord")
@@ -156,15 +152,15 @@ def test_the_admin_creates_a_user_who_can_log_in(web_app, engine):
     assert new.get("/brugere").status_code == 403
 
 
-def test_a_centre_is_kept_only_for_case_owners_and_managers(web_app, engine):
+def test_a_centre_is_kept_only_for_case_owners_and_managers(web_app, web_engine):
     admin = as_role(web_app, "admin")
     username = _username()
     assert _create(admin, username, role="secretariat", centre=CENTRE).status_code == 303
-    assert _user(engine, username).centre is None
+    assert _user(web_engine, username).centre is None
 
 
-def test_the_admin_edits_name_email_role_centre_and_bodies(web_app, engine):
-    target = _existing_user(engine)
+def test_the_admin_edits_name_email_role_centre_and_bodies(web_app, web_engine):
+    target = _existing_user(web_engine)
     admin = as_role(web_app, "admin")
     form = admin.get(f"/brugere/{target.id}").text
     assert 'value="BSU" checked' in form and "Frida Fast" in form
@@ -173,18 +169,18 @@ def test_the_admin_edits_name_email_role_centre_and_bodies(web_app, engine):
         "role": "manager", "centre": CENTRE, "bodies": ["SU", "KB"]})
     assert response.status_code == 303
     assert f"Brugeren {target.username} er opdateret." in _flashes(admin.get("/brugere").text)
-    changed = _user(engine, target.username)
+    changed = _user(web_engine, target.username)
     assert (changed.name, changed.email, changed.role, changed.centre) == (
         "Frida Flyttet", "ff@kommune.dk", "manager", CENTRE)
     assert changed.password_hash == target.password_hash
-    assert _bodies(engine, target.id) == ["KB", "SU"]
+    assert _bodies(web_engine, target.id) == ["KB", "SU"]
 
 
-def test_deactivating_ends_sessions_and_logins_and_reactivating_restores_them(web_app, engine):
-    target = _existing_user(engine, role="secretariat", password="fast-kodeord-2")
+def test_deactivating_ends_sessions_and_logins_and_reactivating_restores_them(web_app, web_engine):
+    target = _existing_user(web_engine, role="secretariat", password="fast-kodeord-2")
     their_session = logged_in(web_app, target.username, "fast-kodeord-2")
     assert their_session.get("/koer").status_code == 200
-    with write_session(engine) as session:
+    with write_session(web_engine) as session:
         api_key = new_api_token(session, target.id, "test")
     assert anonymous(web_app).get("/api/cases", headers=bearer(api_key)).status_code == 200
     admin = as_role(web_app, "admin")
@@ -192,7 +188,7 @@ def test_deactivating_ends_sessions_and_logins_and_reactivating_restores_them(we
         "csrf_token": page_csrf(admin)})
     assert response.status_code == 303
     assert "er deaktiveret" in _flashes(admin.get("/brugere").text)
-    assert _user(engine, target.username).active is False
+    assert _user(web_engine, target.username).active is False
     refused = their_session.get("/koer")
     assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
     assert anonymous(web_app).get("/api/cases", headers=bearer(api_key)).status_code == 401
@@ -200,12 +196,12 @@ def test_deactivating_ends_sessions_and_logins_and_reactivating_restores_them(we
         logged_in(web_app, target.username, "fast-kodeord-2")
     assert "Deaktiveret" in admin.get("/brugere").text
     admin.post(f"/brugere/{target.id}/aktiver", data={"csrf_token": page_csrf(admin)})
-    assert _user(engine, target.username).active is True
+    assert _user(web_engine, target.username).active is True
     assert logged_in(web_app, target.username, "fast-kodeord-2").get("/koer").status_code == 200
 
 
-def test_a_new_password_works_and_the_old_one_does_not(web_app, engine):
-    target = _existing_user(engine, password="gammelt-kodeord")
+def test_a_new_password_works_and_the_old_one_does_not(web_app, web_engine):
+    target = _existing_user(web_engine, password="gammelt-kodeord")
     admin = as_role(web_app, "admin")
     response = admin.post(f"/brugere/{target.id}/adgangskode", data={
         "csrf_token": page_csrf(admin), "password": "helt-nyt-kodeord"})
@@ -217,11 +213,11 @@ def test_a_new_password_works_and_the_old_one_does_not(web_app, engine):
         logged_in(web_app, target.username, "gammelt-kodeord")
 
 
-def test_a_script_in_a_name_is_shown_escaped(web_app, engine):
+def test_a_script_in_a_name_is_shown_escaped(web_app, web_engine):
     admin = as_role(web_app, "admin")
     username = _username()
     _create(admin, username, name="<script>alert('x')</script> Farlig")
-    for path in ("/brugere", f"/brugere/{_user(engine, username).id}"):
+    for path in ("/brugere", f"/brugere/{_user(web_engine, username).id}"):
         html = admin.get(path).text
         assert "&lt;script&gt;alert(" in html, path
         assert "<script>alert(" not in html, path
@@ -241,16 +237,16 @@ def test_a_script_in_a_name_is_shown_escaped(web_app, engine):
     ({"username": "to ord"}, "ingen mellemrum"),
     ({"role": "superuser"}, "Ukendt rolle"),
 ])
-def test_a_refused_new_user_shows_the_message_and_writes_nothing(web_app, engine, overrides,
+def test_a_refused_new_user_shows_the_message_and_writes_nothing(web_app, web_engine, overrides,
                                                                  message):
     admin = as_role(web_app, "admin")
-    before = _dump(engine)
+    before = _dump(web_engine)
     overrides = dict(overrides)
     response = _create(admin, overrides.pop("username", _username()), **overrides)
     assert response.status_code == 400
     assert message in _flashes(response.text)
     assert 'value="Nina Ny"' in response.text or "name" in overrides  # the form is kept
-    assert _dump(engine) == before
+    assert _dump(web_engine) == before
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -258,24 +254,24 @@ def test_a_refused_new_user_shows_the_message_and_writes_nothing(web_app, engine
     ({"role": "manager", "centre": "Center for Ingenting"}, "Ukendt center"),
     ({"email": "a@b"}, "er ikke en gyldig e-mailadresse"),
 ])
-def test_a_refused_edit_shows_the_message_and_writes_nothing(web_app, engine, overrides,
+def test_a_refused_edit_shows_the_message_and_writes_nothing(web_app, web_engine, overrides,
                                                              message):
-    target = _existing_user(engine)
+    target = _existing_user(web_engine)
     admin = as_role(web_app, "admin")
-    before = _dump(engine)
+    before = _dump(web_engine)
     form = {"name": "Ændret Navn", "email": "ny@kommune.dk", "role": "member", "centre": "",
             "bodies": ["SU"], **overrides}
     response = admin.post(f"/brugere/{target.id}", data={"csrf_token": page_csrf(admin),
                                                          **form})
     assert response.status_code == 400
     assert message in _flashes(response.text)
-    assert _dump(engine) == before
+    assert _dump(web_engine) == before
 
 
-def test_the_admin_cannot_remove_their_own_admin_role_or_deactivate_themself(web_app, engine):
+def test_the_admin_cannot_remove_their_own_admin_role_or_deactivate_themself(web_app, web_engine):
     admin = as_role(web_app, "admin")
-    me = _user(engine, "admin")
-    before = _dump(engine)
+    me = _user(web_engine, "admin")
+    before = _dump(web_engine)
     demoted = admin.post(f"/brugere/{me.id}", data={
         "csrf_token": page_csrf(admin), "name": me.name, "email": me.email,
         "role": "secretariat"})
@@ -292,36 +288,36 @@ def test_the_admin_cannot_remove_their_own_admin_role_or_deactivate_themself(web
         "csrf_token": page_csrf(admin), "password": "kort"})
     assert short.status_code == 303
     assert "mindst 10 tegn" in _flashes(admin.get(short.headers["location"]).text)
-    assert _dump(engine) == before
+    assert _dump(web_engine) == before
     assert admin.get("/brugere").status_code == 200  # still an admin, still logged in
 
 
-def test_an_unknown_user_is_not_found(web_app, engine):
+def test_an_unknown_user_is_not_found(web_app, web_engine):
     admin = as_role(web_app, "admin")
     assert admin.get("/brugere/999999").status_code == 404
-    before = _dump(engine)
+    before = _dump(web_engine)
     admin.post("/brugere/999999/deaktiver", data={"csrf_token": page_csrf(admin)})
-    assert _dump(engine) == before
+    assert _dump(web_engine) == before
 
 
 # -- CSRF -------------------------------------------------------------------------------------
 
-def test_a_forged_or_missing_csrf_token_is_refused_and_writes_nothing(web_app, engine):
-    target = _existing_user(engine)
+def test_a_forged_or_missing_csrf_token_is_refused_and_writes_nothing(web_app, web_engine):
+    target = _existing_user(web_engine)
     admin = as_role(web_app, "admin")
     other_session_token = page_csrf(as_role(web_app, "admin"))
     posts = [("/brugere/ny", _form(_username())),
              (f"/brugere/{target.id}", {**_form(""), "name": "Ændret"}),
              (f"/brugere/{target.id}/deaktiver", {}),
              (f"/brugere/{target.id}/adgangskode", {"password": "overtaget-kodeord"})]
-    before = _dump(engine)
+    before = _dump(web_engine)
     for path, form in posts:
         for token in (None, "x" * 43, other_session_token):
             data = form if token is None else {**form, "csrf_token": token}
             response = admin.post(path, data=data)
             assert response.status_code == 403, (path, token)
             assert "Formularen kunne ikke godkendes" in response.text
-    assert _dump(engine) == before
+    assert _dump(web_engine) == before
 
 
 # -- the command line uses the same checks -----------------------------------------------------

@@ -208,6 +208,7 @@ class CaseWorkflow(RuleBasedStateMachine):
                 assert services.flow_summary(services.replayed_flow(session, case)) == stored
 
 
+@pytest.mark.slow  # 30 runs of 30 steps, every case replayed after each: the longest test
 @pytest.mark.timeout(240)
 def test_it_never_leaves_a_case_inconsistent(sqlite_url):
     engine = make_engine(sqlite_url)

@@ -1,5 +1,8 @@
 """Fixtures and helpers for the web tests: a migrated database with one user per role,
-logged-in test clients, API tokens, and cases made through the real service layer."""
+logged-in test clients, API tokens, and cases made through the real service layer.
+
+The fixtures (web_db, web_app, web_engine, api_tokens) reach the tests through conftest.py;
+a test module imports only the helpers."""
 
 import re
 from datetime import date, timedelta
@@ -8,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cases import actions, services
-from cases.db import make_engine, migrate, write_session
+from cases.db import make_engine, write_session
 from cases.models import Membership, User
 from demo.users import DEMO_USERS, ensure_demo_users
 from web.passwords import hash_password
@@ -20,11 +23,10 @@ OTHER_CENTRE = "Center for By og Miljø"
 
 
 @pytest.fixture(scope="module")
-def web_db(tmp_path_factory):
+def web_db(tmp_path_factory, migrated_sqlite):
     """A migrated SQLite database with the demo users (one per role) and an extra member of
     BSU only; shared by a test module (tests make their own cases with unique numbers)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
-    migrate(url)
+    url = migrated_sqlite(tmp_path_factory.mktemp("web") / "web.db")
     engine = make_engine(url)
     with write_session(engine) as session:
         ensure_demo_users(session)
@@ -45,7 +47,8 @@ def web_app(web_db):
 
 
 @pytest.fixture(scope="module")
-def engine(web_db):
+def web_engine(web_db):
+    """The engine on the module's web database (conftest's `engine` is a fresh one per test)."""
     return web_db[1]
 
 

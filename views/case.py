@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 
 from cases import queries, services
 from cases.models import Case
-from cases.organisation import Organisation, current_organisation
+from cases.organisation import Organisation
+from cases.settings import current_organisation
 from meetings.services import plan_case
 from meetings.visibility import case_is_closed, may_read
 from notifications.models import SENT, Reminder

@@ -23,7 +23,7 @@ from cases.organisation import (
 from cases.services import start_flow
 from meetings.planner import plan_route, remaining_stages
 from meetings.queries import calendar as meeting_calendar
-from workflow.machine import ACTIVE, COMMITTEE
+from workflow.machine import ACTIVE, COMMITTEE, DRAFT, HEARING
 
 FIGURES = {
     "overdue": "Overskredne frister",
@@ -107,7 +107,7 @@ def figure_condition(figure: str, today: date, now: datetime, stale_weeks: int):
 def steps_left(status: str, to_council: bool, has_finance: bool) -> int:
     """How many meeting steps the case still needs (parallel committees count as one)."""
     after_committees = (2 if has_finance else 1) if to_council else 0
-    if status in ("draft", "hearing", "committee"):
+    if status in (DRAFT, HEARING, COMMITTEE):
         return 1 + after_committees
     if status == "finance":
         return 2 if to_council else 1

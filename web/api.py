@@ -15,14 +15,13 @@ from cases import actions, queries, services
 from cases.dates import COPENHAGEN
 from cases.db import write_session
 from cases.models import Case, utcnow
-from cases.organisation import current_organisation
 from cases.schemas import CaseCreate, DeadlineIn
+from cases.settings import current_organisation, get_settings
 from meetings.models import AgendaItem, Meeting
 from meetings.visibility import may_read
 from views import case as views
 from views import dashboard as dash
 from web.auth import CurrentUser, Forbidden, db, owned_case, require
-from web.settings import stale_weeks
 from workflow.access import refusal
 from workflow.errors import NotFound
 from workflow.machine import TRIGGER_LABELS, available_triggers
@@ -279,7 +278,8 @@ def dashboard(centre: str | None = None, body: str | None = None,
     if body:
         org.body(body)
     figures = dash.figures(session, org, dash.Filters(centre=centre, body=body),
-                           today=today(), now=utcnow(), stale_weeks=stale_weeks(), limit=50)
+                           today=today(), now=utcnow(),
+                           stale_weeks=get_settings().stale_weeks, limit=50)
     return {f.key: {"label": f.label, "count": f.count,
                     "cases": [c.number for c in f.cases]} for f in figures}
 

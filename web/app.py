@@ -16,16 +16,16 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from cases import settings as case_settings
 from cases.db import engine_for
 from cases.schemas import describe
-from web import api, feeds, meeting_pages, pages, public, settings, user_pages
+from cases.settings import PROJECT_DIR, load_settings, secret_key
+from web import api, feeds, meeting_pages, pages, public, user_pages
 from web.auth import Forbidden, NotAuthenticated
 from web.rendering import flash, page, redirect, safe_path
 from workflow.errors import Conflict, NotFound, TransitionRefused, UserError
 
 log = logging.getLogger("sagsgang.web")
-STATIC_DIR = case_settings.PROJECT_DIR / "web" / "static"
+STATIC_DIR = PROJECT_DIR / "web" / "static"
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -33,11 +33,12 @@ def create_app(database_url: str | None = None) -> FastAPI:
                   description="Sager, sagsgang, møder, dagsordener, beslutninger, høringer og "
                               "frister. Kald med `Authorization: Bearer <API-nøgle>`.",
                   docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
-    app.state.engine = engine_for(database_url or case_settings.database_url())
+    settings = load_settings()  # read and checked at start: a bad setting stops the app here
+    app.state.engine = engine_for(database_url or settings.database_url)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key(),
-                       session_cookie="sagsgang_session", max_age=settings.session_hours() * 3600,
-                       same_site="lax", https_only=settings.secure_cookies())
+    app.add_middleware(SessionMiddleware, secret_key=secret_key(),
+                       session_cookie="sagsgang_session", max_age=settings.session_hours * 3600,
+                       same_site="lax", https_only=settings.secure_cookies)
     _add_error_handlers(app)
     app.include_router(api.router)
     app.include_router(feeds.router)

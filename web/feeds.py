@@ -14,8 +14,7 @@ from sqlmodel import Session, select
 
 from cases import queries
 from cases.models import Case, utcnow
-from cases.organisation import current_organisation
-from cases.settings import site_url
+from cases.settings import current_organisation, get_settings
 from meetings.models import AGENDA_PUBLISHED, CANCELLED, Meeting
 from meetings.visibility import case_is_closed
 from notifications.models import Subscription
@@ -61,7 +60,7 @@ def _response(calendar: Calendar, filename: str) -> Response:
 
 def case_events(session: Session, case: Case) -> list[Event]:
     """A case's open deadlines and høringsfrister as all-day events."""
-    url = f"{site_url()}/sager/{case.number}"
+    url = f"{get_settings().site_url}/sager/{case.number}"
     found = []
     for deadline in queries.deadlines(session, case.id):
         if deadline.met_on is None:
@@ -99,7 +98,7 @@ def body_feed(code: str, session: Session = Depends(db)):
                           if not i.closed and not _case_is_closed(session, i.case_id)]
             event.add("description", "\n".join(f"Punkt {i.number}: {i.title}"
                                                for i in open_items))
-            event.add("url", f"{site_url()}/offentlig/moeder/{meeting.id}")
+            event.add("url", f"{get_settings().site_url}/offentlig/moeder/{meeting.id}")
         calendar.add_component(event)
     return _response(calendar, f"{code}.ics")
 

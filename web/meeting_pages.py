@@ -15,7 +15,8 @@ from sqlmodel import Session
 from cases import queries as case_queries
 from cases.dates import format_date, to_local
 from cases.db import write_session
-from cases.organisation import HEARING_COUNCIL, current_organisation
+from cases.organisation import HEARING_COUNCIL
+from cases.settings import current_organisation
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
 from meetings.calendar import agenda_deadlines, local_day, rules_for

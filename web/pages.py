@@ -16,7 +16,8 @@ from cases import actions, queries, services
 from cases.dates import COPENHAGEN, format_date, parse_date
 from cases.db import write_session
 from cases.models import DEADLINE_KINDS, Case, Hearing, User, utcnow
-from cases.organisation import HEARING_COUNCIL, current_organisation
+from cases.organisation import HEARING_COUNCIL
+from cases.settings import current_organisation, get_settings
 from meetings import queries as meeting_queries
 from meetings.visibility import may_read
 from views import case as views
@@ -37,7 +38,6 @@ from web.auth import (
 from web.passwords import verify_password
 from web.plot import deadlines_chart
 from web.rendering import flash, page, redirect, safe_path
-from web.settings import stale_weeks
 from workflow import decisions
 from workflow.errors import Conflict, InvalidInput, TransitionRefused
 from workflow.machine import ACTIVE, FINAL, STATE_LABELS, TRIGGER_LABELS
@@ -471,7 +471,8 @@ def dashboard(request: Request, centre: str = "", organ: str = "",
     org = current_organisation()
     filters = _filters(centre, organ)
     day, now = today(), utcnow()
-    figures = dash.figures(session, org, filters, today=day, now=now, stale_weeks=stale_weeks())
+    figures = dash.figures(session, org, filters, today=day, now=now,
+                           stale_weeks=get_settings().stale_weeks)
     weeks = dash.deadlines_by_week(session, org, filters, today=day)
     params = filters.query()
     chart = deadlines_chart(weeks, lambda monday: "/overblik/sager?" + _qs(
@@ -501,7 +502,7 @@ def dashboard_cases(request: Request, figur: str = "", uge: str = "", centre: st
         title = f"Frister i uge {week.isocalendar().week} ({week.strftime('%d-%m-%Y')})"
     elif figur in dash.FIGURES:
         count, cases = dash.figure_cases(session, org, figur, filters, today=day, now=utcnow(),
-                                         stale_weeks=stale_weeks(), limit=500)
+                                         stale_weeks=get_settings().stale_weeks, limit=500)
         title = dash.FIGURES[figur]
     else:
         raise InvalidInput("Ukendt nøgletal.")

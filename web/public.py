@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from cases.db import write_session
 from cases.models import Case, utcnow
-from cases.organisation import current_organisation
+from cases.settings import current_organisation
 from meetings import queries as meeting_queries
 from meetings.documents import meeting_context
 from meetings.models import AGENDA_PUBLISHED, Meeting

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from cases.organisation import current_organisation
+from cases.settings import current_organisation
 from cases.templating import environment
 from web.auth import CurrentUser, csrf_token
 from workflow import access, decisions

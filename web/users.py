@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases.models import ROLES, Membership, User
-from cases.organisation import current_organisation
+from cases.settings import current_organisation
 from web.passwords import hash_password
 from workflow.access import ADMIN, CASE_OWNER, MANAGER
 from workflow.errors import InvalidInput, NotFound

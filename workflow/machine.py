@@ -1,6 +1,6 @@
 """The case workflow as one module-level `transitions` state machine.
 
-Why this shape (see ENGINEERING.md): a SQLModel row cannot be a transitions model, and a
+Why this shape (docs/engineering.md): a SQLModel row cannot be a transitions model, and a
 Machine per case costs ~60 KB. So there is one `MACHINE` with no models, fired as
 `MACHINE.events[name].trigger(flow, ...)` on a `CaseFlow`: a small plain object holding what
 the guards need. It is pure (no database, no I/O): the service layer copies a case row into a

@@ -1,45 +1,42 @@
 """reminder outbox and opt-outs
 
 Revision ID: 0003_notifications
-Revises: 0001_core
+Revises: 0002_meetings
 Create Date: 2026-11-27 00:10:00
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel.sql.sqltypes  # noqa: F401
 from alembic import op
 
-import cases.models  # noqa: F401
-
 revision: str = '0003_notifications'
-down_revision: str | None = '0001_core'
-branch_labels: str | Sequence[str] | None = ('notifications',)
+down_revision: str | None = '0002_meetings'
+branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     op.create_table('reminder',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=400), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=True),
-    sa.Column('recipient', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
-    sa.Column('recipient_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('recipient', sa.String(length=254), nullable=False),
+    sa.Column('recipient_name', sa.String(length=200), nullable=False),
     sa.Column('optional', sa.Boolean(), nullable=False),
     sa.Column('context', sa.JSON(), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('due_at', cases.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('next_attempt_at', cases.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),
-    sa.Column('claim_token', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-    sa.Column('claimed_at', cases.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('started_at', cases.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', cases.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('created_at', cases.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', cases.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claim_token', sa.String(length=40), nullable=True),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('message_id', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedupe_key')
@@ -50,9 +47,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_reminder_status_claimed', ['status', 'claimed_at'], unique=False)
 
     op.create_table('reminder_optout',
-    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('created_at', cases.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('email', 'kind')
     )
 

@@ -1,20 +1,17 @@
 """web tables
 
 Revision ID: 0004_web
-Revises: 0001_core
+Revises: 0003_notifications
 Create Date: 2026-11-26 23:54:36.976324
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel.sql.sqltypes  # noqa: F401
 from alembic import op
 
-import cases.models  # noqa: F401
-
 revision: str = '0004_web'
-down_revision: str | None = '0001_core'
-branch_labels: str | Sequence[str] | None = ('web',)
+down_revision: str | None = '0003_notifications'
+branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
@@ -23,11 +20,11 @@ def upgrade() -> None:
     op.create_table('web_api_token',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('created_at', cases.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', cases.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', cases.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
@@ -37,20 +34,20 @@ def upgrade() -> None:
 
     op.create_table('web_feed_token',
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('created_at', cases.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('user_id'),
     sa.UniqueConstraint('token_hash')
     )
     op.create_table('web_subscription',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('case_id', sa.Integer(), nullable=True),
-    sa.Column('body_code', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
-    sa.Column('created_at', cases.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', cases.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('body_code', sa.String(length=20), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id')

@@ -2,7 +2,7 @@
 an agenda publication remembers when its followers were told
 
 Revision ID: 0010_meeting_changes
-Revises: 0007_awaiting_delivered
+Revises: 0009_awaiting_delivered
 """
 from collections.abc import Sequence
 
@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_meeting_changes"
-down_revision: str | None = "0007_awaiting_delivered"
+down_revision: str | None = "0009_awaiting_delivered"
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = "0006_meetings_late_reason"
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

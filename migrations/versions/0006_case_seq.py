@@ -1,15 +1,15 @@
 """core: the case's latest audit seq and the seq its notifications are derived up to
 
-Revision ID: 0005_case_seq
-Revises: 0001_core
+Revision ID: 0006_case_seq
+Revises: 0005_web_active_index
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_case_seq"
-down_revision: str | None = "0001_core"
+revision: str = "0006_case_seq"
+down_revision: str | None = "0005_web_active_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,14 +1,14 @@
 """core: drop the case_event index on case_id, which UNIQUE (case_id, seq) already covers
 
-Revision ID: 0006_case_event_index
-Revises: 0005_case_seq
+Revision ID: 0007_case_event_index
+Revises: 0006_case_seq
 """
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006_case_event_index"
-down_revision: str | None = "0005_case_seq"
+revision: str = "0007_case_event_index"
+down_revision: str | None = "0006_case_seq"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

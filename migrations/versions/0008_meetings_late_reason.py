@@ -1,15 +1,15 @@
 """meetings: why an agenda was published after its deadline
 
-Revision ID: 0006_meetings_late_reason
-Revises: 0002_meetings
+Revision ID: 0008_meetings_late_reason
+Revises: 0007_case_event_index
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_meetings_late_reason"
-down_revision: str | None = "0002_meetings"
+revision: str = "0008_meetings_late_reason"
+down_revision: str | None = "0007_case_event_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """web: partial index on the active cases (dashboard)
 
-Revision ID: 0004_web_active
+Revision ID: 0005_web_active_index
 Revises: 0004_web
 """
 from collections.abc import Sequence
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_web_active"
+revision: str = "0005_web_active_index"
 down_revision: str | None = "0004_web"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,215 @@
+"""Real servers for the reminder benchmark: a redis-server on a free port, Celery workers and
+beat as subprocesses, and the due reminders they send.
+
+The tests have their own copies (tests/servers.py): a benchmark runs without the test suite.
+Everything listens on 127.0.0.1 and is stopped by the caller (`with`, or stop()).
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(condition, timeout: float, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+# -- Redis -------------------------------------------------------------------------------------
+
+class RedisServer:
+    """A throwaway redis-server without persistence: a restart loses every queued message."""
+
+    def __init__(self, directory: Path, port: int | None = None):
+        self.port = port or free_port()
+        self.directory = directory
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        executable = shutil.which("redis-server")
+        if executable is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory), "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: port_open(self.port), 10, what="redis-server")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# -- Celery ------------------------------------------------------------------------------------
+
+def organisation_file(directory: Path, **overrides) -> Path:
+    """The shipped organisation file with some [reminders] settings changed (the benchmark
+    sends at any hour: office_hours_only = false)."""
+    import tomllib
+
+    source = PROJECT_DIR / "config" / "ballerup.toml"
+    data = tomllib.loads(source.read_text(encoding="utf-8"))
+    settings = {"office_hours_only": False, **overrides}
+    text = source.read_text(encoding="utf-8")
+    head, _, _ = text.partition("[reminders]")
+    lines = []
+    for key, value in {**data.get("reminders", {}), **settings}.items():
+        lines.append(f"{key} = {_toml(value)}")
+    path = directory / "organisation.toml"
+    path.write_text(head + "[reminders]\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def celery_env(*, database_url: str, broker_url: str, smtp_port: int, var_dir: Path,
+               organisation: Path, **extra) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": database_url,
+        "SAGSGANG_BROKER_URL": broker_url,
+        "SAGSGANG_SMTP_HOST": "127.0.0.1",
+        "SAGSGANG_SMTP_PORT": str(smtp_port),
+        "SAGSGANG_VAR_DIR": str(var_dir),
+        "SAGSGANG_ORGANISATION": str(organisation),
+        "SAGSGANG_SWEEP_SECONDS": "0.3",
+        "SAGSGANG_SWEEP_BATCH": "50",
+        "SAGSGANG_QUEUE_TIMEOUT_SECONDS": "4",
+        "SAGSGANG_SEND_TIMEOUT_SECONDS": "4",
+        "SAGSGANG_RETRY_BASE_SECONDS": "0.3",
+        "SAGSGANG_RETRY_MAX_SECONDS": "1",
+        "SAGSGANG_MAX_ATTEMPTS": "100",
+        "SAGSGANG_SMTP_TIMEOUT_SECONDS": "2",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class CeleryProcess:
+    """`celery worker` or `celery beat` as a child process, logging to a file."""
+
+    def __init__(self, kind: str, env: dict, log_dir: Path, name: str, *args: str):
+        self.kind, self.env, self.name = kind, env, name
+        self.log_path = log_dir / f"{name}.log"
+        self.args = list(args)
+        self.process: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        base = [sys.executable, "-m", "celery", "-A", "notifications.celery_app"]
+        if self.kind == "worker":
+            return base + ["worker", "--pool=solo", "--concurrency=1", "--without-gossip",
+                           "--without-mingle", "--without-heartbeat", "-n",
+                           f"{self.name}@%h", "--loglevel=INFO", *self.args]
+        schedule = Path(self.env["SAGSGANG_VAR_DIR"]) / f"{self.name}-schedule"
+        return base + ["beat", "--loglevel=INFO", "-s", str(schedule), *self.args]
+
+    def start(self) -> "CeleryProcess":
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.command(), env=self.env, cwd=str(PROJECT_DIR),
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish, acknowledge or clean up."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# -- data --------------------------------------------------------------------------------------
+
+def add_due_reminders(engine, count: int, *, title: str, now=None,
+                      prefix: str = "bench") -> list[str]:
+    """`count` due hearing requests on one case, each to its own address; their keys."""
+    from datetime import UTC, datetime, timedelta
+
+    from cases import services
+    from cases.db import write_session
+    from notifications import outbox
+    from notifications.changes import skip_news
+    from notifications.rules import Person, ReminderRules, Wanted
+
+    now = now or datetime.now(UTC)
+    rules = ReminderRules(office_hours_only=False)
+    with write_session(engine) as session:
+        case = services.create_case(session, {
+            "number": f"{prefix}-{count}", "title": title,
+            "centre": "Center for Voksne og Sundhed", "deciding_body": "SU",
+            "owner_name": "Sagsbehandler", "owner_email": "ejer@ballerup.dk",
+            "proposals": ["Strategien godkendes."]}, actor="bench", now=now)
+        skip_news(session, case, now)  # its own reminders derived: the rows below stay
+        wanted = [Wanted(key=f"{prefix}:{i}", kind="hearing_request",
+                         recipient=Person(f"part{i}@example.org", f"Part {i}"),
+                         due_at=now - timedelta(seconds=1), optional=False, case_id=case.id,
+                         context={"hearing_id": 1, "party_id": i, "party": f"Part {i}",
+                                  "hearing_title": "Høring", "deadline": "2026-03-31"})
+                  for i in range(count)]
+        for start in range(0, count, 1000):
+            outbox.insert_missing(session, wanted[start:start + 1000], now, rules)
+    return [w.key for w in wanted]
