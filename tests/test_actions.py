@@ -10,7 +10,7 @@ import pytest
 from servers import database_dump
 
 from cases import actions, queries, services
-from cases.db import make_engine, migrate, read_session, write_session
+from cases.db import make_engine, read_session, write_session
 from cases.schemas import ACTION_INPUTS, validated
 from workflow.errors import InvalidInput
 from workflow.machine import MACHINE
@@ -144,12 +144,10 @@ def test_each_function_stores_its_models_dump_as_the_payload(engine, trigger):
 # -- refused input -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def staged(tmp_path_factory):
+def staged(tmp_path_factory, migrated_sqlite):
     """One database with a case in each state: a refused action writes nothing, so the
     tests below can share it (each compares the whole database before and after)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('actions') / 'sagsgang.db'}"
-    migrate(url)
-    engine = make_engine(url)
+    engine = make_engine(migrated_sqlite(tmp_path_factory.mktemp("actions") / "sagsgang.db"))
     with write_session(engine) as session:
         for state in ("draft", "hearing", "committee", "finance", "decided"):
             case_in(session, state.upper(), state)
