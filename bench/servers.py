@@ -1,7 +1,8 @@
-"""Real servers for the reminder benchmark: a redis-server on a free port, Celery workers and
-beat as subprocesses, and the due reminders they send.
+"""Real servers for the reminder benchmark and the tests: a redis-server on a free port,
+Celery workers and beat as subprocesses, and the due reminders they send.
 
-The tests have their own copies (tests/servers.py): a benchmark runs without the test suite.
+A benchmark runs without the test suite, so this lives here; the tests take these from here
+too (tests/servers.py adds what only they need: the SMTP sink, people, case dumps).
 Everything listens on 127.0.0.1 and is stopped by the caller (`with`, or stop()).
 """
 
@@ -67,6 +68,11 @@ class RedisServer:
         wait_for(lambda: port_open(self.port), 10, what="redis-server")
         return self
 
+    def restart(self, down_seconds: float = 0.5) -> None:
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
@@ -83,8 +89,8 @@ class RedisServer:
 # -- Celery ------------------------------------------------------------------------------------
 
 def organisation_file(directory: Path, **overrides) -> Path:
-    """The shipped organisation file with some [reminders] settings changed (the benchmark
-    sends at any hour: office_hours_only = false)."""
+    """The shipped organisation file with some [reminders] settings changed (benchmark and
+    tests send at any hour: office_hours_only = false)."""
     import tomllib
 
     source = PROJECT_DIR / "config" / "ballerup.toml"
@@ -157,6 +163,12 @@ class CeleryProcess:
         self.process = subprocess.Popen(self.command(), env=self.env, cwd=str(PROJECT_DIR),
                                         stdout=self.log, stderr=subprocess.STDOUT)
         return self
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
 
     def kill(self) -> None:
         """SIGKILL: no chance to finish, acknowledge or clean up."""

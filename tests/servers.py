@@ -1,94 +1,26 @@
-"""Real servers for the reminder tests and the benchmark: a redis-server on a free port, an
-aiosmtpd server that records (or refuses) mail, Celery workers and beat as subprocesses.
+"""Real servers for the tests: an aiosmtpd server that records (or refuses) mail, and the
+redis-server and Celery processes of bench/servers.py (which the benchmarks use without the
+tests); people, cases and due reminders made through the service layer; a database dump.
 
 Everything listens on 127.0.0.1 and is stopped by the caller (the fixtures use `with`).
 """
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from email import message_from_bytes
 from email.policy import default as default_policy
-from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition, timeout: float, interval: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-# -- Redis -------------------------------------------------------------------------------------
-
-class RedisServer:
-    """A throwaway redis-server without persistence: a restart loses every queued message."""
-
-    def __init__(self, directory: Path, port: int | None = None):
-        self.port = port or free_port()
-        self.directory = directory
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> "RedisServer":
-        executable = shutil.which("redis-server")
-        if executable is None:
-            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory), "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: port_open(self.port), 10, what="redis-server")
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-    def restart(self, down_seconds: float = 0.5) -> None:
-        self.stop()
-        time.sleep(down_seconds)
-        self.start()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
+from bench.servers import (  # noqa: F401  (the tests take them from here)
+    CeleryProcess,
+    RedisServer,
+    celery_env,
+    free_port,
+    organisation_file,
+    port_open,
+    wait_for,
+)
 
 # -- SMTP --------------------------------------------------------------------------------------
 
@@ -144,114 +76,6 @@ class MailSink:
 
 
 # -- Celery ------------------------------------------------------------------------------------
-
-def organisation_file(directory: Path, **overrides) -> Path:
-    """The shipped organisation file with some [reminders] settings changed (tests send at
-    any hour: office_hours_only = false)."""
-    import tomllib
-
-    source = PROJECT_DIR / "config" / "ballerup.toml"
-    data = tomllib.loads(source.read_text(encoding="utf-8"))
-    settings = {"office_hours_only": False, **overrides}
-    text = source.read_text(encoding="utf-8")
-    head, _, _ = text.partition("[reminders]")
-    lines = []
-    for key, value in {**data.get("reminders", {}), **settings}.items():
-        lines.append(f"{key} = {_toml(value)}")
-    path = directory / "organisation.toml"
-    path.write_text(head + "[reminders]\n" + "\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def _toml(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, int):
-        return str(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def celery_env(*, database_url: str, broker_url: str, smtp_port: int, var_dir: Path,
-               organisation: Path, **extra) -> dict:
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": database_url,
-        "SAGSGANG_BROKER_URL": broker_url,
-        "SAGSGANG_SMTP_HOST": "127.0.0.1",
-        "SAGSGANG_SMTP_PORT": str(smtp_port),
-        "SAGSGANG_VAR_DIR": str(var_dir),
-        "SAGSGANG_ORGANISATION": str(organisation),
-        "SAGSGANG_SWEEP_SECONDS": "0.3",
-        "SAGSGANG_SWEEP_BATCH": "50",
-        "SAGSGANG_QUEUE_TIMEOUT_SECONDS": "4",
-        "SAGSGANG_SEND_TIMEOUT_SECONDS": "4",
-        "SAGSGANG_RETRY_BASE_SECONDS": "0.3",
-        "SAGSGANG_RETRY_MAX_SECONDS": "1",
-        "SAGSGANG_MAX_ATTEMPTS": "100",
-        "SAGSGANG_SMTP_TIMEOUT_SECONDS": "2",
-        "PYTHONUNBUFFERED": "1",
-    })
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
-class CeleryProcess:
-    """`celery worker` or `celery beat` as a child process, logging to a file."""
-
-    def __init__(self, kind: str, env: dict, log_dir: Path, name: str, *args: str):
-        self.kind, self.env, self.name = kind, env, name
-        self.log_path = log_dir / f"{name}.log"
-        self.args = list(args)
-        self.process: subprocess.Popen | None = None
-
-    def command(self) -> list[str]:
-        base = [sys.executable, "-m", "celery", "-A", "notifications.celery_app"]
-        if self.kind == "worker":
-            return base + ["worker", "--pool=solo", "--concurrency=1", "--without-gossip",
-                           "--without-mingle", "--without-heartbeat", "-n",
-                           f"{self.name}@%h", "--loglevel=INFO", *self.args]
-        schedule = Path(self.env["SAGSGANG_VAR_DIR"]) / f"{self.name}-schedule"
-        return base + ["beat", "--loglevel=INFO", "-s", str(schedule), *self.args]
-
-    def start(self) -> "CeleryProcess":
-        self.log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.command(), env=self.env, cwd=str(PROJECT_DIR),
-                                        stdout=self.log, stderr=subprocess.STDOUT)
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL: no chance to finish, acknowledge or clean up."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        if getattr(self, "log", None):
-            self.log.close()
-            self.log = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-# -- data --------------------------------------------------------------------------------------
 
 HOSTILE_TITLE = 'Ny <script>alert("x")</script> & "plan" for ældre'
 
