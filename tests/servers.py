@@ -12,6 +12,7 @@ from email.policy import default as default_policy
 
 from aiosmtpd.controller import Controller
 
+from bench import servers as bench_servers
 from bench.servers import (  # noqa: F401  (the tests take them from here)
     CeleryProcess,
     RedisServer,
@@ -107,28 +108,9 @@ def create_case(session, number: str = "26-001", title: str = "Udsattestrategi",
 
 def add_due_reminders(engine, count: int, *, title: str = HOSTILE_TITLE, now=None,
                       prefix: str = "test") -> list[str]:
-    """`count` due hearing requests on one case, each to its own address; their keys."""
-    from datetime import UTC, datetime, timedelta
-
-    from cases.db import write_session
-    from notifications import outbox
-    from notifications.changes import skip_news
-    from notifications.rules import Person, ReminderRules, Wanted
-
-    now = now or datetime.now(UTC)
-    rules = ReminderRules(office_hours_only=False)
-    with write_session(engine) as session:
-        case = create_case(session, number=f"{prefix}-{count}", title=title, now=now)
-        skip_news(session, case, now)  # its own reminders derived: the rows below stay
-        wanted = [Wanted(key=f"{prefix}:{i}", kind="hearing_request",
-                         recipient=Person(f"part{i}@example.org", f"Part {i}"),
-                         due_at=now - timedelta(seconds=1), optional=False, case_id=case.id,
-                         context={"hearing_id": 1, "party_id": i, "party": f"Part {i}",
-                                  "hearing_title": "Høring", "deadline": "2026-03-31"})
-                  for i in range(count)]
-        for start in range(0, count, 1000):
-            outbox.insert_missing(session, wanted[start:start + 1000], now, rules)
-    return [w.key for w in wanted]
+    """`count` due hearing requests on one case, each to its own address; their keys. The
+    benchmark's, with a title that tests the escaping and keys of the tests' own."""
+    return bench_servers.add_due_reminders(engine, count, title=title, now=now, prefix=prefix)
 
 
 def database_dump(engine_or_url) -> dict:
