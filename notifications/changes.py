@@ -127,7 +127,8 @@ def notify_changed_meetings(engine: sa.Engine, now: datetime | None = None,
 
 
 def notify_meeting(session: Session, meeting_id: int, *, seen: int, upto: int, now: datetime,
-                   rules: ReminderRules, skip: set[int] = frozenset()) -> set[int] | None:
+                   rules: ReminderRules,
+                   skip: set[int] | frozenset[int] = frozenset()) -> set[int] | None:
     """Refresh one meeting's reminders and those of its body's queue (but the cases in
     `skip`), and tell followers of its new agendas. Returns the ids of the cases refreshed,
     or None if another sweep took the meeting first."""
