@@ -1,5 +1,6 @@
 """Real servers for the reminder benchmark and the tests: a redis-server on a free port,
-Celery workers and beat as subprocesses, and the due reminders they send.
+Celery workers and beat as subprocesses, the web app under uvicorn in its own process, and
+the due reminders they send.
 
 A benchmark runs without the test suite, so this lives here; the tests take these from here
 too (tests/servers.py adds what only they need: the SMTP sink, people, case dumps).
@@ -183,6 +184,67 @@ class CeleryProcess:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# -- web -------------------------------------------------------------------------------------
+
+class WebServer:
+    """The web app under uvicorn in a child process on a free port, as it runs in production:
+    its own process, its own connection pool, its settings from the environment `env`
+    (DATABASE_URL and the rest, on top of os.environ). Logs go to `log_dir/web.log`."""
+
+    def __init__(self, env: dict, log_dir: Path, *, workers: int = 1, port: int | None = None):
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **{k: str(v) for k, v in env.items()}}
+        self.port = port or free_port()
+        self.workers = workers
+        self.log_path = log_dir / "web.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "WebServer":
+        self.log = open(self.log_path, "ab")
+        command = [sys.executable, "-m", "uvicorn", "web.app:app", "--host", "127.0.0.1",
+                   "--port", str(self.port), "--log-level", "warning",
+                   "--workers", str(self.workers)]
+        self.process = subprocess.Popen(command, env=self.env, cwd=str(PROJECT_DIR),
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: port_open(self.port) or self.process.poll() is not None, 30,
+                     what="uvicorn")
+        except TimeoutError:
+            self.stop()
+            raise
+        if self.process.poll() is not None:
+            self.stop()
+            raise RuntimeError(f"uvicorn stopped at start:\n{self.tail()}")
+        return self
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
         if getattr(self, "log", None):
             self.log.close()
             self.log = None

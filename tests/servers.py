@@ -16,6 +16,7 @@ from bench import servers as bench_servers
 from bench.servers import (  # noqa: F401  (the tests take them from here)
     CeleryProcess,
     RedisServer,
+    WebServer,
     celery_env,
     free_port,
     organisation_file,
