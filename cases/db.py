@@ -4,8 +4,15 @@ SQLite (the default) runs in WAL mode with a busy timeout; a write transaction s
 BEGIN IMMEDIATE so that two writers queue for the lock instead of failing halfway (a
 deferred transaction that read first cannot upgrade once another writer committed).
 PostgreSQL is used when DATABASE_URL says so.
+
+A web request uses one pooled connection for its whole life (`RequestConnection`): its reads
+and its write run on it one after the other. A request that held a read connection while it
+waited for a second one for its write could deadlock the pool under load (every connection
+held by a request waiting for another). The pool's size and how long a request waits for a
+connection are settings; a request that waits longer gets `DatabaseBusy`.
 """
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -22,15 +29,25 @@ from cases.settings import PROJECT_DIR, get_settings
 MIGRATIONS_DIR = PROJECT_DIR / "migrations"
 
 
+class DatabaseBusy(Exception):
+    """No database connection came free in time, or SQLite's write lock did not: the request
+    can be tried again shortly (the web answers 503 with Retry-After)."""
+
+
 def make_engine(url: str) -> sa.Engine:
+    settings = get_settings()
+    pool = {"pool_size": settings.db_pool_size, "max_overflow": 0,
+            "pool_timeout": settings.db_pool_timeout_seconds}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+            engine = sa.create_engine(url, connect_args={"timeout": 30}, **pool)
+        else:
+            engine = sa.create_engine(url, connect_args={"timeout": 30})
         _setup_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, **pool)
 
 
 def _setup_sqlite(engine: sa.Engine) -> None:
@@ -98,6 +115,57 @@ def write_session(engine: sa.Engine | None = None) -> Iterator[Session]:
 def read_session(engine: sa.Engine | None = None) -> Iterator[Session]:
     with Session(engine or get_engine(), expire_on_commit=False) as session:
         yield session
+
+
+class RequestConnection:
+    """One pooled connection for one web request, taken when the request first needs the
+    database and given back when it ends (`close`). `read()` is the request's read session;
+    `write()` is one write transaction on the same connection, which first ends the read
+    transaction (its loaded rows stay usable), so that on SQLite it can begin IMMEDIATE and
+    on PostgreSQL it sees what was committed meanwhile."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+        self._connection: sa.Connection | None = None
+        self._read: Session | None = None
+
+    def connection(self) -> sa.Connection:
+        if self._connection is None:
+            try:
+                self._connection = self.engine.connect()
+            except sa.exc.TimeoutError as error:
+                raise DatabaseBusy() from error
+        return self._connection
+
+    def read(self) -> Session:
+        if self._read is None:
+            self._read = Session(self.connection(), expire_on_commit=False)
+        return self._read
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: committed when the block ends, rolled back on any error."""
+        if self._read is not None:
+            self._read.commit()  # only ends the read transaction: a read session writes nothing
+        connection = self.connection()
+        if connection.in_transaction():  # a plain connection read outside the session
+            connection.commit()
+        if self.engine.dialect.name == "sqlite":
+            try:
+                connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:  # the busy timeout passed: locked
+                raise DatabaseBusy() from error
+        with Session(connection, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    def close(self) -> None:
+        if self._read is not None:
+            self._read.close()
+            self._read = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def alembic_config(url: str):

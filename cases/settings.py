@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # Send the session cookie over HTTPS only (turn on behind TLS).
     secure_cookies: bool = Field(False, validation_alias="SAGSGANG_SECURE_COOKIES")
     session_hours: int = Field(12, gt=0, validation_alias="SAGSGANG_SESSION_HOURS")
+    # Database connections per process: each web request holds one for its whole life, and
+    # waits at most this long for one before it is answered "try again" (503).
+    db_pool_size: int = Field(20, ge=1, le=500, validation_alias="SAGSGANG_DB_POOL_SIZE")
+    db_pool_timeout_seconds: float = Field(10.0, gt=0,
+                                           validation_alias="SAGSGANG_DB_POOL_TIMEOUT_SECONDS")
     # The dashboard's "no movement for N weeks".
     stale_weeks: int = Field(6, ge=1, validation_alias="SAGSGANG_STALE_WEEKS")
 

@@ -40,6 +40,7 @@ def test_the_defaults_fit_a_fresh_checkout():
     assert settings.secret_key is None
     assert settings.secure_cookies is False
     assert (settings.session_hours, settings.stale_weeks) == (12, 6)
+    assert (settings.db_pool_size, settings.db_pool_timeout_seconds) == (20, 10.0)
     assert (settings.sweep_seconds, settings.plan_seconds) == (30.0, 600.0)
     # The outbox's own defaults (used by tests that change one or two) are the settings'.
     assert outbox.timing() == outbox.Timing()
@@ -72,6 +73,8 @@ MAPPED = [
     ("SAGSGANG_SECURE_COOKIES", "true", "secure_cookies", True),
     ("SAGSGANG_SESSION_HOURS", "8", "session_hours", 8),
     ("SAGSGANG_STALE_WEEKS", "3", "stale_weeks", 3),
+    ("SAGSGANG_DB_POOL_SIZE", "40", "db_pool_size", 40),
+    ("SAGSGANG_DB_POOL_TIMEOUT_SECONDS", "2.5", "db_pool_timeout_seconds", 2.5),
     ("SAGSGANG_SWEEP_SECONDS", "0.5", "sweep_seconds", 0.5),
     ("SAGSGANG_PLAN_SECONDS", "60", "plan_seconds", 60.0),
     ("SAGSGANG_SWEEP_BATCH", "50", "sweep_batch", 50),

@@ -13,7 +13,6 @@ from sqlmodel import Session, select
 
 from cases import actions, queries, services
 from cases.dates import COPENHAGEN
-from cases.db import write_session
 from cases.models import Case, utcnow
 from cases.schemas import CaseCreate, DeadlineIn
 from cases.settings import current_organisation, get_settings
@@ -21,7 +20,7 @@ from meetings.models import AgendaItem, Meeting
 from meetings.visibility import may_read
 from views import case as views
 from views import dashboard as dash
-from web.auth import CurrentUser, Forbidden, db, owned_case, require
+from web.auth import CurrentUser, Forbidden, db, owned_case, require, write
 from workflow.access import refusal
 from workflow.errors import NotFound
 from workflow.machine import TRIGGER_LABELS, available_triggers
@@ -127,7 +126,7 @@ def list_cases(status: str | None = None, centre: str | None = None, body: str |
 
 @router.post("/cases", tags=["sager"], summary="Registrér en sag", status_code=201)
 def create_case(data: CaseCreate, request: Request, user: CurrentUser = api("create_case")):
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         case = services.create_case(session, data, actor=f"api:{user.username}")
         return _case_out(session, case, user)
 
@@ -145,7 +144,7 @@ def case_actions(number: str, user: CurrentUser = api("view_cases"),
 def fire_transition(number: str, data: TransitionIn, request: Request,
                     user: CurrentUser = api("fire_transition")):
     arguments = data.model_dump(exclude={"trigger", "version"}, exclude_none=True)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         event = actions.run_action(session, number, data.trigger, arguments,
                                    actor=f"api:{user.username}",
                                    expected_version=data.version)
@@ -158,7 +157,7 @@ def fire_transition(number: str, data: TransitionIn, request: Request,
 def record_decision(number: str, data: DecisionIn, request: Request,
                     user: CurrentUser = api("record_decision")):
     arguments = data.model_dump(exclude={"body", "wording", "version"}, exclude_none=True)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         event = actions.record_decision(session, number, body=data.body, wording=data.wording,
                                         actor=f"api:{user.username}",
                                         expected_version=data.version, **arguments)
@@ -185,7 +184,7 @@ def case_deadlines(number: str, user: CurrentUser = api("view_cases"),
              status_code=201)
 def add_deadline(number: str, data: DeadlineIn, request: Request,
                  user: CurrentUser = api("add_deadline")):
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         deadline = services.add_deadline(session, number, data.model_dump(),
                                          actor=f"api:{user.username}")
         return {"id": deadline.id, "due_date": deadline.due_date, "kind": deadline.kind,
@@ -196,7 +195,7 @@ def add_deadline(number: str, data: DeadlineIn, request: Request,
              summary="Markér en frist som overholdt")
 def meet_deadline(number: str, deadline_id: int, data: DeadlineMetIn, request: Request,
                   user: CurrentUser = api("add_deadline")):
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         owned_case(session, user, number, "markere frister som overholdt på")
         deadline = services.meet_deadline(session, number, deadline_id, met_on=data.met_on,
                                           actor=f"api:{user.username}")
@@ -216,7 +215,7 @@ def add_hearing(number: str, data: HearingIn, request: Request,
                 user: CurrentUser = api("add_hearing")):
     common = dict(title=data.title, parties=data.parties, deadline=data.deadline,
                   opened_on=data.opened_on, actor=f"api:{user.username}")
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         if data.send_to_hearing:
             if not user.can("fire_transition"):
                 raise Forbidden("Du har ikke adgang til at flytte sager i sagsgangen.")
@@ -230,7 +229,7 @@ def add_hearing(number: str, data: HearingIn, request: Request,
              summary="Registrér et høringssvar", status_code=201)
 def hearing_response(hearing_id: int, data: HearingResponseIn, request: Request,
                      user: CurrentUser = api("record_hearing_response")):
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         response = services.record_hearing_response(
             session, hearing_id, party=data.party, received_on=data.received_on,
             text=data.text, actor=f"api:{user.username}")
@@ -240,7 +239,7 @@ def hearing_response(hearing_id: int, data: HearingResponseIn, request: Request,
 @router.post("/hearings/{hearing_id}/close", tags=["høringer"], summary="Afslut en høring")
 def close_hearing(hearing_id: int, data: HearingCloseIn, request: Request,
                   user: CurrentUser = api("close_hearing")):
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         hearing = services.close_hearing(session, hearing_id, closed_on=data.closed_on,
                                          actor=f"api:{user.username}")
         case = session.get(Case, hearing.case_id)

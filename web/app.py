@@ -8,7 +8,7 @@ becomes a plain Danish "something went wrong" and is logged on the server.
 import logging
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -16,23 +16,25 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from cases.db import engine_for
+from cases.db import DatabaseBusy, engine_for
 from cases.schemas import describe
 from cases.settings import PROJECT_DIR, load_settings, secret_key
 from web import api, feeds, meeting_pages, pages, public, user_pages
-from web.auth import Forbidden, NotAuthenticated
+from web.auth import Forbidden, NotAuthenticated, request_connection
 from web.rendering import flash, page, redirect, safe_path
 from workflow.errors import Conflict, NotFound, TransitionRefused, UserError
 
 log = logging.getLogger("sagsgang.web")
 STATIC_DIR = PROJECT_DIR / "web" / "static"
+RETRY_AFTER_SECONDS = 5  # a busy database: the pool or SQLite's write lock is seldom held longer
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
     app = FastAPI(title="Sagsgang API", version="1",
                   description="Sager, sagsgang, møder, dagsordener, beslutninger, høringer og "
                               "frister. Kald med `Authorization: Bearer <API-nøgle>`.",
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
+                  dependencies=[Depends(request_connection)])
     settings = load_settings()  # read and checked at start: a bad setting stops the app here
     app.state.engine = engine_for(database_url or settings.database_url)
     app.add_middleware(SecurityHeaders)
@@ -138,6 +140,15 @@ def _add_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": message}, status_code=error.status_code)
         return page(request, "error.html", user=None, status_code=error.status_code,
                     title="Fejl", message=message)
+
+    @app.exception_handler(DatabaseBusy)
+    async def database_busy(request: Request, error: DatabaseBusy):
+        message = "Systemet har travlt lige nu. Prøv igen om et øjeblik."
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if is_api(request):
+            return JSONResponse({"detail": message}, status_code=503, headers=headers)
+        return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Travlt</title>"
+                            f"<p>{message}</p>", status_code=503, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception):

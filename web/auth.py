@@ -8,14 +8,14 @@ forged cross-site request cannot act through it.
 
 import secrets
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlmodel import Session, select
 
 from cases import queries
-from cases.db import read_session
+from cases.db import RequestConnection
 from cases.models import ApiToken, Membership, User, utcnow
 from web.passwords import token_hash
 from workflow import access
@@ -49,14 +49,30 @@ class CurrentUser:
         return access.allowed(self.role, permission)
 
 
-def engine(request: Request) -> sa.Engine:
-    return request.app.state.engine
+def request_connection(request: Request) -> Iterator[RequestConnection]:
+    """The request's one database connection (an app-wide dependency, so every request has
+    it in `request.state.connection`); given back to the pool when the request ends.
+
+    Taken here, before the route runs: this dependency runs in the worker threads, so a
+    request that waits for a free connection never blocks the event loop (the form posts'
+    routes are async)."""
+    connection = RequestConnection(request.app.state.engine)
+    request.state.connection = connection
+    connection.connection()
+    try:
+        yield connection
+    finally:
+        connection.close()
 
 
-def db(request: Request) -> Iterator[Session]:
-    """A read session for the request; writes open their own transaction (write_session)."""
-    with read_session(request.app.state.engine) as session:
-        yield session
+def db(connection: RequestConnection = Depends(request_connection)) -> Session:
+    """The request's read session; a write is `with write(request) as session:`."""
+    return connection.read()
+
+
+def write(request: Request) -> AbstractContextManager[Session]:
+    """One write transaction on the request's connection (cases.db.RequestConnection)."""
+    return request.state.connection.write()
 
 
 def load_user(session: Session, user_id: int) -> CurrentUser | None:

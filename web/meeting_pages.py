@@ -14,7 +14,6 @@ from sqlmodel import Session
 
 from cases import queries as case_queries
 from cases.dates import format_date, to_local
-from cases.db import write_session
 from cases.organisation import HEARING_COUNCIL
 from cases.settings import current_organisation
 from meetings import queries as meeting_queries
@@ -22,7 +21,7 @@ from meetings import services as meeting_services
 from meetings.calendar import agenda_deadlines, local_day, rules_for
 from meetings.documents import meeting_context, public_view
 from meetings.models import CANCELLED, MEETING_STATUSES
-from web.auth import CurrentUser, db, form_with_csrf, require
+from web.auth import CurrentUser, db, form_with_csrf, require, write
 from web.rendering import flash, page, redirect
 from workflow import access, decisions
 from workflow.errors import InvalidInput
@@ -50,7 +49,7 @@ async def create_meeting(request: Request,
                          user: CurrentUser = Depends(require("manage_meetings"))):
 
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         meeting = meeting_services.create_meeting(
             session, body=form.get("body"), day=form.get("date"), at=form.get("time") or None,
             place=form.get("place"))
@@ -67,7 +66,7 @@ async def move_meeting(request: Request, meeting_id: int,
     """A new date and time; the agenda's items (and so their cases) follow the meeting."""
 
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         meeting = meeting_services.move_meeting(
             session, meeting_id, day=form.get("date"), at=form.get("time") or None,
             place=form.get("place"), reason=form.get("reason"), actor=user.username)
@@ -82,7 +81,7 @@ async def cancel_meeting(request: Request, meeting_id: int,
     """The cases on the agenda stay in the body's queue, waiting for another meeting."""
 
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         returned = meeting_services.cancel_meeting(session, meeting_id,
                                                    reason=form.get("reason"),
                                                    actor=user.username)
@@ -123,7 +122,7 @@ async def place_case(request: Request, meeting_id: int,
                      user: CurrentUser = Depends(require("manage_agenda"))):
 
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         item = meeting_services.place_case(session, meeting_id, form.get("number"),
                                            late_reason=form.get("late_reason"),
                                            actor=user.username)
@@ -136,7 +135,7 @@ async def standing_item(request: Request, meeting_id: int,
                         user: CurrentUser = Depends(require("manage_agenda"))):
 
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         meeting_services.add_standing_item(session, meeting_id, form.get("kind"))
     flash(request, "Punktet er tilføjet.")
     return redirect(f"/moeder/{meeting_id}")
@@ -148,7 +147,7 @@ async def move_item(request: Request, meeting_id: int,
     """Move one item up or down; the agenda is renumbered 1..n."""
 
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         ids = [i.id for i in meeting_queries.items(session, meeting_id)]
         try:
             item_id = int(form.get("item_id"))
@@ -167,7 +166,7 @@ async def set_closed(request: Request, item_id: int,
                      user: CurrentUser = Depends(require("manage_agenda"))):
 
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         item = meeting_services.set_closed(session, item_id, form.get("closed") == "on")
         meeting_id = item.meeting_id
     flash(request, "Punktet er nu " + ("lukket." if form.get("closed") == "on" else "åbent."))
@@ -179,7 +178,7 @@ async def publish(request: Request, meeting_id: int,
                   user: CurrentUser = Depends(require("manage_agenda"))):
 
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         publication = meeting_services.publish_agenda(session, meeting_id, actor=user.username,
                                                       late_reason=form.get("late_reason"))
         kind = "Tillægsdagsordenen" if publication.kind == "tillaeg" else "Dagsordenen"
@@ -193,7 +192,7 @@ async def record_decision(request: Request, item_id: int,
 
     form = await form_with_csrf(request)
     found = decisions.wording(form.get("wording"))
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         item = meeting_queries.get_item(session, item_id)
         meeting = meeting_queries.get_meeting(session, item.meeting_id)
         hearing, replaced_by = _decision_extras(form, found, local_day(meeting.starts_at))
@@ -269,7 +268,7 @@ async def approve_minutes(request: Request, meeting_id: int,
                           user: CurrentUser = Depends(require("approve_minutes"))):
 
     await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         # The service checks that the user is a member of this body.
         meeting_services.approve_minutes(session, meeting_id, username=user.username)
     flash(request, "Du har godkendt referatet.")
@@ -281,7 +280,7 @@ async def record_absence(request: Request, meeting_id: int,
                          user: CurrentUser = Depends(require("manage_minutes"))):
 
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         absence = meeting_services.record_absence(
             session, meeting_id, username=form.get("username") or None,
             name=form.get("name"), note=form.get("note"))
@@ -295,7 +294,7 @@ async def send_minutes(request: Request, meeting_id: int,
                        user: CurrentUser = Depends(require("manage_minutes"))):
 
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         meeting = meeting_services.send_minutes_for_approval(
             session, meeting_id, objection_deadline=form.get("objection_deadline") or None)
         deadline = meeting.objection_deadline

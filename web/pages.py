@@ -14,7 +14,6 @@ from sqlmodel import Session, select
 
 from cases import actions, queries, services
 from cases.dates import COPENHAGEN, format_date, parse_date
-from cases.db import write_session
 from cases.models import DEADLINE_KINDS, Case, Hearing, User, utcnow
 from cases.organisation import HEARING_COUNCIL
 from cases.settings import current_organisation, get_settings
@@ -34,6 +33,7 @@ from web.auth import (
     owned_case,
     page_user,
     require,
+    write,
 )
 from web.passwords import verify_password
 from web.plot import deadlines_chart
@@ -163,7 +163,7 @@ async def new_case(request: Request, user: CurrentUser = Depends(require("create
                                 "description": form.get("deadline_description") or "Frist",
                                 "legal_basis": form.get("deadline_legal_basis")}]
     try:
-        with write_session(request.app.state.engine) as session:
+        with write(request) as session:
             created = services.create_case(session, values, actor=user.username)
     except InvalidInput as error:
         return page(request, "case_new.html", user=user, values=defaultdict(str, values),
@@ -187,7 +187,7 @@ async def record_decision(request: Request, number: str,
                      reason=form.get("reason"),
                      bodies=form.getlist("bodies") if sent_back else None,
                      override_reason=form.get("override_reason"))
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         event = actions.record_decision(session, number, wording=form.get("wording"),
                                         actor=user.username,
                                         expected_version=_version(form), **arguments)
@@ -203,7 +203,7 @@ async def other_action(request: Request, number: str,
     trigger = form.get("trigger")
     if trigger not in TRIGGER_LABELS or trigger in (*DECISION_TRIGGERS, "record_earlier"):
         raise InvalidInput("Vælg en handling.")
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         event = actions.run_action(session, number, trigger, {
             "reason": form.get("reason"), "replaced_by": form.get("replaced_by"),
             "override_reason": form.get("override_reason"), "bodies": form.getlist("bodies"),
@@ -225,7 +225,7 @@ def _version(form) -> int:
 async def add_deadline(request: Request, number: str,
                        user: CurrentUser = Depends(require("add_deadline"))):
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         services.add_deadline(session, number, {
             "due_date": form.get("due_date"), "kind": form.get("kind", "statutory"),
             "description": form.get("description"), "legal_basis": form.get("legal_basis")},
@@ -238,7 +238,7 @@ async def add_deadline(request: Request, number: str,
 async def meet_deadline(request: Request, number: str, deadline_id: int,
                         user: CurrentUser = Depends(require("add_deadline"))):
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         owned_case(session, user, number, "markere frister som overholdt på")
         deadline = services.meet_deadline(session, number, deadline_id,
                                           met_on=form.get("met_on") or today(),
@@ -263,7 +263,7 @@ async def mark_delivered(request: Request, number: str,
                          user: CurrentUser = Depends(require("edit_case"))):
     form = await form_with_csrf(request)
     body = form.get("body")
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         owned_case(session, user, number, "melde afleveret til dagsorden")
         services.mark_delivered(session, number, body, actor=user.username)
     flash(request, f"Sag {number} er afleveret til dagsorden i "
@@ -276,7 +276,7 @@ async def unmark_delivered(request: Request, number: str,
                            user: CurrentUser = Depends(require("edit_case"))):
     form = await form_with_csrf(request)
     body = form.get("body")
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         owned_case(session, user, number, "melde afleveret til dagsorden")
         services.unmark_delivered(session, number, body, actor=user.username)
     flash(request, f"Afleveringen af sag {number} til dagsorden i "
@@ -315,7 +315,7 @@ async def edit_case(request: Request, number: str,
     values["attachments"] = _posted_attachments(form)
     version = _version(form)
     try:
-        with write_session(request.app.state.engine) as session:
+        with write(request) as session:
             case = _editable_case(session, user, number)
             changes = dict(values)
             shown = [p.text for p in queries.proposals(session, case.id)]
@@ -361,7 +361,7 @@ async def add_hearing(request: Request, number: str,
                                          form.get("other_parties").splitlines() if line.strip()]
     common = dict(title=form.get("title"), parties=parties, deadline=form.get("deadline"),
                   opened_on=form.get("opened_on") or today(), actor=user.username)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         if form.get("move") == "on":
             if not user.can("fire_transition"):
                 raise InvalidInput("Kun sekretariatet kan sende sagen i høring.")
@@ -377,7 +377,7 @@ async def add_hearing(request: Request, number: str,
 async def hearing_response(request: Request, hearing_id: int,
                            user: CurrentUser = Depends(require("record_hearing_response"))):
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         services.record_hearing_response(session, hearing_id, party=form.get("party"),
                                          received_on=form.get("received_on") or today(),
                                          text=form.get("text"), actor=user.username)
@@ -390,7 +390,7 @@ async def hearing_response(request: Request, hearing_id: int,
 async def close_hearing(request: Request, hearing_id: int,
                         user: CurrentUser = Depends(require("close_hearing"))):
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         services.close_hearing(session, hearing_id, closed_on=form.get("closed_on") or today(),
                                actor=user.username)
         number = _hearing_case_number(session, hearing_id)
@@ -407,7 +407,7 @@ def _hearing_case_number(session: Session, hearing_id: int) -> str:
 async def follow_case(request: Request, number: str,
                       user: CurrentUser = Depends(require("follow"))):
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         case = queries.get_case(session, number)
         if not may_read(current_organisation(), session, case, user.viewer):
             raise InvalidInput("Du kan ikke følge et lukket punkt uden for dine egne udvalg.")
@@ -425,7 +425,7 @@ async def follow_body(request: Request, code: str,
                       user: CurrentUser = Depends(require("follow"))):
     form = await form_with_csrf(request)
     current_organisation().body(code)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         if form.get("stop") == "on":
             follow.stop(session, user, body_code=code)
             flash(request, "Du følger ikke længere organet.")
@@ -523,7 +523,7 @@ def calendar_page(request: Request, user: CurrentUser = Depends(page_user)):
 @router.post("/kalender/ny-adresse")
 async def new_calendar_address(request: Request, user: CurrentUser = Depends(page_user)):
     await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         token = tokens.new_feed_token(session, user.id)
     request.session["new_feed_url"] = str(request.base_url).rstrip("/") + \
         f"/feeds/personlig/{token}.ics"
@@ -542,7 +542,7 @@ def api_keys(request: Request, user: CurrentUser = Depends(page_user),
 @router.post("/api-noegler")
 async def create_api_key(request: Request, user: CurrentUser = Depends(page_user)):
     form = await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         token = tokens.new_api_token(session, user.id, form.get("name"))
     request.session["new_api_token"] = token
     return redirect("/api-noegler")
@@ -552,7 +552,7 @@ async def create_api_key(request: Request, user: CurrentUser = Depends(page_user
 async def revoke_api_key(request: Request, token_id: int,
                          user: CurrentUser = Depends(page_user)):
     await form_with_csrf(request)
-    with write_session(request.app.state.engine) as session:
+    with write(request) as session:
         tokens.revoke_api_token(session, user.id, token_id)
     flash(request, "API-nøglen er tilbagekaldt.")
     return redirect("/api-noegler")

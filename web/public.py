@@ -8,7 +8,6 @@ reaches the template.
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session, select
 
-from cases.db import write_session
 from cases.models import Case, utcnow
 from cases.settings import current_organisation
 from meetings import queries as meeting_queries
@@ -18,7 +17,7 @@ from notifications.email import read_unsubscribe_token
 from notifications.email import unsubscribe as opt_out
 from notifications.outbox import is_opted_out
 from notifications.rules import KINDS
-from web.auth import CurrentUser, db, optional_user
+from web.auth import CurrentUser, db, optional_user, write
 from web.follow import end, subscription_for_token
 from web.rendering import page
 from workflow.errors import InvalidInput, NotFound
@@ -93,7 +92,7 @@ def unsubscribe_form(request: Request, token: str, session: Session = Depends(db
 @router.post("/afmeld/{token}")
 def unsubscribe(request: Request, token: str):
     try:
-        with write_session(request.app.state.engine) as session:
+        with write(request) as session:
             found = subscription_for_token(session, token)
             end(session, found)
             what = _describe(session, found)
@@ -117,7 +116,7 @@ def reminders_unsubscribe_form(request: Request, token: str, session: Session = 
 @router.post("/paamindelser/afmeld/{token}")
 def reminders_unsubscribe(request: Request, token: str):
     try:
-        with write_session(request.app.state.engine) as session:
+        with write(request) as session:
             email, kind = opt_out(session, token, utcnow())
     except InvalidInput:
         return _invalid_link(request)

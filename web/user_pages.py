@@ -9,10 +9,9 @@ the Danish message (or flashes it on the user's page); nothing is written then.
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
-from cases.db import write_session
 from cases.models import ROLES
 from web import users
-from web.auth import CurrentUser, PostedForm, db, form_with_csrf, require
+from web.auth import CurrentUser, PostedForm, db, form_with_csrf, require, write
 from web.rendering import flash, page, redirect
 from workflow.errors import InvalidInput, UserError
 
@@ -50,7 +49,7 @@ async def new_user(request: Request, user: CurrentUser = Depends(manage_users)):
     form = await form_with_csrf(request)
     values = {"username": form.get("username"), **_values(form)}
     try:
-        with write_session(request.app.state.engine) as session:
+        with write(request) as session:
             created = users.create_user(session, password=form.get("password", ""), **values)
     except UserError as error:
         return _form(request, user, target=None, values=values, error=error.message,
@@ -75,8 +74,8 @@ async def edit_user(request: Request, user_id: int, user: CurrentUser = Depends(
     target = users.get_user(session, user_id)
     values = _values(form)
     try:
-        with write_session(request.app.state.engine) as write:
-            users.update_user(write, user_id, actor_id=user.id, **values)
+        with write(request) as changes:
+            users.update_user(changes, user_id, actor_id=user.id, **values)
     except UserError as error:
         return _form(request, user, target=target, values=values, error=error.message,
                      status_code=400)
@@ -99,7 +98,7 @@ async def reactivate_user(request: Request, user_id: int,
 async def _set_active(request: Request, user_id: int, user: CurrentUser, *, active: bool):
     await form_with_csrf(request)
     try:
-        with write_session(request.app.state.engine) as session:
+        with write(request) as session:
             target = users.set_active(session, user_id, active, actor_id=user.id)
     except InvalidInput as error:
         flash(request, error.message, "error")
@@ -115,7 +114,7 @@ async def new_password(request: Request, user_id: int,
                        user: CurrentUser = Depends(manage_users)):
     form = await form_with_csrf(request)
     try:
-        with write_session(request.app.state.engine) as session:
+        with write(request) as session:
             target = users.set_password(session, user_id, form.get("password", ""))
     except InvalidInput as error:
         flash(request, error.message, "error")
