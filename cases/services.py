@@ -363,10 +363,25 @@ def _check_in_register(session: Session, org: Organisation, case: sa.Row, trigge
             org.body(code)
     if "proposal_decisions" in payload:
         _check_proposal_decisions(session, case.id, payload["proposal_decisions"])
+    if "wording" in payload and trigger != "record_earlier":  # history is copied as it is
+        _check_not_decided_yet(session, org, case, payload)
     if trigger == "replace":
         if payload["replaced_by"] == case.number:
             raise InvalidInput("En sag kan ikke erstatte sig selv.")
         queries.get_case(session, payload["replaced_by"])
+
+
+def _check_not_decided_yet(session: Session, org: Organisation, case: sa.Row,
+                           payload: dict) -> None:
+    """A body decides a case once at a meeting: a second decision for the same meeting (two
+    clicks, two clients, a retried request without `version`) is refused, not recorded twice.
+    Changing a recorded decision is the secretariat's correction, not a new decision."""
+    day = date.fromisoformat(payload["meeting_date"])
+    if session.exec(select(Treatment.id).where(
+            Treatment.case_id == case.id, Treatment.body_code == payload["body"],
+            Treatment.meeting_date == day)).first() is not None:
+        raise Conflict(f"{org.body_name(payload['body'])} har allerede truffet beslutning i "
+                       f"sagen {case.number} på mødet {format_date(day)}.")
 
 
 def information_bodies(payload: dict) -> list[str]:

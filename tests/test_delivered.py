@@ -52,10 +52,10 @@ def marks(engine, number="26-001") -> dict[str, tuple]:
                 for row in session.exec(select(Awaiting).where(Awaiting.case_id == case.id))}
 
 
-def decide(engine, body, wording, number="26-001", **arguments):
+def decide(engine, body, wording, number="26-001", meeting_date="31-03-2026", **arguments):
     with write_session(engine) as session:
         actions.record_decision(session, number, body=body, wording=wording, actor="sekr",
-                                meeting_date="31-03-2026", now=NOW, **arguments)
+                                meeting_date=meeting_date, now=NOW, **arguments)
 
 
 def a_case_awaiting_su(engine, deciding_body="SU", committees=(), people=True) -> None:
@@ -153,7 +153,7 @@ def test_it_keeps_the_mark_over_a_postponement_and_drops_it_when_the_case_moves_
     deliver(db)
     decide(db, "SU", "udsat")  # postponed: still in SU's queue, still delivered
     assert marks(db) == {"SU": (NOW, "sagsbehandler")}
-    decide(db, "SU", "anbefales")  # treated: on to ØU, which starts undelivered
+    decide(db, "SU", "anbefales", meeting_date="28-04-2026")  # treated: on to ØU
     assert marks(db) == {"ØU": (None, None)}
     deliver(db, body="ØU")
     decide(db, "ØU", "sendes_tilbage", bodies=["SU"], reason="Mangler økonomi")

@@ -1,6 +1,6 @@
 """What the database keeps, and what it refuses, on SQLite and on a real PostgreSQL."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -183,9 +183,10 @@ def test_it_replays_the_audit_log_to_the_stored_state(db):
              ("send_back", {"body": "ØU", "bodies": ["SU", "KMU"], "reason": "Mere viden"}),
              ("treat", {"body": "KMU"})]
     org = services.current_organisation()
-    for trigger, arguments in steps:
-        if "body" in arguments:
-            arguments |= {"meeting_date": "04-10-2022",
+    for week, (trigger, arguments) in enumerate(steps):
+        if "body" in arguments:  # a body decides a case once a meeting: a meeting a week
+            day = date(2022, 10, 4) + timedelta(weeks=week)
+            arguments |= {"meeting_date": day.isoformat(),
                           "wording": {"treat": "anbefales"}.get(trigger)}
         act(db, "P-1", trigger, **arguments)
         with read_session(db) as session:
