@@ -13,6 +13,8 @@ connection are settings; a request that waits longer gets `DatabaseBusy`.
 """
 
 import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -27,6 +29,8 @@ from sqlmodel import Session
 from cases.settings import PROJECT_DIR, get_settings
 
 MIGRATIONS_DIR = PROJECT_DIR / "migrations"
+SQLITE_BUSY_SECONDS = 30  # how long a writer waits for SQLite's write lock
+_WRITE_LOCKS: "weakref.WeakKeyDictionary[sa.Engine, threading.Lock]" = weakref.WeakKeyDictionary()
 
 
 class DatabaseBusy(Exception):
@@ -42,9 +46,10 @@ def make_engine(url: str) -> sa.Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url, connect_args={"timeout": 30}, **pool)
+            engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS},
+                                      **pool)
         else:
-            engine = sa.create_engine(url, connect_args={"timeout": 30})
+            engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
         _setup_sqlite(engine)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **pool)
@@ -57,7 +62,7 @@ def _setup_sqlite(engine: sa.Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -85,12 +90,33 @@ def get_engine() -> sa.Engine:
 
 @contextmanager
 def _immediate_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A connection whose transaction, on SQLite, is begun IMMEDIATE: two writers queue for
-    the lock at BEGIN instead of the later one failing when it first writes."""
+    """A connection whose transaction, on SQLite, is begun IMMEDIATE (`_write_turn`)."""
     with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
+        with _write_turn(engine, connection):
+            yield connection
+
+
+@contextmanager
+def _write_turn(engine: sa.Engine, connection: sa.Connection) -> Iterator[None]:
+    """On SQLite, a write transaction begins IMMEDIATE: two writers queue for the lock at
+    BEGIN instead of the later one failing when it first writes. The writers of one process
+    first take turns on a lock of their own: SQLite's busy handler polls with growing sleeps,
+    which under fifty writers let some wait twenty seconds while others went again and
+    again (bench/writers.py); a thread lock hands the turn on at once."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    lock = _WRITE_LOCKS.setdefault(engine, threading.Lock())  # one dict operation: atomic
+    if not lock.acquire(timeout=SQLITE_BUSY_SECONDS):
+        raise DatabaseBusy()
+    try:
+        try:
             connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
-        yield connection
+        except sqlite3.OperationalError as error:  # another process kept the lock too long
+            raise DatabaseBusy() from error
+        yield
+    finally:
+        lock.release()
 
 
 @contextmanager
@@ -150,14 +176,10 @@ class RequestConnection:
         connection = self.connection()
         if connection.in_transaction():  # a plain connection read outside the session
             connection.commit()
-        if self.engine.dialect.name == "sqlite":
-            try:
-                connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:  # the busy timeout passed: locked
-                raise DatabaseBusy() from error
-        with Session(connection, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        with _write_turn(self.engine, connection):
+            with Session(connection, expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
 
     def close(self) -> None:
         if self._read is not None:

@@ -53,8 +53,10 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(False, validation_alias="SAGSGANG_SECURE_COOKIES")
     session_hours: int = Field(12, gt=0, validation_alias="SAGSGANG_SESSION_HOURS")
     # Database connections per process: each web request holds one for its whole life, and
-    # waits at most this long for one before it is answered "try again" (503).
-    db_pool_size: int = Field(20, ge=1, le=500, validation_alias="SAGSGANG_DB_POOL_SIZE")
+    # waits at most this long for one before it is answered "try again" (503). As many as the
+    # web server's worker threads (40, anyio's default), so a request waits for a thread (in
+    # turn, without a time limit) rather than for a connection.
+    db_pool_size: int = Field(40, ge=1, le=500, validation_alias="SAGSGANG_DB_POOL_SIZE")
     db_pool_timeout_seconds: float = Field(10.0, gt=0,
                                            validation_alias="SAGSGANG_DB_POOL_TIMEOUT_SECONDS")
     # The dashboard's "no movement for N weeks".

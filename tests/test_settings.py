@@ -40,7 +40,7 @@ def test_the_defaults_fit_a_fresh_checkout():
     assert settings.secret_key is None
     assert settings.secure_cookies is False
     assert (settings.session_hours, settings.stale_weeks) == (12, 6)
-    assert (settings.db_pool_size, settings.db_pool_timeout_seconds) == (20, 10.0)
+    assert (settings.db_pool_size, settings.db_pool_timeout_seconds) == (40, 10.0)
     assert (settings.sweep_seconds, settings.plan_seconds) == (30.0, 600.0)
     # The outbox's own defaults (used by tests that change one or two) are the settings'.
     assert outbox.timing() == outbox.Timing()
