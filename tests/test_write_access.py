@@ -51,7 +51,7 @@ from notifications.email import follow_unsubscribe_token, unsubscribe_token
 from notifications.models import Reminder, Subscription
 from notifications.rules import ReminderRules
 from web.tokens import new_api_token
-from workflow.access import ALL_ROLES
+from workflow.access import ALL_ROLES, may_change_case
 
 ANONYMOUS = "anonymous"
 EVERYONE = frozenset({*ALL_ROLES, ANONYMOUS})
@@ -70,7 +70,7 @@ USERS = "users"
 SELF = "self"  # the person's own login, API keys, calendar address, what they follow
 LINK = "link"  # no login: the signed link in an email is the permission
 
-OWNER_EMAIL = f"{ROLE_USERS['case_owner'][0]}@demo.sagsgang.invalid"  # demo.users
+OWNER_EMAIL = f"{ROLE_USERS['case_owner'][0]}@demo.sagsgang.invalid"  # as demo.users makes it
 OTHER_OWNER = "anden.sagsbehandler@ballerup.dk"
 
 
@@ -155,6 +155,7 @@ def placed_item(t: Target) -> int:
 
 
 def user_of(t: Target, role: str) -> int:
+    """The demo user of the role (the public: the secretariat's, whose request is refused)."""
     username = ROLE_USERS.get(role, ROLE_USERS["secretariat"])[0]
     with read_session(t.engine) as session:
         return session.exec(select(User.id).where(User.username == username)).one()
@@ -201,6 +202,33 @@ def _two_items(t: Target) -> tuple[int, int]:
     return meeting_id, last.id
 
 
+def _decision(t: Target) -> tuple[str, dict]:
+    number = t.case()
+    return f"/sager/{number}/beslutning", {"wording": "anbefales", "body": "SU",
+                                           "meeting_date": "04-10-2022",
+                                           "version": version(t, number)}
+
+
+def _withdrawal(t: Target) -> tuple[str, dict]:
+    number = t.case()
+    return f"/sager/{number}/handling", {"trigger": "withdraw", "reason": "Trukket",
+                                         "version": version(t, number)}
+
+
+def _edit(t: Target) -> tuple[str, dict]:
+    number = t.case()
+    return f"/sager/{number}/rediger", {"title": "Testsag, omskrevet",
+                                        "summary": "Et sammendrag.",
+                                        "owner_email": t.owner_email,
+                                        "proposals": "at sagen godkendes",
+                                        "version": version(t, number)}
+
+
+def _move_up(t: Target) -> tuple[str, dict]:
+    meeting_id, second = _two_items(t)
+    return f"/moeder/{meeting_id}/flyt", {"item_id": str(second), "direction": "op"}
+
+
 def _hearing_form() -> dict:
     return {"title": "Høring om planen", "deadline": days(40).strftime("%d-%m-%Y"),
             "opened_on": days(0).strftime("%d-%m-%Y")}
@@ -208,13 +236,9 @@ def _hearing_form() -> dict:
 
 # -- the table ---------------------------------------------------------------------------------
 
-def _api(path: str, data: dict):
-    return path, data
-
-
 WRITES: dict[tuple[str, str], Write] = {
     # The JSON API.
-    ("POST", "/api/cases"): Write(NEW_CASE, CASE_WRITERS, lambda t: _api("/api/cases", {
+    ("POST", "/api/cases"): Write(NEW_CASE, CASE_WRITERS, lambda t: ("/api/cases", {
         "number": new_number("W"), "title": "Ny sag", "centre": t.centre,
         "deciding_body": "SU", "committees": ["SU"], "proposals": ["at sagen godkendes"]})),
     ("POST", "/api/cases/{number:path}/transitions"): Write(CASE, SECRETARIAT, lambda t: (
@@ -269,13 +293,8 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/sager/ny"): Write(NEW_CASE, CASE_WRITERS, lambda t: ("/sager/ny", {
         "number": new_number("W"), "title": "Ny sag", "centre": t.centre,
         "deciding_body": "SU", "committees": "SU", "proposals": "at sagen godkendes"})),
-    ("POST", "/sager/{number:path}/beslutning"): Write(CASE, SECRETARIAT, lambda t: (
-        lambda n: (f"/sager/{n}/beslutning", {
-            "wording": "anbefales", "body": "SU", "meeting_date": "04-10-2022",
-            "version": version(t, n)}))(t.case())),
-    ("POST", "/sager/{number:path}/handling"): Write(CASE, SECRETARIAT, lambda t: (
-        lambda n: (f"/sager/{n}/handling", {"trigger": "withdraw", "reason": "Trukket",
-                                            "version": version(t, n)}))(t.case())),
+    ("POST", "/sager/{number:path}/beslutning"): Write(CASE, SECRETARIAT, _decision),
+    ("POST", "/sager/{number:path}/handling"): Write(CASE, SECRETARIAT, _withdrawal),
     ("POST", "/sager/{number:path}/frist"): Write(CASE, CASE_WRITERS, lambda t: (
         f"/sager/{t.case()}/frist",
         {"due_date": "01-12-2030", "kind": "statutory", "description": "Svarfrist"})),
@@ -286,11 +305,7 @@ WRITES: dict[tuple[str, str], Write] = {
         f"/sager/{t.case()}/afleveret", {"body": "SU"})),
     ("POST", "/sager/{number:path}/afleveret/fortryd"): Write(CASE, CASE_WRITERS, lambda t: (
         f"/sager/{_delivered(t)}/afleveret/fortryd", {"body": "SU"})),
-    ("POST", "/sager/{number:path}/rediger"): Write(CASE, CASE_WRITERS, lambda t: (
-        lambda n: (f"/sager/{n}/rediger", {
-            "title": "Testsag, omskrevet", "summary": "Et sammendrag.",
-            "owner_email": t.owner_email, "proposals": "at sagen godkendes",
-            "version": version(t, n)}))(t.case())),
+    ("POST", "/sager/{number:path}/rediger"): Write(CASE, CASE_WRITERS, _edit),
     ("POST", "/sager/{number:path}/hoering"): Write(CASE, CASE_WRITERS, lambda t: (
         f"/sager/{t.case()}/hoering",
         {**_hearing_form(), "other_parties": "Nabo Naboen <nabo@example.org>"})),
@@ -311,9 +326,7 @@ WRITES: dict[tuple[str, str], Write] = {
         f"/moeder/{future_meeting(t)}/placer", {"number": t.case(), "late_reason": "Hastesag"})),
     ("POST", "/moeder/{meeting_id}/fast-punkt"): Write(MEETING, SECRETARIAT, lambda t: (
         f"/moeder/{future_meeting(t)}/fast-punkt", {"kind": "meddelelser"})),
-    ("POST", "/moeder/{meeting_id}/flyt"): Write(MEETING, SECRETARIAT, lambda t: (
-        lambda m, i: (f"/moeder/{m}/flyt", {"item_id": str(i), "direction": "op"}))(
-            *_two_items(t))),
+    ("POST", "/moeder/{meeting_id}/flyt"): Write(MEETING, SECRETARIAT, _move_up),
     ("POST", "/punkter/{item_id}/lukket"): Write(CASE, SECRETARIAT, lambda t: (
         f"/punkter/{placed_item(t)}/lukket", {"closed": "on"})),
     ("POST", "/moeder/{meeting_id}/offentliggoer"): Write(MEETING, SECRETARIAT, lambda t: (
@@ -477,6 +490,24 @@ def test_a_case_owner_changes_nothing_on_someone_elses_case(web_app, web_engine,
     else:
         assert "Du har ikke adgang til at" in message
     assert state(web_engine) == before
+
+
+def test_the_rule_lets_a_case_owner_change_only_their_own_cases():
+    def may(role, permission="add_hearing", *, email="bo@ballerup.dk", centre=CENTRE,
+            owner="Bo@Ballerup.dk ", case_centre=CENTRE):
+        return may_change_case(role, permission, email=email, centre=centre,
+                               case_owner_email=owner, case_centre=case_centre)
+
+    assert may("case_owner")  # their own, whatever the case of the address
+    assert not may("case_owner", owner=OTHER_OWNER)  # a colleague's in the same centre
+    assert may("case_owner", owner="")  # their centre's, with no sagsbehandler named
+    assert not may("case_owner", owner="", case_centre=OTHER_CENTRE)
+    assert not may("case_owner", email="")  # a case owner with no address of their own
+    assert not may("case_owner", "close_hearing")  # the role matrix first
+    for role in ("secretariat", "admin"):
+        assert may(role, owner=OTHER_OWNER, case_centre=OTHER_CENTRE, centre=None)
+    for role in ("manager", "member"):
+        assert not may(role)
 
 
 def test_the_refusal_says_what_in_danish(web_app, web_engine, api_tokens):

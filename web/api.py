@@ -1,6 +1,7 @@
 """The JSON API under /api/ (OpenAPI at /api/openapi.json, browsable at /api/docs).
 
-Bearer tokens only (see web.auth); every endpoint names the permission it needs. Errors are
+Bearer tokens only (see web.auth); every endpoint names the permission it needs, and every
+write to a case asks web.ownership.case_to_change (a case owner: own cases only). Errors are
 `{"detail": "<Danish message>"}` with 400 (invalid), 401, 403, 404 or 409 (refused by the
 workflow, or the case changed since its version was read).
 """

@@ -1,8 +1,9 @@
 """The pages for the secretariat, case owners, managers and members (login required).
 
 Every form post checks the CSRF token (`form_with_csrf`) and the role (`require`) before
-anything else; a write is one transaction (`write_session`); a refused action (UserError)
-becomes a flash message on the page it came from (see web.app).
+anything else; a write to a case asks `case_to_change` (web.ownership) before it writes; a
+write is one transaction (`write_session`); a refused action (UserError) becomes a flash
+message on the page it came from (see web.app).
 """
 
 from collections import defaultdict
