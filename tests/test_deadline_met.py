@@ -332,7 +332,7 @@ def test_it_takes_the_day_in_copenhagen_not_in_utc(db):
 def test_it_lets_a_case_owner_mark_only_their_own_cases_deadlines(web_app, web_engine,
                                                                    api_tokens):
     """Marking a deadline met cancels its statutory reminders: a case owner may do it on the
-    cases they may rework (workflow.access.may_edit_case), not on another centre's."""
+    cases they may rework (workflow.access.may_change_case), not on another centre's."""
     from web_fixtures import OTHER_CENTRE
 
     number = make_case(web_engine, centre=OTHER_CENTRE, committees=("KMU",), deadline=days(-1))

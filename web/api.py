@@ -1,6 +1,7 @@
 """The JSON API under /api/ (OpenAPI at /api/openapi.json, browsable at /api/docs).
 
-Bearer tokens only (see web.auth); every endpoint names the permission it needs. Errors are
+Bearer tokens only (see web.auth); every endpoint names the permission it needs, and every
+write to a case asks web.ownership.case_to_change (a case owner: own cases only). Errors are
 `{"detail": "<Danish message>"}` with 400 (invalid), 401, 403, 404 or 409 (refused by the
 workflow, or the case changed since its version was read).
 """
@@ -20,7 +21,8 @@ from meetings.models import AgendaItem, Meeting
 from meetings.visibility import may_read
 from views import case as views
 from views import dashboard as dash
-from web.auth import CurrentUser, Forbidden, db, owned_case, require, write
+from web.auth import CurrentUser, Forbidden, db, require, write
+from web.ownership import case_to_change, hearing_case
 from workflow.access import refusal
 from workflow.errors import NotFound
 from workflow.machine import TRIGGER_LABELS, available_triggers
@@ -145,6 +147,7 @@ def fire_transition(number: str, data: TransitionIn, request: Request,
                     user: CurrentUser = api("fire_transition")):
     arguments = data.model_dump(exclude={"trigger", "version"}, exclude_none=True)
     with write(request) as session:
+        case_to_change(session, user, number, "fire_transition", "flytte")
         event = actions.run_action(session, number, data.trigger, arguments,
                                    actor=f"api:{user.username}",
                                    expected_version=data.version)
@@ -158,6 +161,7 @@ def record_decision(number: str, data: DecisionIn, request: Request,
                     user: CurrentUser = api("record_decision")):
     arguments = data.model_dump(exclude={"body", "wording", "version"}, exclude_none=True)
     with write(request) as session:
+        case_to_change(session, user, number, "record_decision", "registrere beslutninger på")
         event = actions.record_decision(session, number, body=data.body, wording=data.wording,
                                         actor=f"api:{user.username}",
                                         expected_version=data.version, **arguments)
@@ -185,6 +189,7 @@ def case_deadlines(number: str, user: CurrentUser = api("view_cases"),
 def add_deadline(number: str, data: DeadlineIn, request: Request,
                  user: CurrentUser = api("add_deadline")):
     with write(request) as session:
+        case_to_change(session, user, number, "add_deadline", "tilføje frister til")
         deadline = services.add_deadline(session, number, data.model_dump(),
                                          actor=f"api:{user.username}")
         return {"id": deadline.id, "due_date": deadline.due_date, "kind": deadline.kind,
@@ -196,7 +201,8 @@ def add_deadline(number: str, data: DeadlineIn, request: Request,
 def meet_deadline(number: str, deadline_id: int, data: DeadlineMetIn, request: Request,
                   user: CurrentUser = api("add_deadline")):
     with write(request) as session:
-        owned_case(session, user, number, "markere frister som overholdt på")
+        case_to_change(session, user, number, "add_deadline",
+                       "markere frister som overholdt på")
         deadline = services.meet_deadline(session, number, deadline_id, met_on=data.met_on,
                                           actor=f"api:{user.username}")
         return {"id": deadline.id, "due_date": deadline.due_date, "met_on": deadline.met_on}
@@ -217,10 +223,10 @@ def add_hearing(number: str, data: HearingIn, request: Request,
                   opened_on=data.opened_on, actor=f"api:{user.username}")
     with write(request) as session:
         if data.send_to_hearing:
-            if not user.can("fire_transition"):
-                raise Forbidden("Du har ikke adgang til at flytte sager i sagsgangen.")
+            case_to_change(session, user, number, "fire_transition", "flytte")
             hearing = services.send_to_hearing(session, number, **common)
         else:
+            case_to_change(session, user, number, "add_hearing", "oprette høringer på")
             hearing = services.add_hearing(session, number, blocking=data.blocking, **common)
         return {"id": hearing.id, "deadline": hearing.deadline}
 
@@ -230,6 +236,8 @@ def add_hearing(number: str, data: HearingIn, request: Request,
 def hearing_response(hearing_id: int, data: HearingResponseIn, request: Request,
                      user: CurrentUser = api("record_hearing_response")):
     with write(request) as session:
+        case_to_change(session, user, hearing_case(session, hearing_id),
+                       "record_hearing_response", "registrere høringssvar på")
         response = services.record_hearing_response(
             session, hearing_id, party=data.party, received_on=data.received_on,
             text=data.text, actor=f"api:{user.username}")
@@ -240,6 +248,8 @@ def hearing_response(hearing_id: int, data: HearingResponseIn, request: Request,
 def close_hearing(hearing_id: int, data: HearingCloseIn, request: Request,
                   user: CurrentUser = api("close_hearing")):
     with write(request) as session:
+        case_to_change(session, user, hearing_case(session, hearing_id), "close_hearing",
+                       "afslutte høringer på")
         hearing = services.close_hearing(session, hearing_id, closed_on=data.closed_on,
                                          actor=f"api:{user.username}")
         case = session.get(Case, hearing.case_id)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 from sqlmodel import Session, select
 
-from cases import queries
 from cases.db import RequestConnection
 from cases.models import ApiToken, Membership, User, utcnow
 from web.passwords import token_hash
@@ -120,21 +119,6 @@ def require(permission: str, *, api: bool = False):
         return user
 
     return dependency
-
-
-def may_edit_case(user: CurrentUser, case) -> bool:
-    """The secretariat any case, a case owner their own (workflow.access.may_edit_case)."""
-    return access.may_edit_case(user.role, email=user.email, centre=user.centre,
-                                case_owner_email=case.owner_email, case_centre=case.centre)
-
-
-def owned_case(session: Session, user: CurrentUser, number: str, doing: str):
-    """A case the user may act on as its own: rework it, report it delivered, mark its
-    deadlines met. `doing` completes "Du kan kun … sager, som du selv er sagsbehandler på"."""
-    case = queries.get_case(session, number)
-    if not may_edit_case(user, case):
-        raise Forbidden(f"Du kan kun {doing} sager, som du selv er sagsbehandler på.")
-    return case
 
 
 def log_in(request: Request, user_id: int) -> None:

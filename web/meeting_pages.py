@@ -22,6 +22,7 @@ from meetings.calendar import agenda_deadlines, local_day, rules_for
 from meetings.documents import meeting_context, public_view
 from meetings.models import CANCELLED, MEETING_STATUSES
 from web.auth import CurrentUser, db, form_with_csrf, require, write
+from web.ownership import case_to_change, item_case
 from web.rendering import flash, page, redirect
 from workflow import access, decisions
 from workflow.errors import InvalidInput
@@ -123,6 +124,7 @@ async def place_case(request: Request, meeting_id: int,
 
     form = await form_with_csrf(request)
     with write(request) as session:
+        case_to_change(session, user, form.get("number"), "manage_agenda", "dagsordenssætte")
         item = meeting_services.place_case(session, meeting_id, form.get("number"),
                                            late_reason=form.get("late_reason"),
                                            actor=user.username)
@@ -167,6 +169,7 @@ async def set_closed(request: Request, item_id: int,
 
     form = await form_with_csrf(request)
     with write(request) as session:
+        _check_item_case(session, user, item_id, "manage_agenda", "lukke punkter for")
         item = meeting_services.set_closed(session, item_id, form.get("closed") == "on")
         meeting_id = item.meeting_id
     flash(request, "Punktet er nu " + ("lukket." if form.get("closed") == "on" else "åbent."))
@@ -193,6 +196,7 @@ async def record_decision(request: Request, item_id: int,
     form = await form_with_csrf(request)
     found = decisions.wording(form.get("wording"))
     with write(request) as session:
+        _check_item_case(session, user, item_id, "record_decision", "registrere beslutninger på")
         item = meeting_queries.get_item(session, item_id)
         meeting = meeting_queries.get_meeting(session, item.meeting_id)
         hearing, replaced_by = _decision_extras(form, found, local_day(meeting.starts_at))
@@ -205,6 +209,15 @@ async def record_decision(request: Request, item_id: int,
         meeting_id = meeting.id
     flash(request, "Beslutningen er registreret.")
     return redirect(f"/moeder/{meeting_id}")
+
+
+def _check_item_case(session: Session, user: CurrentUser, item_id: int, permission: str,
+                     doing: str) -> None:
+    """An item's case is changed through its item: the one per-case check (a standing item
+    has no case)."""
+    case = item_case(session, item_id)
+    if case is not None:
+        case_to_change(session, user, case, permission, doing)
 
 
 # One form serves every wording (no JavaScript); the service refuses the fields of another

@@ -1,8 +1,9 @@
 """The pages for the secretariat, case owners, managers and members (login required).
 
 Every form post checks the CSRF token (`form_with_csrf`) and the role (`require`) before
-anything else; a write is one transaction (`write_session`); a refused action (UserError)
-becomes a flash message on the page it came from (see web.app).
+anything else; a write to a case asks `case_to_change` (web.ownership) before it writes; a
+write is one transaction (`write_session`); a refused action (UserError) becomes a flash
+message on the page it came from (see web.app).
 """
 
 from collections import defaultdict
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 
 from cases import actions, queries, services
 from cases.dates import COPENHAGEN, format_date, parse_date
-from cases.models import DEADLINE_KINDS, Case, Hearing, User, utcnow
+from cases.models import DEADLINE_KINDS, Case, User, utcnow
 from cases.organisation import HEARING_COUNCIL
 from cases.settings import current_organisation, get_settings
 from meetings import queries as meeting_queries
@@ -28,13 +29,12 @@ from web.auth import (
     form_with_csrf,
     log_in,
     log_out,
-    may_edit_case,
     optional_user,
-    owned_case,
     page_user,
     require,
     write,
 )
+from web.ownership import case_to_change, hearing_case, may_change
 from web.passwords import verify_password
 from web.plot import deadlines_chart
 from web.rendering import flash, page, redirect, safe_path
@@ -188,6 +188,7 @@ async def record_decision(request: Request, number: str,
                      bodies=form.getlist("bodies") if sent_back else None,
                      override_reason=form.get("override_reason"))
     with write(request) as session:
+        case_to_change(session, user, number, "record_decision", "registrere beslutninger på")
         event = actions.record_decision(session, number, wording=form.get("wording"),
                                         actor=user.username,
                                         expected_version=_version(form), **arguments)
@@ -204,6 +205,7 @@ async def other_action(request: Request, number: str,
     if trigger not in TRIGGER_LABELS or trigger in (*DECISION_TRIGGERS, "record_earlier"):
         raise InvalidInput("Vælg en handling.")
     with write(request) as session:
+        case_to_change(session, user, number, "fire_transition", "flytte")
         event = actions.run_action(session, number, trigger, {
             "reason": form.get("reason"), "replaced_by": form.get("replaced_by"),
             "override_reason": form.get("override_reason"), "bodies": form.getlist("bodies"),
@@ -226,6 +228,7 @@ async def add_deadline(request: Request, number: str,
                        user: CurrentUser = Depends(require("add_deadline"))):
     form = await form_with_csrf(request)
     with write(request) as session:
+        case_to_change(session, user, number, "add_deadline", "tilføje frister til")
         services.add_deadline(session, number, {
             "due_date": form.get("due_date"), "kind": form.get("kind", "statutory"),
             "description": form.get("description"), "legal_basis": form.get("legal_basis")},
@@ -239,7 +242,8 @@ async def meet_deadline(request: Request, number: str, deadline_id: int,
                         user: CurrentUser = Depends(require("add_deadline"))):
     form = await form_with_csrf(request)
     with write(request) as session:
-        owned_case(session, user, number, "markere frister som overholdt på")
+        case_to_change(session, user, number, "add_deadline",
+                       "markere frister som overholdt på")
         deadline = services.meet_deadline(session, number, deadline_id,
                                           met_on=form.get("met_on") or today(),
                                           actor=user.username)
@@ -251,7 +255,7 @@ async def meet_deadline(request: Request, number: str, deadline_id: int,
 # -- editing a case's text ---------------------------------------------------------------------
 
 def _editable_case(session: Session, user: CurrentUser, number: str) -> Case:
-    case = owned_case(session, user, number, "redigere")
+    case = case_to_change(session, user, number, "edit_case", "redigere")
     services.check_editable(case)
     return case
 
@@ -264,7 +268,7 @@ async def mark_delivered(request: Request, number: str,
     form = await form_with_csrf(request)
     body = form.get("body")
     with write(request) as session:
-        owned_case(session, user, number, "melde afleveret til dagsorden")
+        case_to_change(session, user, number, "edit_case", "melde afleveret til dagsorden for")
         services.mark_delivered(session, number, body, actor=user.username)
     flash(request, f"Sag {number} er afleveret til dagsorden i "
                    f"{current_organisation().body_name(body)}.")
@@ -277,7 +281,7 @@ async def unmark_delivered(request: Request, number: str,
     form = await form_with_csrf(request)
     body = form.get("body")
     with write(request) as session:
-        owned_case(session, user, number, "melde afleveret til dagsorden")
+        case_to_change(session, user, number, "edit_case", "melde afleveret til dagsorden for")
         services.unmark_delivered(session, number, body, actor=user.username)
     flash(request, f"Afleveringen af sag {number} til dagsorden i "
                    f"{current_organisation().body_name(body)} er fortrudt.")
@@ -363,10 +367,10 @@ async def add_hearing(request: Request, number: str,
                   opened_on=form.get("opened_on") or today(), actor=user.username)
     with write(request) as session:
         if form.get("move") == "on":
-            if not user.can("fire_transition"):
-                raise InvalidInput("Kun sekretariatet kan sende sagen i høring.")
+            case_to_change(session, user, number, "fire_transition", "flytte")
             services.send_to_hearing(session, number, **common)
         else:
+            case_to_change(session, user, number, "add_hearing", "oprette høringer på")
             services.add_hearing(session, number, blocking=form.get("blocking") == "on",
                                  **common)
     flash(request, "Høringen er oprettet.")
@@ -378,10 +382,11 @@ async def hearing_response(request: Request, hearing_id: int,
                            user: CurrentUser = Depends(require("record_hearing_response"))):
     form = await form_with_csrf(request)
     with write(request) as session:
+        number = case_to_change(session, user, hearing_case(session, hearing_id),
+                                "record_hearing_response", "registrere høringssvar på").number
         services.record_hearing_response(session, hearing_id, party=form.get("party"),
                                          received_on=form.get("received_on") or today(),
                                          text=form.get("text"), actor=user.username)
-        number = _hearing_case_number(session, hearing_id)
     flash(request, "Høringssvaret er registreret.")
     return redirect(f"/sager/{number}")
 
@@ -391,16 +396,12 @@ async def close_hearing(request: Request, hearing_id: int,
                         user: CurrentUser = Depends(require("close_hearing"))):
     form = await form_with_csrf(request)
     with write(request) as session:
+        number = case_to_change(session, user, hearing_case(session, hearing_id),
+                                "close_hearing", "afslutte høringer på").number
         services.close_hearing(session, hearing_id, closed_on=form.get("closed_on") or today(),
                                actor=user.username)
-        number = _hearing_case_number(session, hearing_id)
     flash(request, "Høringen er afsluttet.")
     return redirect(f"/sager/{number}")
-
-
-def _hearing_case_number(session: Session, hearing_id: int) -> str:
-    hearing = session.get(Hearing, hearing_id)
-    return session.get(Case, hearing.case_id).number
 
 
 @router.post("/sager/{number:path}/foelg")
@@ -442,9 +443,10 @@ def case_page(request: Request, number: str,
     org = current_organisation()
     case = queries.get_case(session, number)
     data = views.details(org, session, case, user.viewer, today())
-    ownership = user.can("edit_case") and may_edit_case(user, case)
+    ownership = may_change(user, case, "edit_case")
     return page(request, "case.html", user=user, case=data, today=today(),
                 may_edit=ownership and case.status not in FINAL, may_deliver=ownership,
+                may_change=lambda permission: may_change(user, case, permission),
                 following=follow.is_following(session, user, case_id=case.id),
                 wordings=decisions.WORDINGS, kinds=DEADLINE_KINDS,
                 committees=[b for b in org.bodies if b.is_committee],

@@ -65,19 +65,28 @@ def refusal(permission: str) -> str:
     return f"Du har ikke adgang til at {PERMISSION_LABELS[permission]}."
 
 
-def may_edit_case(role: str, *, email: str, centre: str | None, case_owner_email: str,
-                  case_centre: str) -> bool:
-    """Who may rework a case's text: the secretariat (and admin) any case; a case owner the
+def may_change_case(role: str, permission: str, *, email: str, centre: str | None,
+                    case_owner_email: str, case_centre: str) -> bool:
+    """May this person do `permission` to this one case (add a deadline, a hearing, a
+    response, rework its text, report it delivered, move it)? The one rule every write to a
+    case goes through, on top of the role matrix: the role must have the permission; the
+    secretariat (and admin) may then act on any case, a case owner only on their own: the
     cases they are sagsbehandler on, and a case of their own centre that names no
     sagsbehandler (registered without one, someone in the centre that owns it must write it).
     """
-    if not allowed(role, "edit_case"):
+    if not allowed(role, permission):
         return False
     if role != CASE_OWNER:
         return True
     if case_owner_email:
         return bool(email) and email.strip().lower() == case_owner_email.strip().lower()
     return centre is not None and centre == case_centre
+
+
+def own_cases_only(doing: str) -> str:
+    """A case owner's refusal on another's case; `doing` says what, ending in the word that
+    takes "sager": "tilføje frister til", "redigere"."""
+    return f"Du kan kun {doing} sager, som du selv er sagsbehandler på."
 
 
 @dataclass(frozen=True)
