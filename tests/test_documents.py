@@ -10,7 +10,7 @@ from cases import services as case_services
 from cases.db import make_engine, read_session, write_session
 from cli.main import cli
 from meetings import queries, services
-from meetings.documents import meeting_context, render_meeting, render_publication
+from meetings.documents import meeting_context, render_meeting, render_public_publication
 
 MARKER = "FORTROLIG-7f3a91"
 NOW = datetime(2022, 9, 1, 10, tzinfo=UTC)
@@ -62,8 +62,8 @@ def test_it_never_shows_a_closed_items_text_in_the_public_version(engine, org, m
         full = render_meeting(session, meeting_id, kind="referat", org=org)
         public = {kind: render_meeting(session, meeting_id, kind=kind, public=True, org=org)
                   for kind in ("dagsorden", "referat")}
-        published = render_publication(queries.publications(session, meeting_id)[0],
-                                       public=True)
+        published = render_public_publication(session,
+                                              queries.publications(session, meeting_id)[0])
         context = meeting_context(session, meeting_id, kind="referat", public=True, org=org)
     assert MARKER in full
     for html in (*public.values(), published):
