@@ -51,8 +51,6 @@ from notifications.models import CANCELLED, SENT, Reminder, Subscription
 from notifications.rules import ReminderRules
 from web.tokens import new_api_token, new_feed_token
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]  # starts the web app under uvicorn
-
 SECRET = "closed-everywhere-test-secret-key-0123456789"
 CENTRE = "Center for Voksne og Sundhed"
 RULES = ReminderRules(office_hours_only=False)
@@ -435,6 +433,9 @@ def served(tmp_path_factory, migrated_sqlite) -> Served:
                   {to: found for to, found in mails.items() if to in no_rights})
 
 
+slow = pytest.mark.slow  # the `served` fixture starts the web app under uvicorn
+
+
 def assert_no_leaks(outputs: dict[str, str]) -> None:
     found = sorted(f"{name}: {marker}" for name, text in outputs.items()
                    for marker in secret_markers(text))
@@ -448,12 +449,14 @@ def shown_anywhere(outputs: dict[str, str], letter: str, *, where: str = "") -> 
 
 # -- the tests ---------------------------------------------------------------------------------
 
+@slow
 def test_every_text_field_of_a_case_holds_a_marker(served):
     assert served.world.unmarked == [], (
         "A string column of a case's tables holds no marker: give it one in live_case, or "
         "list it in CODES (a code, not text) or PUBLIC (the public may see it)")
 
 
+@slow
 def test_the_public_pages_and_feeds_show_no_closed_text(served):
     anonymous = {name: text for name, text in served.pages.items()
                  if name.startswith("anonym ")}
@@ -463,6 +466,7 @@ def test_the_public_pages_and_feeds_show_no_closed_text(served):
     assert ("deadline", "description") in shown_anywhere(anonymous, "O", where="/feeds/sag/")
 
 
+@slow
 def test_a_followers_calendar_drops_a_case_that_became_closed(served):
     feeds = {name: text for name, text in served.pages.items() if "kalender:" in name}
     assert_no_leaks(feeds)
@@ -470,12 +474,14 @@ def test_a_followers_calendar_drops_a_case_that_became_closed(served):
     assert {("deadline", "description"), ("hearing", "title")} <= shown
 
 
+@slow
 def test_the_api_shows_no_closed_text_to_a_member_without_rights(served):
     api = {name: text for name, text in served.pages.items() if name.startswith("token ")}
     assert_no_leaks(api)
     assert ("case", "summary") in shown_anywhere(api, "O", where="/api/cases/")
 
 
+@slow
 def test_the_public_documents_show_no_closed_text_even_as_published_earlier(served):
     assert_no_leaks(served.documents)
     assert ("case", "summary") in shown_anywhere(served.documents, "O", where="--publication")
@@ -484,6 +490,7 @@ def test_the_public_documents_show_no_closed_text_even_as_published_earlier(serv
         assert ("case", "title") in shown_anywhere(served.documents, letter)
 
 
+@slow
 def test_mails_to_people_without_rights_show_no_closed_text(served):
     mails = {f"{to} #{n}": text for to, found in served.mails.items()
              for n, text in enumerate(found)}
@@ -493,3 +500,49 @@ def test_mails_to_people_without_rights_show_no_closed_text(served):
     assert ("case_event", "reason") in shown_anywhere(mails, "O", where=follower)
     informed = served.world.no_rights["informed"]
     assert ("case_event", "reason") in shown_anywhere(mails, "P", where=informed)
+
+
+# -- mail queued while open, sent once closed (in this process: no web app needed) ------------
+
+def test_news_queued_while_a_case_was_open_is_sent_closed(engine):
+    """Each kind of news is queued while the case is open and built after it became closed:
+    what is sent is decided then (follow news, information notice, agenda news)."""
+    today = local_day(utcnow())
+    with write_session(engine) as session:
+        add_user(session, "sekr", "secretariat")
+        users = {"follower": add_user(session, "follower", "member", ["BSU"]),
+                 "informed": add_user(session, "informed", "member", ["HR"]),
+                 "watcher": add_user(session, "watcher", "member", ["BSU"])}
+        session.add(Subscription(email=users["watcher"].email, user_id=users["watcher"].id,
+                                 body_code="SU", created_at=utcnow()))
+        case = services.create_case(session, {
+            "number": "N-1", "title": "Sag om en borger", "centre": CENTRE,
+            "deciding_body": "SU", "summary": "SAMMENDRAG-MARKØR",
+            "proposals": ["at sagen godkendes"]}, actor="sekr")
+        session.add(Subscription(email=users["follower"].email, user_id=users["follower"].id,
+                                 case_id=case.id, created_at=utcnow()))
+        actions.submit(session, "N-1", actor="sekr", reason="BEGRUNDELSE-MARKØR")
+        meeting = create_meeting(session, body="SU", day=today + timedelta(days=30))
+        item = place_case(session, meeting.id, "N-1")
+        publish_agenda(session, meeting.id, actor="sekr")
+        held = meeting.starts_at + timedelta(hours=1)
+        record_item_decision(session, item.id, wording="Godkendt", actor="sekr",
+                             decision_text="Godkendt.", now=held)
+        actions.send_for_information(session, "N-1", actor="sekr", bodies=["HR"],
+                                     reason="NOTE-MARKØR", now=held)
+    derive(engine)
+    with read_session(engine) as session:
+        queued = " ".join(str(row.context) for row in session.exec(select(Reminder)))
+    assert "BEGRUNDELSE-MARKØR" in queued and "NOTE-MARKØR" in queued  # queued in full
+    with write_session(engine) as session:
+        services.update_case(session, "N-1", {"confidential": True}, actor="sekr",
+                             now=held + timedelta(minutes=5))
+    mails = deliver_all(engine)
+    for name in users:
+        for text in mails[f"{name}@example.org"]:
+            assert "Sag om en borger" in text  # its title is public
+            for marker in ("BEGRUNDELSE-MARKØR", "NOTE-MARKØR", "SAMMENDRAG-MARKØR"):
+                assert marker not in text
+    assert any("lukket punkt" in text for text in mails["follower@example.org"])
+    assert any("Sag om en borger (lukket punkt)" in text
+               for text in mails["watcher@example.org"])
