@@ -267,7 +267,7 @@ def unmarked_fields(engine, number: str, letter: str) -> list[str]:
     return missing
 
 
-def build(engine) -> tuple[World, dict[str, User]]:
+def build(engine) -> World:
     world = World(no_rights={"follower": "follower@example.org",
                              "watcher": "watcher@example.org", "informed": "hrmember@example.org",
                              "case_by_email": "borger@example.org",
@@ -295,7 +295,7 @@ def build(engine) -> tuple[World, dict[str, User]]:
                   day=today + timedelta(days=30 + 7 * offset))
     with read_session(engine) as session:
         world.user_ids = list(session.exec(select(User.id)))
-    return world, users
+    return world
 
 
 # -- what is served ----------------------------------------------------------------------------
@@ -417,7 +417,7 @@ def served(tmp_path_factory, migrated_sqlite) -> Served:
         get_settings.cache_clear()
         engine = make_engine(url)
         try:
-            world, _ = build(engine)
+            world = build(engine)
             mails = deliver_all(engine)
             documents = render_documents(engine, world)
             with read_session(engine) as session:
