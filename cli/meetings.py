@@ -290,7 +290,8 @@ def render_command(ref, kind, public, publication, out):
             kept = [p for p in queries.publications(session, found.id) if p.seq == publication]
             if not kept:
                 raise InvalidInput(f"Mødet har ingen offentliggjort udgave {publication}.")
-            html = documents.render_publication(kept[0], public=public)
+            html = documents.render_public_publication(session, kept[0]) if public \
+                else documents.render_publication(kept[0])
         else:
             html = documents.render_meeting(session, found.id, kind=kind, public=public)
     if out:

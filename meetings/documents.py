@@ -8,13 +8,15 @@ its context (AgendaPublication.content) and is rendered again from it unchanged.
 The public version is made by `public_view`, which removes everything but number, title and
 decision from a closed item (lukket punkt) before the template sees it: the template cannot
 leak what it never receives. That includes the case's hearings and their answers
-(høringssvar), which are part of the case.
+(høringssvar), which are part of the case. Closedness is decided when the document is
+served: a published agenda kept as it was is shown to the public with every item closed
+whose case is closed now (a case can become a lukket punkt after its agenda went out).
 """
 
 import copy
 from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from cases import queries as case_queries
 from cases.dates import format_date, format_instant, to_local
@@ -31,7 +33,7 @@ from meetings.models import (
     AgendaPublication,
     Meeting,
 )
-from meetings.visibility import case_is_closed
+from meetings.visibility import case_is_closed, item_is_closed
 from workflow import decisions
 
 KINDS = {"dagsorden": "Dagsorden", "referat": "Referat", "tillaeg": "Tillægsdagsorden"}
@@ -120,11 +122,9 @@ def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem
 def item_context(session: Session, org: Organisation, meeting: Meeting,
                  item: AgendaItem) -> dict:
     case = session.get(Case, item.case_id) if item.case_id else None
-    # A confidential case, or one closed on any agenda, is a lukket punkt wherever it is
-    # placed, even if this item's own mark is off: the public must never see its text.
-    closed = item.closed or bool(case and case_is_closed(session, case))
     return {
-        "number": item.number, "title": item.title, "closed": closed,
+        "number": item.number, "title": item.title,
+        "closed": item_is_closed(session, item, case),
         "standing": item.standing, "text": item.text, "supplementary": item.supplementary,
         "late_reason": item.late_reason, "attachments_note": item.attachments_note,
         "case": _case_part(session, org, case, item, meeting) if case else None,
@@ -187,6 +187,28 @@ def publication_content(session: Session, meeting: Meeting, items: list[AgendaIt
     return meeting_context(session, meeting, kind=kind, org=org, items=items)
 
 
-def render_publication(publication: AgendaPublication, *, public: bool = False) -> str:
-    context = publication.content
-    return render_context(public_view(context) if public else context)
+def render_publication(publication: AgendaPublication) -> str:
+    """A published agenda exactly as it was published, closed items' text included."""
+    return render_context(publication.content)
+
+
+def render_public_publication(session: Session, publication: AgendaPublication) -> str:
+    """A published agenda as the public may read it now: as it was published, with every
+    item hidden that is closed now, not only those that were closed then."""
+    return render_context(public_view(closed_now(session, publication.content)))
+
+
+def closed_now(session: Session, context: dict) -> dict:
+    """A kept context with each item's `closed` decided again: an item closed then stays
+    closed (its own mark cannot change once published), one whose case is closed now is
+    closed."""
+    items = [item | {"closed": True} if not item["closed"] and _case_closed(session, item)
+             else item for item in context["items"]]
+    return context | {"items": items}
+
+
+def _case_closed(session: Session, item: dict) -> bool:
+    if not item.get("case"):
+        return False
+    case = session.exec(select(Case).where(Case.number == item["case"]["number"])).first()
+    return case is None or case_is_closed(session, case)  # a case not found: show nothing

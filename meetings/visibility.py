@@ -4,12 +4,16 @@ A case is a lukket punkt when it is confidential or any of its agenda items was 
 person may then read its text only if `workflow.access.may_read_closed` says so for the bodies
 on the case's route. The case page, the API, feeds, follow emails and the agenda documents all
 ask here, so the rule cannot drift between them.
+
+It is asked when something is served, never remembered from when it was made: a case can
+become closed after its agenda was published, after a follower subscribed to its calendar,
+or after its news was queued for mail.
 """
 
 from sqlmodel import Session, select
 
 from cases import queries
-from cases.models import Case
+from cases.models import Case, Membership, User
 from cases.organisation import Organisation
 from meetings.models import AgendaItem
 from workflow import access
@@ -26,6 +30,15 @@ def case_is_closed(session: Session, case: Case) -> bool:
     return session.exec(closed_item).first() is not None
 
 
+def item_is_closed(session: Session, item: AgendaItem, case: Case | None = None) -> bool:
+    """Is the agenda item a lukket punkt? Marked so itself, or its case is closed (even if
+    this item's own mark is off)."""
+    if item.closed:
+        return True
+    case = case or (session.get(Case, item.case_id) if item.case_id else None)
+    return case is not None and case_is_closed(session, case)
+
+
 def case_bodies(org: Organisation, session: Session, case: Case) -> set[str]:
     finance, council = org.finance_committee, org.council
     return access.route_bodies(case.deciding_body, list(case.committees),
@@ -37,3 +50,22 @@ def case_bodies(org: Organisation, session: Session, case: Case) -> set[str]:
 def may_read(org: Organisation, session: Session, case: Case, viewer: access.Viewer) -> bool:
     return not case_is_closed(session, case) or access.may_read_closed(
         viewer, case_bodies(org, session, case))
+
+
+def may_read_item(org: Organisation, session: Session, item: AgendaItem, body_code: str,
+                  viewer: access.Viewer) -> bool:
+    """May the viewer read this item's text on the agenda of `body_code`? A case's item as
+    its case; a closed standing item (no case) only in the meeting's own body."""
+    case = session.get(Case, item.case_id) if item.case_id else None
+    if case is not None:
+        return may_read(org, session, case, viewer)
+    return not item.closed or access.may_read_closed(viewer, {body_code})
+
+
+def viewer_of(session: Session, user: User | None) -> access.Viewer:
+    """The user as the rule sees them now (their role, their bodies today); someone no longer
+    active, or unknown, reads as the public."""
+    if user is None or not user.active:
+        return access.PUBLIC
+    bodies = session.exec(select(Membership.body_code).where(Membership.user_id == user.id))
+    return access.Viewer(role=user.role, bodies=frozenset(bodies))

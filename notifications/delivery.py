@@ -23,6 +23,7 @@ from notifications.changes import notify_changed_cases, notify_changed_meetings
 from notifications.config import current_rules
 from notifications.email import build_message, render_parts, template_context
 from notifications.email import message_id as message_id_for
+from notifications.follow import served_context
 from notifications.models import Reminder
 from notifications.reminders import plan_periodic
 from notifications.rules import ReminderRules, in_office_hours
@@ -210,9 +211,11 @@ def render_message(session: Session, row: Reminder, now: datetime):
     case = session.get(Case, row.case_id) if row.case_id else None
     extra = digest.digest_context(session, row.context["centre"], now) \
         if row.kind == "weekly_digest" else None
+    # Closed is decided now: the case may have become a lukket punkt since the row was made.
     context = template_context(kind=row.kind, recipient=row.recipient,
                                recipient_name=row.recipient_name, optional=row.optional,
-                               context=row.context, case=case, extra=extra)
+                               context=served_context(session, row.kind, row.context),
+                               case=case, extra=extra)
     subject, text, html = render_parts(row.kind, context)
     return build_message(dedupe_key=row.dedupe_key, recipient=row.recipient,
                          recipient_name=row.recipient_name, subject=subject, text=text,

@@ -7,10 +7,12 @@ rows are added in the publishing transaction. The outbox then delivers them like
 (claims, retries, office hours). Each row's dedupe key names the event or the publication
 and the subscription, so a repeated call adds nothing.
 
-What a follower reads is fixed in the row's context when the row is made. A closed case
-(lukket punkt: confidential, or closed on an agenda) gives those who follow it through a
-body its number and title only; only those who follow the case itself and, when the row is
-made, may still read it get its news.
+A closed case (lukket punkt: confidential, or closed on an agenda) gives those who follow it
+through a body its number and title only; only those who follow the case itself and may
+still read it get its news. That is decided twice: when the row is made (so the outbox keeps
+no more than it may send), and again when the mail is built (`served_context`, called by the
+delivery), because a case can become closed while its news waits to be sent. The members of
+the bodies a decided case is sent to for information are told the same way.
 """
 
 from datetime import datetime
@@ -19,17 +21,16 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases.dates import COPENHAGEN
-from cases.models import Case, CaseEvent, Membership, User
+from cases.models import Case, CaseEvent, User
 from cases.settings import current_organisation
 from meetings.models import AgendaItem
-from meetings.visibility import case_is_closed, may_read
+from meetings.visibility import case_is_closed, item_is_closed, may_read, viewer_of
 from notifications import outbox
 from notifications.config import current_rules
 from notifications.email import FOLLOW_AGENDA, FOLLOW_CASE
 from notifications.models import CANCELLED, PENDING, Reminder, Subscription
 from notifications.rules import Person, Wanted
 from workflow import decisions
-from workflow.access import Viewer
 from workflow.machine import TRIGGER_LABELS
 
 
@@ -75,16 +76,12 @@ def case_moved(session: Session, case: Case, event: CaseEvent, now: datetime) ->
     return len(wanted)
 
 
-def _may_still_read(session: Session, case: Case, subscription: Subscription) -> bool:
+def _may_still_read(session: Session, case: Case, subscription: Subscription | None) -> bool:
     """A closed case's news goes in full only to a follower of the case itself who, now, is
     still an active user allowed to read it (they may have left the body since)."""
-    if subscription.case_id != case.id or subscription.user_id is None:
+    if subscription is None or subscription.case_id != case.id or subscription.user_id is None:
         return False
-    user = session.get(User, subscription.user_id)
-    if user is None or not user.active:
-        return False
-    bodies = session.exec(select(Membership.body_code).where(Membership.user_id == user.id))
-    viewer = Viewer(role=user.role, bodies=frozenset(bodies))
+    viewer = viewer_of(session, session.get(User, subscription.user_id))
     return may_read(current_organisation(), session, case, viewer)
 
 
@@ -112,7 +109,7 @@ def agenda_published(session: Session, meeting, publication, now: datetime) -> i
     shown = []
     for item in items:
         case = session.get(Case, item.case_id) if item.case_id else None
-        closed = item.closed or bool(case and case_is_closed(session, case))
+        closed = item_is_closed(session, item, case)
         shown.append({"number": item.number, "title": item.title, "closed": closed,
                       "case_number": case.number if case and not closed else ""})
     context = {"body": current_organisation().body_name(meeting.body_code),
@@ -123,6 +120,49 @@ def agenda_published(session: Session, meeting, publication, now: datetime) -> i
                       context, now) for subscription in followers]
     _insert(session, wanted, now)
     return len(wanted)
+
+
+# -- when the mail is built --------------------------------------------------------------------
+
+# What an information notice says of the decision; of a closed case it says none of it.
+INFORMATION_DETAILS = {"decided_by": "", "decided_on": "", "decision": "", "decision_text": "",
+                       "note": ""}
+
+
+def served_context(session: Session, kind: str, context: dict) -> dict:
+    """The row's context as it may be sent now: news of a case that has become closed since
+    the row was made keeps only what a closed case's news may say to this recipient."""
+    number = context.get("case_number")
+    if kind == FOLLOW_AGENDA:
+        return context | {"items": [_agenda_line(session, item)
+                                    for item in context.get("items", [])]}
+    if kind not in (FOLLOW_CASE, "case_information") or not number:
+        return context
+    case = _case(session, number)
+    if case is not None and not case_is_closed(session, case):
+        return context
+    if kind == "case_information":
+        return context | INFORMATION_DETAILS | {"closed": True}
+    subscription = session.get(Subscription, context.get("subscription_id") or 0)
+    if case is not None and _may_still_read(session, case, subscription):
+        return context
+    return {key: context[key] for key in ("case_number", "case_title", "subscription_id")
+            if key in context} | {"closed": True}
+
+
+def _agenda_line(session: Session, item: dict) -> dict:
+    """A published agenda's line: an item whose case is closed now says so, without its
+    case's number."""
+    if item.get("closed") or not item.get("case_number"):
+        return item
+    case = _case(session, item["case_number"])
+    if case is not None and not case_is_closed(session, case):
+        return item
+    return item | {"closed": True, "case_number": ""}
+
+
+def _case(session: Session, number: str) -> Case | None:
+    return session.exec(select(Case).where(Case.number == number)).first()
 
 
 def cancel_pending(session: Session, subscription_id: int, now: datetime) -> None:

@@ -10,7 +10,12 @@ from cases import services as case_services
 from cases.db import make_engine, read_session, write_session
 from cli.main import cli
 from meetings import queries, services
-from meetings.documents import meeting_context, render_meeting, render_publication
+from meetings.documents import (
+    meeting_context,
+    render_meeting,
+    render_public_publication,
+    render_publication,
+)
 
 MARKER = "FORTROLIG-7f3a91"
 NOW = datetime(2022, 9, 1, 10, tzinfo=UTC)
@@ -62,8 +67,8 @@ def test_it_never_shows_a_closed_items_text_in_the_public_version(engine, org, m
         full = render_meeting(session, meeting_id, kind="referat", org=org)
         public = {kind: render_meeting(session, meeting_id, kind=kind, public=True, org=org)
                   for kind in ("dagsorden", "referat")}
-        published = render_publication(queries.publications(session, meeting_id)[0],
-                                       public=True)
+        published = render_public_publication(session,
+                                              queries.publications(session, meeting_id)[0])
         context = meeting_context(session, meeting_id, kind="referat", public=True, org=org)
     assert MARKER in full
     for html in (*public.values(), published):
@@ -153,3 +158,37 @@ def test_it_keeps_a_case_closed_on_one_agenda_closed_on_the_next(sqlite_url, org
     assert MARKER in full
     assert MARKER not in public
     assert "Sag lukket i udvalget" in public
+
+
+def test_it_hides_a_case_closed_after_publication_in_the_public_agenda_as_published(
+        sqlite_url, org, monkeypatch):
+    """Published as an open item at SU, then closed on BSU's agenda: the publication keeps
+    its full text, but its public version (`meeting render --public --publication 1`) is
+    decided when it is rendered, and shows number, title and "Lukket punkt" only."""
+    engine = make_engine(sqlite_url)
+    text = f"Oplysninger om en borger {MARKER}."
+    with write_session(engine) as session:
+        su = services.create_meeting(session, body="SU", day="04-10-2022", org=org, now=NOW)
+        bsu = services.create_meeting(session, body="BSU", day="05-10-2022", org=org, now=NOW)
+        case_services.create_case(session, {
+            "number": "C-4", "title": "Sag lukket efter udsendelsen",
+            "centre": "Center for Voksne og Sundhed", "deciding_body": "KB",
+            "committees": ["SU", "BSU"], "summary": text, "proposals": [text]},
+            actor="t", org=org, now=NOW)
+        case_actions.submit(session, "C-4", actor="t", org=org, now=NOW)
+        services.place_case(session, su.id, "C-4", org=org, now=NOW)
+        services.publish_agenda(session, su.id, actor="t", org=org, now=NOW)
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    render = ["meeting", "render", str(su.id), "--public", "--publication", "1"]
+    assert MARKER in CliRunner().invoke(cli, render).output  # open when published
+    with write_session(engine) as session:
+        item = services.place_case(session, bsu.id, "C-4", org=org, now=NOW)
+        services.set_closed(session, item.id, True)
+    with read_session(engine) as session:
+        kept = render_publication(queries.publications(session, su.id)[0])
+    engine.dispose()
+    result = CliRunner().invoke(cli, render)
+    assert result.exit_code == 0, result.output
+    assert MARKER not in result.output
+    assert "Sag lukket efter udsendelsen" in result.output and "Lukket punkt" in result.output
+    assert MARKER in kept  # the publication itself is kept as it was

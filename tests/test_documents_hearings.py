@@ -10,7 +10,12 @@ from cases import services as case_services
 from cases.db import make_engine, read_session, write_session
 from demo.cases import load_demo, read_data
 from meetings import queries, services
-from meetings.documents import meeting_context, render_meeting, render_publication
+from meetings.documents import (
+    meeting_context,
+    render_meeting,
+    render_public_publication,
+    render_publication,
+)
 
 CONFIDENTIAL_MARKER = "HOERINGSSVAR-FORTROLIGT-5c1e"
 CLOSED_MARKER = "HOERINGSSVAR-LUKKET-93bd"
@@ -104,8 +109,8 @@ def test_it_never_shows_a_closed_items_hearing_answer_to_the_public(db, org, mee
     with read_session(db) as session:
         public = [render_meeting(session, meeting_id, kind=kind, public=True, org=org)
                   for kind in ("dagsorden", "referat")]
-        public.append(render_publication(queries.publications(session, meeting_id)[0],
-                                         public=True))
+        public.append(render_public_publication(
+            session, queries.publications(session, meeting_id)[0]))
         contexts = [meeting_context(session, meeting_id, kind=kind, public=True, org=org)
                     for kind in ("dagsorden", "referat")]
     for html in public:

@@ -182,3 +182,39 @@ def test_it_lists_only_published_items_of_a_published_meeting(web_app, web_engin
     assert "Venter på tillæg" not in description
     public = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").text
     assert "Offentliggjort punkt" in public and "Venter på tillæg" not in public
+
+
+def test_a_followers_calendar_drops_a_case_that_became_closed_to_them(web_app, web_engine):
+    """Decided when the calendar is fetched, with its owner's rights: a followed case that
+    becomes a lukket punkt leaves the calendar of a member of another body, and stays in that
+    of a member of a body on its route."""
+    from sqlmodel import select
+    from web_fixtures import close_on_agenda
+
+    from cases import services
+    from cases.models import User
+    from notifications.models import Subscription
+
+    number = make_case(web_engine, committees=("SU",), deadline=days(30))
+    tokens = {}
+    with write_session(web_engine) as session:
+        services.add_hearing(session, number, title="HØRING-MARKØR", parties=["HR"],
+                             deadline=days(20), opened_on=days(0), blocking=False,
+                             actor="test")
+        case_id = queries.get_case(session, number).id
+        for username in ("medlem", "bsu-medlem"):  # a member of SU, a member of BSU only
+            user = session.exec(select(User).where(User.username == username)).one()
+            session.add(Subscription(email=user.email, user_id=user.id, case_id=case_id,
+                                     created_at=utcnow()))
+            tokens[username] = new_feed_token(session, user.id)
+
+    def feed(username: str) -> str:
+        response = anonymous(web_app).get(f"/feeds/personlig/{tokens[username]}.ics")
+        return "".join(str(e["summary"]) + str(e.get("description", ""))
+                       for e in events(parse(response)))
+
+    for username in tokens:
+        assert number in feed(username) and "HØRING-MARKØR" in feed(username)
+    close_on_agenda(web_engine, number)
+    assert number not in feed("bsu-medlem") and "HØRING-MARKØR" not in feed("bsu-medlem")
+    assert number in feed("medlem") and "HØRING-MARKØR" in feed("medlem")

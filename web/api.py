@@ -18,7 +18,7 @@ from cases.models import Case, utcnow
 from cases.schemas import CaseCreate, DeadlineIn
 from cases.settings import current_organisation, get_settings
 from meetings.models import AgendaItem, Meeting
-from meetings.visibility import may_read
+from meetings.visibility import item_is_closed, may_read, may_read_item
 from views import case as views
 from views import dashboard as dash
 from web.auth import CurrentUser, Forbidden, db, require, write
@@ -324,13 +324,12 @@ def meeting_agenda(meeting_id: int, user: CurrentUser = api("view_meetings"),
     for item in session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
                              .order_by(AgendaItem.number)).all():
         case = session.get(Case, item.case_id) if item.case_id else None
-        readable = not (item.closed or (case and case.confidential)) or \
-            user.role != "member" or meeting.body_code in user.bodies
-        items.append({"number": item.number, "title": item.title, "closed": item.closed,
+        readable = may_read_item(org, session, item, meeting.body_code, user.viewer)
+        items.append({"number": item.number, "title": item.title,
+                      "closed": item_is_closed(session, item, case),
                       "case": case.number if case else None, "wording": item.wording,
                       "decision_text": item.decision_text,
                       "text": item.text if readable else None,
-                      "summary": case.summary if case and readable and
-                      may_read(org, session, case, user.viewer) else None})
+                      "summary": case.summary if case and readable else None})
     return _meeting_out(meeting) | {"items": items}
 

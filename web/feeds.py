@@ -2,7 +2,9 @@
 
 The body and case feeds are public by design, so they never contain a closed item: a
 meeting lists only its open items, and a closed case has no public feed. The personal feed
-sits behind a secret token in its address (made on the "Min kalender" page).
+sits behind a secret token in its address (made on the "Min kalender" page) and shows what
+its owner may read when it is fetched: a followed case that has become a closed item
+(lukket punkt) drops out for someone who may not read it.
 """
 
 from datetime import date, timedelta
@@ -16,7 +18,7 @@ from cases import queries
 from cases.models import Case, utcnow
 from cases.settings import current_organisation, get_settings
 from meetings.models import AGENDA_PUBLISHED, CANCELLED, Meeting
-from meetings.visibility import case_is_closed
+from meetings.visibility import case_is_closed, item_is_closed, may_read, viewer_of
 from notifications.models import Subscription
 from web.auth import db
 from web.public import published_items
@@ -95,17 +97,12 @@ def body_feed(code: str, session: Session = Depends(db)):
             event.add("location", meeting.place)
         if meeting.agenda_status == AGENDA_PUBLISHED:
             open_items = [i for i in published_items(session, meeting)
-                          if not i.closed and not _case_is_closed(session, i.case_id)]
+                          if not item_is_closed(session, i)]
             event.add("description", "\n".join(f"Punkt {i.number}: {i.title}"
                                                for i in open_items))
             event.add("url", f"{get_settings().site_url}/offentlig/moeder/{meeting.id}")
         calendar.add_component(event)
     return _response(calendar, f"{code}.ics")
-
-
-def _case_is_closed(session: Session, case_id: int | None) -> bool:
-    case = session.get(Case, case_id) if case_id else None
-    return bool(case and case_is_closed(session, case))
 
 
 @router.get("/sag/{number:path}.ics", summary="En sags frister (offentlig, ikke lukkede punkter)")
@@ -130,8 +127,11 @@ def personal_feed(token: str, request: Request, session: Session = Depends(db)):
     cases = session.exec(select(Case).where(
         Case.status.in_(ACTIVE),
         (Case.owner_email == user.email) | Case.id.in_(followed)).order_by(Case.number)).all()
+    org, viewer = current_organisation(), viewer_of(session, user)
     calendar = _calendar(f"Mine frister – {user.name}")
     for case in cases:
+        if not may_read(org, session, case, viewer):
+            continue
         for event in case_events(session, case):
             calendar.add_component(event)
     return _response(calendar, "mine-frister.ics")
