@@ -8,6 +8,7 @@ becomes a plain Danish "something went wrong" and is logged on the server.
 import logging
 from urllib.parse import quote
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -37,6 +38,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
                   dependencies=[Depends(request_connection)])
     settings = load_settings()  # read and checked at start: a bad setting stops the app here
     app.state.engine = engine_for(database_url or settings.database_url)
+    app.add_middleware(DatabaseTurns, turns=settings.db_pool_size,
+                       wait_seconds=settings.db_pool_timeout_seconds)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(SessionMiddleware, secret_key=secret_key(),
                        session_cookie="sagsgang_session", max_age=settings.session_hours * 3600,
@@ -50,6 +53,48 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+class DatabaseTurns:
+    """At most as many requests at a time as the pool has connections; the others wait for
+    their turn, in order, before they start, holding nothing.
+
+    A request that waited with a connection in hand could starve the pool: FastAPI runs a
+    request's dependencies and its route each on a worker thread of their own, so a request
+    holding its connection waits for a thread while the threads wait for connections
+    (bench/writers.py: 50 writers got 503s and ten-second answers that way). A request that
+    waits longer than the pool timeout for its turn is answered 503 with Retry-After.
+    """
+
+    def __init__(self, app, turns: int, wait_seconds: float):
+        self.app, self.turns, self.wait_seconds = app, turns, wait_seconds
+        self.semaphore: anyio.Semaphore | None = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            return await self.app(scope, receive, send)
+        if self.semaphore is None:
+            self.semaphore = anyio.Semaphore(self.turns)
+        turn = False
+        with anyio.move_on_after(self.wait_seconds):  # times only the wait for a turn
+            await self.semaphore.acquire()
+            turn = True
+        if not turn:
+            return await busy_response(scope["path"])(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.semaphore.release()
+
+
+def busy_response(path: str):
+    """503 with Retry-After: the database is busy; the request can be tried again soon."""
+    message = "Systemet har travlt lige nu. Prøv igen om et øjeblik."
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if path.startswith("/api/"):
+        return JSONResponse({"detail": message}, status_code=503, headers=headers)
+    return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Travlt</title>"
+                        f"<p>{message}</p>", status_code=503, headers=headers)
 
 
 class SecurityHeaders:
@@ -143,12 +188,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DatabaseBusy)
     async def database_busy(request: Request, error: DatabaseBusy):
-        message = "Systemet har travlt lige nu. Prøv igen om et øjeblik."
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        if is_api(request):
-            return JSONResponse({"detail": message}, status_code=503, headers=headers)
-        return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Travlt</title>"
-                            f"<p>{message}</p>", status_code=503, headers=headers)
+        return busy_response(request.url.path)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception):
