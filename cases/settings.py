@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     # Send the session cookie over HTTPS only (turn on behind TLS).
     secure_cookies: bool = Field(False, validation_alias="SAGSGANG_SECURE_COOKIES")
     session_hours: int = Field(12, gt=0, validation_alias="SAGSGANG_SESSION_HOURS")
+    # A login not used for this long ends (web.auth); the login window throttles wrong
+    # passwords (web.logins). Minutes, fractions allowed (the tests use seconds' worth).
+    session_idle_minutes: float = Field(60.0, gt=0,
+                                        validation_alias="SAGSGANG_SESSION_IDLE_MINUTES")
+    login_window_minutes: float = Field(15.0, gt=0,
+                                        validation_alias="SAGSGANG_LOGIN_WINDOW_MINUTES")
     # The dashboard's "no movement for N weeks".
     stale_weeks: int = Field(6, ge=1, validation_alias="SAGSGANG_STALE_WEEKS")
 

@@ -22,7 +22,7 @@ from meetings import queries as meeting_queries
 from meetings.visibility import may_read
 from views import case as views
 from views import dashboard as dash
-from web import follow, tokens
+from web import follow, logins, tokens
 from web.auth import (
     CurrentUser,
     db,
@@ -62,23 +62,37 @@ def login_form(request: Request, next: str = "/",
 
 @router.post("/login")
 async def login(request: Request, session: Session = Depends(db)):
+    """Check the password unless throttled (web.logins): a refused try checks nothing."""
     form = await form_with_csrf(request)
-    username = form.get("username")
+    username, address, now = form.get("username"), logins.client_address(request), utcnow()
+    wait = logins.wait_seconds(session, username, address, now)
+    if wait:
+        flash(request, logins.wait_message(wait), "error")
+        refused = page(request, "login.html", user=None, next=safe_path(form.get("next")),
+                       username=username, status_code=429)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     found = session.exec(select(User).where(User.username == username)).first()
     if not verify_password(found.password_hash if found else None, form.get("password", "")) \
             or found is None or not found.active:
+        with write_session(request.app.state.engine) as write:
+            logins.record_failure(write, username, address, now)
         flash(request, "Forkert brugernavn eller adgangskode.", "error")
         return page(request, "login.html", user=None, next=safe_path(form.get("next")),
                     username=username, status_code=400)
-    log_in(request, found.id)
+    with write_session(request.app.state.engine) as write:
+        logins.forget_account(write, username)
+    log_in(request, found)
     return redirect(safe_path(form.get("next")) if form.get("next") not in ("", "/")
                     else home_for(found.role))
 
 
 @router.post("/logout")
-async def logout(request: Request):
+async def logout(request: Request, user: CurrentUser | None = Depends(optional_user)):
     await form_with_csrf(request)
-    log_out(request)
+    log_out(request, user)
+    if user is not None:
+        flash(request, "Du er logget ud – alle steder, hvor du var logget ind.")
     return redirect("/login")
 
 
