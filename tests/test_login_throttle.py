@@ -10,7 +10,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from live_web import client, flashes, live_site, new_user, try_login
+from live_web import SECRET, client, flashes, live_site, new_user, try_login
+from servers import WebServer
 
 from cases.db import write_session
 from web import logins
@@ -55,9 +56,6 @@ def test_forty_wrong_passwords_then_the_right_one_waits_and_works_after_the_wait
 def two_servers(tmp_path_factory, migrated_sqlite):
     """Two web servers (two processes, as production's workers) on one database, with the
     default 15-minute window."""
-    from live_web import SECRET
-    from servers import WebServer
-
     directory = tmp_path_factory.mktemp("throttle")
     with live_site(directory, migrated_sqlite) as (first, engine):
         second_dir = directory / "second"
@@ -95,13 +93,13 @@ def test_wrong_passwords_from_one_address_slow_down_every_account_tried_from_it(
     assert try_login(other_address, username, password).status_code == 303
 
 
-# -- the schedule, with the default window -----------------------------------------------------
+# -- the schedule, with the default window, on SQLite and PostgreSQL -----------------------
 
-def test_the_wait_doubles_with_each_wrong_password_and_never_outlasts_the_window(engine):
+def test_the_wait_doubles_with_each_wrong_password_and_never_outlasts_the_window(db):
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     expected = [0] * ACCOUNT_FREE + [30, 60, 120, 240, 480]
     seen = []
-    with write_session(engine) as session:
+    with write_session(db) as session:
         for _ in expected:  # each try exactly when allowed, each wrong
             wait = logins.wait_seconds(session, "Bo", "192.0.2.1", now)
             seen.append(wait)
@@ -117,9 +115,9 @@ def test_the_wait_doubles_with_each_wrong_password_and_never_outlasts_the_window
                                    now + timedelta(minutes=15)) == 0
 
 
-def test_the_right_password_clears_the_accounts_count_but_not_the_addresss(engine):
+def test_the_right_password_clears_the_accounts_count_but_not_the_addresss(db):
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    with write_session(engine) as session:
+    with write_session(db) as session:
         for _ in range(ACCOUNT_FREE):
             logins.record_failure(session, "bo", "192.0.2.1", now)
         assert logins.wait_seconds(session, "bo", "192.0.2.9", now) == 30
