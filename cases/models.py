@@ -228,6 +228,9 @@ class User(SQLModel, table=True):
     centre: str | None = Field(default=None, max_length=200)
     password_hash: str | None = Field(default=None, max_length=300)
     active: bool = True
+    # Every session cookie carries the epoch it was made in; moving it on (logout, a new
+    # password, deactivation, reactivation) ends every earlier session at once (web.auth).
+    session_epoch: int = 0
 
 
 class Membership(SQLModel, table=True):
@@ -267,6 +270,20 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = instant_field()
     last_used_at: datetime | None = instant_field(nullable=True)
     revoked_at: datetime | None = instant_field(nullable=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """One wrong password: the account typed and the client's address (web.logins counts
+    them per account and per address within a window; rows older than it are deleted)."""
+
+    __tablename__ = "web_login_failure"
+    __table_args__ = (sa.Index("ix_web_login_failure_username", "username", "at"),
+                      sa.Index("ix_web_login_failure_address", "address", "at"),
+                      sa.Index("ix_web_login_failure_at", "at"))
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100)  # as typed, lowercased; also names nobody has
+    address: str = Field(max_length=64)
+    at: datetime = instant_field()
 
 
 class FeedToken(SQLModel, table=True):

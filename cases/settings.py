@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(40, ge=1, le=500, validation_alias="SAGSGANG_DB_POOL_SIZE")
     db_pool_timeout_seconds: float = Field(10.0, gt=0,
                                            validation_alias="SAGSGANG_DB_POOL_TIMEOUT_SECONDS")
+    # A login not used for this long ends (web.auth); the login window throttles wrong
+    # passwords (web.logins). Minutes, fractions allowed (the tests use seconds' worth).
+    session_idle_minutes: float = Field(60.0, gt=0,
+                                        validation_alias="SAGSGANG_SESSION_IDLE_MINUTES")
+    login_window_minutes: float = Field(15.0, gt=0,
+                                        validation_alias="SAGSGANG_LOGIN_WINDOW_MINUTES")
     # The dashboard's "no movement for N weeks".
     stale_weeks: int = Field(6, ge=1, validation_alias="SAGSGANG_STALE_WEEKS")
 

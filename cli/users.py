@@ -32,6 +32,40 @@ def add_user(username, name, email, role, centre, bodies, password):
     click.echo(f"Bruger {created.username} ({ROLES[created.role]}) oprettet.")
 
 
+@user.command("password")
+@click.argument("username")
+@click.password_option(help="Den nye adgangskode (spørges om, hvis den ikke gives).")
+@user_errors
+def set_password(username, password):
+    """Giv en bruger en ny adgangskode. Brugeren logges ud alle steder, og brugerens
+    API-nøgler tilbagekaldes."""
+    with write_session() as session:
+        changed = users.set_password(session, users.user_id_of(session, username), password)
+    click.echo(f"Bruger {changed.username} har fået en ny adgangskode, er logget ud alle "
+               "steder, og brugerens API-nøgler er tilbagekaldt.")
+
+
+@user.command("deactivate")
+@click.argument("username")
+@user_errors
+def deactivate(username):
+    """Deaktivér en bruger: logges ud alle steder, kan ikke logge ind, API-nøgler
+    tilbagekaldes."""
+    with write_session() as session:
+        changed = users.set_active(session, users.user_id_of(session, username), False)
+    click.echo(f"Bruger {changed.username} er deaktiveret.")
+
+
+@user.command("activate")
+@click.argument("username")
+@user_errors
+def activate(username):
+    """Aktivér en deaktiveret bruger igen (tidligere logins og API-nøgler virker ikke)."""
+    with write_session() as session:
+        changed = users.set_active(session, users.user_id_of(session, username), True)
+    click.echo(f"Bruger {changed.username} er aktiveret igen og kan logge ind.")
+
+
 @user.command("demo")
 def demo_users():
     """Opret demo-brugerne (én pr. rolle, kendte adgangskoder) og vis deres login."""

@@ -72,6 +72,8 @@ MAPPED = [
     ("SAGSGANG_SECRET_KEY", "k" * 40, "secret_key", "k" * 40),
     ("SAGSGANG_SECURE_COOKIES", "true", "secure_cookies", True),
     ("SAGSGANG_SESSION_HOURS", "8", "session_hours", 8),
+    ("SAGSGANG_SESSION_IDLE_MINUTES", "0.5", "session_idle_minutes", 0.5),
+    ("SAGSGANG_LOGIN_WINDOW_MINUTES", "5", "login_window_minutes", 5.0),
     ("SAGSGANG_STALE_WEEKS", "3", "stale_weeks", 3),
     ("SAGSGANG_DB_POOL_SIZE", "40", "db_pool_size", 40),
     ("SAGSGANG_DB_POOL_TIMEOUT_SECONDS", "2.5", "db_pool_timeout_seconds", 2.5),

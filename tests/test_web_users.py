@@ -197,7 +197,11 @@ def test_deactivating_ends_sessions_and_logins_and_reactivating_restores_them(we
     assert "Deaktiveret" in admin.get("/brugere").text
     admin.post(f"/brugere/{target.id}/aktiver", data={"csrf_token": page_csrf(admin)})
     assert _user(web_engine, target.username).active is True
+    assert "Tidligere logins og API-nøgler virker ikke" in _flashes(admin.get("/brugere").text)
     assert logged_in(web_app, target.username, "fast-kodeord-2").get("/koer").status_code == 200
+    # Nothing from before comes back with the reactivation.
+    assert their_session.get("/koer").status_code == 303
+    assert anonymous(web_app).get("/api/cases", headers=bearer(api_key)).status_code == 401
 
 
 def test_a_new_password_works_and_the_old_one_does_not(web_app, web_engine):
@@ -211,6 +215,48 @@ def test_a_new_password_works_and_the_old_one_does_not(web_app, web_engine):
         "/sager").status_code == 200
     with pytest.raises(AssertionError):
         logged_in(web_app, target.username, "gammelt-kodeord")
+
+
+def test_the_admin_setting_their_own_password_stays_logged_in_here_only(web_app, web_engine):
+    target = _existing_user(web_engine, role="admin", password="fast-kodeord-3")
+    here = logged_in(web_app, target.username, "fast-kodeord-3")
+    elsewhere = logged_in(web_app, target.username, "fast-kodeord-3")
+    response = here.post(f"/brugere/{target.id}/adgangskode", data={
+        "csrf_token": page_csrf(here), "password": "rød-kano-på-furesøen"})
+    assert response.status_code == 303
+    assert here.get("/brugere").status_code == 200
+    assert elsewhere.get("/brugere").status_code == 303
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"current": "forkert-kodeord", "password": "rød-kano-på-furesøen",
+      "repeated": "rød-kano-på-furesøen"}, "Den nuværende adgangskode er forkert."),
+    ({"password": "rød-kano-på-furesøen", "repeated": "rød-kano-på-arresø"},
+     "De to nye adgangskoder er ikke ens."),
+    ({"password": "fast-kodeord-4", "repeated": "fast-kodeord-4"},
+     "Den nye adgangskode skal være en anden end den nuværende."),
+    ({"password": "kort", "repeated": "kort"}, "Adgangskoden skal have mindst 10 tegn."),
+])
+def test_a_refused_own_password_change_shows_why_and_changes_nothing(web_app, web_engine,
+                                                                     fields, message):
+    target = _existing_user(web_engine, password="fast-kodeord-4")
+    client = logged_in(web_app, target.username, "fast-kodeord-4")
+    before = _dump(web_engine)
+    response = client.post("/adgangskode", data={
+        "csrf_token": page_csrf(client, "/adgangskode"), "current": "fast-kodeord-4",
+        **fields})
+    assert response.status_code == 400
+    assert message in _flashes(response.text)
+    assert _dump(web_engine) == before
+    assert client.get("/kalender").status_code == 200
+
+
+def test_every_user_reaches_their_own_password_page_from_the_menu(web_app):
+    for role in (*OTHER_ROLES, "admin"):
+        page = as_role(web_app, role).get("/adgangskode")
+        assert page.status_code == 200 and "Nuværende adgangskode" in page.text, role
+        assert '<a href="/adgangskode">Adgangskode</a>' in page.text
+    assert anonymous(web_app).get("/adgangskode").status_code == 303
 
 
 def test_a_script_in_a_name_is_shown_escaped(web_app, web_engine):

@@ -1,9 +1,16 @@
 """Authentication (session cookie for people, bearer tokens for systems), roles and CSRF.
 
 Sessions are signed cookies (Starlette's SessionMiddleware, itsdangerous) holding the user
-id and the session's CSRF token; logging out clears them. Every form post carries that CSRF
-token and is refused without it. The API takes bearer tokens only, never the cookie, so a
-forged cross-site request cannot act through it.
+id, the user's session epoch, when the login began and when it was last used, and the
+session's CSRF token. Every request checks them against the user row it reads anyway: a
+cookie from an earlier epoch (the user logged out, got a new password, was deactivated or
+reactivated: web.users.end_sessions), one unused for SAGSGANG_SESSION_IDLE_MINUTES or older
+than SAGSGANG_SESSION_HOURS is refused, copied or not. So revoking costs one UPDATE and
+checking costs no write: the "last used" time lives in the cookie, which the middleware signs
+afresh on every answer anyway; a replayed older cookie only carries an older time.
+
+Every form post carries the CSRF token and is refused without it. The API takes bearer
+tokens only, never the cookie, so a forged cross-site request cannot act through it.
 """
 
 import secrets
@@ -16,6 +23,8 @@ from sqlmodel import Session, select
 
 from cases.db import RequestConnection
 from cases.models import ApiToken, Membership, User, utcnow
+from cases.settings import get_settings
+from web import users
 from web.passwords import token_hash
 from workflow import access
 
@@ -78,16 +87,56 @@ def load_user(session: Session, user_id: int) -> CurrentUser | None:
     user = session.get(User, user_id)
     if user is None or not user.active:
         return None
+    return _current(session, user)
+
+
+def _current(session: Session, user: User) -> CurrentUser:
     bodies = session.exec(select(Membership.body_code).where(Membership.user_id == user.id))
     return CurrentUser(id=user.id, username=user.username, name=user.name, email=user.email,
                        role=user.role, centre=user.centre, bodies=frozenset(bodies))
 
 
 def optional_user(request: Request, session: Session = Depends(db)) -> CurrentUser | None:
+    """The logged-in user, or None. A session that has ended is cleared, and the next page
+    (the login page, usually) tells why."""
     user_id = request.session.get("user_id")
     if not isinstance(user_id, int):
         return None
-    return load_user(session, user_id)
+    user = session.get(User, user_id)
+    now = int(utcnow().timestamp())
+    ended = _ended(request.session, user, now)
+    if ended:
+        request.session.clear()
+        from web.rendering import flash  # web.rendering imports this module
+        flash(request, ended, "error")
+        return None
+    request.session["seen"] = now
+    return _current(session, user)
+
+
+def _ended(cookie, user: User | None, now: int) -> str | None:
+    """Why this session no longer holds (a Danish sentence for the login page), or None."""
+    settings = get_settings()
+    if user is None or not user.active:
+        return "Du er logget ud, fordi din bruger er deaktiveret."
+    since, seen = cookie.get("since"), cookie.get("seen")
+    if "epoch" not in cookie:  # a cookie from before sessions could be ended
+        return "Du er logget ud. Log ind igen."
+    if cookie.get("epoch") != user.session_epoch or not isinstance(since, int) \
+            or not isinstance(seen, int):
+        return ("Du er logget ud, fordi du har logget ud et andet sted, eller fordi din "
+                "adgangskode er skiftet. Log ind igen.")
+    if now - seen > settings.session_idle_minutes * 60:
+        return (f"Du er logget ud, fordi du ikke har brugt sagsgang i "
+                f"{_number(settings.session_idle_minutes)} minutter. Log ind igen.")
+    if now - since > settings.session_hours * 3600:
+        return (f"Du er logget ud, fordi et login højst varer {settings.session_hours} "
+                "timer. Log ind igen.")
+    return None
+
+
+def _number(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
 
 
 def page_user(user: CurrentUser | None = Depends(optional_user)) -> CurrentUser:
@@ -121,15 +170,21 @@ def require(permission: str, *, api: bool = False):
     return dependency
 
 
-def log_in(request: Request, user_id: int) -> None:
-    """Start a fresh session (a new CSRF token too, so a planted one dies with the old)."""
+def log_in(request: Request, user: User) -> None:
+    """Start a fresh session in the user's current epoch (a new CSRF token too, so a planted
+    one dies with the old)."""
+    now = int(utcnow().timestamp())
     request.session.clear()
-    request.session["user_id"] = user_id
-    request.session["csrf"] = secrets.token_urlsafe(32)
-    request.session["since"] = utcnow().isoformat()
+    request.session.update(user_id=user.id, epoch=user.session_epoch, since=now, seen=now,
+                           csrf=secrets.token_urlsafe(32))
 
 
-def log_out(request: Request) -> None:
+def log_out(request: Request, user: CurrentUser | None) -> None:
+    """End this session and every other of the user (their API keys stay). An ended
+    session's cookie is only cleared: it cannot end the sessions that came after it."""
+    if user is not None:
+        with write(request) as session:
+            users.end_sessions(session, session.get(User, user.id), api_keys=False)
     request.session.clear()
 
 

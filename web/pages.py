@@ -2,7 +2,7 @@
 
 Every form post checks the CSRF token (`form_with_csrf`) and the role (`require`) before
 anything else; a write to a case asks `case_to_change` (web.ownership) before it writes; a
-write is one transaction (`write_session`); a refused action (UserError) becomes a flash
+write is one transaction (`write(request)`); a refused action (UserError) becomes a flash
 message on the page it came from (see web.app).
 """
 
@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import timedelta
 from urllib.parse import urlencode
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session, select
 
@@ -22,7 +23,7 @@ from meetings import queries as meeting_queries
 from meetings.visibility import may_read
 from views import case as views
 from views import dashboard as dash
-from web import follow, tokens
+from web import follow, logins, tokens
 from web.auth import (
     CurrentUser,
     db,
@@ -62,23 +63,39 @@ def login_form(request: Request, next: str = "/",
 
 @router.post("/login")
 async def login(request: Request, session: Session = Depends(db)):
+    """Check the password unless throttled (web.logins): a refused try checks nothing."""
     form = await form_with_csrf(request)
-    username = form.get("username")
+    username, address, now = form.get("username"), logins.client_address(request), utcnow()
+    wait = logins.wait_seconds(session, username, address, now)
+    if wait:
+        flash(request, logins.wait_message(wait), "error")
+        refused = page(request, "login.html", user=None, next=safe_path(form.get("next")),
+                       username=username, status_code=429)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     found = session.exec(select(User).where(User.username == username)).first()
-    if not verify_password(found.password_hash if found else None, form.get("password", "")) \
-            or found is None or not found.active:
+    # On a worker thread: a password hash takes a CPU-heavy moment the event loop must not wait.
+    right = await anyio.to_thread.run_sync(verify_password, found.password_hash if found else None,
+                                           form.get("password", ""))
+    if not right or found is None or not found.active:
+        with write(request) as changes:
+            logins.record_failure(changes, username, address, now)
         flash(request, "Forkert brugernavn eller adgangskode.", "error")
         return page(request, "login.html", user=None, next=safe_path(form.get("next")),
                     username=username, status_code=400)
-    log_in(request, found.id)
+    with write(request) as changes:
+        logins.forget_account(changes, username)
+    log_in(request, found)
     return redirect(safe_path(form.get("next")) if form.get("next") not in ("", "/")
                     else home_for(found.role))
 
 
 @router.post("/logout")
-async def logout(request: Request):
+async def logout(request: Request, user: CurrentUser | None = Depends(optional_user)):
     await form_with_csrf(request)
-    log_out(request)
+    log_out(request, user)
+    if user is not None:
+        flash(request, "Du er logget ud – alle steder, hvor du var logget ind.")
     return redirect("/login")
 
 

@@ -1,5 +1,6 @@
 """API tokens for systems and the secret of a person's private calendar address."""
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases.models import ApiToken, FeedToken, User, utcnow
@@ -30,6 +31,14 @@ def revoke_api_token(session: Session, user_id: int, token_id: int) -> None:
         raise NotFound("API-nøglen findes ikke.")
     row.revoked_at = row.revoked_at or utcnow()
     session.add(row)
+
+
+def revoke_api_tokens(session: Session, user_id: int) -> None:
+    """Revoke every API key of the user still in force (a new password, deactivation,
+    reactivation: web.users.end_sessions). The page lists them as revoked."""
+    session.execute(sa.update(ApiToken).where(ApiToken.user_id == user_id,
+                                              ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=utcnow()))
 
 
 def new_feed_token(session: Session, user_id: int) -> str:

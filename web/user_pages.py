@@ -1,5 +1,6 @@
 """The admin pages for users ("Brugere"): list, create, edit, deactivate, reactivate and set
-a new password. Only a role with `manage_users` reaches them.
+a new password. Only a role with `manage_users` reaches them. And every user's own "Skift
+adgangskode".
 
 Each post: check the role and the CSRF token, read the form, call one function of web.users
 in one write transaction, flash a message, redirect. A refused value re-shows the form with
@@ -9,9 +10,18 @@ the Danish message (or flashes it on the user's page); nothing is written then.
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
-from cases.models import ROLES
-from web import users
-from web.auth import CurrentUser, PostedForm, db, form_with_csrf, require, write
+from cases.models import ROLES, utcnow
+from web import logins, users
+from web.auth import (
+    CurrentUser,
+    PostedForm,
+    db,
+    form_with_csrf,
+    log_in,
+    page_user,
+    require,
+    write,
+)
 from web.rendering import flash, page, redirect
 from workflow.errors import InvalidInput, UserError
 
@@ -104,8 +114,10 @@ async def _set_active(request: Request, user_id: int, user: CurrentUser, *, acti
         flash(request, error.message, "error")
         return redirect(f"/brugere/{user_id}")
     flash(request, f"Brugeren {target.username} er " + (
-        "aktiveret igen og kan logge ind." if active else
-        "deaktiveret: kan ikke længere logge ind, og API-nøgler virker ikke."))
+        "aktiveret igen og kan logge ind. Tidligere logins og API-nøgler virker ikke; "
+        "brugeren laver nye API-nøgler selv." if active else
+        "deaktiveret: er logget ud alle steder, kan ikke længere logge ind, og "
+        "brugerens API-nøgler er tilbagekaldt."))
     return redirect("/brugere")
 
 
@@ -119,5 +131,48 @@ async def new_password(request: Request, user_id: int,
     except InvalidInput as error:
         flash(request, error.message, "error")
         return redirect(f"/brugere/{user_id}")
-    flash(request, f"Brugeren {target.username} har fået en ny adgangskode.")
+    if target.id == user.id:
+        log_in(request, target)  # the admin's own: this session goes on, the others end
+    flash(request, f"Brugeren {target.username} har fået en ny adgangskode, er logget ud alle "
+                   "steder, og brugerens API-nøgler er tilbagekaldt.")
     return redirect(f"/brugere/{user_id}")
+
+
+# -- one's own password ------------------------------------------------------------------------
+
+def _password_form(request: Request, user: CurrentUser, error: str | None = None,
+                   status_code: int = 200):
+    return page(request, "password.html", user=user, error=error,
+                min_password=users.MIN_PASSWORD, status_code=status_code)
+
+
+@router.get("/adgangskode")
+def own_password_form(request: Request, user: CurrentUser = Depends(page_user)):
+    return _password_form(request, user)
+
+
+@router.post("/adgangskode")
+async def own_password(request: Request, user: CurrentUser = Depends(page_user),
+                       session: Session = Depends(db)):
+    """A wrong current password counts as a wrong login (web.logins): a stolen session must
+    not become a way to guess the password past the login page's limits."""
+    form = await form_with_csrf(request)
+    address, now = logins.client_address(request), utcnow()
+    wait = logins.wait_seconds(session, user.username, address, now)
+    if wait:
+        return _password_form(request, user, logins.wait_message(wait), status_code=429)
+    try:
+        with write(request) as changes:
+            changed = users.change_own_password(changes, user.id, current=form.get("current"),
+                                                new=form.get("password"),
+                                                repeated=form.get("repeated"))
+    except users.WrongPassword as error:
+        with write(request) as changes:
+            logins.record_failure(changes, user.username, address, now)
+        return _password_form(request, user, error.message, status_code=400)
+    except UserError as error:
+        return _password_form(request, user, error.message, status_code=400)
+    log_in(request, changed)  # this session goes on, in the new epoch
+    flash(request, "Din adgangskode er skiftet. Du er logget ud alle andre steder, og dine "
+                   "API-nøgler er tilbagekaldt.")
+    return redirect("/adgangskode")

@@ -1,9 +1,14 @@
 """People who log in: create, edit, deactivate and reactivate them, and set their password.
 
-The one place for these checks and writes: the admin pages (web.user_pages) and
-`sagsgang user add` (cli.users) both call these functions inside a write transaction. Every
-check runs before the first write, and a refusal raises a UserError with a Danish message,
-so the caller's transaction rolls back and nothing is written.
+The one place for these checks and writes: the admin pages, a person's own "Skift
+adgangskode" (web.user_pages) and `sagsgang user ...` (cli.users) all call these functions
+inside a write transaction. Every check runs before the first write, and a refusal raises a
+UserError with a Danish message, so the caller's transaction rolls back and nothing is
+written.
+
+A new password, deactivation and reactivation end every earlier session of the user and
+revoke their API keys (`end_sessions`): whoever held the old password, a copied cookie or a
+key from before must not keep or regain access.
 """
 
 import re
@@ -14,11 +19,15 @@ from sqlmodel import Session, select
 
 from cases.models import ROLES, Membership, User
 from cases.settings import current_organisation
-from web.passwords import hash_password
+from web.passwords import hash_password, too_easy, verify_password
+from web.tokens import revoke_api_tokens
 from workflow.access import ADMIN, CASE_OWNER, MANAGER
 from workflow.errors import InvalidInput, NotFound
 
 MIN_PASSWORD = 10
+PASSWORD_TOO_EASY = ("Adgangskoden er for let at gætte: den ligner en almindelig adgangskode "
+                     "eller bygger på et ord, et navn, en dato eller et mønster. Vælg en "
+                     "længere, fx nogle ord, der ikke hører sammen.")
 MAX_PASSWORD = 1000  # argon2 takes any length; this only stops absurd input
 MAX_USERNAME = 100  # the column widths in cases.models.User
 MAX_NAME = 200
@@ -29,6 +38,10 @@ CENTRE_ROLES = (CASE_OWNER, MANAGER)
 _USERNAME = re.compile(r"[\w.@-]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class WrongPassword(InvalidInput):
+    """The current password given was wrong (the caller counts it as a wrong login)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +85,7 @@ def create_user(session: Session, *, username: str, name: str, email: str, role:
     """A new, active user with a password; refused (nothing written) on any bad value."""
     username = _username(username)
     fields = _fields(name=name, email=email, role=role, centre=centre, bodies=bodies)
-    _check_password(password)
+    _check_password(password, hints=(username, fields["name"], fields["email"]))
     taken = session.exec(select(User.id).where(
         sa.func.lower(User.username) == username.lower())).first()
     if taken is not None:
@@ -118,7 +131,8 @@ def update_user(session: Session, user_id: int, *, name: str, email: str, role: 
 
 def set_active(session: Session, user_id: int, active: bool, *,
                actor_id: int | None = None) -> User:
-    """Deactivate (no login, existing sessions and API keys refused) or reactivate."""
+    """Deactivate (no login; sessions and API keys end) or reactivate (able to log in again,
+    with nothing from before: earlier sessions and keys stay ended)."""
     user = _user(session, user_id)
     if not active and user.id == actor_id:
         raise InvalidInput("Du kan ikke deaktivere dig selv. Bed en anden administrator om "
@@ -126,16 +140,54 @@ def set_active(session: Session, user_id: int, active: bool, *,
     user.active = active
     session.add(user)
     session.flush()
+    end_sessions(session, user)
     return user
 
 
 def set_password(session: Session, user_id: int, password: str) -> User:
+    """A new password (by an administrator, the command line or the user): every earlier
+    session and API key of the user ends."""
     user = _user(session, user_id)
-    _check_password(password)
+    _check_password(password, hints=(user.username, user.name, user.email))
     user.password_hash = hash_password(password)
     session.add(user)
     session.flush()
+    end_sessions(session, user)
     return user
+
+
+def change_own_password(session: Session, user_id: int, *, current: str, new: str,
+                        repeated: str) -> User:
+    """The user's own change: the current password first, the new one typed twice."""
+    user = _user(session, user_id)
+    if not verify_password(user.password_hash, current):
+        raise WrongPassword("Den nuværende adgangskode er forkert.")
+    if new != repeated:
+        raise InvalidInput("De to nye adgangskoder er ikke ens. Skriv den samme to gange.")
+    if new == current:
+        raise InvalidInput("Den nye adgangskode skal være en anden end den nuværende.")
+    return set_password(session, user_id, new)
+
+
+def end_sessions(session: Session, user: User, *, api_keys: bool = True) -> None:
+    """End every session of the user: their cookies carry the old epoch, which web.auth
+    refuses from now on. Also revoke their API keys, except on logging out (a person leaving
+    the browser must not stop the systems that use their keys)."""
+    # Counted up in SQL, so two processes ending sessions at once both count.
+    session.execute(sa.update(User).where(User.id == user.id)
+                    .values(session_epoch=User.session_epoch + 1))
+    if api_keys:
+        revoke_api_tokens(session, user.id)
+    session.refresh(user)  # the new epoch, for a caller that logs the user in again
+
+
+def user_id_of(session: Session, username: str) -> int:
+    """The id of the user with this username (any case), for the command line."""
+    found = session.exec(select(User.id).where(
+        sa.func.lower(User.username) == (username or "").strip().lower())).first()
+    if found is None:
+        raise NotFound(f"Der er ingen bruger med brugernavnet «{username}».")
+    return found
 
 
 # -- checks ------------------------------------------------------------------------------------
@@ -199,8 +251,11 @@ def _fields(*, name: str, email: str, role: str, centre: str | None,
     return {"name": name, "email": email, "role": role, "centre": centre, "bodies": codes}
 
 
-def _check_password(password: str | None) -> None:
+def _check_password(password: str | None, *, hints: tuple[str, ...]) -> None:
+    """Long enough, and not quickly guessed (`hints`: the user's own names and address)."""
     if len(password or "") < MIN_PASSWORD:
         raise InvalidInput(f"Adgangskoden skal have mindst {MIN_PASSWORD} tegn.")
     if len(password) > MAX_PASSWORD:
         raise InvalidInput(f"Adgangskoden må højst have {MAX_PASSWORD} tegn.")
+    if too_easy(password, (*hints, current_organisation().name)):
+        raise InvalidInput(PASSWORD_TOO_EASY)
