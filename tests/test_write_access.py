@@ -270,6 +270,12 @@ WRITES: dict[tuple[str, str], Write] = {
         and not r.headers["location"].startswith("/login")),
     ("POST", "/logout"): Write(SELF, EVERYONE, lambda t: ("/logout", {}), writes=False,
                                done=lambda r: r.status_code == 303),
+    # A real change would end the role's shared login and API key: the probe sends two new
+    # passwords that differ, which reaches the check of the current one and changes nothing.
+    ("POST", "/adgangskode"): Write(SELF, LOGGED_IN, lambda t: ("/adgangskode", {
+        "current": ROLE_USERS[t.role][1] if t.role in ROLE_USERS else "",
+        "password": "et-helt-nyt-kodeord-1", "repeated": "et-helt-nyt-kodeord-2"}),
+        writes=False, done=lambda r: r.status_code == 400 and "ikke ens" in r.text),
     ("POST", "/kalender/ny-adresse"): Write(SELF, LOGGED_IN, lambda t: (
         "/kalender/ny-adresse", {})),
     ("POST", "/api-noegler"): Write(SELF, LOGGED_IN, lambda t: (
@@ -397,9 +403,10 @@ def state(engine) -> dict:
         return found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def clients(web_app):
-    """One logged-in client per role, and one for the public (the API ignores the cookie)."""
+    """One logged-in client per role, and one for the public (the API ignores the cookie).
+    Logged in for each test: logging out, tested here too, ends every session of the user."""
     found = {role: as_role(web_app, role) for role in ALL_ROLES}
     found[ANONYMOUS] = anonymous(web_app)
     return found
