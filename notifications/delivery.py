@@ -135,9 +135,6 @@ class Mailer:
             self._abandon()
             raise ConnectionTrouble("SMTP-serveren svarede ikke i tide; prøves igen "
                                     "senere.") from None
-        except smtplib.SMTPNotSupportedError:
-            raise PermanentError("SMTP-serveren kan ikke tage imod adresser med æ, ø, å "
-                                 "eller andre tegn uden for ASCII.") from None
         except smtplib.SMTPRecipientsRefused as error:
             self._reset()
             code, reply = next(iter(error.recipients.values()))

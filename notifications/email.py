@@ -62,6 +62,9 @@ def recipient_problem(recipient: str, name: str) -> str | None:
                 f"styretegn: {shown}")
     if not _ONE_ADDRESS.fullmatch(recipient):
         return f"Modtagerens adresse er ikke én gyldig e-mailadresse: {recipient}"
+    if not recipient.isascii():
+        # The message is built for plain SMTP (no SMTPUTF8): formataddr refuses these.
+        return f"Modtagerens adresse indeholder æ, ø, å eller andre særlige tegn: {recipient}"
     return None
 
 
