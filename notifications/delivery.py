@@ -105,20 +105,18 @@ class Mailer:
         beyond the timeout of each step)."""
         deadline = None if within is None else time.monotonic() + within
         try:
-            self._send_once(message, deadline)
-        except smtplib.SMTPServerDisconnected as error:
-            began = self.connection is not None and self.connection.data_begun
-            self.close()
-            if began:
-                # The server may have the message: sending it again now could deliver it
-                # twice. Later, with backoff, like any connection trouble.
-                raise ConnectionTrouble(f"SMTP-forbindelsen blev afbrudt: {error}") from None
-            # The server dropped an idle connection before this message began: one more go.
-            try:
-                self._send_once(message, deadline)
-            except smtplib.SMTPServerDisconnected as again:
-                self.close()
-                raise ConnectionTrouble(f"SMTP-forbindelsen blev afbrudt: {again}") from None
+            for last_go in (False, True):
+                try:
+                    return self._send_once(message, deadline)
+                except smtplib.SMTPServerDisconnected as error:
+                    began = self.connection is not None and self.connection.data_begun
+                    self.close()
+                    # A server that dropped an idle connection before this message began
+                    # gets one more go. Once DATA went out it may have the message: sending
+                    # it again at once could deliver it twice, so later, with backoff.
+                    if began or last_go:
+                        raise ConnectionTrouble(
+                            f"SMTP-forbindelsen blev afbrudt: {error}") from None
         finally:
             if self.connection is not None:
                 self.connection.deadline = None

@@ -292,3 +292,43 @@ def test_it_cuts_off_a_send_that_would_outlive_its_claim_before_the_server_has_t
     assert (found.status, found.last_error) == (
         PENDING, "SMTP-serveren svarede ikke i tide; prøves igen senere.")
     assert slow.handler.count() == 0
+
+
+def test_it_sends_once_more_at_once_when_the_server_dropped_an_idle_connection(engine):
+    add_due_reminders(engine, 2)
+    with write_session(engine) as session:
+        first, second = outbox.claim_due(session, datetime.now(UTC), 2)
+    with MailSink() as before:
+        mailer = delivery.Mailer("127.0.0.1", before.port, timeout=5)
+        assert deliver(engine, first, mailer) == "sent"
+    # The server restarted: the worker's open connection is dead before the next message.
+    with MailSink(port=before.port) as after:
+        assert deliver(engine, second, mailer) == "sent"
+        mailer.close()
+    assert (before.handler.count(), after.handler.count()) == (1, 1)
+
+
+class DropsAfterTheMessage(RecordingHandler):
+    """Takes the first message, then drops the connection instead of answering."""
+
+    async def handle_DATA(self, server, session, envelope):
+        reply = await super().handle_DATA(server, session, envelope)
+        if self.count() == 1:
+            server.transport.close()
+        return reply
+
+
+def test_it_does_not_send_again_at_once_when_the_connection_drops_after_the_message(engine):
+    add_due_reminders(engine, 1)
+    dropping = MailSink()
+    dropping.handler = dropping.controller.handler = DropsAfterTheMessage()
+    with dropping:
+        mailer = delivery.Mailer("127.0.0.1", dropping.port, timeout=5)
+        claim = claim_one(engine)
+        # The server may have the mail: later, with backoff (one repeat at most), not at once.
+        assert deliver(engine, claim, mailer) == "retry"
+        mailer.close()
+    assert dropping.handler.count() == 1
+    found = row(engine, claim[0])
+    assert found.status == PENDING and found.last_error.startswith(
+        "SMTP-forbindelsen blev afbrudt")
