@@ -24,6 +24,7 @@ from demo import cases as demo
 from demo.users import DEMO_USERS, demo_logins_text
 from notifications import outbox
 from notifications.config import current_rules
+from notifications.email import written_out
 from notifications.mailsink import saved_messages
 from notifications.models import STATUSES, Reminder
 from notifications.rules import KINDS
@@ -43,7 +44,7 @@ def _echo_rows(rows: list[Reminder]) -> None:
     for row in rows:
         click.echo(f"{row.id:>6}  {STATUS_LABELS.get(row.status, row.status):<10} "
                    f"{format_instant(row.next_attempt_at):<16}  {KINDS.get(row.kind, row.kind):<32}"
-                   f" {row.recipient}")
+                   f" {written_out(row.recipient)}")
         if row.last_error and row.status in ("failed", "pending"):
             click.echo(f"        {row.last_error}")
 

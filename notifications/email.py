@@ -7,6 +7,7 @@ Templates per kind: email/<kind>-subject.txt, email/<kind>-body.txt, email/<kind
 """
 
 import hashlib
+import re
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -33,6 +34,38 @@ FOLLOW_CASE = "follow-case"
 FOLLOW_AGENDA = "follow-agenda"
 FOLLOW_KINDS = {FOLLOW_CASE: "Nyt i en sag, du følger",
                 FOLLOW_AGENDA: "Dagsorden fra et udvalg, du følger"}
+
+
+# A character that ends a header line or hides in one. An address or name holding one (an old
+# row, from before addresses were checked where they enter) would add headers or recipients.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# One plain address, nothing around it: no name, no second address, no brackets or quotes.
+_ONE_ADDRESS = re.compile(r"[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+")
+_WRITTEN_OUT = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
+def written_out(text: str) -> str:
+    """The text with its line breaks and other control characters written out (\\r, \\n,
+    \\x00), to show an address exactly as it is stored, on one line."""
+    return _CONTROL.sub(lambda m: _WRITTEN_OUT.get(m[0], f"\\x{ord(m[0]):02x}"), text)
+
+
+def recipient_problem(recipient: str, name: str) -> str | None:
+    """Why a mail to this recipient cannot be built safely, in Danish; None when it can.
+
+    Addresses are validated where they enter (cases.schemas); this is the outbox's own guard
+    for rows written before that, and for anything that reached the table another way.
+    """
+    if _CONTROL.search(recipient) or _CONTROL.search(name):
+        shown = written_out(recipient if _CONTROL.search(recipient) else name)
+        return ("Modtagerens adresse eller navn indeholder et linjeskift eller et andet "
+                f"styretegn: {shown}")
+    if not _ONE_ADDRESS.fullmatch(recipient):
+        return f"Modtagerens adresse er ikke én gyldig e-mailadresse: {recipient}"
+    if not recipient.isascii():
+        # The message is built for plain SMTP (no SMTPUTF8): formataddr refuses these.
+        return f"Modtagerens adresse indeholder æ, ø, å eller andre særlige tegn: {recipient}"
+    return None
 
 
 def sender_address() -> str:

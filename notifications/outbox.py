@@ -2,7 +2,8 @@
 
 pending ──sweep claims──▶ sending ──worker takes, sends──▶ sent
    ▲                        │  └── 4xx / connection error ──▶ pending (later, with backoff)
-   └── stuck-claim sweeper ─┘  └── 5xx or too many attempts ──▶ failed
+   │                        │  └── 5xx, too many attempts, a mail that cannot be built ──▶ failed
+   └── stuck-claim sweeper ─┘  (an attempt: out of attempts, the sweeper fails it)
 pending ──case moved on / recipient opted out──▶ cancelled
 
 A claim carries a token; a worker may only take a claim whose token it was given and that no
@@ -10,8 +11,13 @@ worker took yet, so a message delivered twice by the broker (Redis visibility ti
 beats) sends once. Exactly-once email is impossible: a worker killed after the SMTP server
 accepted a message and before the row was marked sent leaves it to the sweeper, which sends
 it again (docs/engineering.md, "Celery and Redis").
+
+A slow worker is not a dead one: its send is cut off before the sweeper may take its claim
+back (Timing.send_deadline), and a mail it did send is recorded as sent even when its claim
+was taken back meanwhile (mark_sent), so the next claim of that row sends nothing.
 """
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +38,8 @@ from notifications.models import (
 )
 from notifications.rules import ReminderRules, Wanted, next_send_time
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -46,7 +54,20 @@ class Timing:
     retry_base: timedelta = timedelta(minutes=1)  # first backoff; doubles per attempt
     retry_max: timedelta = timedelta(hours=1)
     max_attempts: int = 8
-    smtp_timeout: float = 30.0  # must stay well below send_timeout
+    smtp_timeout: float = 30.0  # each step of an SMTP conversation; capped by send_deadline
+
+    def send_deadline(self, claimed_at: datetime) -> datetime:
+        """When a worker must be done with the SMTP server for a message it began under a
+        claim stamped (taken or renewed) at `claimed_at`.
+
+        The sweeper takes a claim back once it is send_timeout old; a worker begins a message
+        only while its claim is younger than half that (deliver_batch renews it otherwise).
+        Ending the conversation at three quarters gives every message at least a quarter of
+        send_timeout with the server, and leaves a quarter to record it as sent (and for the
+        clocks of worker and beat to differ) before the sweeper could let another worker
+        send it too. A timeout per SMTP step alone would not do: a message takes several.
+        """
+        return claimed_at + self.send_timeout * 3 / 4
 
 
 def timing() -> Timing:
@@ -129,20 +150,35 @@ def insert_missing(session: Session, wanted: list[Wanted], now: datetime,
 # -- the sweep (beat) ------------------------------------------------------------------------
 
 def release_stuck(session: Session, now: datetime, timing: Timing) -> int:
-    """Return claims that no worker took in time, or that a dead worker left, to pending."""
+    """Take back claims that no worker took in time, or that a worker never finished (it
+    died, or its task crashed); returns how many.
+
+    Each counts as an attempt, and a row out of attempts is failed: a message that stops its
+    worker every time must not come back for ever, ahead of the others.
+    """
     lost_in_queue = sa.and_(Reminder.started_at.is_(None),
                             Reminder.claimed_at < now - timing.queue_timeout)
     worker_died = sa.and_(Reminder.started_at.is_not(None),
                           Reminder.started_at < now - timing.send_timeout)
     earliest = now - min(timing.queue_timeout, timing.send_timeout)
-    result = session.execute(
-        sa.update(Reminder)
-        .where(Reminder.status == SENDING, Reminder.claimed_at < earliest,
-               sa.or_(lost_in_queue, worker_died))
-        .values(status=PENDING, claim_token=None, claimed_at=None, started_at=None,
-                last_error="Afsendelsen blev afbrudt; prøves igen.", updated_at=now)
+    stuck = (Reminder.status == SENDING, Reminder.claimed_at < earliest,
+             sa.or_(lost_in_queue, worker_died))
+    # A worker counted its attempt when it took the claim; a claim lost in the queue counts
+    # here. (SET expressions see the row as it was, on SQLite and PostgreSQL alike.)
+    attempts = Reminder.attempts + sa.case((Reminder.started_at.is_(None), 1), else_=0)
+    given_up = (sa.literal("Opgivet efter ") + sa.cast(attempts, sa.String)
+                + sa.literal(" forsøg: afsendelsen gik i stå."))
+    back = {"claim_token": None, "claimed_at": None, "started_at": None,
+            "attempts": attempts, "updated_at": now}
+    failed = session.execute(
+        sa.update(Reminder).where(*stuck, attempts >= timing.max_attempts)
+        .values(status=FAILED, last_error=given_up, **back)
         .execution_options(synchronize_session=False))
-    return result.rowcount
+    released = session.execute(
+        sa.update(Reminder).where(*stuck)
+        .values(status=PENDING, last_error="Afsendelsen blev afbrudt; prøves igen.", **back)
+        .execution_options(synchronize_session=False))
+    return failed.rowcount + released.rowcount
 
 
 def waiting_in_queue(session: Session) -> int:
@@ -236,8 +272,22 @@ def _finish(session: Session, row_id: int, token: str, **values) -> bool:
 
 def mark_sent(session: Session, row_id: int, token: str, now: datetime,
               message_id: str) -> bool:
-    return _finish(session, row_id, token, status=SENT, sent_at=now, message_id=message_id,
-                   last_error="", updated_at=now)
+    """Record a mail the SMTP server accepted; False if the row was marked sent already.
+
+    Normally on the claim this worker holds. If the sweeper took that claim back meanwhile
+    (the send outlived it), the mail went out all the same: the row is marked sent whatever
+    became of it, so that the claim made since, when a worker takes it, sends nothing.
+    """
+    values = {"status": SENT, "sent_at": now, "message_id": message_id, "last_error": "",
+              "updated_at": now}
+    if _finish(session, row_id, token, **values):
+        return True
+    result = session.execute(
+        sa.update(Reminder).where(Reminder.id == row_id, Reminder.status != SENT)
+        .values(claim_token=None, **values).execution_options(synchronize_session=False))
+    if result.rowcount:
+        log.warning("reminder %s was sent after its claim had been taken back", row_id)
+    return result.rowcount == 1
 
 
 def mark_failed(session: Session, row_id: int, token: str, now: datetime, error: str) -> bool:

@@ -95,6 +95,7 @@ EXPECTED_POLICY = {
     "view_meetings": {"secretariat", "case_owner", "manager", "member", "admin"},
     "follow": {"secretariat", "case_owner", "manager", "member", "admin"},
     "manage_users": {"admin"},
+    "view_failed_mail": {"secretariat", "admin"},
 }
 
 

@@ -1,11 +1,12 @@
 """Delivering one reminder (the task body as a plain function) to a real aiosmtpd server."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 
 import pytest
-from servers import HOSTILE_TITLE, MailSink, add_due_reminders
+from servers import HOSTILE_TITLE, MailSink, RecordingHandler, add_due_reminders
 from sqlmodel import select
 
 from cases.db import write_session
@@ -211,3 +212,123 @@ def test_it_stops_a_task_early_when_the_smtp_server_is_unreachable(engine):
     assert outcomes == {"retry": 4}
     with write_session(engine) as session:
         assert outbox.counts_by_status(session) == {PENDING: 4}
+
+
+# -- a mail that cannot be built or sent -------------------------------------------------------
+
+def add_row(engine, recipient: str, name: str, *, with_case: bool = True) -> int:
+    """An outbox row written straight to the table, as an old one would be, due before the
+    reminders add_due_reminders makes (so it comes first in the task)."""
+    from servers import create_case
+
+    from notifications.rules import Person, Wanted
+
+    now = datetime.now(UTC)
+    with write_session(engine) as session:
+        case = create_case(session, number=f"gl-{len(recipient)}-{len(name)}") \
+            if with_case else None
+        wanted = Wanted(key="old:row", kind="hearing_request", recipient=Person(recipient, name),
+                        due_at=now - timedelta(minutes=1), optional=False,
+                        case_id=case.id if case else None,
+                        context={"hearing_id": 1, "party_id": 1, "party": name,
+                                 "hearing_title": "Høring", "deadline": "2026-03-31"})
+        outbox.insert_missing(session, [wanted], now, RULES)
+        return session.exec(select(Reminder.id).where(Reminder.dedupe_key == "old:row")).one()
+
+
+LINE_BREAK = "indeholder et linjeskift eller et andet styretegn"
+
+
+@pytest.mark.parametrize("recipient, name, with_case, reason", [
+    ("part@example.org\r\nBcc: skjult@example.org", "Part", True,
+     f"Modtagerens adresse eller navn {LINE_BREAK}: part@example.org\\r\\nBcc: "
+     "skjult@example.org"),
+    ("part@example.org", "Part\r\nBcc: skjult@example.org", True,
+     f"Modtagerens adresse eller navn {LINE_BREAK}: Part\\r\\nBcc: skjult@example.org"),
+    ("Nogen <skjult@example.org>", "Nogen", True,
+     "Modtagerens adresse er ikke én gyldig e-mailadresse: Nogen <skjult@example.org>"),
+    ("bø@example.org", "Bo", True,
+     "Modtagerens adresse indeholder æ, ø, å eller andre særlige tegn: bø@example.org"),
+    ("part@example.org", "Part", False,  # its case is gone: the template cannot be rendered
+     "Mailen kunne ikke dannes; fejlen står i arbejderens log."),
+], ids=["cr-lf-in-address", "cr-lf-in-name", "not-one-address", "non-ascii", "no-case"])
+def test_it_fails_a_mail_that_cannot_be_built_or_sent_and_sends_the_rest_of_the_task(
+        engine, sink, mailer, recipient, name, with_case, reason):
+    poisoned = add_row(engine, recipient, name, with_case=with_case)
+    add_due_reminders(engine, 3)
+    with write_session(engine) as session:
+        claims = outbox.claim_due(session, datetime.now(UTC), 10)
+    assert claims[0][0] == poisoned and len(claims) == 4
+    outcomes = delivery.deliver_batch(engine, [c[0] for c in claims], claims[0][1], mailer,
+                                      rules=RULES, timing=TIMING)
+    assert outcomes == {"failed": 1, "sent": 3}
+    found = row(engine, poisoned)
+    assert (found.status, found.last_error) == (FAILED, reason)
+    assert sink.handler.count() == 3
+    assert not any("skjult" in m.as_string() for m in sink.handler.messages)
+
+
+class SlowAtRecipient(RecordingHandler):
+    """A server that takes 2 s to answer RCPT: each step well within smtplib's timeout."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        await asyncio.sleep(2)
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+
+def test_it_cuts_off_a_send_that_would_outlive_its_claim_before_the_server_has_the_mail(
+        engine):
+    add_due_reminders(engine, 1)
+    # The sweeper may take the claim back after 2 s: the worker must be done in 1.5 s.
+    short = outbox.Timing(send_timeout=timedelta(seconds=2), retry_base=timedelta(seconds=30))
+    slow = MailSink()
+    slow.handler = slow.controller.handler = SlowAtRecipient()
+    with slow:
+        patient = delivery.Mailer("127.0.0.1", slow.port, timeout=10)
+        claim = claim_one(engine)
+        assert delivery.deliver(engine, *claim, patient, rules=RULES, timing=short) == "retry"
+        patient.close()
+    found = row(engine, claim[0])
+    assert (found.status, found.last_error) == (
+        PENDING, "SMTP-serveren svarede ikke i tide; prøves igen senere.")
+    assert slow.handler.count() == 0
+
+
+def test_it_sends_once_more_at_once_when_the_server_dropped_an_idle_connection(engine):
+    add_due_reminders(engine, 2)
+    with write_session(engine) as session:
+        first, second = outbox.claim_due(session, datetime.now(UTC), 2)
+    with MailSink() as before:
+        mailer = delivery.Mailer("127.0.0.1", before.port, timeout=5)
+        assert deliver(engine, first, mailer) == "sent"
+    # The server restarted: the worker's open connection is dead before the next message.
+    with MailSink(port=before.port) as after:
+        assert deliver(engine, second, mailer) == "sent"
+        mailer.close()
+    assert (before.handler.count(), after.handler.count()) == (1, 1)
+
+
+class DropsAfterTheMessage(RecordingHandler):
+    """Takes the first message, then drops the connection instead of answering."""
+
+    async def handle_DATA(self, server, session, envelope):
+        reply = await super().handle_DATA(server, session, envelope)
+        if self.count() == 1:
+            server.transport.close()
+        return reply
+
+
+def test_it_does_not_send_again_at_once_when_the_connection_drops_after_the_message(engine):
+    add_due_reminders(engine, 1)
+    dropping = MailSink()
+    dropping.handler = dropping.controller.handler = DropsAfterTheMessage()
+    with dropping:
+        mailer = delivery.Mailer("127.0.0.1", dropping.port, timeout=5)
+        claim = claim_one(engine)
+        # The server may have the mail: later, with backoff (one repeat at most), not at once.
+        assert deliver(engine, claim, mailer) == "retry"
+        mailer.close()
+    assert dropping.handler.count() == 1
+    found = row(engine, claim[0])
+    assert found.status == PENDING and found.last_error.startswith(
+        "SMTP-forbindelsen blev afbrudt")

@@ -203,3 +203,47 @@ def test_it_sends_each_reminder_once_when_a_batch_outlasts_the_send_timeout(db):
     assert not worker.is_alive()
     assert sorted(relay.message_ids().values()) == [1, 1, 1]
     assert statuses(db) == {SENT: 3}
+
+
+class ReclaimingRelay(RecordingHandler):
+    """A relay so slow with the first message that, while it takes it, the send timeout
+    passes on the test's clock and a sweep takes the claim back and claims the row again."""
+
+    def __init__(self, db, clock: list[datetime]):
+        super().__init__()
+        self.db, self.clock = db, clock
+        self.later: list[tuple[list[int], str]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.count() == 0:
+            self.clock[0] += TIMING.send_timeout + timedelta(seconds=1)
+            await asyncio.get_running_loop().run_in_executor(None, self.sweep)
+        return await super().handle_DATA(server, session, envelope)
+
+    def sweep(self):
+        delivery.sweep(self.db, lambda ids, token: self.later.append((ids, token)),
+                       now=self.clock[0], rules=RULES, timing=TIMING)
+
+
+@pytest.mark.timeout(60)
+def test_it_sends_a_reminder_once_when_its_send_outlives_the_claim(db):
+    add_due_reminders(db, 1, now=NOW)
+    [(row_id, token)] = claim(db)
+    clock = [NOW]
+    relay = ReclaimingRelay(db, clock)
+    sink = MailSink()
+    sink.handler = sink.controller.handler = relay
+    with sink:
+        first, second = (delivery.Mailer("127.0.0.1", sink.port, timeout=20) for _ in "12")
+        sent = delivery.deliver_batch(db, [row_id], token, first, now=lambda: clock[0],
+                                      rules=RULES, timing=TIMING)
+        # The sweep took the slow claim back and claimed the row again; the first worker's
+        # mail went out all the same and is recorded, so the new claim sends nothing.
+        [(ids, new_token)] = relay.later
+        again = delivery.deliver_batch(db, ids, new_token, second, now=lambda: clock[0],
+                                       rules=RULES, timing=TIMING)
+        first.close()
+        second.close()
+    assert (sent, again) == ({"sent": 1}, {"skipped": 1})
+    assert relay.count() == 1
+    assert statuses(db) == {SENT: 1}

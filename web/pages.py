@@ -21,6 +21,9 @@ from cases.organisation import HEARING_COUNCIL
 from cases.settings import current_organisation, get_settings
 from meetings import queries as meeting_queries
 from meetings.visibility import may_read
+from notifications import outbox
+from notifications.email import FOLLOW_KINDS, written_out
+from notifications.rules import KINDS
 from views import case as views
 from views import dashboard as dash
 from web import follow, logins, tokens
@@ -122,7 +125,10 @@ def queues(request: Request, user: CurrentUser = Depends(require("view_queues"))
         queue = queries.queue(session, body.code)
         bodies.append({"body": body, "queue": queue,
                        "meetings": meeting_queries.next_meetings(session, org, body.code, day)})
-    return page(request, "queues.html", user=user, bodies=bodies)
+    # The secretariat's front page also shows the mails that could not be sent, and why.
+    failed = outbox.failed_rows(session, limit=50) if user.can("view_failed_mail") else None
+    return page(request, "queues.html", user=user, bodies=bodies, failed_mail=failed,
+                written_out=written_out, kind_labels={**KINDS, **FOLLOW_KINDS})
 
 
 @router.get("/koer/{code}")

@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "view_meetings": ALL_ROLES,
     "follow": ALL_ROLES,
     "manage_users": (ADMIN,),
+    "view_failed_mail": (SECRETARIAT, ADMIN),
 }
 
 PERMISSION_LABELS = {
@@ -54,6 +55,7 @@ PERMISSION_LABELS = {
     "view_meetings": "se møder",
     "follow": "følge sager",
     "manage_users": "administrere brugere",
+    "view_failed_mail": "se e-mails, der ikke kunne sendes",
 }
 
 
