@@ -97,7 +97,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *security_headers(scope)]
+                message["headers"] = with_security_headers(scope, message.get("headers", []))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -109,16 +109,18 @@ POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-sr
 PERSONAL_PATHS = ("/feeds/personlig/", "/afmeld/", "/paamindelser/afmeld/")
 
 
-def security_headers(scope) -> list[tuple[bytes, bytes]]:
-    """The headers every answer carries (SecurityHeaders; the unexpected-error handler, whose
-    answer is sent from outside the middleware)."""
-    headers = [(b"content-security-policy", POLICY.encode()),
-               (b"x-content-type-options", b"nosniff"),
-               (b"x-frame-options", b"DENY"),
-               (b"referrer-policy", b"same-origin")]
-    if _personal(scope):
-        headers.append((b"cache-control", b"no-store"))
-    return headers
+def with_security_headers(scope, headers) -> list[tuple[bytes, bytes]]:
+    """An answer's headers with those every answer carries (SecurityHeaders; the
+    unexpected-error handler, whose answer is sent from outside the middleware). On a personal
+    answer no-store replaces any caching a route allowed (a feed's max-age)."""
+    personal = _personal(scope)
+    return [*((name, value) for name, value in headers
+              if not (personal and name.lower() == b"cache-control")),
+            (b"content-security-policy", POLICY.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"same-origin"),
+            *([(b"cache-control", b"no-store")] if personal else [])]
 
 
 def _personal(scope) -> bool:
@@ -235,7 +237,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         message = "Der opstod en uventet fejl. Prøv igen, eller kontakt sekretariatet."
         # Sent from outside the middleware (Starlette's ServerErrorMiddleware): the headers
         # are added here.
-        headers = {k.decode(): v.decode() for k, v in security_headers(request.scope)}
+        headers = {k.decode(): v.decode() for k, v in with_security_headers(request.scope, [])}
         if is_api(request):
             return JSONResponse({"detail": message}, status_code=500, headers=headers)
         return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Fejl</title>"
