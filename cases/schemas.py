@@ -525,8 +525,7 @@ def describe(error: ValidationError | list[dict]) -> str:
         if problem["type"] == "json_invalid":  # its place is a character offset: no field
             parts.append("indholdet er ikke gyldig JSON")
             continue
-        where = " ".join(f"nr. {p + 1}" if isinstance(p, int) else FIELD_LABELS.get(p, p)
-                         for p in problem["loc"])
+        where = ".".join(FIELD_LABELS.get(str(p), str(p)) for p in problem["loc"])
         if where:
             parts.append(f"{where}: {_danish(problem)}")
         elif problem["type"] in ("value_error", "assertion_error"):
