@@ -149,9 +149,9 @@ def test_answers_to_someone_signed_in_are_never_stored(server, web_engine, api_t
         "username": "leder", "password": "leder-demo", "next": "/",
         "csrf_token": csrf_of(login.get("/login").text)})
     assert logged_in.status_code == 303 and logged_in.headers["cache-control"] == "no-store"
-    # What anyone may read can be cached as usual.
+    # What anyone may read can be cached as usual (the site's files, also when signed in).
     for answer in (anonymous.get("/offentlig"), anonymous.get("/static/site.css"),
-                   anonymous.get("/feeds/organ/SU.ics")):
+                   anonymous.get("/feeds/organ/SU.ics"), signed_in.get("/static/site.css")):
         assert "no-store" not in answer.headers.get("cache-control", ""), answer.url
 
 

@@ -70,6 +70,7 @@ BIG = "3000000000"  # past 32 bits (PostgreSQL's integer), within SQLite's
 
 def test_ids_beyond_the_databases_integers_are_not_found(server, api, api_tokens):
     for path in (f"/api/meetings/{HUGE}/agenda", f"/api/meetings/{BIG}/agenda",
+                 f"/api/meetings/{'9' * 5000}/agenda", f"/api/meetings/-{HUGE}/agenda",
                  f"/api/cases?limit={HUGE}"):
         assert danish_error(api.get(path), 404) == "Siden findes ikke.", path
     refused = api.post(f"/api/hearings/{HUGE}/close", json={"closed_on": "01-12-2030"})
