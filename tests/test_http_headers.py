@@ -219,3 +219,7 @@ def test_an_api_keys_last_use_is_kept_to_the_minute(server, web_engine):
         session.add(row)
     assert client.get("/api/bodies", headers=bearer(key)).status_code == 200
     assert last_used() > first - timedelta(hours=1)
+    owner = http_client(server, "leder", "leder-demo")
+    shown = re.search(r"<td>Sidst brugt</td><td>[^<]*</td><td>([^<]*)</td>",
+                      owner.get("/api-noegler").text).group(1)
+    assert re.fullmatch(r"\d\d-\d\d-\d{4} \d\d:\d\d", shown), shown
