@@ -7,6 +7,8 @@ database's integers are 404, not 500; malformed JSON, wrong types, wrong methods
 large answer {"detail": "<Danish>"}.
 """
 
+import json
+
 import pytest
 from servers import database_dump
 from sqlmodel import select
@@ -119,6 +121,18 @@ def test_every_text_has_a_length_limit(api, web_engine):
             assert expected in danish_error(answer, 400)
     assert "højst 20 elementer" in danish_error(
         api.post("/api/cases", json=new_case("IN-3", committees=["SU"] * 21)), 400)
+    # A case with every text at its longest fits the body limit, even \u-escaped (3 MB).
+    text = "æ" * 50_000
+    largest = new_case("IN-6", title="æ" * 300, summary=text, background=text,
+                       presentation=text, economy=text, proposals=["æ" * 5000] * 50,
+                       attachments=[{"title": "æ" * 300}] * 200)
+    escaped = json.dumps(largest).encode()  # ensure_ascii: "æ" as \u00e6
+    assert len(escaped) > 3_000_000
+    made = api.post("/api/cases", content=escaped, headers={"content-type": "application/json"})
+    assert made.status_code == 201, made.text
+    assert danish_error(api.post("/api/cases", json={**largest, "number": "IN-7",
+                                                     "economy": text + "æ"}), 400) == \
+        "Ugyldigt input – økonomiske konsekvenser: højst 50000 tegn"
 
 
 def test_meeting_fields_and_user_names_refuse_control_characters(web_engine):
@@ -192,8 +206,8 @@ def test_every_api_error_is_one_danish_json_shape(server, api):
         "Ugyldigt input – antal: skal være et helt tal"
     assert danish_error(api.put("/api/cases"), 405) == "Metoden er ikke tilladt her."
     assert danish_error(api.get("/api/ingenting"), 404) == "Siden findes ikke."
-    too_large = api.post("/api/cases", content=b"[" + b"1," * (1024 * 1024) + b"1]",
+    too_large = api.post("/api/cases", content=b"[" + b"1," * (2 * 1024 * 1024) + b"1]",
                          headers=json_type)
-    assert danish_error(too_large, 413) == "Forespørgslen er for stor (højst 2 MB)."
+    assert danish_error(too_large, 413) == "Forespørgslen er for stor (højst 4 MB)."
     anonymous = http_client(server)
     assert danish_error(anonymous.get("/api/cases"), 401) == "Log ind med en gyldig API-nøgle."
