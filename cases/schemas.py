@@ -1,10 +1,14 @@
 """Validated input for the service layer (table models do not validate on construction):
-a case as registered and edited, and each workflow action's arguments."""
+a case as registered and edited, and each workflow action's arguments; the rules every text
+and e-mail address that enters obeys (also where no model is used: hearings, meetings,
+users); and pydantic's errors described in Danish."""
 
 import re
 from datetime import date
+from email.utils import formataddr, getaddresses
 from typing import Annotated, Any, ClassVar
 
+import email_validator
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -23,7 +27,7 @@ from workflow.errors import InvalidInput
 from workflow.machine import TRIGGER_LABELS
 
 MAX_TEXT = 50_000
-EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+MAX_EMAIL = 254  # RFC 5321's limit of a path, and the columns' width
 
 FIELD_LABELS = {
     "number": "sagsnummer",
@@ -61,7 +65,133 @@ FIELD_LABELS = {
     "body_name": "organets navn",
     "replaced_by": "den nye sags nummer",
     "recipients": "eksterne modtagere",
+    # the API's own request bodies and parameters (web.api)
+    "trigger": "handling",
+    "parties": "høringsparter",
+    "party": "høringspart",
+    "deadline": "høringsfrist",
+    "opened_on": "høringens start",
+    "blocking": "blokerende",
+    "send_to_hearing": "send sagen i høring",
+    "received_on": "modtaget",
+    "text": "tekst",
+    "closed_on": "afsluttet",
+    "met_on": "overholdt",
+    "status": "tilstand",
+    "limit": "antal",
+    "name": "navn",
 }
+
+# -- the rules of every text -------------------------------------------------------------------
+# Control characters (NUL, ESC, backspace, ...) belong in no text: PostgreSQL cannot store NUL,
+# and they garble pages, documents and mail. Line breaks and tabs belong only in texts of several
+# lines (a Sagsfremstilling, a reason); a title, a name or an address is one line, and a CR/LF
+# in one would end a mail header early or break the line it is shown on.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_NOT_IN_A_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+LINE_PROBLEM = "må ikke indeholde linjeskift eller styretegn"
+TEXT_PROBLEM = "må ikke indeholde styretegn (fx NUL-tegn)"
+
+
+def text_problem(value: str, *, lines: bool) -> str | None:
+    """What is wrong with the characters of `value` ("må ikke indeholde ..."), or None."""
+    if (_CONTROL if lines else _NOT_IN_A_LINE).search(value):
+        return TEXT_PROBLEM if lines else LINE_PROBLEM
+    return None
+
+
+def checked_text(value: str | None, what: str, *, max_length: int, lines: bool = False) -> str:
+    """`value` stripped, for input that no model validates: InvalidInput naming `what` (as a
+    sentence starts: "Høringens titel") when it is too long or holds a character it may not."""
+    value = (value or "").strip()
+    if len(value) > max_length:
+        raise InvalidInput(f"{what} må højst have {max_length} tegn.")
+    problem = text_problem(value, lines=lines)
+    if problem:
+        raise InvalidInput(f"{what} {problem}.")
+    return value
+
+
+def _one_line(value: str) -> str:
+    if text_problem(value, lines=False):
+        raise ValueError(LINE_PROBLEM)
+    return value
+
+
+def _several_lines(value: str) -> str:
+    if text_problem(value, lines=True):
+        raise ValueError(TEXT_PROBLEM)
+    return value
+
+
+def Line(max_length: int, min_length: int = 0):
+    """A text of one line: a title, a name, a code."""
+    return Annotated[str, Field(min_length=min_length, max_length=max_length),
+                     AfterValidator(_one_line)]
+
+
+def Text(max_length: int):
+    """A text of several lines: a Sagsfremstilling, a reason, a decision."""
+    return Annotated[str, Field(max_length=max_length), AfterValidator(_several_lines)]
+
+
+# -- e-mail addresses --------------------------------------------------------------------------
+# Addresses are checked by email-validator (syntax only: no DNS lookup, the machine may be
+# offline). RFC 2606's .invalid is allowed, as the library documents: the demo's people have
+# such addresses, and no mail to one ever leaves (the mail server refuses it: a failed row).
+if "invalid" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("invalid")
+NOT_AN_EMAIL = "er ikke en gyldig e-mailadresse (fx navn@kommune.dk)"
+
+
+def is_email(address: str) -> bool:
+    """A plain address (no display name) that can stand in a mail header as it is: ASCII
+    only, as a mail server without SMTPUTF8 takes it."""
+    if not address.isascii() or len(address) > MAX_EMAIL:
+        return False
+    try:
+        email_validator.validate_email(address, check_deliverability=False,
+                                       allow_smtputf8=False, allow_display_name=False)
+    except email_validator.EmailNotValidError:
+        return False
+    return True
+
+
+def checked_email(address: str | None) -> str:
+    """`address` stripped, or InvalidInput in Danish when it is not a valid address."""
+    address = (address or "").strip()
+    if not is_email(address):
+        raise InvalidInput(f"«{address}» {NOT_AN_EMAIL}.")
+    return address
+
+
+# A hearing party with an address is written "Name <address>": one address in angle brackets
+# at the end, and a name without brackets, quotes or @ (which would make it a second address).
+_PARTY = re.compile(r'(?P<name>[^<>@"]*)<(?P<address>[^<>]*)>')
+
+
+def party_address(party: str) -> tuple[str, str] | None:
+    """(name, address) of a hearing party written with an address ("Kirkens Korshær
+    <kk@example.org>", or the address alone); None for a name alone (a council's code, an
+    organisation that gets no mail). Anything that could be read as another recipient than the
+    one written is refused: the header the mail is sent with must name exactly that address."""
+    if not any(sign in party for sign in "<>@"):
+        return None
+    found = _PARTY.fullmatch(party)
+    if found:
+        name, address = found["name"].strip(), found["address"].strip()
+    elif "<" not in party and ">" not in party:
+        name, address = party, party  # an address alone
+    else:
+        raise InvalidInput(f"Høringsparten «{party}» kan ikke læses. Skriv en part med "
+                           "e-mailadresse som «Navn <navn@eksempel.dk>».")
+    if not is_email(address):
+        raise InvalidInput(f"Høringsparten «{party}»: «{address}» {NOT_AN_EMAIL}.")
+    name = name or address
+    if [a for _, a in getaddresses([formataddr((name, address))])] != [address]:
+        raise InvalidInput(f"Høringsparten «{party}» kan ikke læses entydigt. Skriv den som "
+                           "«Navn <navn@eksempel.dk>».")
+    return name, address
 
 
 def _to_date(value):
@@ -79,15 +209,15 @@ class Strict(BaseModel):
 
 
 class AttachmentIn(Strict):
-    title: str = Field(min_length=1, max_length=300)
+    title: Line(300, 1)
     recommended: bool = False
 
 
 class DeadlineIn(Strict):
     due_date: DanishDate
     kind: str = "statutory"
-    description: str = Field(min_length=1, max_length=300)
-    legal_basis: str = Field(default="", max_length=300)
+    description: Line(300, 1)
+    legal_basis: Line(300) = ""
 
     @field_validator("kind")
     @classmethod
@@ -98,8 +228,8 @@ class DeadlineIn(Strict):
 
 
 def _email_or_empty(value: str) -> str:
-    if value and not EMAIL.match(value):
-        raise ValueError("er ikke en gyldig e-mailadresse")
+    if value and not is_email(value):
+        raise ValueError(NOT_AN_EMAIL)
     return value
 
 
@@ -107,15 +237,19 @@ def _proposals_not_blank(value: list[str]) -> list[str]:
     cleaned = [p.strip() for p in value]
     if any(not p or len(p) > 5000 for p in cleaned):
         raise ValueError("hvert punkt i indstillingen skal have 1-5000 tegn")
+    if any(text_problem(p, lines=True) for p in cleaned):
+        raise ValueError(f"indstillingens punkter {TEXT_PROBLEM}")
     return cleaned
 
 
 # The rules of a case's text, one place for each: registering a case (CaseCreate) and editing
 # it afterwards (CaseEdit) accept the same lengths and give the same messages.
-Title = Annotated[str, Field(min_length=1, max_length=300)]
-LongText = Annotated[str, Field(max_length=MAX_TEXT)]
-OwnerName = Annotated[str, Field(max_length=200)]
-OwnerEmail = Annotated[str, Field(max_length=254), AfterValidator(_email_or_empty)]
+Title = Line(300, 1)
+LongText = Text(MAX_TEXT)
+OwnerName = Line(200)
+OwnerEmail = Annotated[str, Field(max_length=MAX_EMAIL), AfterValidator(_email_or_empty)]
+BodyCode = Line(20, 1)
+CaseNumber = Line(40, 1)
 Proposals = Annotated[list[str], Field(max_length=50), AfterValidator(_proposals_not_blank)]
 Attachments = Annotated[list[AttachmentIn], Field(max_length=200)]
 
@@ -127,17 +261,17 @@ class CaseCreate(Strict):
     background: LongText = ""
     presentation: LongText = ""
     economy: LongText = ""
-    centre: str = Field(min_length=1, max_length=200)
+    centre: Line(200, 1)
     owner_name: OwnerName = ""
     owner_email: OwnerEmail = ""
-    deciding_body: str = Field(min_length=1, max_length=20)
-    committees: list[str] = Field(default_factory=list, max_length=20)
+    deciding_body: BodyCode
+    committees: list[BodyCode] = Field(default_factory=list, max_length=20)
     confidential: bool = False
     proposals: Proposals = Field(default_factory=list)
     attachments: Attachments = Field(default_factory=list)
     deadlines: list[DeadlineIn] = Field(default_factory=list, max_length=20)
-    replaces: str | None = None  # the number of the case this new case replaces
-    earlier: list[str] = Field(default_factory=list)  # numbers of earlier cases
+    replaces: CaseNumber | None = None  # the number of the case this new case replaces
+    earlier: list[CaseNumber] = Field(default_factory=list, max_length=50)  # earlier cases
 
 
 class CaseEdit(Strict):
@@ -165,12 +299,12 @@ class CaseEdit(Strict):
 # service that runs the action (cases.services.transition).
 
 ACTION_TEXT = 20_000
-ActionText = Annotated[str, Field(max_length=ACTION_TEXT)]
-BodyCode = Annotated[str, Field(min_length=1, max_length=20)]
+ActionText = Text(ACTION_TEXT)
 Bodies = Annotated[list[BodyCode], Field(max_length=20)]
 ItemNumber = Annotated[int, Field(ge=1, le=999)]
-CaseNumber = Annotated[str, Field(min_length=1, max_length=40)]
-Recipients = Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=30)]
+# A row's id given in a body: within the database's integer (PostgreSQL's is 32 bits).
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Recipients = Annotated[list[Line(200)], Field(max_length=30)]
 
 
 def _decisions_per_proposal(value: list) -> list:
@@ -182,6 +316,8 @@ def _decisions_per_proposal(value: list) -> list:
             raise ValueError("hvert punkt skal have et nummer og en tekst")
         if len(item["text"]) > ACTION_TEXT:
             raise ValueError(f"punkt {item['number']}: højst {ACTION_TEXT} tegn")
+        if text_problem(item["text"], lines=True):
+            raise ValueError(f"punkt {item['number']}: {TEXT_PROBLEM}")
     return value
 
 
@@ -255,10 +391,10 @@ class TreatmentIn(ActionIn):
 
     default_wording: ClassVar[str | None] = None
     body: BodyCode | None = None
-    wording: str | None = None
+    wording: Line(100) | None = None
     meeting_date: DanishDate | None = None
     item_number: ItemNumber | None = None
-    agenda_item_id: int | None = None
+    agenda_item_id: RowId | None = None
     decision_text: ActionText | None = None
     proposal_decisions: ProposalDecisions | None = None
     minority: ActionText | None = None
@@ -337,7 +473,7 @@ class RecordEarlierIn(TreatmentIn):
     of today or by one known only by its name (a committee since merged); any wording."""
 
     trigger = "record_earlier"
-    body_name: ActionText | None = None
+    body_name: Line(300) | None = None
 
     def _treated_by(self) -> str | None:
         return self.body or self.body_name
@@ -380,44 +516,69 @@ def validated(model: type[BaseModel], data: dict) -> BaseModel:
         raise InvalidInput(describe(error)) from None
 
 
-def describe(error: ValidationError) -> str:
+def describe(error: ValidationError | list[dict]) -> str:
+    """One Danish message for all of pydantic's errors ("Ugyldigt input – titel: må ikke være
+    tom; fagudvalg: skal være en liste"): never pydantic's English."""
+    problems = error.errors() if isinstance(error, ValidationError) else error
     parts = []
-    for problem in error.errors():
+    for problem in problems:
+        if problem["type"] == "json_invalid":  # its place is a character offset: no field
+            parts.append("indholdet er ikke gyldig JSON")
+            continue
         where = ".".join(FIELD_LABELS.get(str(p), str(p)) for p in problem["loc"])
-        # A check of the whole input (a model validator) words its own sentence.
-        parts.append(f"{where}: {_danish(problem)}" if where else _danish(problem))
+        if where:
+            parts.append(f"{where}: {_danish(problem)}")
+        elif problem["type"] in ("value_error", "assertion_error"):
+            parts.append(_danish(problem))  # a check of the whole input words its own sentence
+        else:
+            parts.append(f"indholdet {_danish(problem)}")
     return "Ugyldigt input – " + "; ".join(parts)
+
+
+# What each of pydantic's error types means, in Danish; {name} is filled from its context.
+_PROBLEMS = {
+    "string_too_short": "må ikke være tom",
+    "string_too_long": "højst {max_length} tegn",
+    "too_short": "mindst {min_length} elementer",
+    "too_long": "højst {max_length} elementer",
+    "string_pattern_mismatch": "må kun indeholde bogstaver, tal og . / - _",
+    "extra_forbidden": "ukendt felt",
+    "missing": "skal udfyldes",
+    "int_type": "skal være et helt tal",
+    "int_parsing": "skal være et helt tal",
+    "int_from_float": "skal være et helt tal",
+    "int_parsing_size": "er et for stort tal",
+    "float_type": "skal være et tal",
+    "float_parsing": "skal være et tal",
+    "finite_number": "skal være et tal",
+    "greater_than": "skal være større end {gt}",
+    "greater_than_equal": "skal være mindst {ge}",
+    "less_than": "skal være mindre end {lt}",
+    "less_than_equal": "må højst være {le}",
+    "string_type": "skal være tekst",
+    "string_unicode": "skal være tekst",
+    "list_type": "skal være en liste",
+    "tuple_type": "skal være en liste",
+    "set_type": "skal være en liste",
+    "dict_type": "skal være et objekt med felter",
+    "model_type": "skal være et objekt med felter",
+    "model_attributes_type": "skal være et objekt med felter",
+    "bool_type": "skal være ja eller nej",
+    "bool_parsing": "skal være ja eller nej",
+    "literal_error": "er ikke en af de mulige værdier",
+    "enum": "er ikke en af de mulige værdier",
+    "none_required": "skal være tom",
+}
 
 
 def _danish(problem: dict) -> str:
     kind = problem["type"]
-    ctx = problem.get("ctx", {})
-    if kind == "string_too_short":
-        return "må ikke være tom"
-    if kind == "string_too_long":
-        return f"højst {ctx.get('max_length')} tegn"
-    if kind == "too_long":
-        return f"højst {ctx.get('max_length')} elementer"
-    if kind == "string_pattern_mismatch":
-        return "må kun indeholde bogstaver, tal og . / - _"
-    if kind == "extra_forbidden":
-        return "ukendt felt"
-    if kind == "missing":
-        return "skal udfyldes"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return "skal være et helt tal"
-    if kind == "greater_than_equal":
-        return f"skal være mindst {ctx.get('ge')}"
-    if kind == "less_than_equal":
-        return f"må højst være {ctx.get('le')}"
-    if kind == "string_type":
-        return "skal være tekst"
-    if kind == "list_type":
-        return "skal være en liste"
-    if kind in ("bool_type", "bool_parsing"):
-        return "skal være ja eller nej"
-    if kind.startswith("date"):
+    ctx = problem.get("ctx") or {}
+    if kind in ("value_error", "assertion_error"):  # our own validators' Danish sentences
+        return str(ctx.get("error", "er ugyldig"))
+    if kind.startswith(("date", "time")):
         return "ugyldig dato (skriv dd-mm-åååå)"
-    if kind == "value_error":
-        return str(ctx.get("error", problem["msg"]))
-    return problem["msg"]
+    try:
+        return _PROBLEMS.get(kind, "er ugyldig").format(**ctx)
+    except (KeyError, IndexError):
+        return "er ugyldig"

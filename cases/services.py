@@ -46,6 +46,8 @@ from cases.schemas import (
     DeadlineIn,
     EndHearingIn,
     SendToHearingIn,
+    checked_text,
+    party_address,
     validated,
 )
 from cases.settings import current_organisation
@@ -686,11 +688,13 @@ def send_to_hearing(session: Session, number: str, *, title: str, parties: list[
 
 def _hearing_row(session: Session, org: Organisation, case: Case, *, title: str,
                  parties: list[str], deadline, opened_on, blocking: bool) -> Hearing:
-    title = (title or "").strip()
-    if not 0 < len(title) <= 300:
+    title = checked_text(title, "Høringens titel", max_length=300)
+    if not title:
         raise InvalidInput("Høringens titel skal have 1-300 tegn.")
     if not parties:
         raise InvalidInput("Angiv mindst én høringspart.")
+    if len(parties) > MAX_PARTIES:
+        raise InvalidInput(f"En høring kan højst have {MAX_PARTIES} parter.")
     deadline, opened_on = parse_date(deadline), parse_date(opened_on)
     if deadline < opened_on:
         raise InvalidInput("Høringsfristen ligger før høringen åbner.")
@@ -704,14 +708,18 @@ def _hearing_row(session: Session, org: Organisation, case: Case, *, title: str,
     return hearing
 
 
+MAX_PARTIES = 100
+
+
 def _party_row(org: Organisation, hearing_id: int, party: str) -> HearingParty:
-    """A party given as a hearing council's code (HR) or as "Name <email>"."""
-    party = party.strip()
-    if not party or len(party) > 300:
+    """A party given as a hearing council's code (HR), as "Name <email>" (checked: exactly
+    that one recipient) or as a name alone (no mail)."""
+    party = checked_text(party, "En høringspart", max_length=300)
+    if not party:
         raise InvalidInput("En høringspart skal have et navn (højst 300 tegn).")
-    if "<" in party and party.endswith(">"):
-        name, email = party[:-1].split("<", 1)
-        return HearingParty(hearing_id=hearing_id, name=name.strip(), email=email.strip())
+    address = party_address(party)
+    if address:
+        return HearingParty(hearing_id=hearing_id, name=address[0], email=address[1])
     try:
         body = org.body(party)
     except NotFound:
@@ -732,8 +740,8 @@ def record_hearing_response(session: Session, hearing_id: int, *, party: str,
              if party in (p.body_code, p.name)]
     if not found:
         raise NotFound(f"{party!r} er ikke part i høringen.")
-    text = (text or "").strip()
-    if not 0 < len(text) <= 50_000:
+    text = checked_text(text, "Høringssvaret", max_length=50_000, lines=True)
+    if not text:
         raise InvalidInput("Høringssvaret skal have 1-50000 tegn.")
     response = HearingResponse(hearing_id=hearing_id, party_id=found[0].id,
                                received_on=parse_date(received_on), text=text)

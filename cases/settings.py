@@ -49,8 +49,9 @@ class Settings(BaseSettings):
     # Web. The key signs session cookies and unsubscribe links; unset, secret_key() makes one.
     secret_key: str | None = Field(None, min_length=32, repr=False,
                                    validation_alias="SAGSGANG_SECRET_KEY")
-    # Send the session cookie over HTTPS only (turn on behind TLS).
-    secure_cookies: bool = Field(False, validation_alias="SAGSGANG_SECURE_COOKIES")
+    # Send the session cookie over HTTPS only: unset, on exactly when the site URL is https.
+    secure_cookies: bool | None = Field(None, validation_alias="SAGSGANG_SECURE_COOKIES",
+                                        validate_default=True)
     session_hours: int = Field(12, gt=0, validation_alias="SAGSGANG_SESSION_HOURS")
     # Database connections per process: each web request holds one for its whole life, and
     # waits at most this long for one before it is answered "try again" (503). As many as the
@@ -102,6 +103,14 @@ class Settings(BaseSettings):
     @classmethod
     def _without_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("secure_cookies")
+    @classmethod
+    def _secure_behind_https(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        # Declared after site_url, so that one is read first.
+        if value is not None or "site_url" not in info.data:
+            return value
+        return info.data["site_url"].lower().startswith("https://")
 
 
 _PROBLEMS = {

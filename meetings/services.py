@@ -34,6 +34,7 @@ from cases import services as case_services
 from cases.dates import format_date, parse_date, to_local
 from cases.models import Case, Membership, User, utcnow
 from cases.organisation import Organisation
+from cases.schemas import ACTION_TEXT, MAX_TEXT, checked_text
 from cases.settings import current_organisation
 from meetings import queries
 from meetings.calendar import add_weekdays, agenda_deadlines, local_day, local_instant, rules_for
@@ -65,6 +66,8 @@ OBJECTION_WEEKDAYS = 5
 
 # Who did it, when a caller does not say (the audit log needs a name).
 DEFAULT_ACTOR = "sekretariatet"
+MAX_PLACE = 300
+MAX_REASON = 2000  # why a meeting moved or was cancelled, why a case came late
 
 
 # -- the calendar ------------------------------------------------------------------------------
@@ -89,8 +92,8 @@ def _new_meeting(session: Session, *, body: str, day: str | date, at: time | str
                                              Meeting.starts_at == starts_at)).first():
         raise InvalidInput(f"{found.code} har allerede et møde {format_date(day)} "
                            f"kl. {at:%H:%M}.")
-    meeting = Meeting(body_code=found.code, starts_at=starts_at, place=place.strip()[:300],
-                      created_at=now)
+    meeting = Meeting(body_code=found.code, starts_at=starts_at, created_at=now,
+                      place=checked_text(place, "Mødestedet", max_length=MAX_PLACE))
     session.add(meeting)
     session.flush()
     return meeting
@@ -133,7 +136,8 @@ def move_meeting(session: Session, meeting_id: int, *, day: str | date,
     now = now or utcnow()
     meeting = _changeable_meeting(session, meeting_id)
     from_date = local_day(meeting.starts_at)
-    if not (reason or "").strip():
+    reason = checked_text(reason, "Begrundelsen", max_length=MAX_REASON, lines=True)
+    if not reason:
         raise InvalidInput("Angiv en begrundelse for at flytte mødet.")
     day = parse_date(day)
     at = _time(at) if at else local_instant_time(meeting)
@@ -146,7 +150,7 @@ def move_meeting(session: Session, meeting_id: int, *, day: str | date,
                            f"kl. {at:%H:%M}.")
     meeting.starts_at = starts_at
     if place is not None:
-        meeting.place = place.strip()[:300]
+        meeting.place = checked_text(place, "Mødestedet", max_length=MAX_PLACE)
     meeting.status = MOVED
     meeting.status_reason = reason.strip()
     session.add(meeting)
@@ -171,7 +175,8 @@ def cancel_meeting(session: Session, meeting_id: int, *, reason: str,
     """
     now = now or utcnow()
     meeting = _changeable_meeting(session, meeting_id)
-    if not (reason or "").strip():
+    reason = checked_text(reason, "Begrundelsen", max_length=MAX_REASON, lines=True)
+    if not reason:
         raise InvalidInput("Angiv en begrundelse for at aflyse mødet.")
     found = queries.items(session, meeting.id)
     if any(item.decided_at for item in found):
@@ -269,7 +274,7 @@ def add_standing_item(session: Session, meeting_id: int, kind: str, *, text: str
         raise InvalidInput(f"Dagsordenen har allerede punktet «{STANDING_ITEMS[kind]}».")
     return _append_item(session, meeting, AgendaItem(
         meeting_id=meeting.id, standing=kind, number=0, title=STANDING_ITEMS[kind],
-        text=(text or "").strip()))
+        text=checked_text(text, "Punktets tekst", max_length=MAX_TEXT, lines=True)))
 
 
 def _open_agenda(session: Session, meeting_id: int, now: datetime) -> Meeting:
@@ -287,7 +292,7 @@ def _late_reason(org: Organisation, meeting: Meeting, now: datetime, reason: str
                                  rules_for(org, body.code))
     if local_day(now) <= deadlines.submission:
         return ""
-    reason = (reason or "").strip()
+    reason = checked_text(reason, "Begrundelsen", max_length=MAX_REASON, lines=True)
     if not reason:
         raise TransitionRefused(
             f"Fristen for at indsende sager til {body.code}-mødet {format_date(meeting.starts_at)} "
@@ -467,7 +472,7 @@ def _publication_late_reason(org: Organisation, meeting: Meeting, now: datetime,
     meeting_day = local_day(meeting.starts_at)
     deadline = agenda_deadlines(body, meeting_day, rules_for(org, body.code)).agenda_out
     today = local_day(now)
-    reason = (reason or "").strip()
+    reason = checked_text(reason, "Begrundelsen", max_length=MAX_REASON, lines=True)
     if today <= deadline:
         return "", deadline
     if not reason and today <= meeting_day:
@@ -506,6 +511,10 @@ def record_item_decision(session: Session, item_id: int, *, wording: str, actor:
         known = ", ".join(w.label for w in decisions.WORDINGS if w.trigger != "record_earlier")
         raise InvalidInput(f"Ukendt beslutning: {wording!r}. Kendte: {known}.")
     _refuse_fields_of_another_wording(found, hearing, replaced_by)
+    decision_text = checked_text(decision_text, "Beslutningens tekst", max_length=ACTION_TEXT,
+                                 lines=True)
+    minority = checked_text(minority, "Mindretallets udtalelse", max_length=ACTION_TEXT,
+                            lines=True)
     proposal_decisions = proposal_decisions or []
     if item.case_id is not None:
         _fire_case_decision(session, org, meeting, item, found, now=now, actor=actor,
@@ -580,13 +589,13 @@ def record_absence(session: Session, meeting_id: int, *, name: str = "",
     if meeting.minutes_status == MINUTES_FINAL:
         raise TransitionRefused("Referatet er endeligt.")
     user = _user(session, username) if username else None
-    name = (user.name if user else name or "").strip()
-    if not 0 < len(name) <= 200:
+    name = checked_text(user.name if user else name, "Navnet", max_length=200)
+    if not name:
         raise InvalidInput("Angiv navnet på det fraværende medlem.")
     if any(a.name == name for a in queries.absences(session, meeting.id)):
         raise InvalidInput(f"{name} er allerede registreret som fraværende.")
     absence = Absence(meeting_id=meeting.id, user_id=user.id if user else None, name=name,
-                      note=(note or "").strip()[:500])
+                      note=checked_text(note, "Bemærkningen", max_length=500, lines=True))
     session.add(absence)
     session.flush()
     return absence

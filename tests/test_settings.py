@@ -100,6 +100,21 @@ def test_each_variable_sets_its_setting(monkeypatch, name, raw, field, expected)
     assert getattr(get_settings(), field) == expected
 
 
+@pytest.mark.parametrize("site_url, secure_cookies, expected", [
+    ("https://sager.ballerup.dk", None, True),  # derived from the site's address
+    ("HTTPS://sager.ballerup.dk/", None, True),
+    ("http://127.0.0.1:8000", None, False),
+    ("https://sager.ballerup.dk", "false", False),  # the variable, when set, decides
+    ("http://127.0.0.1:8000", "true", True),
+])
+def test_the_session_cookie_is_secure_when_the_site_is_https(monkeypatch, site_url,
+                                                            secure_cookies, expected):
+    monkeypatch.setenv("SAGSGANG_SITE_URL", site_url)
+    if secure_cookies is not None:
+        monkeypatch.setenv("SAGSGANG_SECURE_COOKIES", secure_cookies)
+    assert get_settings().secure_cookies is expected
+
+
 def test_the_outbox_paces_itself_by_the_settings(monkeypatch):
     for name, raw in [("SAGSGANG_SWEEP_SECONDS", "0.5"), ("SAGSGANG_SWEEP_BATCH", "50"),
                       ("SAGSGANG_TASK_SIZE", "3"), ("SAGSGANG_QUEUE_TIMEOUT_SECONDS", "4"),

@@ -326,9 +326,10 @@ def test_it_refuses_forged_and_crossed_unsubscribe_links(web_app, web_engine):
 
 def test_it_makes_and_revokes_api_keys_per_user(web_app, web_engine):
     client = as_role(web_app, "case_owner")
-    client.post("/api-noegler", data={"csrf_token": page_csrf(client), "name": "ESDH"})
-    html = client.get("/api-noegler").text
+    html = client.post("/api-noegler", data={"csrf_token": page_csrf(client),
+                                              "name": "ESDH"}).text  # shown in the answer only
     token = re.search(r'<code id="new-token">([^<]+)</code>', html).group(1)
+    assert "new-token" not in client.get("/api-noegler").text
     api = anonymous(web_app)
     assert api.get("/api/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     key_id = re.search(r'/api-noegler/(\d+)/tilbagekald', html).group(1)

@@ -5,7 +5,9 @@ The fixtures (web_db, web_app, web_engine, api_tokens) reach the tests through c
 a test module imports only the helpers."""
 
 import re
+from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -143,3 +145,33 @@ def close_on_agenda(engine, number: str, body: str = "SU") -> int:
         item = place_case(session, meeting.id, number, late_reason="test")
         set_closed(session, item.id, True)
         return item.id
+
+
+# -- the app in its own process ----------------------------------------------------------------
+
+SECRET_KEY = "the-tests-own-secret-key-of-40-characters"
+
+
+@contextmanager
+def served(url: str, log_dir: Path, **env):
+    """The web app under uvicorn in its own process (tests/servers.WebServer) on the database
+    at `url`, with a known secret key (so a test can read the session cookie it signs)."""
+    from servers import WebServer
+
+    settings = {"DATABASE_URL": url, "SAGSGANG_VAR_DIR": str(log_dir),
+                "SAGSGANG_SECRET_KEY": SECRET_KEY, **env}
+    with WebServer(settings, log_dir) as server:
+        yield server
+
+
+def http_client(server, username: str | None = None, password: str | None = None):
+    """An httpx client on the served app; logged in when a username is given."""
+    import httpx
+
+    client = httpx.Client(base_url=server.url, follow_redirects=False, timeout=30)
+    if username:
+        token = csrf_of(client.get("/login").text)
+        response = client.post("/login", data={"username": username, "password": password,
+                                               "csrf_token": token, "next": "/"})
+        assert response.status_code == 303, response.text
+    return client

@@ -2,25 +2,29 @@
 
 Errors never reach a user as a stack trace: a UserError becomes its Danish message (a flash
 message on a page, `{"detail": ...}` with 400/404/409 in the API); anything unexpected
-becomes a plain Danish "something went wrong" and is logged on the server.
+becomes a plain Danish "something went wrong" and is logged on the server. Every error of the
+API has that one shape, `{"detail": "<Danish message>"}`, whatever its cause: invalid input,
+malformed JSON, a wrong method, an unknown address, a body too large.
 """
 
 import logging
+from typing import get_args
 from urllib.parse import quote
 
 import anyio
+import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from cases.db import DatabaseBusy, engine_for
 from cases.schemas import describe
 from cases.settings import PROJECT_DIR, load_settings, secret_key
-from web import api, feeds, meeting_pages, pages, public, user_pages
+from web import api, docs, feeds, meeting_pages, pages, public, user_pages
 from web.auth import Forbidden, NotAuthenticated, request_connection
 from web.rendering import flash, page, redirect, safe_path
 from workflow.errors import Conflict, NotFound, TransitionRefused, UserError
@@ -28,16 +32,45 @@ from workflow.errors import Conflict, NotFound, TransitionRefused, UserError
 log = logging.getLogger("sagsgang.web")
 STATIC_DIR = PROJECT_DIR / "web" / "static"
 RETRY_AFTER_SECONDS = 5  # a busy database: the pool or SQLite's write lock is seldom held longer
+# The largest request body taken. A case with every text at its longest is 1 MB of UTF-8, and
+# 3.1 MB as a form or as JSON with \u escapes (each "æ" 6 bytes).
+MAX_BODY_BYTES = 4 * 1024 * 1024
+# Ids are INTEGER columns: 32 bits on PostgreSQL (64 on SQLite). A larger number names no row,
+# but the database refuses to compare with it (a 500), so ids_in_range answers first.
+MAX_ID = 2**31 - 1
+
+
+def ids_in_range(request: Request) -> None:
+    """An app-wide dependency: an integer path or query parameter beyond the database's
+    integers names nothing there, so the answer is 404 (for every route, public ones too)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    values = [request.path_params.get(name, "") for name in _ints(route.dependant.path_params)]
+    values += [value for name in _ints(route.dependant.query_params)
+               for value in request.query_params.getlist(name)]
+    for value in values:
+        digits = str(value).strip().lstrip("+-").lstrip("0")
+        # Thousands of digits are not even turned into a number (Python refuses past 4300).
+        if digits.isdigit() and (len(digits) > len(str(MAX_ID)) or int(digits) > MAX_ID):
+            raise StarletteHTTPException(404)
+
+
+def _ints(fields) -> list[str]:
+    """The names of the parameters that are integers (`int`, `int | None`)."""
+    return [f.alias for f in fields
+            if int in (f.field_info.annotation, *get_args(f.field_info.annotation))]
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
     app = FastAPI(title="Sagsgang API", version="1",
                   description="Sager, sagsgang, møder, dagsordener, beslutninger, høringer og "
                               "frister. Kald med `Authorization: Bearer <API-nøgle>`.",
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
-                  dependencies=[Depends(request_connection)])
+                  docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
+                  dependencies=[Depends(ids_in_range), Depends(request_connection)])
     settings = load_settings()  # read and checked at start: a bad setting stops the app here
     app.state.engine = engine_for(database_url or settings.database_url)
+    app.add_middleware(BodyLimit)
     app.add_middleware(DatabaseTurns, turns=settings.db_pool_size,
                        wait_seconds=settings.db_pool_timeout_seconds)
     app.add_middleware(SecurityHeaders)
@@ -46,6 +79,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
                        same_site="lax", https_only=settings.secure_cookies)
     _add_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(docs.router)
     app.include_router(feeds.router)
     app.include_router(public.router)
     app.include_router(meeting_pages.router)
@@ -98,10 +132,9 @@ def busy_response(path: str):
 
 
 class SecurityHeaders:
-    """Pages may load only this site's own CSS and scripts, and may not be framed."""
-
-    POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-              "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+    """Every answer (pages, API, feeds, the API docs, static files, errors): this site's own
+    CSS and scripts only, never framed; and `Cache-Control: no-store` on every answer to
+    someone signed in, so that no browser or proxy cache keeps what only they may read."""
 
     def __init__(self, app):
         self.app = app
@@ -109,20 +142,71 @@ class SecurityHeaders:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        docs = scope["path"] == "/api/docs"  # Swagger UI loads its own scripts
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [(b"x-content-type-options", b"nosniff"),
-                            (b"x-frame-options", b"DENY"),
-                            (b"referrer-policy", b"same-origin")]
-                if not docs:
-                    headers.append((b"content-security-policy", self.POLICY.encode()))
-                message["headers"] = headers
+                message["headers"] = with_security_headers(scope, message.get("headers", []))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+          "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+# Reached with a personal secret in the address instead of a login: personal answers too.
+PERSONAL_PATHS = ("/feeds/personlig/", "/afmeld/", "/paamindelser/afmeld/")
+
+
+def with_security_headers(scope, headers) -> list[tuple[bytes, bytes]]:
+    """An answer's headers with those every answer carries (SecurityHeaders; the
+    unexpected-error handler, whose answer is sent from outside the middleware). On a personal
+    answer no-store replaces any caching a route allowed (a feed's max-age)."""
+    personal = _personal(scope)
+    return [*((name, value) for name, value in headers
+              if not (personal and name.lower() == b"cache-control")),
+            (b"content-security-policy", POLICY.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"same-origin"),
+            *([(b"cache-control", b"no-store")] if personal else [])]
+
+
+def _personal(scope) -> bool:
+    """Is this an answer to someone signed in (a session with a user, a bearer token, a
+    personal feed's secret)? Decided when the answer starts: a login that just succeeded
+    counts, a logout does not."""
+    if scope["path"].startswith("/static/"):  # the same files for everyone: cached as usual
+        return False
+    session = scope.get("session") or {}
+    return bool(session.get("user_id")) or scope["path"].startswith(PERSONAL_PATHS) or any(
+        name == b"authorization" for name, _ in scope.get("headers", []))
+
+
+class BodyLimit:
+    """Refuse a request body larger than MAX_BODY_BYTES with 413, as it is read (a declared
+    Content-Length at once; a chunked body when it grows past the limit). The error is raised
+    where the body is read, inside the routes, so the usual handler words it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            if not declared.isdigit() or len(declared) > 12 or int(declared) > MAX_BODY_BYTES:
+                raise StarletteHTTPException(413)
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_BODY_BYTES:
+                raise StarletteHTTPException(413)
+            return message
+
+        await self.app(scope, limited_receive, send)
 
 
 def is_api(request: Request) -> bool:
@@ -168,10 +252,9 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError):
-        try:
-            message = describe(ValidationError.from_exception_data("input", error.errors()))
-        except Exception:  # an error shape pydantic cannot rebuild: keep a plain message
-            message = "Ugyldigt input."
+        # The first place of each error is where in the request it was (body, query, path):
+        # the field's own name follows. ("body" is also a field of ours: the body that acts.)
+        message = describe([{**e, "loc": tuple(e["loc"])[1:]} for e in error.errors()])
         if is_api(request):
             return JSONResponse({"detail": message}, status_code=400)
         return page(request, "error.html", user=None, status_code=400,
@@ -179,10 +262,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
-        message = {404: "Siden findes ikke.", 405: "Metoden er ikke tilladt her."}.get(
-            error.status_code, str(error.detail))
+        message = HTTP_MESSAGES.get(error.status_code, str(error.detail))
         if is_api(request):
-            return JSONResponse({"detail": message}, status_code=error.status_code)
+            return JSONResponse({"detail": message}, status_code=error.status_code,
+                                headers=error.headers)
         return page(request, "error.html", user=None, status_code=error.status_code,
                     title="Fejl", message=message)
 
@@ -190,14 +273,39 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def database_busy(request: Request, error: DatabaseBusy):
         return busy_response(request.url.path)
 
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(sa.exc.DataError)
+    async def out_of_range(request: Request, error: Exception):
+        # A number or text the database cannot hold (SQLite: an integer past 64 bits;
+        # PostgreSQL: past a column's range or width) that no check caught before.
+        log.warning("refused on %s %s: %s", request.method, request.url.path, error)
+        message = "Et tal eller en tekst i forespørgslen er for stor."
+        if is_api(request):
+            return JSONResponse({"detail": message}, status_code=400)
+        return page(request, "error.html", user=None, status_code=400,
+                    title="Ugyldigt input", message=message)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception):
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         message = "Der opstod en uventet fejl. Prøv igen, eller kontakt sekretariatet."
+        # Sent from outside the middleware (Starlette's ServerErrorMiddleware): the headers
+        # are added here.
+        headers = {k.decode(): v.decode() for k, v in with_security_headers(request.scope, [])}
         if is_api(request):
-            return JSONResponse({"detail": message}, status_code=500)
+            return JSONResponse({"detail": message}, status_code=500, headers=headers)
         return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Fejl</title>"
-                            f"<p>{message}</p>", status_code=500)
+                            f"<p>{message}</p>", status_code=500, headers=headers)
+
+
+# What the framework's own refusals say: Starlette and FastAPI word them in English.
+HTTP_MESSAGES = {
+    400: "Forespørgslen kunne ikke læses.",
+    404: "Siden findes ikke.",
+    405: "Metoden er ikke tilladt her.",
+    413: f"Forespørgslen er for stor (højst {MAX_BODY_BYTES // (1024 * 1024)} MB).",
+    415: "Indholdets type understøttes ikke; send JSON.",
+}
 
 
 def _back(request: Request) -> str:

@@ -17,7 +17,9 @@ import secrets
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import timedelta
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlmodel import Session, select
 
@@ -155,7 +157,25 @@ def api_user(request: Request, session: Session = Depends(db)) -> CurrentUser:
     user = load_user(session, row.user_id) if row else None
     if user is None:
         raise NotAuthenticated()
+    _note_use(request, row)
     return user
+
+
+# When a token was last used is kept to the minute: written only when the kept time is older
+# than that, so a busy integration costs one small write a minute, not one per request.
+LAST_USED_STEP = timedelta(minutes=1)
+
+
+def _note_use(request: Request, row: ApiToken) -> None:
+    now = utcnow()
+    if row.last_used_at is not None and now - row.last_used_at < LAST_USED_STEP:
+        return
+    table = ApiToken.__table__
+    with write(request) as session:  # a second request at the same time: no-op
+        session.execute(table.update().where(
+            table.c.id == row.id, sa.or_(table.c.last_used_at.is_(None),
+                                         table.c.last_used_at < now - LAST_USED_STEP))
+            .values(last_used_at=now))
 
 
 def require(permission: str, *, api: bool = False):

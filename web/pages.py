@@ -537,10 +537,15 @@ def dashboard_cases(request: Request, figur: str = "", uge: str = "", centre: st
 
 
 # -- calendar address, API keys ----------------------------------------------------------------
+# A new calendar address and a new API key are secrets: each is shown once, in the answer to the
+# post that made it, and never put in the session cookie (signed, not encrypted: readable).
 
 @router.get("/kalender")
 def calendar_page(request: Request, user: CurrentUser = Depends(page_user)):
-    new_url = request.session.pop("new_feed_url", None)
+    return _calendar_page(request, user)
+
+
+def _calendar_page(request: Request, user: CurrentUser, new_url: str | None = None):
     return page(request, "calendar.html", user=user, new_url=new_url,
                 bodies=[b for b in current_organisation().bodies])
 
@@ -550,17 +555,15 @@ async def new_calendar_address(request: Request, user: CurrentUser = Depends(pag
     await form_with_csrf(request)
     with write(request) as session:
         token = tokens.new_feed_token(session, user.id)
-    request.session["new_feed_url"] = str(request.base_url).rstrip("/") + \
-        f"/feeds/personlig/{token}.ics"
     flash(request, "Din nye kalenderadresse er lavet; en tidligere adresse virker ikke mere.")
-    return redirect("/kalender")
+    return _calendar_page(request, user, new_url=str(request.base_url).rstrip("/")
+                          + f"/feeds/personlig/{token}.ics")
 
 
 @router.get("/api-noegler")
 def api_keys(request: Request, user: CurrentUser = Depends(page_user),
              session: Session = Depends(db)):
-    new_token = request.session.pop("new_api_token", None)
-    return page(request, "api_keys.html", user=user, new_token=new_token,
+    return page(request, "api_keys.html", user=user, new_token=None,
                 keys=tokens.api_tokens_of(session, user.id))
 
 
@@ -569,8 +572,8 @@ async def create_api_key(request: Request, user: CurrentUser = Depends(page_user
     form = await form_with_csrf(request)
     with write(request) as session:
         token = tokens.new_api_token(session, user.id, form.get("name"))
-    request.session["new_api_token"] = token
-    return redirect("/api-noegler")
+        keys = tokens.api_tokens_of(session, user.id)
+    return page(request, "api_keys.html", user=user, new_token=token, keys=keys)
 
 
 @router.post("/api-noegler/{token_id}/tilbagekald")

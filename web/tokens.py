@@ -4,14 +4,15 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases.models import ApiToken, FeedToken, User, utcnow
+from cases.schemas import checked_text
 from web.passwords import new_token, token_hash
 from workflow.errors import InvalidInput, NotFound
 
 
 def new_api_token(session: Session, user_id: int, name: str) -> str:
     """Make a token; return it in clear text (shown once, only its hash is kept)."""
-    name = (name or "").strip()
-    if not 0 < len(name) <= 200:
+    name = checked_text(name, "API-nøglens navn", max_length=200)
+    if not name:
         raise InvalidInput("Giv API-nøglen et navn (1-200 tegn), fx systemets navn.")
     token = "sg_" + new_token()
     session.add(ApiToken(user_id=user_id, name=name, token_hash=token_hash(token),

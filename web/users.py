@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases.models import ROLES, Membership, User
+from cases.schemas import MAX_EMAIL, NOT_AN_EMAIL, is_email, text_problem
 from cases.settings import current_organisation
 from web.passwords import hash_password, too_easy, verify_password
 from web.tokens import revoke_api_tokens
@@ -31,13 +32,10 @@ PASSWORD_TOO_EASY = ("Adgangskoden er for let at gætte: den ligner en almindeli
 MAX_PASSWORD = 1000  # argon2 takes any length; this only stops absurd input
 MAX_USERNAME = 100  # the column widths in cases.models.User
 MAX_NAME = 200
-MAX_EMAIL = 254
 # The roles whose centre means something (case owners' cases, managers' weekly digest).
 CENTRE_ROLES = (CASE_OWNER, MANAGER)
 
 _USERNAME = re.compile(r"[\w.@-]+")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class WrongPassword(InvalidInput):
@@ -223,8 +221,9 @@ def _text(raw: str | None, label: str, limit: int) -> str:
         raise InvalidInput(f"Skriv {label}.")
     if len(value) > limit:
         raise InvalidInput(f"{label[0].upper()}{label[1:]} må højst have {limit} tegn.")
-    if _CONTROL.search(value):
-        raise InvalidInput(f"{label[0].upper()}{label[1:]} indeholder ugyldige tegn.")
+    problem = text_problem(value, lines=False)
+    if problem:
+        raise InvalidInput(f"{label[0].upper()}{label[1:]} {problem}.")
     return value
 
 
@@ -233,8 +232,8 @@ def _fields(*, name: str, email: str, role: str, centre: str | None,
     """The checked, tidied values shared by create and edit."""
     name = _text(name, "brugerens navn", MAX_NAME)
     email = _text(email, "en e-mailadresse", MAX_EMAIL)
-    if not _EMAIL.fullmatch(email):
-        raise InvalidInput(f"«{email}» er ikke en gyldig e-mailadresse (fx navn@kommune.dk).")
+    if not is_email(email):
+        raise InvalidInput(f"«{email}» {NOT_AN_EMAIL}.")
     if role not in ROLES:
         raise InvalidInput(f"Ukendt rolle: {role!r}. Vælg en af: {', '.join(ROLES.values())}.")
     org = current_organisation()
