@@ -127,7 +127,7 @@ def busy_response(path: str):
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if path.startswith("/api/"):
         return JSONResponse({"detail": message}, status_code=503, headers=headers)
-    return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Travlt</title>"
+    return HTMLResponse(f"<!doctype html><html lang=da><meta charset=utf-8><title>Travlt</title>"
                         f"<p>{message}</p>", status_code=503, headers=headers)
 
 
@@ -294,7 +294,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         headers = {k.decode(): v.decode() for k, v in with_security_headers(request.scope, [])}
         if is_api(request):
             return JSONResponse({"detail": message}, status_code=500, headers=headers)
-        return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Fejl</title>"
+        return HTMLResponse(f"<!doctype html><html lang=da><meta charset=utf-8><title>Fejl</title>"
                             f"<p>{message}</p>", status_code=500, headers=headers)
 
 
