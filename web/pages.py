@@ -68,11 +68,11 @@ def login_form(request: Request, next: str = "/",
 @router.post("/login")
 async def login(request: Request, session: Session = Depends(db)):
     """Check the password unless throttled (web.logins): a refused try checks nothing."""
-    form = await form_with_csrf(request)
     if not get_settings().local_login:  # only the identity provider's login (web.oidc)
         flash(request, "Der logges ikke ind med adgangskode her. Log ind med "
                        f"{current_organisation().name}-konto.", "error")
         return redirect("/login")
+    form = await form_with_csrf(request)
     username, address, now = form.get("username"), logins.client_address(request), utcnow()
     wait = logins.wait_seconds(session, username, address, now)
     if wait:
