@@ -19,10 +19,11 @@ from sqlmodel import select
 
 from cases.db import make_engine, write_session
 from cases.models import Membership, User
-from cases.settings import PROJECT_DIR
+from cases.organisation import parse_organisation
+from cases.settings import PROJECT_DIR, SettingsError
 from demo.users import ensure_demo_users
 
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow  # the tests that start the provider and the app
 
 OIDC_DIR = PROJECT_DIR / "tests" / "oidc"
 CLIENT_ID, CLIENT_SECRET = "sagsgang", "klientens-hemmelighed-kun-til-test-0123456789"
@@ -187,14 +188,75 @@ def user_of(sso: Site, subject: str) -> tuple[User | None, set[str]]:
         return user, bodies
 
 
-# -- tests -------------------------------------------------------------------------------------
+# -- the mapping and the settings (no processes) ------------------------------------------------
 
+def test_groups_give_the_role_that_may_do_the_most_and_their_bodies(org):
+    mapping = org.oidc
+    assert mapping.claim == "groups"
+    assert mapping.role_for({"sagsgang-sagsbehandlere", "sagsgang-administratorer"}) == "admin"
+    assert mapping.role_for({"sagsgang-ledere", "su-medlemmer"}) == "manager"
+    assert mapping.role_for({"su-medlemmer", "kb-medlemmer"}) == "member"  # a body: a member
+    assert mapping.bodies_for({"su-medlemmer", "kb-medlemmer", "x"}) == ("KB", "SU")
+    assert mapping.centre_for({"center-voksne-sundhed"}) == "Center for Voksne og Sundhed"
+    assert mapping.role_for({"alle-medarbejdere"}) is None
+    assert mapping.role_for(set()) is None
+
+
+@pytest.mark.parametrize("section, problem", [
+    ({"roles": {"g": "chef"}}, "role must be one of"),
+    ({"bodies": {"g": ["XX"]}}, "unknown body 'XX'"),
+    ({"bodies": {"g": "SU"}}, "a list of body codes"),
+    ({"centres": {"g": "Center for Ingenting"}}, "unknown centre"),
+])
+def test_a_wrong_oidc_section_stops_the_organisation_file(section, problem):
+    data = {"bodies": [{"code": "SU", "name": "Socialudvalget", "kind": "standing_committee"}],
+            "centres": [{"name": "Center for Voksne og Sundhed"}], "oidc": section}
+    with pytest.raises(ValueError, match=problem):
+        parse_organisation(data)
+
+
+def test_a_provider_without_its_secret_stops_the_app(monkeypatch, sqlite_url):
+    from web.app import create_app
+
+    monkeypatch.setenv("SAGSGANG_OIDC_ISSUER", "https://login.example.dk/realms/ballerup")
+    monkeypatch.setenv("SAGSGANG_OIDC_CLIENT_ID", "sagsgang")
+    monkeypatch.delenv("SAGSGANG_OIDC_CLIENT_SECRET", raising=False)
+    with pytest.raises(SettingsError, match="SAGSGANG_OIDC_CLIENT_SECRET"):
+        create_app(sqlite_url)
+
+
+def test_no_passwords_and_no_provider_stops_the_app(monkeypatch, sqlite_url):
+    from web.app import create_app
+
+    monkeypatch.delenv("SAGSGANG_OIDC_ISSUER", raising=False)
+    monkeypatch.setenv("SAGSGANG_LOCAL_LOGIN", "false")
+    with pytest.raises(SettingsError, match="ingen ville kunne logge ind"):
+        create_app(sqlite_url)
+
+
+def test_forms_may_end_at_the_provider_and_nowhere_else(monkeypatch):
+    from web.app import _policy
+
+    monkeypatch.delenv("SAGSGANG_OIDC_ISSUER", raising=False)
+    assert "form-action 'self';" in _policy()
+    monkeypatch.setenv("SAGSGANG_OIDC_ISSUER", "https://login.example.dk/realms/ballerup/")
+    monkeypatch.setenv("SAGSGANG_OIDC_CLIENT_ID", "sagsgang")
+    monkeypatch.setenv("SAGSGANG_OIDC_CLIENT_SECRET", "hemmelig")
+    from cases.settings import load_settings
+    load_settings()
+    assert "form-action 'self' https://login.example.dk;" in _policy()
+
+
+# -- tests against the provider --------------------------------------------------------------
+
+@slow
 def test_the_login_page_offers_the_municipalitys_login_and_passwords(sso):
     html = client(sso.server).get("/login").text
     assert "Log ind med Ballerup Kommune-konto" in html
     assert 'name="password"' in html
 
 
+@slow
 def test_a_first_login_creates_the_user_with_the_role_of_their_group(sso):
     browser, response = sso_login(sso, "anne", next="/kalender")
     assert response.status_code == 303, response.text
@@ -207,6 +269,7 @@ def test_a_first_login_creates_the_user_with_the_role_of_their_group(sso):
     assert browser.get("/koer").status_code == 200  # the secretariat's queues
 
 
+@slow
 def test_a_member_group_makes_a_member_of_that_body(sso):
     browser, response = sso_login(sso, "bo")
     assert response.status_code == 303 and logged_in(browser)
@@ -215,6 +278,7 @@ def test_a_member_group_makes_a_member_of_that_body(sso):
     assert browser.get("/koer").status_code == 403  # members have no queues
 
 
+@slow
 def test_role_and_memberships_are_taken_afresh_at_each_login(sso):
     sso_login(sso, "dorte")
     first, first_bodies = user_of(sso, "dorte")
@@ -227,6 +291,7 @@ def test_role_and_memberships_are_taken_afresh_at_each_login(sso):
     assert (again.role, bodies) == ("member", {"KB", "ØU"})
 
 
+@slow
 def test_a_person_in_no_mapped_group_is_refused_and_no_user_is_made(sso):
     browser, response = sso_login(sso, "carl")
     message = refusal(browser, response)
@@ -236,6 +301,7 @@ def test_a_person_in_no_mapped_group_is_refused_and_no_user_is_made(sso):
     assert user_of(sso, "carl") == (None, set())
 
 
+@slow
 def test_someone_who_left_every_mapped_group_is_refused_and_keeps_nothing_new(sso):
     sso_login(sso, "finn")
     sso.provider.set_groups("finn", ["kantineudvalget"])
@@ -244,6 +310,7 @@ def test_someone_who_left_every_mapped_group_is_refused_and_keeps_nothing_new(ss
     assert not logged_in(browser)
 
 
+@slow
 def test_a_username_already_taken_locally_is_never_merged(sso):
     browser, response = sso_login(sso, "eva")
     assert response.status_code == 303 and logged_in(browser)
@@ -255,6 +322,7 @@ def test_a_username_already_taken_locally_is_never_merged(sso):
         assert (local.oidc_subject, local.role) == (None, "secretariat")
 
 
+@slow
 def test_logout_ends_the_session_and_the_login_at_the_provider(sso):
     browser, response = sso_login(sso, "anne")
     assert logged_in(browser)
@@ -273,6 +341,7 @@ def test_logout_ends_the_session_and_the_login_at_the_provider(sso):
     assert not logged_in(copied)  # the old cookie is dead, copied or not
 
 
+@slow
 def test_a_local_login_logs_out_without_the_provider(sso):
     browser = client(sso.server)
     assert try_login(browser, "leder", "leder-demo").status_code == 303
@@ -280,6 +349,7 @@ def test_a_local_login_logs_out_without_the_provider(sso):
     assert response.headers["location"] == "/login"
 
 
+@slow
 def test_an_answer_meant_for_another_browser_is_refused(sso):
     """The state: a code sent to someone else's browser (a planted login) is not taken."""
     victim = client(sso.server)
@@ -295,6 +365,7 @@ def test_an_answer_meant_for_another_browser_is_refused(sso):
     assert not logged_in(tampered)
 
 
+@slow
 def test_a_stolen_code_is_refused_without_its_verifier(sso):
     """PKCE: a code made for another browser's challenge, brought with this browser's own
     state, is refused by the provider (this browser's verifier does not fit)."""
@@ -309,6 +380,7 @@ def test_a_stolen_code_is_refused_without_its_verifier(sso):
     assert "grant refused: code_verifier does not match code_challenge" in refused
 
 
+@slow
 def test_without_local_passwords_only_the_municipalitys_login_is_offered(
         tmp_path_factory, migrated_sqlite, provider, ports):
     with site(tmp_path_factory.mktemp("sso-only"), migrated_sqlite, provider, ports[1],
