@@ -133,7 +133,8 @@ def site(directory: Path, migrated_sqlite, provider: OpenIdProvider, port: int, 
 
 @pytest.fixture(scope="module")
 def ports():
-    return free_port(), free_port()  # the app, the app without local passwords
+    # the app, the app without local passwords, the app that names the issuer otherwise
+    return free_port(), free_port(), free_port()
 
 
 @pytest.fixture(scope="module")
@@ -397,3 +398,28 @@ def test_without_local_passwords_only_the_municipalitys_login_is_offered(
         assert not logged_in(browser)
         browser, response = sso_login(only, "anne")  # the provider's login works
         assert response.status_code == 303 and logged_in(browser)
+
+
+@slow
+def test_an_id_token_from_another_issuer_than_the_configured_one_is_refused(
+        tmp_path_factory, migrated_sqlite, provider, ports):
+    """The same provider reached as localhost: its ID tokens name 127.0.0.1 as issuer, which
+    is not the issuer configured, so they are refused (whatever its metadata says)."""
+    with site(tmp_path_factory.mktemp("sso-issuer"), migrated_sqlite, provider, ports[2],
+              SAGSGANG_OIDC_ISSUER=provider.issuer.replace("127.0.0.1", "localhost")) as other:
+        browser = client(other.server)
+        response = browser.get("/login/oidc")
+        location = response.headers["location"]
+        assert "/auth?" in location
+        for _ in range(10):
+            if location.startswith(other.server.url + CALLBACK):
+                break
+            if "/interaction/" in location:
+                location += "?" + urlencode({"account": "anne"})
+            response = browser.get(location)
+            location = urljoin(str(response.url), response.headers["location"])
+        response = browser.get(location)
+        assert "blev afvist" in refusal(browser, response)
+        assert not logged_in(browser)
+        assert "OpenID Connect login refused: invalid_claim: Invalid claim: 'iss'" in \
+            other.server.tail(50)
