@@ -42,6 +42,8 @@ ACCOUNTS = {
             "preferred_username": "sekretariat", "groups": ["sagsgang-ledere"]},
     "finn": {"name": "Finn Fog", "email": "finn@ballerup.dk",
              "groups": ["sagsgang-sekretariat"]},
+    "gitte": {"name": "Gitte Gram", "email": "gitte@ballerup.dk", "groups": ["su-medlemmer"]},
+    "hans": {"name": "Hans Holm", "groups": ["sagsgang-sekretariat"]},  # no e-mail address
 }
 
 
@@ -309,6 +311,29 @@ def test_someone_who_left_every_mapped_group_is_refused_and_keeps_nothing_new(ss
     browser, response = sso_login(sso, "finn")
     assert "Du har ikke adgang til sagsgang" in refusal(browser, response)
     assert not logged_in(browser)
+
+
+@slow
+def test_a_deactivated_user_is_refused_at_the_provider_login_too(sso):
+    from web import users
+
+    sso_login(sso, "gitte")
+    user, _ = user_of(sso, "gitte")
+    with write_session(sso.engine) as session:
+        users.set_active(session, user.id, False)
+    browser, response = sso_login(sso, "gitte")
+    assert "Din bruger i sagsgang er deaktiveret" in refusal(browser, response)
+    assert not logged_in(browser)
+
+
+@slow
+def test_a_person_without_an_email_address_is_refused_and_no_user_is_made(sso):
+    browser, response = sso_login(sso, "hans")
+    message = refusal(browser, response)
+    assert "Login via Ballerup Kommune kunne ikke gennemføres" in message
+    assert "e-mailadresse" in message
+    assert not logged_in(browser)
+    assert user_of(sso, "hans") == (None, set())
 
 
 @slow
