@@ -250,6 +250,21 @@ def test_forms_may_end_at_the_provider_and_nowhere_else(monkeypatch):
     assert "form-action 'self' https://login.example.dk;" in _policy()
 
 
+def test_a_provider_that_does_not_answer_refuses_the_login_with_a_message(monkeypatch,
+                                                                         sqlite_url):
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    monkeypatch.setenv("SAGSGANG_OIDC_ISSUER", f"http://127.0.0.1:{free_port()}")  # closed
+    monkeypatch.setenv("SAGSGANG_OIDC_CLIENT_ID", "sagsgang")
+    monkeypatch.setenv("SAGSGANG_OIDC_CLIENT_SECRET", "hemmelig")
+    browser = TestClient(create_app(sqlite_url), follow_redirects=False)
+    response = browser.get("/login/oidc")
+    assert (response.status_code, response.headers["location"]) == (303, "/login")
+    assert "Kommunens login svarer ikke lige nu" in flashes(browser.get("/login").text)
+
+
 # -- tests against the provider --------------------------------------------------------------
 
 @slow

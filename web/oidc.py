@@ -18,13 +18,13 @@ it like any other and then, if the provider has an end-session endpoint, ends th
 
 import logging
 import re
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-import httpx
+import authlib.deprecate  # noqa: F401  (sets its warning filter before ours below)
 import sqlalchemy as sa
-from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from joserfc.errors import JoseError
@@ -37,6 +37,16 @@ from web import users
 from web.auth import log_in, write
 from web.rendering import flash, redirect, safe_path
 from workflow.errors import InvalidInput, NotFound
+
+with warnings.catch_warnings():
+    # authlib prefers the newer httpx2 and says at import that httpx is deprecated; httpx is
+    # the HTTP client this project has (starlette's test client too), and authlib uses it.
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.starlette_client import OAuth, OAuthError
+try:  # the HTTP client authlib talks to the provider with: its errors are that module's
+    import httpx2 as http
+except ImportError:
+    import httpx as http
 
 log = logging.getLogger("sagsgang.web.oidc")
 router = APIRouter(include_in_schema=False)
@@ -116,7 +126,7 @@ async def start(request: Request, next: str = "/"):
     try:
         return await _client(provider).authorize_redirect(
             request, get_settings().site_url + CALLBACK)
-    except httpx.HTTPError as error:
+    except http.HTTPError as error:
         log.warning("identity provider unreachable: %s", error)
         return _refuse(request, _UNREACHABLE)
 
@@ -129,7 +139,7 @@ async def callback(request: Request):
         token = await _client(provider).authorize_access_token(
             request, claims_options={"iss": {"essential": True, "values": [provider.issuer]},
                                      "exp": {"essential": True}})
-    except httpx.HTTPError as error:
+    except http.HTTPError as error:
         log.warning("identity provider unreachable: %s", error)
         return _refuse(request, _UNREACHABLE)
     except (OAuthError, JoseError) as error:  # wrong state, code, verifier, token, signature
@@ -232,7 +242,7 @@ async def end_session_url(request: Request) -> str | None:
         found = await client.create_logout_url(
             post_logout_redirect_uri=get_settings().site_url + "/login",
             client_id=provider.client_id)
-    except httpx.HTTPError as error:  # our session ends all the same
+    except http.HTTPError as error:  # our session ends all the same
         log.warning("identity provider unreachable at logout: %s", error)
         return None
     return found["url"]
