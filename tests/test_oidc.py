@@ -4,6 +4,7 @@ uvicorn in its own. The tests drive the whole flow with HTTP requests as a brows
 our login page, the provider's authorisation endpoint, its login and consent, our callback."""
 
 import json
+import os
 import shutil
 import subprocess
 from contextlib import contextmanager
@@ -43,6 +44,8 @@ ACCOUNTS = {
     "finn": {"name": "Finn Fog", "email": "finn@ballerup.dk",
              "groups": ["sagsgang-sekretariat"]},
     "gitte": {"name": "Gitte Gram", "email": "gitte@ballerup.dk", "groups": ["su-medlemmer"]},
+    "finn2": {"name": "Finn Anden", "email": "finn2@ballerup.dk",
+              "groups": ["sagsgang-sekretariat"]},
     "hans": {"name": "Hans Holm", "groups": ["sagsgang-sekretariat"]},  # no e-mail address
 }
 
@@ -463,3 +466,31 @@ def test_an_id_token_from_another_issuer_than_the_configured_one_is_refused(
         assert not logged_in(browser)
         assert "OpenID Connect login refused: invalid_claim: Invalid claim: 'iss'" in \
             other.server.tail(50)
+
+
+# -- in a real browser ---------------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("SAGSGANG_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": ["--no-sandbox", "--disable-gpu", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update"]}
+
+
+@slow
+@pytest.mark.browser
+@pytest.mark.timeout(120)
+def test_in_chromium_the_login_and_the_logout_go_through_the_provider(sso, page):
+    """The forms that end at the provider (our login button, the logout) are let through by
+    the security policy (Chromium applies form-action to where a form's answer redirects)."""
+    page.goto(sso.server.url + "/login")
+    page.click("text=Log ind med Ballerup Kommune-konto")
+    page.wait_for_url(f"{sso.provider.issuer}/interaction/**")
+    page.goto(page.url + "?account=finn2")
+    page.wait_for_url(f"{sso.server.url}/**")
+    assert "Log ud (Finn Anden)" in page.content()
+    page.click("text=Log ud")
+    page.wait_for_url(f"{sso.provider.issuer}/session/end**")
