@@ -220,6 +220,8 @@ ROLES = {
 
 
 class User(SQLModel, table=True):
+    # One user per person at the identity provider (NULLs, the local users, never clash).
+    __table_args__ = (sa.Index("ix_user_oidc", "oidc_issuer", "oidc_subject", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=100, sa_column_kwargs={"unique": True})
     name: str = Field(max_length=200)
@@ -231,6 +233,10 @@ class User(SQLModel, table=True):
     # Every session cookie carries the epoch it was made in; moving it on (logout, a new
     # password, deactivation, reactivation) ends every earlier session at once (web.auth).
     session_epoch: int = 0
+    # Single sign-on (web.oidc): the provider's issuer and its stable subject ("sub") for this
+    # person, the one thing a login matches on (names, addresses and usernames change).
+    oidc_issuer: str | None = Field(default=None, max_length=300)
+    oidc_subject: str | None = Field(default=None, max_length=255)
 
 
 class Membership(SQLModel, table=True):

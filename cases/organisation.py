@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
+from workflow import access
 from workflow.errors import InvalidInput, NotFound
 from workflow.machine import state_label
 
@@ -38,6 +39,40 @@ class Body:
         return self.kind == STANDING_COMMITTEE
 
 
+# Several groups giving roles: the role that may do the most wins.
+ROLE_PRECEDENCE = (access.ADMIN, access.SECRETARIAT, access.MANAGER, access.CASE_OWNER,
+                   access.MEMBER)
+
+
+@dataclass(frozen=True)
+class OidcMapping:
+    """The [oidc] section: the municipality's identity provider (SAGSGANG_OIDC_ISSUER and
+    SAGSGANG_OIDC_CLIENT_ID override issuer and client_id; the secret is only ever in the
+    environment) and how the groups in its `claim` become a role, bodies and a centre."""
+
+    issuer: str = ""
+    client_id: str = ""
+    claim: str = "groups"
+    roles: tuple[tuple[str, str], ...] = ()  # (group, role)
+    bodies: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (group, body codes)
+    centres: tuple[tuple[str, str], ...] = ()  # (group, centre)
+
+    def role_for(self, groups: set[str]) -> str | None:
+        """The role these groups give; a member of a body's group is at least a member;
+        None: no mapped group at all (no login)."""
+        roles = {role for group, role in self.roles if group in groups}
+        if not roles and self.bodies_for(groups):
+            roles = {access.MEMBER}
+        return next((role for role in ROLE_PRECEDENCE if role in roles), None)
+
+    def bodies_for(self, groups: set[str]) -> tuple[str, ...]:
+        codes = [code for group, codes in self.bodies if group in groups for code in codes]
+        return tuple(dict.fromkeys(codes))
+
+    def centre_for(self, groups: set[str]) -> str | None:
+        return next((centre for group, centre in self.centres if group in groups), None)
+
+
 @dataclass(frozen=True)
 class Organisation:
     name: str
@@ -46,6 +81,7 @@ class Organisation:
     require_finance_statement: bool = True
     custom_days_off: tuple[str, ...] = ()  # "MM-DD"
     office_hours: tuple[time, time] = (time(8, 0), time(16, 0))
+    oidc: OidcMapping = OidcMapping()
     _by_code: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -125,6 +161,30 @@ def _parse_body(raw: dict) -> Body:
     )
 
 
+def _parse_oidc(raw: dict, codes: list[str], centres: tuple[str, ...]) -> OidcMapping:
+    roles = raw.get("roles", {})
+    bodies = raw.get("bodies", {})
+    group_centres = raw.get("centres", {})
+    for group, role in roles.items():
+        if role not in ROLE_PRECEDENCE:
+            raise ValueError(f"oidc.roles {group!r}: role must be one of "
+                             f"{', '.join(ROLE_PRECEDENCE)}")
+    for group, listed in bodies.items():
+        if not isinstance(listed, list) or not listed:
+            raise ValueError(f"oidc.bodies {group!r}: a list of body codes")
+        unknown = [code for code in listed if code not in codes]
+        if unknown:
+            raise ValueError(f"oidc.bodies {group!r}: unknown body {unknown[0]!r}")
+    for group, centre in group_centres.items():
+        if centre not in centres:
+            raise ValueError(f"oidc.centres {group!r}: unknown centre {centre!r}")
+    return OidcMapping(
+        issuer=str(raw.get("issuer", "")).rstrip("/"), client_id=str(raw.get("client_id", "")),
+        claim=str(raw.get("claim", "groups")), roles=tuple(roles.items()),
+        bodies=tuple((group, tuple(listed)) for group, listed in bodies.items()),
+        centres=tuple(group_centres.items()))
+
+
 def parse_organisation(data: dict) -> Organisation:
     municipality = data.get("municipality", {})
     bodies = tuple(_parse_body(raw) for raw in data.get("bodies", []))
@@ -134,10 +194,12 @@ def parse_organisation(data: dict) -> Organisation:
     if len([b for b in bodies if b.kind == COUNCIL]) > 1:
         raise ValueError("at most one body of kind 'council'")
     hours = municipality.get("office_hours", ["08:00", "16:00"])
+    centres = tuple(c["name"] for c in data.get("centres", []))
     return Organisation(
         name=municipality.get("name", "Kommunen"),
         bodies=bodies,
-        centres=tuple(c["name"] for c in data.get("centres", [])),
+        centres=centres,
+        oidc=_parse_oidc(data.get("oidc", {}), codes, centres),
         require_finance_statement=bool(municipality.get("require_finance_statement", True)),
         custom_days_off=tuple(municipality.get("custom_days_off", [])),
         office_hours=(parse_time(hours[0], "office_hours"), parse_time(hours[1], "office_hours")),

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
                                         validation_alias="SAGSGANG_SESSION_IDLE_MINUTES")
     login_window_minutes: float = Field(15.0, gt=0,
                                         validation_alias="SAGSGANG_LOGIN_WINDOW_MINUTES")
+    # Single sign-on by OpenID Connect (web.oidc): issuer and client id override the
+    # organisation file's [oidc]; the redirect URI is SAGSGANG_SITE_URL + /login/oidc/svar.
+    # Local passwords can be turned off once everyone logs in through the provider.
+    oidc_issuer: str | None = Field(None, validation_alias="SAGSGANG_OIDC_ISSUER")
+    oidc_client_id: str | None = Field(None, validation_alias="SAGSGANG_OIDC_CLIENT_ID")
+    oidc_client_secret: str | None = Field(None, repr=False,
+                                           validation_alias="SAGSGANG_OIDC_CLIENT_SECRET")
+    local_login: bool = Field(True, validation_alias="SAGSGANG_LOCAL_LOGIN")
+
     # The dashboard's "no movement for N weeks".
     stale_weeks: int = Field(6, ge=1, validation_alias="SAGSGANG_STALE_WEEKS")
 

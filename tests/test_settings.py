@@ -87,6 +87,11 @@ MAPPED = [
     ("SAGSGANG_RETRY_MAX_SECONDS", "1", "retry_max_seconds", 1.0),
     ("SAGSGANG_MAX_ATTEMPTS", "100", "max_attempts", 100),
     ("SAGSGANG_SMTP_TIMEOUT_SECONDS", "2", "smtp_timeout_seconds", 2.0),
+    ("SAGSGANG_OIDC_ISSUER", "https://login.example.dk/realms/ballerup", "oidc_issuer",
+     "https://login.example.dk/realms/ballerup"),
+    ("SAGSGANG_OIDC_CLIENT_ID", "sagsgang", "oidc_client_id", "sagsgang"),
+    ("SAGSGANG_OIDC_CLIENT_SECRET", "hemmelig", "oidc_client_secret", "hemmelig"),
+    ("SAGSGANG_LOCAL_LOGIN", "false", "local_login", False),
 ]
 
 

@@ -24,7 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from cases.db import DatabaseBusy, engine_for
 from cases.schemas import describe
 from cases.settings import PROJECT_DIR, load_settings, secret_key
-from web import api, docs, feeds, meeting_pages, pages, public, user_pages
+from web import api, docs, feeds, meeting_pages, oidc, pages, public, user_pages
 from web.auth import Forbidden, NotAuthenticated, request_connection
 from web.rendering import flash, page, redirect, safe_path
 from workflow.errors import Conflict, NotFound, TransitionRefused, UserError
@@ -69,6 +69,10 @@ def create_app(database_url: str | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
                   dependencies=[Depends(ids_in_range), Depends(request_connection)])
     settings = load_settings()  # read and checked at start: a bad setting stops the app here
+    oidc.check_settings()
+    # What the login page offers (templates/web/login.html).
+    app.state.single_sign_on = oidc.configured() is not None
+    app.state.local_login = settings.local_login
     app.state.engine = engine_for(database_url or settings.database_url)
     app.add_middleware(BodyLimit)
     app.add_middleware(DatabaseTurns, turns=settings.db_pool_size,
@@ -84,6 +88,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(public.router)
     app.include_router(meeting_pages.router)
     app.include_router(user_pages.router)
+    app.include_router(oidc.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
@@ -164,11 +169,19 @@ def with_security_headers(scope, headers) -> list[tuple[bytes, bytes]]:
     personal = _personal(scope)
     return [*((name, value) for name, value in headers
               if not (personal and name.lower() == b"cache-control")),
-            (b"content-security-policy", POLICY.encode()),
+            (b"content-security-policy", _policy().encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"x-frame-options", b"DENY"),
             (b"referrer-policy", b"same-origin"),
             *([(b"cache-control", b"no-store")] if personal else [])]
+
+
+def _policy() -> str:
+    """POLICY, with the identity provider among the places a form may end: logging out
+    posts a form whose answer sends the browser on to the provider's end-session page."""
+    origin = oidc.provider_origin()
+    return POLICY.replace("form-action 'self'", f"form-action 'self' {origin}") if origin \
+        else POLICY
 
 
 def _personal(scope) -> bool:

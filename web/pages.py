@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import anyio
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 
 from cases import actions, queries, services
@@ -26,7 +27,7 @@ from notifications.email import FOLLOW_KINDS, written_out
 from notifications.rules import KINDS
 from views import case as views
 from views import dashboard as dash
-from web import follow, logins, tokens
+from web import follow, logins, oidc, tokens
 from web.auth import (
     CurrentUser,
     db,
@@ -67,6 +68,10 @@ def login_form(request: Request, next: str = "/",
 @router.post("/login")
 async def login(request: Request, session: Session = Depends(db)):
     """Check the password unless throttled (web.logins): a refused try checks nothing."""
+    if not get_settings().local_login:  # only the identity provider's login (web.oidc)
+        flash(request, "Der logges ikke ind med adgangskode her. Log ind med "
+                       f"{current_organisation().name}-konto.", "error")
+        return redirect("/login")
     form = await form_with_csrf(request)
     username, address, now = form.get("username"), logins.client_address(request), utcnow()
     wait = logins.wait_seconds(session, username, address, now)
@@ -96,10 +101,12 @@ async def login(request: Request, session: Session = Depends(db)):
 @router.post("/logout")
 async def logout(request: Request, user: CurrentUser | None = Depends(optional_user)):
     await form_with_csrf(request)
+    at_provider = await oidc.end_session_url(request) if user else None  # asks this session
     log_out(request, user)
     if user is not None:
         flash(request, "Du er logget ud – alle steder, hvor du var logget ind.")
-    return redirect("/login")
+    return RedirectResponse(at_provider, status_code=303) if at_provider \
+        else redirect("/login")
 
 
 def home_for(role: str) -> str:

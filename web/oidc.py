@@ -1,0 +1,248 @@
+"""Single sign-on by OpenID Connect: employees log in with the municipality's own identity
+provider (Entra ID, AD FS, Keycloak, ...), through authlib's Starlette client.
+
+The authorisation code flow with PKCE: /login/oidc sends the browser to the provider with a
+fresh state, nonce and S256 code challenge, which authlib keeps in the signed session cookie;
+/login/oidc/svar takes the code back, refuses a state this browser was not given, exchanges
+the code together with the verifier (the provider refuses a code made for another
+challenge), and verifies the ID token: its signature by the provider's published keys
+(JWKS), issuer, audience (our client id), expiry and nonce.
+
+The person is matched by issuer and subject alone ("sub": stable, where names, addresses and
+usernames change). Their role, bodies and centre come from the groups claim by the
+organisation file's [oidc] section, afresh on every login; someone in no mapped group is
+refused and nothing is written. A first login creates the user, without a password. The
+session that follows is the ordinary revocable one (web.auth.log_in), and logging out ends
+it like any other and then, if the provider has an end-session endpoint, ends the login there.
+"""
+
+import logging
+import re
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import authlib.deprecate  # noqa: F401  (sets its warning filter before ours below)
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from joserfc.errors import JoseError
+from sqlmodel import Session, select
+
+from cases.models import User
+from cases.organisation import OidcMapping
+from cases.settings import SettingsError, current_organisation, get_settings
+from web import users
+from web.auth import log_in, write
+from web.rendering import flash, redirect, safe_path
+from workflow.errors import InvalidInput, NotFound
+
+with warnings.catch_warnings():
+    # authlib prefers the newer httpx2 and says at import that httpx is deprecated; httpx is
+    # the HTTP client this project has (starlette's test client too), and authlib uses it.
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.starlette_client import OAuth, OAuthError
+try:  # the HTTP client authlib talks to the provider with: its errors are that module's
+    import httpx2 as http
+except ImportError:
+    import httpx as http
+
+log = logging.getLogger("sagsgang.web.oidc")
+router = APIRouter(include_in_schema=False)
+
+START = "/login/oidc"
+CALLBACK = "/login/oidc/svar"
+SCOPE = "openid profile email"
+TIMEOUT_SECONDS = 10  # a provider that does not answer: the login is refused, not hung
+_NOT_A_USERNAME = re.compile(r"[^\w.@-]+")
+
+
+@dataclass(frozen=True)
+class Provider:
+    issuer: str
+    client_id: str
+    client_secret: str
+    mapping: OidcMapping
+
+
+def configured() -> Provider | None:
+    """The identity provider of this installation, or None (no single sign-on)."""
+    settings, mapping = get_settings(), current_organisation().oidc
+    issuer = (settings.oidc_issuer or mapping.issuer).rstrip("/")
+    if not issuer:
+        return None
+    client_id = settings.oidc_client_id or mapping.client_id
+    if not client_id or not settings.oidc_client_secret:
+        raise SettingsError("Log ind via kommunens identitetsudbyder kræver både "
+                            "SAGSGANG_OIDC_CLIENT_ID (eller client_id i [oidc]) og "
+                            "SAGSGANG_OIDC_CLIENT_SECRET.")
+    return Provider(issuer, client_id, settings.oidc_client_secret, mapping)
+
+
+def check_settings() -> None:
+    """At start (create_app): a half-configured provider, or no way to log in at all, stops
+    the app with a message."""
+    provider = configured()
+    if provider is None and not get_settings().local_login:
+        raise SettingsError("SAGSGANG_LOCAL_LOGIN=false slår adgangskoderne fra, men der er "
+                            "ingen identitetsudbyder (SAGSGANG_OIDC_ISSUER): ingen ville "
+                            "kunne logge ind.")
+
+
+def provider_origin() -> str | None:
+    """The provider's scheme://host[:port] (the security policy lets forms end there)."""
+    provider = configured()
+    if provider is None:
+        return None
+    parts = urlsplit(provider.issuer)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@lru_cache(maxsize=4)
+def _client(provider: Provider):
+    """authlib's client for this provider; one per process, so the provider's metadata and
+    keys are fetched once (and the keys again when the provider rotates them)."""
+    oauth = OAuth()
+    return oauth.register(
+        "kommune", client_id=provider.client_id, client_secret=provider.client_secret,
+        server_metadata_url=f"{provider.issuer}/.well-known/openid-configuration",
+        client_kwargs={"scope": SCOPE, "code_challenge_method": "S256",
+                       "timeout": TIMEOUT_SECONDS})
+
+
+def _provider() -> Provider:
+    provider = configured()
+    if provider is None:
+        raise NotFound("Log ind via kommunens identitetsudbyder er ikke sat op.")
+    return provider
+
+
+@router.get(START)
+async def start(request: Request, next: str = "/"):
+    """Off to the provider's login page; it sends the browser back to CALLBACK."""
+    provider = _provider()
+    request.session["oidc_next"] = safe_path(next)
+    try:
+        return await _client(provider).authorize_redirect(
+            request, get_settings().site_url + CALLBACK)
+    except http.HTTPError as error:
+        log.warning("identity provider unreachable: %s", error)
+        return _refuse(request, _UNREACHABLE)
+
+
+@router.get(CALLBACK)
+async def callback(request: Request):
+    provider = _provider()
+    org = current_organisation()
+    try:
+        token = await _client(provider).authorize_access_token(
+            request, claims_options={"iss": {"essential": True, "values": [provider.issuer]},
+                                     "exp": {"essential": True}})
+    except http.HTTPError as error:
+        log.warning("identity provider unreachable: %s", error)
+        return _refuse(request, _UNREACHABLE)
+    except (OAuthError, JoseError) as error:  # wrong state, code, verifier, token, signature
+        log.warning("OpenID Connect login refused: %s", error)
+        return _refuse(request, f"Login via {org.name} blev afvist. Prøv igen fra "
+                                "login-siden.")
+    claims = token.get("userinfo")
+    if not claims or not claims.get("sub"):  # no (verified) ID token: not OpenID Connect
+        log.warning("OpenID Connect login without an ID token")
+        return _refuse(request, f"Login via {org.name} blev afvist. Prøv igen fra "
+                                "login-siden.")
+    next_path = request.session.get("oidc_next", "/")
+    try:
+        with write(request) as session:
+            user = sign_in(session, provider, dict(claims))
+    except InvalidInput as refusal:
+        return _refuse(request, refusal.message)
+    log_in(request, user)
+    request.session["oidc"] = True  # logging out also ends the login at the provider
+    return redirect(safe_path(next_path))
+
+
+_UNREACHABLE = "Kommunens login svarer ikke lige nu. Prøv igen om lidt."
+
+
+def _refuse(request: Request, message: str) -> RedirectResponse:
+    flash(request, message, "error")
+    return redirect("/login")
+
+
+def sign_in(session: Session, provider: Provider, claims: dict) -> User:
+    """The user these verified claims name (created at the first login), with role, bodies
+    and centre from their groups; InvalidInput (nothing written) if they get no access."""
+    org, mapping = current_organisation(), provider.mapping
+    groups = _groups(claims.get(mapping.claim))
+    role = mapping.role_for(groups)
+    if role is None:
+        raise InvalidInput(f"Du har ikke adgang til sagsgang: din konto hos {org.name} er "
+                           "ikke med i nogen af de grupper, der giver adgang. Kontakt "
+                           "sekretariatet, hvis du skal have adgang.")
+    user = session.exec(select(User).where(User.oidc_issuer == provider.issuer,
+                                           User.oidc_subject == str(claims["sub"]))).first()
+    if user is not None and not user.active:
+        raise InvalidInput("Din bruger i sagsgang er deaktiveret. Kontakt en administrator.")
+    name = claims.get("name") or " ".join(
+        part for part in (claims.get("given_name"), claims.get("family_name")) if part)
+    if user is None:
+        user = User(username=_free_username(session, claims), name="-", email="-",
+                    role=role, oidc_issuer=provider.issuer, oidc_subject=str(claims["sub"]))
+        session.add(user)
+        try:
+            with session.begin_nested():
+                session.flush()
+        except sa.exc.IntegrityError:  # the same person's first login twice at once
+            raise InvalidInput("Login kunne ikke gennemføres. Prøv igen.") from None
+    try:
+        return users.update_user(session, user.id, name=str(name or ""),
+                                 email=str(claims.get("email") or ""), role=role,
+                                 centre=mapping.centre_for(groups),
+                                 bodies=mapping.bodies_for(groups))
+    except InvalidInput as problem:  # the provider's name or address is not usable
+        raise InvalidInput(f"Login via {org.name} kunne ikke gennemføres: {problem.message} "
+                           "Kontakt sekretariatet.") from None
+
+
+def _groups(value) -> set[str]:
+    """The groups claim: a list (Entra ID, Keycloak) or one space-separated text."""
+    if isinstance(value, str):
+        return set(value.split())
+    if isinstance(value, list):
+        return {str(group) for group in value}
+    return set()
+
+
+def _free_username(session: Session, claims: dict) -> str:
+    """A username for a new user: the provider's own (preferred_username, else the e-mail
+    address), made safe; with -2, -3 ... if a local user already has it (never merged)."""
+    wanted = str(claims.get("preferred_username") or claims.get("email") or claims["sub"])
+    base = _NOT_A_USERNAME.sub("-", wanted).strip("-")[:users.MAX_USERNAME - 4] or "bruger"
+    candidate, number = base, 1
+    while session.exec(select(User.id).where(
+            sa.func.lower(User.username) == candidate.lower())).first() is not None:
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
+
+
+async def end_session_url(request: Request) -> str | None:
+    """Where logging out sends the browser after this session ended: the provider's
+    end-session page (it ends the login there and comes back to our login page), for a
+    session begun through the provider that has one; else None (our login page)."""
+    provider = configured()
+    if provider is None or not request.session.get("oidc"):
+        return None
+    client = _client(provider)
+    try:
+        metadata = await client.load_server_metadata()
+        if not metadata.get("end_session_endpoint"):
+            return None
+        found = await client.create_logout_url(
+            post_logout_redirect_uri=get_settings().site_url + "/login",
+            client_id=provider.client_id)
+    except http.HTTPError as error:  # our session ends all the same
+        log.warning("identity provider unreachable at logout: %s", error)
+        return None
+    return found["url"]
