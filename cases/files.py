@@ -266,7 +266,10 @@ def attach(session: Session, number: str, *, filename: str, content: bytes, titl
     session.flush()
     services.append_event(session, case, actor=actor, trigger="edit_case",
                           from_state=case.status, to_state=case.status, now=utcnow(),
-                          reason=f"Bilag tilføjet: {title}",
+                          # The timeline and follow mails show the reason to all who may
+                          # read the case: a not-public Bilag's title is not in it.
+                          reason=f"Bilag tilføjet: {title}" if public
+                          else "Bilag tilføjet (ikke offentligt)",
                           payload={"fields": ["attachments"], "values": {},
                                    "attachment_id": attachment.id})
     # The file last: in the folder store it is the one thing the transaction cannot undo.
