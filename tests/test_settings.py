@@ -87,6 +87,9 @@ MAPPED = [
     ("SAGSGANG_RETRY_MAX_SECONDS", "1", "retry_max_seconds", 1.0),
     ("SAGSGANG_MAX_ATTEMPTS", "100", "max_attempts", 100),
     ("SAGSGANG_SMTP_TIMEOUT_SECONDS", "2", "smtp_timeout_seconds", 2.0),
+    ("SAGSGANG_MAX_ATTACHMENT_MB", "50", "max_attachment_mb", 50),
+    ("SAGSGANG_ATTACHMENT_STORE", "database", "attachment_store", "database"),
+    ("SAGSGANG_ATTACHMENT_DIR", "/mnt/delt/bilag", "attachment_dir", Path("/mnt/delt/bilag")),
 ]
 
 
@@ -150,6 +153,8 @@ BAD = [
     ("SAGSGANG_SMTP_PORT", "99999", "må højst være 65535 (fik '99999')"),
     ("SAGSGANG_MAX_ATTEMPTS", "0", "skal være mindst 1 (fik '0')"),
     ("SAGSGANG_SECURE_COOKIES", "måske", "skal være true eller false (fik 'måske')"),
+    ("SAGSGANG_ATTACHMENT_STORE", "s3", "skal være folder eller database (fik 's3')"),
+    ("SAGSGANG_MAX_ATTACHMENT_MB", "0", "skal være mindst 1 (fik '0')"),
 ]
 
 
