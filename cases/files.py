@@ -25,6 +25,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from cases import queries, services
@@ -158,9 +159,11 @@ class DatabaseStore:
     """Files in the attachment_blob table, in the caller's transaction."""
 
     def put(self, session: Session, digest: str, content: bytes) -> None:
-        if session.get(Blob, digest) is None:
-            session.add(Blob(digest=digest, content=content))
-            session.flush()
+        # Two uploads of the same file at once: the second finds the row there, no error.
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(insert(Blob).values(digest=digest, content=content)
+                        .on_conflict_do_nothing(index_elements=["digest"]))
 
     def get(self, session: Session, digest: str) -> bytes | None:
         blob = session.get(Blob, digest)

@@ -209,7 +209,8 @@ def test_an_attached_file_is_kept_with_its_text_and_an_audit_event(engine, folde
         assert files.extracted_text(row) == "Danmarkskort 2022"
         assert files.open(session, row.digest) == content
         event = queries.events(session, row.case_id)[-1]
-        assert (event.trigger, event.reason) == ("edit_case", "Bilag tilføjet: Danmarkskortet")
+        # Not public: its title stays out of the timeline, which all readers of the case see.
+        assert (event.trigger, event.reason) == ("edit_case", "Bilag tilføjet (ikke offentligt)")
     assert len(stored_files(folder)) == 1
 
 
