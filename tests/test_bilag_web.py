@@ -11,12 +11,14 @@ from urllib.parse import unquote
 import pytest
 from bilag_samples import HTML, docx_with_text, pdf_with_text
 from live_web import api_key, client, live_site, login, new_user, user_id
+from servers import WebServer
 from sqlmodel import select
 from web_fixtures import ROLE_USERS, make_case
 
 from cases import services
-from cases.db import read_session, write_session
-from cases.models import Attachment, Membership
+from cases.db import make_engine, read_session, write_session
+from cases.models import Attachment, Blob, Membership
+from demo.users import ensure_demo_users
 
 pytestmark = pytest.mark.slow  # starts the web app under uvicorn
 
@@ -211,3 +213,31 @@ def test_a_title_only_bilag_or_an_unknown_one_has_no_file(site):
     assert site.anonymous.get(f"/bilag/{row.id}").status_code == 404
     assert site.anonymous.get("/bilag/99999999").status_code == 404
 
+
+
+@pytest.mark.postgres
+def test_several_web_workers_on_postgresql_share_the_files_in_the_database(tmp_path, pg_url):
+    """The store for several web servers: two uvicorn workers, files in PostgreSQL. Whichever
+    worker takes the upload, every download (each request may land on either) is the file."""
+    engine = make_engine(pg_url)
+    try:
+        with write_session(engine) as session:
+            ensure_demo_users(session)
+        token = api_key(engine, user_id(engine, "sekretariat"))
+        number = make_case(engine, owner_email=OWNER_EMAIL)
+        env = {"DATABASE_URL": pg_url, "SAGSGANG_VAR_DIR": tmp_path,
+               "SAGSGANG_SECRET_KEY": "s" * 40, "SAGSGANG_ATTACHMENT_STORE": "database"}
+        content = pdf_with_text("Delt mellem webservere") + bytes(range(256))
+        with WebServer(env, tmp_path, workers=2) as server:
+            api = client(server, Authorization=f"Bearer {token}")
+            made = api.post(f"/api/cases/{number}/attachments", data={"title": "Delt"},
+                            files={"file": ("delt.pdf", content, "application/pdf")})
+            assert made.status_code == 201, made.text
+            for _ in range(6):
+                served = client(server).get(f"/bilag/{made.json()['id']}")
+                assert served.status_code == 200 and served.content == content
+        with read_session(engine) as session:
+            assert bytes(session.exec(select(Blob.content)).one()) == content
+        assert not (tmp_path / "bilag").exists()  # nothing in the folder store
+    finally:
+        engine.dispose()
