@@ -32,7 +32,7 @@ from cases import queries, services
 from cases.models import Attachment, Blob, utcnow
 from cases.schemas import checked_text
 from cases.settings import get_settings
-from workflow.errors import InvalidInput
+from workflow.errors import InvalidInput, NotFound
 
 log = logging.getLogger("sagsgang.files")
 
@@ -277,4 +277,24 @@ def attach(session: Session, number: str, *, filename: str, content: bytes, titl
                                    "attachment_id": attachment.id})
     # The file last: in the folder store it is the one thing the transaction cannot undo.
     (where or current_store()).put(session, digest, content)
+    return attachment
+
+
+def remove(session: Session, number: str, attachment_id: int, *, actor: str) -> Attachment:
+    """Take a Bilag with a file off the case (the caller has checked that `actor` may change
+    it). Its file stays in the store: an agenda published with it keeps it, and another
+    Bilag may be the same file."""
+    case = queries.get_case(session, number)
+    services.check_editable(case)
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or attachment.case_id != case.id or not attachment.digest:
+        raise NotFound(f"Sagen {case.number} har ikke det bilag.")
+    session.delete(attachment)
+    session.flush()
+    services.append_event(session, case, actor=actor, trigger="edit_case",
+                          from_state=case.status, to_state=case.status, now=utcnow(),
+                          reason=f"Bilag fjernet: {attachment.title}" if attachment.public
+                          else "Bilag fjernet (ikke offentligt)",
+                          payload={"fields": ["attachments"], "values": {},
+                                   "attachment_id": attachment_id})
     return attachment

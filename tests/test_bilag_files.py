@@ -327,3 +327,26 @@ def test_case_attach_on_the_command_line(engine, folder, sqlite_url, tmp_path, m
     assert result.exit_code == 1 and "Fejl: Filen kan ikke bruges som bilag" in result.output
     with read_session(engine) as session:
         assert len(session.exec(select(Attachment)).all()) == 1
+
+
+def test_a_removed_bilag_is_gone_from_the_case_and_its_file_kept(engine, folder):
+    with write_session(engine) as session:
+        number = new_case(session, "B-7", attachments=[{"title": "Kun titel"}])
+        other = new_case(session, "B-8")
+        attachment = files.attach(session, number, filename="a.pdf", content=pdf_with_text("A"),
+                                  title="Forkert fil", actor="test")
+        elsewhere = files.attach(session, other, filename="b.pdf", content=pdf_with_text("B"),
+                                 title="Andet", actor="test")
+        title_only = queries.attachments(session, queries.get_case(session, number).id)[0]
+    for wrong in (elsewhere.id, title_only.id, 99_999):
+        with write_session(engine) as session, pytest.raises(NotFound,
+                                                             match="har ikke det bilag"):
+            files.remove(session, number, wrong, actor="test")
+    with write_session(engine) as session:
+        files.remove(session, number, attachment.id, actor="sekr")
+    with read_session(engine) as session:
+        case = queries.get_case(session, number)
+        assert [a.title for a in queries.attachments(session, case.id)] == ["Kun titel"]
+        assert queries.events(session, case.id)[-1].reason == "Bilag fjernet: Forkert fil"
+        # An agenda published with it may still hold it: the file stays.
+        assert files.open(session, attachment.digest) == pdf_with_text("A")

@@ -204,6 +204,29 @@ def test_a_closed_cases_public_bilag_is_404_to_the_public_and_to_another_bodys_m
     _refused_and_allowed(site, row.id, number, "Borgerens ansøgning")
 
 
+def test_a_bilag_removed_on_the_page_or_through_the_api_is_no_longer_served(site):
+    number = site.case()
+    for remove in ("page", "api"):
+        made = site.upload_api(number, "forkert.pdf", pdf_with_text(f"Forkert {remove}"),
+                               "application/pdf").json()
+        assert site.anonymous.get(f"/bilag/{made['id']}").status_code == 200
+        if remove == "page":
+            page = site.owner.get(f"/sager/{number}").text
+            assert f'action="/sager/{number}/bilag/{made["id"]}/fjern"' in page
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+            response = site.owner.post(f"/sager/{number}/bilag/{made['id']}/fjern",
+                                       data={"csrf_token": token})
+            assert response.status_code == 303
+            assert "Bilaget «Et bilag» er fjernet." in flashes(
+                site.owner.get(f"/sager/{number}").text)
+        else:
+            response = site.api("secretariat").post(
+                f"/api/cases/{number}/attachments/{made['id']}/remove")
+            assert response.status_code == 200, response.text
+        assert site.anonymous.get(f"/bilag/{made['id']}").status_code == 404
+    assert site.api("secretariat").get(f"/api/cases/{number}/attachments").json() == []
+
+
 def test_a_title_only_bilag_or_an_unknown_one_has_no_file(site):
     number = make_case(site.engine, owner_email=OWNER_EMAIL)
     with write_session(site.engine) as session:

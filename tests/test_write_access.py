@@ -203,6 +203,16 @@ def _two_items(t: Target) -> tuple[int, int]:
     return meeting_id, last.id
 
 
+def attached(t: Target) -> tuple[str, int]:
+    """A fresh case with a Bilag (a file): (number, attachment id)."""
+    from cases import files
+
+    number = t.case()
+    with write_session(t.engine) as session:
+        return number, files.attach(session, number, filename="a.pdf", content=BILAG,
+                                    title="Bilag", actor="test").id
+
+
 def _decision(t: Target) -> tuple[str, dict]:
     number = t.case()
     return f"/sager/{number}/beslutning", {"wording": "anbefales", "body": "SU",
@@ -262,6 +272,9 @@ WRITES: dict[tuple[str, str], Write] = {
         {"party": "HR", "received_on": days(0).strftime("%d-%m-%Y"), "text": "Vi støtter."})),
     ("POST", "/api/cases/{number:path}/attachments"): Write(CASE, CASE_WRITERS, lambda t: (
         f"/api/cases/{t.case()}/attachments", {"title": "Et bilag"}), upload=True),
+    ("POST", "/api/cases/{number:path}/attachments/{attachment_id}/remove"): Write(
+        CASE, CASE_WRITERS, lambda t: (
+            "/api/cases/{}/attachments/{}/remove".format(*attached(t)), {})),
     ("POST", "/api/hearings/{hearing_id}/close"): Write(CASE, SECRETARIAT, lambda t: (
         f"/api/hearings/{hearing_of(t)}/close", {"closed_on": days(0).strftime("%d-%m-%Y")})),
 
@@ -317,6 +330,8 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/sager/{number:path}/rediger"): Write(CASE, CASE_WRITERS, _edit),
     ("POST", "/sager/{number:path}/bilag"): Write(CASE, CASE_WRITERS, lambda t: (
         f"/sager/{t.case()}/bilag", {"title": "Et bilag"}), upload=True),
+    ("POST", "/sager/{number:path}/bilag/{attachment_id}/fjern"): Write(CASE, CASE_WRITERS,
+        lambda t: ("/sager/{}/bilag/{}/fjern".format(*attached(t)), {})),
     ("POST", "/sager/{number:path}/hoering"): Write(CASE, CASE_WRITERS, lambda t: (
         f"/sager/{t.case()}/hoering",
         {**_hearing_form(), "other_parties": "Nabo Naboen <nabo@example.org>"})),

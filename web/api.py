@@ -286,6 +286,17 @@ async def attach_file(number: str, request: Request,
         return bilag.described(attachment)
 
 
+@router.post("/cases/{number:path}/attachments/{attachment_id}/remove", tags=["bilag"],
+             summary="Fjern et bilag med fil fra sagen")
+def remove_attachment(number: str, attachment_id: int, request: Request,
+                      user: CurrentUser = api("edit_case")):
+    with write(request) as session:
+        case_to_change(session, user, number, "edit_case", "fjerne bilag fra")
+        attachment = files.remove(session, number, attachment_id,
+                                  actor=f"api:{user.username}")
+        return {"id": attachment_id, "removed": True, "title": attachment.title}
+
+
 @router.get("/attachments/{attachment_id}", tags=["bilag"], summary="Et bilags fil",
             response_class=Response)
 def download_attachment(attachment_id: int, user: CurrentUser = api("view_cases"),

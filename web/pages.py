@@ -302,6 +302,17 @@ async def attach_file(request: Request, number: str,
     return redirect(f"/sager/{number}")
 
 
+@router.post("/sager/{number:path}/bilag/{attachment_id}/fjern")
+async def remove_attachment(request: Request, number: str, attachment_id: int,
+                            user: CurrentUser = Depends(require("edit_case"))):
+    await form_with_csrf(request)
+    with write(request) as session:
+        case_to_change(session, user, number, "edit_case", "fjerne bilag fra")
+        attachment = files.remove(session, number, attachment_id, actor=user.username)
+    flash(request, f"Bilaget «{attachment.title}» er fjernet.")
+    return redirect(f"/sager/{number}")
+
+
 @router.get("/bilag/{attachment_id}")
 def download_attachment(attachment_id: int,
                         user: CurrentUser | None = Depends(optional_user),
