@@ -106,6 +106,8 @@ def test_uploaded_on_the_case_page_and_downloaded_byte_identical(site):
     assert served.headers["content-type"] == "application/pdf"
     assert served.headers["x-content-type-options"] == "nosniff"
     assert "x-evil" not in served.headers
+    assert served.headers["cache-control"] == "no-cache"  # asked again: it may become closed
+    assert site.su_member.get(f"/bilag/{row.id}").headers["cache-control"] == "no-store"
     # httpx, as browsers do, sends a quote as %22 and a line break as %0D%0A in the name;
     # the path parts are gone, the rest is served as it came (raw ones: test_bilag_files).
     assert row.filename == "Kort %222022%22%0D%0AX-Evil: 1 – æøå.pdf"

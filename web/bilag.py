@@ -47,6 +47,8 @@ def content_disposition(attachment: Attachment) -> str:
 def file_response(attachment: Attachment, content: bytes) -> Response:
     kind = files.KINDS.get(attachment.media_type)
     media_type = kind.media_type if kind else "application/octet-stream"
-    # `X-Content-Type-Options: nosniff` is on every answer (web.app), these included.
+    # `X-Content-Type-Options: nosniff` is on every answer (web.app), these included. A
+    # cache asks again each time: the rule is decided when served, and a case can become
+    # closed (to someone signed in, web.app makes it no-store).
     return Response(content, media_type=media_type, headers={
-        "Content-Disposition": content_disposition(attachment)})
+        "Content-Disposition": content_disposition(attachment), "Cache-Control": "no-cache"})
