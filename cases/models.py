@@ -89,13 +89,28 @@ class Proposal(SQLModel, table=True):
 
 
 class Attachment(SQLModel, table=True):
-    """Bilag, as metadata: title and whether it is recommended reading."""
+    """Bilag: title and whether it is recommended reading; with a file (cases.files) when
+    `digest` is set, else a title only (as the imported and older Bilag are)."""
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
     number: int
     title: str = Field(max_length=300)
     recommended: bool = False
+    public: bool = True  # False: only those who may read the case's closed text see it
+    digest: str | None = Field(default=None, max_length=64)  # sha256 of the file, hex
+    filename: str = Field(default="", max_length=255)  # as uploaded, made safe
+    media_type: str = Field(default="", max_length=100)  # found from the content
+    size: int | None = None  # bytes
+    text: str = Field(default="", sa_type=sa.Text)  # extracted from PDF and DOCX, for search
+
+
+class Blob(SQLModel, table=True):
+    """A Bilag's file in the database store (cases.files.DatabaseStore), by its sha256."""
+
+    __tablename__ = "attachment_blob"
+    digest: str = Field(primary_key=True, max_length=64)
+    content: bytes = Field(sa_type=sa.LargeBinary)
 
 
 class CaseLink(SQLModel, table=True):

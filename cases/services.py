@@ -181,8 +181,10 @@ def update_case(session: Session, number: str, data: dict | CaseEdit, *, actor: 
     old_proposals = [p.text for p in queries.proposals(session, case.id)]
     if "proposals" in given and given["proposals"] != old_proposals:
         changed.append("proposals")
+    # The edit names the Bilag that are titles only; a Bilag with a file (cases.files) stays.
+    files = [a for a in queries.attachments(session, case.id) if a.digest]
     old_attachments = [{"title": a.title, "recommended": a.recommended}
-                       for a in queries.attachments(session, case.id)]
+                       for a in queries.attachments(session, case.id) if not a.digest]
     if "attachments" in given and given["attachments"] != old_attachments:
         changed.append("attachments")
     if not changed:
@@ -200,10 +202,12 @@ def update_case(session: Session, number: str, data: dict | CaseEdit, *, actor: 
         session.add_all(Proposal(case_id=case.id, number=n, text=text)
                         for n, text in enumerate(given["proposals"], start=1))
     if "attachments" in changed:
-        session.execute(sa.delete(Attachment).where(Attachment.case_id == case.id))
+        session.execute(sa.delete(Attachment).where(Attachment.case_id == case.id,
+                                                    Attachment.digest.is_(None)))
+        first = max((a.number for a in files), default=0) + 1
         session.add_all(Attachment(case_id=case.id, number=n, title=a["title"],
                                    recommended=a["recommended"])
-                        for n, a in enumerate(given["attachments"], start=1))
+                        for n, a in enumerate(given["attachments"], start=first))
     labels = ", ".join(FIELD_LABELS.get(name, name) for name in changed)
     return append_event(session, case, actor=actor, trigger="edit_case", from_state=case.status,
                         to_state=case.status, now=now, reason=f"Ændret: {labels}", payload={

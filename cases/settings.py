@@ -75,6 +75,14 @@ class Settings(BaseSettings):
                                            validation_alias="SAGSGANG_OIDC_CLIENT_SECRET")
     local_login: bool = Field(True, validation_alias="SAGSGANG_LOCAL_LOGIN")
 
+    # Bilag (cases.files): the largest file taken, and where files are kept: "folder" (a
+    # folder, by default under the var dir; shared by several web servers only on a shared
+    # disk) or "database" (a table in the database, for several web servers).
+    max_attachment_mb: int = Field(25, ge=1, le=1000, validation_alias="SAGSGANG_MAX_ATTACHMENT_MB")
+    attachment_store: str = Field("folder", pattern="^(folder|database)$",
+                                  validation_alias="SAGSGANG_ATTACHMENT_STORE")
+    attachment_dir: Path | None = Field(None, validation_alias="SAGSGANG_ATTACHMENT_DIR",
+                                        validate_default=True)
     # The dashboard's "no movement for N weeks".
     stale_weeks: int = Field(6, ge=1, validation_alias="SAGSGANG_STALE_WEEKS")
 
@@ -108,6 +116,13 @@ class Settings(BaseSettings):
             return value
         return f"sqla+sqlite:///{info.data['var_dir'] / 'broker.db'}"
 
+    @field_validator("attachment_dir")
+    @classmethod
+    def _attachments_under_var_dir(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value or "var_dir" not in info.data:
+            return value
+        return info.data["var_dir"] / "bilag"
+
     @field_validator("site_url")
     @classmethod
     def _without_trailing_slash(cls, value: str) -> str:
@@ -131,6 +146,7 @@ _PROBLEMS = {
     "greater_than_equal": "skal være mindst {ge}",
     "less_than_equal": "må højst være {le}",
     "string_too_short": "skal være mindst {min_length} tegn",
+    "string_pattern_mismatch": "skal være folder eller database",
 }
 
 

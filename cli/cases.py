@@ -6,10 +6,11 @@ nothing is written when a command fails.
 
 import json
 from datetime import date, datetime
+from pathlib import Path
 
 import click
 
-from cases import actions, queries, services
+from cases import actions, files, queries, services
 from cases.dates import COPENHAGEN, format_date, format_instant
 from cases.db import read_session, write_session
 from cases.models import utcnow
@@ -413,6 +414,28 @@ def case_edit(number, json_data, expected_version, actor, **fields):
     else:
         click.echo(f"Sag {number} er redigeret: {', '.join(_field_labels(event.payload))} "
                    f"(version {version}).")
+
+
+@case.command("attach")
+@click.argument("number")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--title", required=True, help="Bilagets titel.")
+@click.option("--anbefales", "recommended", is_flag=True, help="Bilaget anbefales.")
+@click.option("--ikke-offentlig", "not_public", is_flag=True,
+              help="Ikke offentligt: kun for dem, der må læse sagens lukkede oplysninger.")
+@click.option("--actor", default="cli", help=ACTOR_HELP)
+@user_errors
+def case_attach(number, file, title, recommended, not_public, actor):
+    """Vedhæft en fil (PDF, DOCX, XLSX, ODT, PNG, JPEG, GIF) som bilag til sagen NUMBER."""
+    path = Path(file)
+    files.check_size(path.stat().st_size)  # before reading a file that is far too large
+    with write_session() as session:
+        attachment = files.attach(session, number, filename=path.name,
+                                  content=path.read_bytes(), title=title,
+                                  recommended=recommended, public=not not_public, actor=actor)
+        click.echo(f"Bilag {attachment.number} «{attachment.title}» er vedhæftet sag {number} "
+                   f"({attachment.filename}, {attachment.size} byte"
+                   f"{', ikke offentligt' if not attachment.public else ''}).")
 
 
 def _field_labels(payload: dict) -> list[str]:

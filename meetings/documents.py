@@ -106,7 +106,8 @@ def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem
         "deciding_body": org.body_name(case.deciding_body),
         "proposals": [{"number": p.number, "text": p.text}
                       for p in case_queries.proposals(session, case.id)],
-        "attachments": [{"number": a.number, "title": a.title, "recommended": a.recommended}
+        "attachments": [{"number": a.number, "title": a.title, "recommended": a.recommended,
+                         "public": a.public}
                         for a in case_queries.attachments(session, case.id)],
         "attachments_note": item.attachments_note,
         # Høringssvar are shown to the deciding body (a closed item's go with its case text:
@@ -166,6 +167,10 @@ def public_view(context: dict) -> dict:
             "case": None, "text": "", "late_reason": "", "attachments_note": ""}
         if item["closed"] else item | {"late_reason": ""}
         for item in shown["items"]]
+    for item in shown["items"]:  # a not-public Bilag (meetings.bilag) is left out too
+        if item.get("case"):
+            item["case"]["attachments"] = [a for a in item["case"].get("attachments", [])
+                                           if a.get("public", True)]
     return shown
 
 

@@ -26,11 +26,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 import sqlalchemy as sa
+from bilag_samples import pdf_with_text
 from click.testing import CliRunner
 from servers import MailSink, WebServer
 from sqlmodel import SQLModel, select
 
-from cases import actions, services
+from cases import actions, files, services
 from cases.db import make_engine, read_session, write_session
 from cases.models import CaseLink, Membership, User, utcnow
 from cases.settings import current_organisation, get_settings
@@ -77,7 +78,8 @@ CODES = {("case", "centre"), ("case", "deciding_body"), ("case", "status"),
          ("case_event", "actor"), ("case_event", "trigger"), ("case_event", "from_state"),
          ("case_event", "to_state"), ("case_event", "body"),
          ("treatment", "body_code"), ("treatment", "body_name"), ("treatment", "wording"),
-         ("agenda_item", "standing"), ("agenda_item", "wording")}
+         ("agenda_item", "standing"), ("agenda_item", "wording"),
+         ("attachment", "digest"), ("attachment", "media_type")}
 # Tables with a case_id that are not the case's text: what the outbox sends is checked in
 # the mails themselves; a subscription says who follows.
 NOT_CASE_TEXT = {"reminder", "web_subscription"}
@@ -88,9 +90,11 @@ def mark(letter: str, table: str, column: str) -> str:
 
 
 def secret_markers(text: str, letters=tuple(SCENARIOS)) -> set[str]:
-    """The markers of closed cases' text (not number, title or decision) in `text`."""
+    """The markers of closed cases' text (not number, title or decision) in `text`, and of
+    any case's not-public Bilag."""
     return {found.group(0) for found in MARKER.finditer(text)
-            if found.group(1) in letters and found.group(2, 3) not in PUBLIC}
+            if (found.group(1) in letters and found.group(2, 3) not in PUBLIC)
+            or found.group(2) == "hidden_attachment"}
 
 
 def fields_shown(text: str, letter: str) -> set[tuple[str, str]]:
@@ -105,6 +109,7 @@ class World:
     no_rights: dict[str, str] = field(default_factory=dict)  # role in the test: address
     feed_tokens: dict[str, str] = field(default_factory=dict)
     api_token: str = ""
+    attachments: list[int] = field(default_factory=list)
     unmarked: list[str] = field(default_factory=list)
 
 
@@ -164,6 +169,15 @@ def live_case(engine, world: World, users: dict[str, User], letter: str, route: 
                            "description": f"Frist {m('deadline', 'description')}",
                            "legal_basis": m("deadline", "legal_basis")}],
             "earlier": ["E-1"]}, actor="sekr")
+        # A Bilag as a file, public, with markers in its name and text; and one not public,
+        # whose marker no one without rights may see even on an open case.
+        bilag = files.attach(session, number, filename=f"{m('attachment', 'filename')}.pdf",
+                             content=pdf_with_text(f"Bilagstekst {m('attachment', 'text')}"),
+                             title=f"Fil {m('attachment', 'title')}", actor="sekr")
+        hidden = files.attach(session, number, filename="internt.pdf", public=False,
+                              content=pdf_with_text(m("hidden_attachment", "text")),
+                              title=m("hidden_attachment", "title"), actor="sekr")
+        world.attachments += [bilag.id, hidden.id]
         # No service writes a link's note yet; the column exists, so it holds a marker too.
         session.exec(select(CaseLink).where(CaseLink.case_id == case.id)).one().note = \
             m("caselink", "note")
@@ -324,7 +338,8 @@ def urls(route: str, world: World, subscriptions: list[int]) -> list[tuple[str, 
     values = {"number": [(n, quote(n, safe="")) for n in world.numbers.values()],
               "meeting_id": [(str(i), str(i)) for i in world.meetings],
               "code": [(b.code, quote(b.code)) for b in org.bodies],
-              "user_id": [(str(i), str(i)) for i in world.user_ids]}
+              "user_id": [(str(i), str(i)) for i in world.user_ids],
+              "attachment_id": [(str(i), str(i)) for i in world.attachments]}
     names = re.findall(r"{(\w+)(?::\w+)?}", route)
     if not names:
         return [(route, route)]
@@ -464,6 +479,7 @@ def test_the_public_pages_and_feeds_show_no_closed_text(served):
     # The open cases show their text there: the search looks where text would be.
     assert ("case", "summary") in shown_anywhere(anonymous, "O", where="/offentlig/moeder/")
     assert ("deadline", "description") in shown_anywhere(anonymous, "O", where="/feeds/sag/")
+    assert ("attachment", "text") in shown_anywhere(anonymous, "O", where="GET /bilag/")
 
 
 @slow
@@ -479,6 +495,7 @@ def test_the_api_shows_no_closed_text_to_a_member_without_rights(served):
     api = {name: text for name, text in served.pages.items() if name.startswith("token ")}
     assert_no_leaks(api)
     assert ("case", "summary") in shown_anywhere(api, "O", where="/api/cases/")
+    assert ("attachment", "text") in shown_anywhere(api, "O", where="/api/attachments/")
 
 
 @slow

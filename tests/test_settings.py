@@ -92,6 +92,9 @@ MAPPED = [
     ("SAGSGANG_OIDC_CLIENT_ID", "sagsgang", "oidc_client_id", "sagsgang"),
     ("SAGSGANG_OIDC_CLIENT_SECRET", "hemmelig", "oidc_client_secret", "hemmelig"),
     ("SAGSGANG_LOCAL_LOGIN", "false", "local_login", False),
+    ("SAGSGANG_MAX_ATTACHMENT_MB", "50", "max_attachment_mb", 50),
+    ("SAGSGANG_ATTACHMENT_STORE", "database", "attachment_store", "database"),
+    ("SAGSGANG_ATTACHMENT_DIR", "/mnt/delt/bilag", "attachment_dir", Path("/mnt/delt/bilag")),
 ]
 
 
@@ -155,6 +158,8 @@ BAD = [
     ("SAGSGANG_SMTP_PORT", "99999", "må højst være 65535 (fik '99999')"),
     ("SAGSGANG_MAX_ATTEMPTS", "0", "skal være mindst 1 (fik '0')"),
     ("SAGSGANG_SECURE_COOKIES", "måske", "skal være true eller false (fik 'måske')"),
+    ("SAGSGANG_ATTACHMENT_STORE", "s3", "skal være folder eller database (fik 's3')"),
+    ("SAGSGANG_MAX_ATTACHMENT_MB", "0", "skal være mindst 1 (fik '0')"),
 ]
 
 

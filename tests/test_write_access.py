@@ -96,6 +96,7 @@ class Write:
     probe: Callable[[Target], tuple[str, dict]]  # makes what it needs; (path, form or JSON)
     writes: bool = True  # False: it changes the session cookie only
     done: Callable[[httpx.Response], bool] | None = None  # how its success shows, if not so
+    upload: bool = False  # sent as a form with a file (a Bilag), pages and API alike
 
 
 # -- what the probes need ----------------------------------------------------------------------
@@ -202,6 +203,16 @@ def _two_items(t: Target) -> tuple[int, int]:
     return meeting_id, last.id
 
 
+def attached(t: Target) -> tuple[str, int]:
+    """A fresh case with a Bilag (a file): (number, attachment id)."""
+    from cases import files
+
+    number = t.case()
+    with write_session(t.engine) as session:
+        return number, files.attach(session, number, filename="a.pdf", content=BILAG,
+                                    title="Bilag", actor="test").id
+
+
 def _decision(t: Target) -> tuple[str, dict]:
     number = t.case()
     return f"/sager/{number}/beslutning", {"wording": "anbefales", "body": "SU",
@@ -259,6 +270,11 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/api/hearings/{hearing_id}/responses"): Write(CASE, CASE_WRITERS, lambda t: (
         f"/api/hearings/{hearing_of(t)}/responses",
         {"party": "HR", "received_on": days(0).strftime("%d-%m-%Y"), "text": "Vi støtter."})),
+    ("POST", "/api/cases/{number:path}/attachments"): Write(CASE, CASE_WRITERS, lambda t: (
+        f"/api/cases/{t.case()}/attachments", {"title": "Et bilag"}), upload=True),
+    ("POST", "/api/cases/{number:path}/attachments/{attachment_id}/remove"): Write(
+        CASE, CASE_WRITERS, lambda t: (
+            "/api/cases/{}/attachments/{}/remove".format(*attached(t)), {})),
     ("POST", "/api/hearings/{hearing_id}/close"): Write(CASE, SECRETARIAT, lambda t: (
         f"/api/hearings/{hearing_of(t)}/close", {"closed_on": days(0).strftime("%d-%m-%Y")})),
 
@@ -312,6 +328,10 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/sager/{number:path}/afleveret/fortryd"): Write(CASE, CASE_WRITERS, lambda t: (
         f"/sager/{_delivered(t)}/afleveret/fortryd", {"body": "SU"})),
     ("POST", "/sager/{number:path}/rediger"): Write(CASE, CASE_WRITERS, _edit),
+    ("POST", "/sager/{number:path}/bilag"): Write(CASE, CASE_WRITERS, lambda t: (
+        f"/sager/{t.case()}/bilag", {"title": "Et bilag"}), upload=True),
+    ("POST", "/sager/{number:path}/bilag/{attachment_id}/fjern"): Write(CASE, CASE_WRITERS,
+        lambda t: ("/sager/{}/bilag/{}/fjern".format(*attached(t)), {})),
     ("POST", "/sager/{number:path}/hoering"): Write(CASE, CASE_WRITERS, lambda t: (
         f"/sager/{t.case()}/hoering",
         {**_hearing_form(), "other_parties": "Nabo Naboen <nabo@example.org>"})),
@@ -403,6 +423,15 @@ def state(engine) -> dict:
         return found
 
 
+# A Bilag's file (the smallest PDF taken), kept in the database store: in the state compared.
+BILAG = b"%PDF-1.4\n%%EOF\n"
+
+
+@pytest.fixture(autouse=True)
+def files_in_the_database(monkeypatch):
+    monkeypatch.setenv("SAGSGANG_ATTACHMENT_STORE", "database")
+
+
 @pytest.fixture
 def clients(web_app):
     """One logged-in client per role, and one for the public (the API ignores the cookie).
@@ -417,8 +446,11 @@ def is_api(path: str) -> bool:
 
 
 def send(web_app, clients, api_tokens, write: Write, role: str, path: str, data: dict):
+    files = {"file": ("bilag.pdf", BILAG, "application/pdf")} if write.upload else None
     if is_api(path):
         headers = bearer(api_tokens[role]) if role != ANONYMOUS else {}
+        if files:
+            return anonymous(web_app).post(path, data=data, files=files, headers=headers)
         return anonymous(web_app).post(path, json=data, headers=headers)
     if write.writes:
         client = clients[role]
@@ -427,7 +459,7 @@ def send(web_app, clients, api_tokens, write: Write, role: str, path: str, data:
     # The public gets a real CSRF token too (from the login page): refused for want of a
     # login, not of a token.
     token = csrf_of(client.get("/login").text) if role == ANONYMOUS else page_csrf(client)
-    return client.post(path, data={**data, "csrf_token": token})
+    return client.post(path, data={**data, "csrf_token": token}, files=files)
 
 
 def refused(path: str, role: str, response: httpx.Response) -> bool:

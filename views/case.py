@@ -12,6 +12,7 @@ from cases import queries, services
 from cases.models import Case
 from cases.organisation import Organisation
 from cases.settings import current_organisation
+from meetings import bilag
 from meetings.services import plan_case
 from meetings.visibility import case_is_closed, may_read
 from notifications.models import SENT, Reminder
@@ -95,8 +96,8 @@ def details(org: Organisation, session: Session, case: Case, viewer: access.View
         "owner": {"name": case.owner_name, "email": case.owner_email},
         "proposals": [{"number": p.number, "text": p.text}
                       for p in queries.proposals(session, case.id)],
-        "attachments": [{"number": a.number, "title": a.title, "recommended": a.recommended}
-                        for a in queries.attachments(session, case.id)],
+        "attachments": [bilag.described(a)
+                        for a in bilag.readable_attachments(org, session, case, viewer)],
         "deadlines": [{"id": d.id, "due_date": d.due_date, "kind": d.kind,
                        "description": d.description, "legal_basis": d.legal_basis,
                        "met_on": d.met_on, "overdue": d.met_on is None and d.due_date < today}

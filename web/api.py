@@ -7,20 +7,24 @@ workflow, or the case changed since its version was read).
 """
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from cases import actions, queries, services
+from cases import actions, files, queries, services
 from cases.dates import COPENHAGEN
 from cases.models import Case, utcnow
 from cases.schemas import CaseCreate, DeadlineIn
 from cases.settings import current_organisation, get_settings
+from meetings import bilag
 from meetings.models import AgendaItem, Meeting
 from meetings.visibility import item_is_closed, may_read, may_read_item
 from views import case as views
 from views import dashboard as dash
+from web import bilag as bilag_http
 from web.auth import CurrentUser, Forbidden, db, require, write
 from web.ownership import case_to_change, hearing_case
 from workflow.access import refusal
@@ -254,6 +258,52 @@ def close_hearing(hearing_id: int, data: HearingCloseIn, request: Request,
                                          actor=f"api:{user.username}")
         case = session.get(Case, hearing.case_id)
         return {"id": hearing.id, "closed_on": hearing.closed_on, "case_status": case.status}
+
+
+@router.get("/cases/{number:path}/attachments", tags=["bilag"], summary="Sagens bilag")
+def case_attachments(number: str, user: CurrentUser = api("view_cases"),
+                     session: Session = Depends(db)):
+    case = queries.get_case(session, number)
+    return [bilag.described(a) for a in
+            bilag.readable_attachments(current_organisation(), session, case, user.viewer)]
+
+
+@router.post("/cases/{number:path}/attachments", tags=["bilag"], status_code=201,
+             summary="Vedhæft en fil som bilag (PDF, DOCX, XLSX, ODT, PNG, JPEG, GIF)")
+async def attach_file(number: str, request: Request,
+                      file: Annotated[UploadFile, File(description="Filen; typen findes "
+                                                                   "af indholdet")],
+                      title: Annotated[str, Form(description="Bilagets titel")],
+                      recommended: Annotated[bool, Form(description="Anbefales")] = False,
+                      public: Annotated[bool, Form(description="false: ikke offentligt")] = True,
+                      user: CurrentUser = api("edit_case")):
+    filename, content = await bilag_http.uploaded_file(request)
+    with write(request) as session:
+        case_to_change(session, user, number, "edit_case", "vedhæfte bilag til")
+        attachment = files.attach(session, number, filename=filename, content=content,
+                                  title=title, recommended=recommended, public=public,
+                                  actor=f"api:{user.username}")
+        return bilag.described(attachment)
+
+
+@router.post("/cases/{number:path}/attachments/{attachment_id}/remove", tags=["bilag"],
+             summary="Fjern et bilag med fil fra sagen")
+def remove_attachment(number: str, attachment_id: int, request: Request,
+                      user: CurrentUser = api("edit_case")):
+    with write(request) as session:
+        case_to_change(session, user, number, "edit_case", "fjerne bilag fra")
+        attachment = files.remove(session, number, attachment_id,
+                                  actor=f"api:{user.username}")
+        return {"id": attachment_id, "removed": True, "title": attachment.title}
+
+
+@router.get("/attachments/{attachment_id}", tags=["bilag"], summary="Et bilags fil",
+            response_class=Response)
+def download_attachment(attachment_id: int, user: CurrentUser = api("view_cases"),
+                        session: Session = Depends(db)):
+    attachment, content = bilag.attachment_to_serve(current_organisation(), session,
+                                                    attachment_id, user.viewer)
+    return bilag_http.file_response(attachment, content)
 
 
 @router.get("/cases/{number:path}", tags=["sager"], summary="En sag med alt")

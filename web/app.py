@@ -23,8 +23,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from cases.db import DatabaseBusy, engine_for
 from cases.schemas import describe
-from cases.settings import PROJECT_DIR, load_settings, secret_key
-from web import api, docs, feeds, meeting_pages, oidc, pages, public, user_pages
+from cases.settings import PROJECT_DIR, get_settings, load_settings, secret_key
+from web import api, bilag, docs, feeds, meeting_pages, oidc, pages, public, user_pages
 from web.auth import Forbidden, NotAuthenticated, request_connection
 from web.rendering import flash, page, redirect, safe_path
 from workflow.errors import Conflict, NotFound, TransitionRefused, UserError
@@ -195,6 +195,10 @@ def _personal(scope) -> bool:
         name == b"authorization" for name, _ in scope.get("headers", []))
 
 
+class TooLarge(StarletteHTTPException):
+    """413 with its own Danish message (a Bilag larger than the setting allows)."""
+
+
 class BodyLimit:
     """Refuse a request body larger than MAX_BODY_BYTES with 413, as it is read (a declared
     Content-Length at once; a chunked body when it grows past the limit). The error is raised
@@ -208,15 +212,20 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
         received = 0
+        limit, refusal = MAX_BODY_BYTES, StarletteHTTPException(413)
+        if scope.get("method") == "POST" and scope["path"].endswith(bilag.UPLOAD_PATHS):
+            limit = bilag.upload_limit_bytes()  # a Bilag's upload: the size limit of a file
+            refusal = TooLarge(413, f"Filen er for stor. Et bilag må højst fylde "
+                                    f"{get_settings().max_attachment_mb} MB.")
 
         async def limited_receive():
             nonlocal received
-            if not declared.isdigit() or len(declared) > 12 or int(declared) > MAX_BODY_BYTES:
-                raise StarletteHTTPException(413)
+            if not declared.isdigit() or len(declared) > 12 or int(declared) > limit:
+                raise refusal
             message = await receive()
             received += len(message.get("body", b""))
-            if received > MAX_BODY_BYTES:
-                raise StarletteHTTPException(413)
+            if received > limit:
+                raise refusal
             return message
 
         await self.app(scope, limited_receive, send)
@@ -275,7 +284,8 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
-        message = HTTP_MESSAGES.get(error.status_code, str(error.detail))
+        message = error.detail if isinstance(error, TooLarge) else \
+            HTTP_MESSAGES.get(error.status_code, str(error.detail))
         if is_api(request):
             return JSONResponse({"detail": message}, status_code=error.status_code,
                                 headers=error.headers)

@@ -15,11 +15,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 
-from cases import actions, queries, services
+from cases import actions, files, queries, services
 from cases.dates import COPENHAGEN, format_date, parse_date
 from cases.models import DEADLINE_KINDS, Case, User, utcnow
 from cases.organisation import HEARING_COUNCIL
 from cases.settings import current_organisation, get_settings
+from meetings import bilag
 from meetings import queries as meeting_queries
 from meetings.visibility import may_read
 from notifications import outbox
@@ -27,6 +28,7 @@ from notifications.email import FOLLOW_KINDS, written_out
 from notifications.rules import KINDS
 from views import case as views
 from views import dashboard as dash
+from web import bilag as bilag_http
 from web import follow, logins, oidc, tokens
 from web.auth import (
     CurrentUser,
@@ -43,7 +45,7 @@ from web.ownership import case_to_change, hearing_case, may_change
 from web.passwords import verify_password
 from web.plot import deadlines_chart
 from web.rendering import flash, page, redirect, safe_path
-from workflow import decisions
+from workflow import access, decisions
 from workflow.errors import Conflict, InvalidInput, TransitionRefused
 from workflow.machine import ACTIVE, FINAL, STATE_LABELS, TRIGGER_LABELS
 
@@ -290,6 +292,44 @@ def _editable_case(session: Session, user: CurrentUser, number: str) -> Case:
     return case
 
 
+# -- Bilag as files ----------------------------------------------------------------------------
+
+@router.post("/sager/{number:path}/bilag")
+async def attach_file(request: Request, number: str,
+                      user: CurrentUser = Depends(require("edit_case"))):
+    form = await form_with_csrf(request)
+    filename, content = await bilag_http.uploaded_file(request)
+    with write(request) as session:
+        case_to_change(session, user, number, "edit_case", "vedhæfte bilag til")
+        attachment = files.attach(session, number, filename=filename, content=content,
+                                  title=form.get("title"),
+                                  recommended=form.get("recommended") == "on",
+                                  public=form.get("not_public") != "on", actor=user.username)
+    flash(request, f"Bilaget «{attachment.title}» er vedhæftet.")
+    return redirect(f"/sager/{number}")
+
+
+@router.post("/sager/{number:path}/bilag/{attachment_id}/fjern")
+async def remove_attachment(request: Request, number: str, attachment_id: int,
+                            user: CurrentUser = Depends(require("edit_case"))):
+    await form_with_csrf(request)
+    with write(request) as session:
+        case_to_change(session, user, number, "edit_case", "fjerne bilag fra")
+        attachment = files.remove(session, number, attachment_id, actor=user.username)
+    flash(request, f"Bilaget «{attachment.title}» er fjernet.")
+    return redirect(f"/sager/{number}")
+
+
+@router.get("/bilag/{attachment_id}")
+def download_attachment(attachment_id: int,
+                        user: CurrentUser | None = Depends(optional_user),
+                        session: Session = Depends(db)):
+    viewer = user.viewer if user else access.PUBLIC
+    attachment, content = bilag.attachment_to_serve(current_organisation(), session,
+                                                    attachment_id, viewer)
+    return bilag_http.file_response(attachment, content)
+
+
 # -- delivered for the agenda ------------------------------------------------------------------
 
 @router.post("/sager/{number:path}/afleveret")
@@ -331,7 +371,7 @@ def edit_case_form(request: Request, number: str,
     values = {name: getattr(case, name) for name in EDITABLE}
     values["proposals"] = [p.text for p in queries.proposals(session, case.id)]
     values["attachments"] = [{"title": a.title, "recommended": a.recommended}
-                             for a in queries.attachments(session, case.id)]
+                             for a in queries.attachments(session, case.id) if not a.digest]
     return page(request, "case_edit.html", user=user, number=case.number, values=values,
                 version=case.version, error=None)
 
