@@ -24,7 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from cases.db import DatabaseBusy, engine_for
 from cases.schemas import describe
 from cases.settings import PROJECT_DIR, load_settings, secret_key
-from web import api, docs, feeds, meeting_pages, pages, public, user_pages
+from web import api, docs, feeds, meeting_pages, ops, pages, public, user_pages
 from web.auth import Forbidden, NotAuthenticated, request_connection
 from web.rendering import flash, page, redirect, safe_path
 from workflow.errors import Conflict, NotFound, TransitionRefused, UserError
@@ -85,6 +85,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(meeting_pages.router)
     app.include_router(user_pages.router)
     app.include_router(pages.router)
+    app.router.routes.extend(ops.routes)  # outside the app-wide dependencies (web.ops)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
@@ -105,7 +106,8 @@ class DatabaseTurns:
         self.semaphore: anyio.Semaphore | None = None
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+        if scope["type"] != "http" or scope["path"].startswith("/static/") \
+                or scope["path"] in ops.NO_DATABASE_PATHS:
             return await self.app(scope, receive, send)
         if self.semaphore is None:
             self.semaphore = anyio.Semaphore(self.turns)
