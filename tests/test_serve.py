@@ -1,0 +1,123 @@
+"""`sagsgang serve`, the production profile, started as it runs in production: 2 web
+processes, a Celery worker and one beat on a real PostgreSQL and a real redis-server, mail
+to an aiosmtpd server. A case carried to a reminder delivered; a second beat that sends
+nothing twice; SIGTERM during a request, which completes."""
+
+import signal
+import subprocess
+import sys
+import threading
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from live_web import SECRET, api_key, new_user
+from servers import (
+    CeleryProcess,
+    MailSink,
+    RedisServer,
+    celery_env,
+    create_case,
+    free_port,
+    organisation_file,
+    port_open,
+    wait_for,
+)
+
+from cases import actions, services
+from cases.db import make_engine, write_session
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(240)]
+SUBJECT = "Anmodning om høringssvar: Plan for ældre"
+
+
+def start_serve(env: dict, port: int) -> subprocess.Popen:
+    command = [sys.executable, "-c", "from cli.main import main; main()", "serve",
+               "--port", str(port), "--web", "2", "--workers", "1", "--grace", "30"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def add_hearing(engine, number: str, party: str) -> None:
+    with write_session(engine) as session:
+        create_case(session, number=number, title="Plan for ældre")
+        actions.submit(session, number, actor="test")
+        services.add_hearing(session, number, title="Høring", parties=[party],
+                             deadline="30-04-2030", opened_on="01-01-2026", actor="test")
+
+
+def mails_to(sink: MailSink, address: str) -> list:
+    with sink.handler.lock:
+        return [m for m in sink.handler.messages if address in (m["To"] or "")]
+
+
+def waiting_on_lock(engine) -> bool:
+    with engine.connect() as connection:
+        return bool(connection.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE '%FROM \"case\"%'")).scalar())
+
+
+def test_the_production_profile_delivers_has_one_beat_and_drains_on_sigterm(tmp_path, pg_url):
+    port = free_port()
+    engine = make_engine(pg_url)
+    with MailSink() as sink, RedisServer(tmp_path / "redis") as redis:
+        env = celery_env(database_url=pg_url, broker_url=redis.url, smtp_port=sink.port,
+                         var_dir=tmp_path, organisation=organisation_file(tmp_path),
+                         SAGSGANG_SECRET_KEY=SECRET)
+        runner = start_serve(env, port)
+        try:
+            ready = wait_for(lambda: port_open(port) and (r := httpx.get(
+                f"http://127.0.0.1:{port}/readyz", timeout=10)).status_code == 200 and r,
+                90, interval=0.5, what="the profile ready")
+            assert ready.json()["klar"] is True
+
+            # A case carried to its hearing: the party's request is delivered.
+            add_hearing(engine, "26-301", "Foreningen <forening@example.org>")
+            wait_for(lambda: mails_to(sink, "forening@example.org"), 60, interval=0.3,
+                     what="the hearing request")
+            assert mails_to(sink, "forening@example.org")[0]["Subject"].startswith(SUBJECT)
+
+            # A second beat started by mistake: it waits, and nothing is sent twice.
+            with CeleryProcess("beat", env, tmp_path, "second-beat") as second:
+                wait_for(lambda: "this one sends nothing" in second.log_path.read_text(), 60,
+                         interval=0.3, what="the second beat waiting")
+                add_hearing(engine, "26-302", "Rådet <raadet@example.org>")
+                wait_for(lambda: mails_to(sink, "raadet@example.org"), 60, interval=0.3,
+                         what="the second hearing request")
+                assert "Sending due task" not in second.log_path.read_text()
+            assert set(sink.handler.message_ids().values()) == {1}
+
+            # SIGTERM while a request is in flight (held up by a lock on the case table):
+            # the web process waits for it, and it is answered in full.
+            _, _, uid = new_user(engine)
+            key = api_key(engine, uid)
+            answers = []
+            locker = engine.connect()
+            transaction = locker.begin()
+            locker.execute(sa.text('LOCK TABLE "case" IN ACCESS EXCLUSIVE MODE'))
+            request = threading.Thread(target=lambda: answers.append(httpx.get(
+                f"http://127.0.0.1:{port}/api/cases", timeout=60,
+                headers={"Authorization": f"Bearer {key}"})))
+            request.start()
+            wait_for(lambda: waiting_on_lock(engine), 30, interval=0.2,
+                     what="the request waiting for the case table")
+            runner.send_signal(signal.SIGTERM)
+            web_log = tmp_path / "log" / "web.log"
+            wait_for(lambda: "Waiting for connections to close" in web_log.read_text(), 30,
+                     interval=0.2, what="uvicorn draining")
+            transaction.commit()
+            locker.close()
+            request.join(60)
+            assert answers and answers[0].status_code == 200, answers
+            assert {case["number"] for case in answers[0].json()} == {"26-301", "26-302"}
+            output, _ = runner.communicate(timeout=90)
+        finally:
+            if runner.poll() is None:
+                runner.send_signal(signal.SIGTERM)
+                runner.communicate(timeout=90)
+            engine.dispose()
+    assert runner.returncode == 0, output
+    assert "2 webprocesser, Celery-worker med 1 processer og én beat" in output
+    assert "Stoppet." in output
+    assert not port_open(port)
