@@ -8,7 +8,9 @@ mail goes to SAGSGANG_SMTP_HOST.
 """
 
 import os
+import shutil
 import sys
+from pathlib import Path
 
 import click
 from kombu import Connection
@@ -39,6 +41,14 @@ def beat_command(var) -> list[str]:
             "--loglevel=INFO", "-s", str(var / "celerybeat-schedule")]
 
 
+def fresh_metrics_dir(path: Path) -> Path:
+    """Where every web and worker process writes its counts for /metrics (prometheus-client's
+    multiprocess mode); emptied at start, as counts of processes gone must not add up."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", help="Webserverens adresse (0.0.0.0: alle).")
 @click.option("--port", type=int, default=8000, help="Webserverens port.")
@@ -65,7 +75,9 @@ def serve(host, port, web_processes, worker_processes, grace):
     if stopping:
         click.echo("Stoppet.")
         return
-    children = Children(dict(os.environ), logs)
+    env = dict(os.environ)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(fresh_metrics_dir(current.var_dir / "metrics"))
+    children = Children(env, logs)
     children.start("web", web_command(host, port, web_processes, grace))
     children.start("worker", worker_command(worker_processes))
     children.start("beat", beat_command(current.var_dir))

@@ -13,8 +13,9 @@ import redis
 import sqlalchemy as sa
 from celery import Celery
 from celery.beat import PersistentScheduler
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 
+from cases import logs
 from cases.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,12 @@ log = logging.getLogger(__name__)
 app = Celery("sagsgang", include=["notifications.tasks"])
 app.config_from_object("celeryconfig")
 app.conf.beat_scheduler = "notifications.celery_app:SingleBeat"
+
+if get_settings().log_format == "json":
+    # Connected, this signal replaces Celery's own logging setup (workers and beat alike).
+    @setup_logging.connect
+    def _json_logs(**kwargs):
+        logs.setup_logging("json")
 
 # The beat lock: held for LOCK_SECONDS and renewed every RENEW_SECONDS by the beat that sends;
 # a beat without it asks again every WAIT_SECONDS. A holder killed without a goodbye is

@@ -51,6 +51,12 @@ def mails_to(sink: MailSink, address: str) -> list:
         return [m for m in sink.handler.messages if address in (m["To"] or "")]
 
 
+def sweeps(scraped: str) -> float:
+    line = next(line for line in scraped.splitlines()
+                if line.startswith("sagsgang_sweep_duration_seconds_count"))
+    return float(line.split()[-1])
+
+
 def waiting_on_lock(engine) -> bool:
     with engine.connect() as connection:
         return bool(connection.execute(sa.text(
@@ -87,6 +93,11 @@ def test_the_production_profile_delivers_has_one_beat_and_drains_on_sigterm(tmp_
                          what="the second hearing request")
                 assert "Sending due task" not in second.log_path.read_text()
             assert set(sink.handler.message_ids().values()) == {1}
+
+            # The worker's sweeps and the outbox on the web's /metrics (multiprocess mode).
+            scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            assert sweeps(scraped) > 0
+            assert 'sagsgang_outbox_reminders{status="failed"} 0.0' in scraped
 
             # SIGTERM while a request is in flight (held up by a lock on the case table):
             # the web process waits for it, and it is answered in full.

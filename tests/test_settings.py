@@ -87,6 +87,9 @@ MAPPED = [
     ("SAGSGANG_RETRY_MAX_SECONDS", "1", "retry_max_seconds", 1.0),
     ("SAGSGANG_MAX_ATTEMPTS", "100", "max_attempts", 100),
     ("SAGSGANG_SMTP_TIMEOUT_SECONDS", "2", "smtp_timeout_seconds", 2.0),
+    ("SAGSGANG_METRICS_ALLOW", "10.0.0.0/8", "metrics_allow", "10.0.0.0/8"),
+    ("SAGSGANG_METRICS_TOKEN", "m" * 20, "metrics_token", "m" * 20),
+    ("SAGSGANG_LOG_FORMAT", "json", "log_format", "json"),
 ]
 
 
@@ -150,6 +153,7 @@ BAD = [
     ("SAGSGANG_SMTP_PORT", "99999", "må højst være 65535 (fik '99999')"),
     ("SAGSGANG_MAX_ATTEMPTS", "0", "skal være mindst 1 (fik '0')"),
     ("SAGSGANG_SECURE_COOKIES", "måske", "skal være true eller false (fik 'måske')"),
+    ("SAGSGANG_LOG_FORMAT", "xml", "skal være 'text' eller 'json' (fik 'xml')"),
 ]
 
 

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from cases.db import DatabaseBusy, engine_for
+from cases.logs import setup_logging
 from cases.schemas import describe
 from cases.settings import PROJECT_DIR, load_settings, secret_key
 from web import api, docs, feeds, meeting_pages, ops, pages, public, user_pages
@@ -69,6 +70,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
                   dependencies=[Depends(ids_in_range), Depends(request_connection)])
     settings = load_settings()  # read and checked at start: a bad setting stops the app here
+    setup_logging(settings.log_format)
     app.state.engine = engine_for(database_url or settings.database_url)
     app.add_middleware(BodyLimit)
     app.add_middleware(DatabaseTurns, turns=settings.db_pool_size,
@@ -77,6 +79,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=secret_key(),
                        session_cookie="sagsgang_session", max_age=settings.session_hours * 3600,
                        same_site="lax", https_only=settings.secure_cookies)
+    app.add_middleware(ops.RequestContext)  # outermost: times and names the whole answer
     _add_error_handlers(app)
     app.include_router(api.router)
     app.include_router(docs.router)
