@@ -1,8 +1,10 @@
 """`sagsgang serve`, the production profile, started as it runs in production: 2 web
 processes, a Celery worker and one beat on a real PostgreSQL and a real redis-server, mail
 to an aiosmtpd server. A case carried to a reminder delivered; a second beat that sends
-nothing twice; SIGTERM during a request, which completes."""
+nothing twice; SIGTERM during a request, which completes, and during a send, which
+finishes once."""
 
+import asyncio
 import signal
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from live_web import SECRET, api_key, new_user
 from servers import (
     CeleryProcess,
     MailSink,
+    RecordingHandler,
     RedisServer,
     celery_env,
     create_case,
@@ -132,3 +135,54 @@ def test_the_production_profile_delivers_has_one_beat_and_drains_on_sigterm(tmp_
     assert "2 webprocesser, Celery-worker med 1 processer og én beat" in output
     assert "Stoppet." in output
     assert not port_open(port)
+
+
+class SlowHandler(RecordingHandler):
+    """Holds each message's DATA until `go` is set: a send in progress."""
+
+    def __init__(self):
+        super().__init__()
+        self.sending, self.go = threading.Event(), threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.sending.set()
+        while not self.go.is_set():
+            await asyncio.sleep(0.05)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_sigterm_during_a_send_lets_the_worker_finish_it_once(tmp_path, pg_url):
+    port = free_port()
+    engine = make_engine(pg_url)
+    sink = MailSink()
+    sink.handler = SlowHandler()
+    sink.controller.handler = sink.handler
+    with sink, RedisServer(tmp_path / "redis") as redis:
+        env = celery_env(database_url=pg_url, broker_url=redis.url, smtp_port=sink.port,
+                         var_dir=tmp_path, organisation=organisation_file(tmp_path),
+                         SAGSGANG_SECRET_KEY=SECRET, SAGSGANG_SEND_TIMEOUT_SECONDS=60)
+        runner = start_serve(env, port)
+        try:
+            wait_for(lambda: port_open(port), 90, interval=0.5, what="the web")
+            add_hearing(engine, "26-401", "Foreningen <forening@example.org>")
+            assert sink.handler.sending.wait(60), "no send began"
+            runner.send_signal(signal.SIGTERM)
+            worker_log = tmp_path / "log" / "worker.log"
+            wait_for(lambda: "Warm shutdown" in worker_log.read_text(), 30, interval=0.2,
+                     what="the worker's warm shutdown")
+            sink.handler.go.set()  # the server accepts the message only now
+            output, _ = runner.communicate(timeout=90)
+        finally:
+            sink.handler.go.set()
+            if runner.poll() is None:
+                runner.send_signal(signal.SIGTERM)
+                runner.communicate(timeout=90)
+        assert runner.returncode == 0, output
+        assert [m["To"] for m in sink.handler.messages] == \
+            ["Foreningen <forening@example.org>"]
+        with engine.connect() as connection:
+            statuses = connection.execute(sa.text(
+                "SELECT status FROM reminder WHERE recipient = 'forening@example.org' "
+                "AND kind = 'hearing_request'")).all()
+        engine.dispose()
+    assert [s for (s,) in statuses] == ["sent"]
