@@ -99,3 +99,19 @@ def test_metrics_only_for_allowed_addresses_or_the_token_and_json_logs_carry_the
     # Every line is JSON, the server's own ones included.
     every = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
     assert any("Application startup complete" in line["message"] for line in every)
+
+
+def test_celery_logs_json_too(tmp_path, sqlite_url):
+    from servers import CeleryProcess, RedisServer, celery_env, organisation_file
+
+    with RedisServer(tmp_path / "redis") as redis:
+        env = celery_env(database_url=sqlite_url, broker_url=redis.url, smtp_port=free_port(),
+                         var_dir=tmp_path, organisation=organisation_file(tmp_path),
+                         SAGSGANG_LOG_FORMAT="json")
+        with CeleryProcess("beat", env, tmp_path, "beat") as beat:
+            wait_for(lambda: "Sending due task" in beat.log_path.read_text(), 60,
+                     interval=0.2, what="beat sending")
+    lines = [json.loads(line) for line in beat.log_path.read_text().splitlines()
+             if line.startswith("{")]
+    assert any(line["logger"] == "celery.beat" and "Sending due task" in line["message"]
+               for line in lines)

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from cases.db import DatabaseBusy, engine_for
-from cases.logs import setup_logging
+from cases.logs import request_id, setup_logging
 from cases.schemas import describe
 from cases.settings import PROJECT_DIR, load_settings, secret_key
 from web import api, docs, feeds, meeting_pages, ops, pages, public, user_pages
@@ -297,6 +297,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         # Sent from outside the middleware (Starlette's ServerErrorMiddleware): the headers
         # are added here.
         headers = {k.decode(): v.decode() for k, v in with_security_headers(request.scope, [])}
+        if request_id.get():
+            headers["X-Request-ID"] = request_id.get()
         if is_api(request):
             return JSONResponse({"detail": message}, status_code=500, headers=headers)
         return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Fejl</title>"

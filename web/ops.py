@@ -114,7 +114,9 @@ class RequestContext:
             return await self.app(scope, receive, send)
         given = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
         request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-        token = logs.request_id.set(request_id)
+        # Not reset when the request ends: the unexpected-error handler logs after this
+        # middleware, and each request runs in a task (and context) of its own anyway.
+        logs.request_id.set(request_id)
         started, status = time.perf_counter(), 500
 
         async def send_with_id(message):
@@ -130,7 +132,6 @@ class RequestContext:
         finally:
             REQUEST_SECONDS.labels(scope["method"], route_template(scope),
                                    str(status)).observe(time.perf_counter() - started)
-            logs.request_id.reset(token)
 
 
 OPS_PATHS = ("/healthz", "/readyz", "/metrics")
