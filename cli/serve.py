@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import click
-from kombu import Connection
 
 from cases import settings
 from cases.db import engine_for
@@ -60,6 +59,10 @@ def fresh_metrics_dir(path: Path) -> Path:
               help="Sekunder igangværende forespørgsler og e-mails får, når der stoppes.")
 def serve(host, port, web_processes, worker_processes, grace):
     """Start driftsprofilen: N webprocesser, M Celery-workere og én beat."""
+    # Here, not at the top: Celery and kombu take a noticeable part of a second to import,
+    # and every other command should answer at once.
+    from kombu import Connection
+
     from notifications.celery_app import prepare_embedded_broker
 
     stopping = _catch_stop_signals()

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from kombu import Connection
 
 from cases.db import alembic_config
 from cases.settings import get_settings
@@ -56,6 +55,8 @@ def check_database(engine: sa.Engine) -> list[Check]:
 
 def check_broker(url: str | None = None) -> Check:
     """The broker accepts a connection (Redis in production, the embedded one otherwise)."""
+    from kombu import Connection  # here: every command imports this module, few need kombu
+
     url = url or get_settings().broker_url
     try:
         with Connection(url, connect_timeout=TIMEOUT_SECONDS,

@@ -5,7 +5,7 @@ scraped, so every web process reports the same numbers whichever one is asked)."
 from datetime import datetime
 
 import sqlalchemy as sa
-from prometheus_client import Histogram
+from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlmodel import func, select
 
@@ -14,9 +14,15 @@ from cases.models import utcnow
 from notifications import outbox
 from notifications.models import FAILED, PENDING, STATUSES, Reminder
 
+# Our own registry, not prometheus-client's global one: a module imported anew (as
+# tests/test_imports.py does) makes its metrics anew instead of clashing with the old ones.
+# With PROMETHEUS_MULTIPROC_DIR set, the values go to that directory whatever the registry.
+REGISTRY = CollectorRegistry()
+
 SWEEP_SECONDS = Histogram("sagsgang_sweep_duration_seconds",
                           "How long one sweep of the outbox took (derive, release, claim).",
-                          buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+                          buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+                          registry=REGISTRY)
 
 
 def oldest_due_age(session, now: datetime) -> float:

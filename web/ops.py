@@ -25,7 +25,6 @@ import uuid
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
-    REGISTRY,
     CollectorRegistry,
     Histogram,
     generate_latest,
@@ -38,11 +37,11 @@ from starlette.routing import Route
 from cases import logs
 from cases.settings import get_settings
 from notifications.health import readiness
-from notifications.metrics import OutboxCollector
+from notifications.metrics import REGISTRY, OutboxCollector
 
 REQUEST_SECONDS = Histogram("sagsgang_http_request_duration_seconds",
                             "Time to answer a request, by route template and status.",
-                            ["method", "route", "status"])
+                            ["method", "route", "status"], registry=REGISTRY)
 # An id a client or proxy sends is kept when it is short and plain; otherwise a new one.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
