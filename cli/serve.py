@@ -40,6 +40,10 @@ def beat_command(var) -> list[str]:
             "--loglevel=INFO", "-s", str(var / "celerybeat-schedule")]
 
 
+def processes(count: int, kind: str = "") -> str:
+    return f"{count} {kind}{'proces' if count == 1 else 'processer'}"
+
+
 def fresh_metrics_dir(path: Path) -> Path:
     """Where every web and worker process writes its counts for /metrics (prometheus-client's
     multiprocess mode); emptied at start, as counts of processes gone must not add up."""
@@ -85,8 +89,8 @@ def serve(host, port, web_processes, worker_processes, grace):
     children.start("worker", worker_command(worker_processes))
     children.start("beat", beat_command(current.var_dir))
     broker = Connection(current.broker_url).as_uri()  # without its password
-    click.echo(f"Sagsgang kører på http://{host}:{port}: {web_processes} webprocesser, "
-               f"Celery-worker med {worker_processes} processer og én beat.")
+    click.echo(f"Sagsgang kører på http://{host}:{port}: {processes(web_processes, 'web')}, "
+               f"Celery-worker med {processes(worker_processes)} og én beat.")
     click.echo(f"Kø: {broker}. Logfiler i {logs}. Stop med Ctrl-C eller SIGTERM.")
     died = _wait_for_stop(children, stopping)
     if died:

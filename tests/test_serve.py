@@ -132,7 +132,7 @@ def test_the_production_profile_delivers_has_one_beat_and_drains_on_sigterm(tmp_
                 runner.communicate(timeout=90)
             engine.dispose()
     assert runner.returncode == 0, output
-    assert "2 webprocesser, Celery-worker med 1 processer og én beat" in output
+    assert "2 webprocesser, Celery-worker med 1 proces og én beat" in output
     assert "Stoppet." in output
     assert not port_open(port)
 
