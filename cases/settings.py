@@ -10,6 +10,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -86,6 +87,13 @@ class Settings(BaseSettings):
     # The dashboard's "no movement for N weeks".
     stale_weeks: int = Field(6, ge=1, validation_alias="SAGSGANG_STALE_WEEKS")
 
+    # Operations (web.ops, cases.logs): who may read /metrics (client addresses or networks,
+    # comma-separated, and/or a bearer token); log lines as text or one JSON object each.
+    metrics_allow: str = Field("127.0.0.1,::1", validation_alias="SAGSGANG_METRICS_ALLOW")
+    metrics_token: str | None = Field(None, min_length=16, repr=False,
+                                      validation_alias="SAGSGANG_METRICS_TOKEN")
+    log_format: Literal["text", "json"] = Field("text", validation_alias="SAGSGANG_LOG_FORMAT")
+
     # How beat, the sweep and the workers pace themselves (notifications.outbox.Timing).
     sweep_seconds: float = Field(30.0, gt=0, validation_alias="SAGSGANG_SWEEP_SECONDS")
     plan_seconds: float = Field(600.0, gt=0, validation_alias="SAGSGANG_PLAN_SECONDS")
@@ -147,12 +155,14 @@ _PROBLEMS = {
     "less_than_equal": "må højst være {le}",
     "string_too_short": "skal være mindst {min_length} tegn",
     "string_pattern_mismatch": "skal være folder eller database",
+    "literal_error": "skal være {expected}",
 }
 
 
 def _danish(error: dict) -> str:
     name = error["loc"][0] if error["loc"] else "?"
     problem = _PROBLEMS.get(error["type"], "er ugyldig").format(**error.get("ctx", {}))
+    problem = problem.replace("' or '", "' eller '")  # pydantic's list of allowed values
     field = next((f for f in Settings.model_fields.values() if f.validation_alias == name), None)
     # A secret is never echoed back, not even a wrong one.
     got = f"{len(error['input'])} tegn" if field and not field.repr else repr(error["input"])

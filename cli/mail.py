@@ -167,11 +167,13 @@ class Children:
                 return name
         return None
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 15) -> None:
+        """SIGTERM to each (the web finishes its requests, a worker its message), and after
+        `grace` seconds SIGKILL to any still running."""
         for _, process in reversed(self.running):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + grace
         for _, process in reversed(self.running):
             try:
                 process.wait(max(deadline - time.monotonic(), 0.1))

@@ -19,6 +19,8 @@ from cli.cases import bodies, case
 from cli.demo import demo_command
 from cli.mail import mail, reminders, run
 from cli.meetings import import_referat_command, meeting, plan
+from cli.ops import backup, check, restore
+from cli.serve import serve
 from cli.users import user
 
 
@@ -40,7 +42,7 @@ def init_db():
 
 
 for _command in (case, bodies, meeting, plan, import_referat_command, run, reminders, mail, user,
-                 demo_command):
+                 demo_command, check, serve, backup, restore):
     cli.add_command(_command)
 
 

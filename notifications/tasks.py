@@ -4,6 +4,7 @@ this process's engine, SMTP connection and queue."""
 from cases.db import get_engine
 from notifications import delivery
 from notifications.celery_app import app, clean_embedded_broker
+from notifications.metrics import SWEEP_SECONDS
 
 _mailer: delivery.Mailer | None = None
 
@@ -23,7 +24,8 @@ def send_reminders(row_ids: list[int], token: str) -> dict:
 
 @app.task(name="notifications.sweep", ignore_result=True)
 def sweep() -> dict:
-    return delivery.sweep(get_engine(), enqueue)
+    with SWEEP_SECONDS.time():
+        return delivery.sweep(get_engine(), enqueue)
 
 
 @app.task(name="notifications.plan", ignore_result=True)

@@ -95,6 +95,9 @@ MAPPED = [
     ("SAGSGANG_MAX_ATTACHMENT_MB", "50", "max_attachment_mb", 50),
     ("SAGSGANG_ATTACHMENT_STORE", "database", "attachment_store", "database"),
     ("SAGSGANG_ATTACHMENT_DIR", "/mnt/delt/bilag", "attachment_dir", Path("/mnt/delt/bilag")),
+    ("SAGSGANG_METRICS_ALLOW", "10.0.0.0/8", "metrics_allow", "10.0.0.0/8"),
+    ("SAGSGANG_METRICS_TOKEN", "m" * 20, "metrics_token", "m" * 20),
+    ("SAGSGANG_LOG_FORMAT", "json", "log_format", "json"),
 ]
 
 
@@ -160,6 +163,7 @@ BAD = [
     ("SAGSGANG_SECURE_COOKIES", "måske", "skal være true eller false (fik 'måske')"),
     ("SAGSGANG_ATTACHMENT_STORE", "s3", "skal være folder eller database (fik 's3')"),
     ("SAGSGANG_MAX_ATTACHMENT_MB", "0", "skal være mindst 1 (fik '0')"),
+    ("SAGSGANG_LOG_FORMAT", "xml", "skal være 'text' eller 'json' (fik 'xml')"),
 ]
 
 

@@ -22,9 +22,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from cases.db import DatabaseBusy, engine_for
+from cases.logs import request_id, setup_logging
 from cases.schemas import describe
 from cases.settings import PROJECT_DIR, get_settings, load_settings, secret_key
-from web import api, bilag, docs, feeds, meeting_pages, oidc, pages, public, user_pages
+from web import api, bilag, docs, feeds, meeting_pages, oidc, ops, pages, public, user_pages
 from web.auth import Forbidden, NotAuthenticated, request_connection
 from web.rendering import flash, page, redirect, safe_path
 from workflow.errors import Conflict, NotFound, TransitionRefused, UserError
@@ -69,6 +70,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
                   dependencies=[Depends(ids_in_range), Depends(request_connection)])
     settings = load_settings()  # read and checked at start: a bad setting stops the app here
+    setup_logging(settings.log_format)
     oidc.check_settings()
     # What the login page offers (templates/web/login.html).
     app.state.single_sign_on = oidc.configured() is not None
@@ -81,6 +83,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=secret_key(),
                        session_cookie="sagsgang_session", max_age=settings.session_hours * 3600,
                        same_site="lax", https_only=settings.secure_cookies)
+    app.add_middleware(ops.RequestContext)  # outermost: times and names the whole answer
     _add_error_handlers(app)
     app.include_router(api.router)
     app.include_router(docs.router)
@@ -90,6 +93,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(user_pages.router)
     app.include_router(oidc.router)
     app.include_router(pages.router)
+    app.router.routes.extend(ops.routes)  # outside the app-wide dependencies (web.ops)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
@@ -110,7 +114,8 @@ class DatabaseTurns:
         self.semaphore: anyio.Semaphore | None = None
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+        if scope["type"] != "http" or scope["path"].startswith("/static/") \
+                or scope["path"] in ops.NO_DATABASE_PATHS:
             return await self.app(scope, receive, send)
         if self.semaphore is None:
             self.semaphore = anyio.Semaphore(self.turns)
@@ -315,6 +320,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         # Sent from outside the middleware (Starlette's ServerErrorMiddleware): the headers
         # are added here.
         headers = {k.decode(): v.decode() for k, v in with_security_headers(request.scope, [])}
+        if request_id.get():
+            headers["X-Request-ID"] = request_id.get()
         if is_api(request):
             return JSONResponse({"detail": message}, status_code=500, headers=headers)
         return HTMLResponse(f"<!doctype html><html lang=da><meta charset=utf-8><title>Fejl</title>"

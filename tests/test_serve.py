@@ -1,0 +1,188 @@
+"""`sagsgang serve`, the production profile, started as it runs in production: 2 web
+processes, a Celery worker and one beat on a real PostgreSQL and a real redis-server, mail
+to an aiosmtpd server. A case carried to a reminder delivered; a second beat that sends
+nothing twice; SIGTERM during a request, which completes, and during a send, which
+finishes once."""
+
+import asyncio
+import signal
+import subprocess
+import sys
+import threading
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from live_web import SECRET, api_key, new_user
+from servers import (
+    CeleryProcess,
+    MailSink,
+    RecordingHandler,
+    RedisServer,
+    celery_env,
+    create_case,
+    free_port,
+    organisation_file,
+    port_open,
+    wait_for,
+)
+
+from cases import actions, services
+from cases.db import make_engine, write_session
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(240)]
+SUBJECT = "Anmodning om høringssvar: Plan for ældre"
+
+
+def start_serve(env: dict, port: int) -> subprocess.Popen:
+    command = [sys.executable, "-c", "from cli.main import main; main()", "serve",
+               "--port", str(port), "--web", "2", "--workers", "1", "--grace", "30"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def add_hearing(engine, number: str, party: str) -> None:
+    with write_session(engine) as session:
+        create_case(session, number=number, title="Plan for ældre")
+        actions.submit(session, number, actor="test")
+        services.add_hearing(session, number, title="Høring", parties=[party],
+                             deadline="30-04-2030", opened_on="01-01-2026", actor="test")
+
+
+def mails_to(sink: MailSink, address: str) -> list:
+    with sink.handler.lock:
+        return [m for m in sink.handler.messages if address in (m["To"] or "")]
+
+
+def sweeps(scraped: str) -> float:
+    line = next(line for line in scraped.splitlines()
+                if line.startswith("sagsgang_sweep_duration_seconds_count"))
+    return float(line.split()[-1])
+
+
+def waiting_on_lock(engine) -> bool:
+    with engine.connect() as connection:
+        return bool(connection.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE '%FROM \"case\"%'")).scalar())
+
+
+def test_the_production_profile_delivers_has_one_beat_and_drains_on_sigterm(tmp_path, pg_url):
+    port = free_port()
+    engine = make_engine(pg_url)
+    with MailSink() as sink, RedisServer(tmp_path / "redis") as redis:
+        env = celery_env(database_url=pg_url, broker_url=redis.url, smtp_port=sink.port,
+                         var_dir=tmp_path, organisation=organisation_file(tmp_path),
+                         SAGSGANG_SECRET_KEY=SECRET)
+        runner = start_serve(env, port)
+        try:
+            ready = wait_for(lambda: port_open(port) and (r := httpx.get(
+                f"http://127.0.0.1:{port}/readyz", timeout=10)).status_code == 200 and r,
+                90, interval=0.5, what="the profile ready")
+            assert ready.json()["klar"] is True
+
+            # A case carried to its hearing: the party's request is delivered.
+            add_hearing(engine, "26-301", "Foreningen <forening@example.org>")
+            wait_for(lambda: mails_to(sink, "forening@example.org"), 60, interval=0.3,
+                     what="the hearing request")
+            assert mails_to(sink, "forening@example.org")[0]["Subject"].startswith(SUBJECT)
+
+            # A second beat started by mistake: it waits, and nothing is sent twice.
+            with CeleryProcess("beat", env, tmp_path, "second-beat") as second:
+                wait_for(lambda: "this one sends nothing" in second.log_path.read_text(), 60,
+                         interval=0.3, what="the second beat waiting")
+                add_hearing(engine, "26-302", "Rådet <raadet@example.org>")
+                wait_for(lambda: mails_to(sink, "raadet@example.org"), 60, interval=0.3,
+                         what="the second hearing request")
+                assert "Sending due task" not in second.log_path.read_text()
+            assert set(sink.handler.message_ids().values()) == {1}
+
+            # The worker's sweeps and the outbox on the web's /metrics (multiprocess mode).
+            scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            assert sweeps(scraped) > 0
+            assert 'sagsgang_outbox_reminders{status="failed"} 0.0' in scraped
+
+            # SIGTERM while a request is in flight (held up by a lock on the case table):
+            # the web process waits for it, and it is answered in full.
+            _, _, uid = new_user(engine)
+            key = api_key(engine, uid)
+            answers = []
+            locker = engine.connect()
+            transaction = locker.begin()
+            locker.execute(sa.text('LOCK TABLE "case" IN ACCESS EXCLUSIVE MODE'))
+            request = threading.Thread(target=lambda: answers.append(httpx.get(
+                f"http://127.0.0.1:{port}/api/cases", timeout=60,
+                headers={"Authorization": f"Bearer {key}"})))
+            request.start()
+            wait_for(lambda: waiting_on_lock(engine), 30, interval=0.2,
+                     what="the request waiting for the case table")
+            runner.send_signal(signal.SIGTERM)
+            web_log = tmp_path / "log" / "web.log"
+            wait_for(lambda: "Waiting for connections to close" in web_log.read_text(), 30,
+                     interval=0.2, what="uvicorn draining")
+            transaction.commit()
+            locker.close()
+            request.join(60)
+            assert answers and answers[0].status_code == 200, answers
+            assert {case["number"] for case in answers[0].json()} == {"26-301", "26-302"}
+            output, _ = runner.communicate(timeout=90)
+        finally:
+            if runner.poll() is None:
+                runner.send_signal(signal.SIGTERM)
+                runner.communicate(timeout=90)
+            engine.dispose()
+    assert runner.returncode == 0, output
+    assert "2 webprocesser, Celery-worker med 1 proces og én beat" in output
+    assert "Stoppet." in output
+    assert not port_open(port)
+
+
+class SlowHandler(RecordingHandler):
+    """Holds each message's DATA until `go` is set: a send in progress."""
+
+    def __init__(self):
+        super().__init__()
+        self.sending, self.go = threading.Event(), threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.sending.set()
+        while not self.go.is_set():
+            await asyncio.sleep(0.05)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_sigterm_during_a_send_lets_the_worker_finish_it_once(tmp_path, pg_url):
+    port = free_port()
+    engine = make_engine(pg_url)
+    sink = MailSink()
+    sink.handler = SlowHandler()
+    sink.controller.handler = sink.handler
+    with sink, RedisServer(tmp_path / "redis") as redis:
+        env = celery_env(database_url=pg_url, broker_url=redis.url, smtp_port=sink.port,
+                         var_dir=tmp_path, organisation=organisation_file(tmp_path),
+                         SAGSGANG_SECRET_KEY=SECRET, SAGSGANG_SEND_TIMEOUT_SECONDS=60)
+        runner = start_serve(env, port)
+        try:
+            wait_for(lambda: port_open(port), 90, interval=0.5, what="the web")
+            add_hearing(engine, "26-401", "Foreningen <forening@example.org>")
+            assert sink.handler.sending.wait(60), "no send began"
+            runner.send_signal(signal.SIGTERM)
+            worker_log = tmp_path / "log" / "worker.log"
+            wait_for(lambda: "Warm shutdown" in worker_log.read_text(), 30, interval=0.2,
+                     what="the worker's warm shutdown")
+            sink.handler.go.set()  # the server accepts the message only now
+            output, _ = runner.communicate(timeout=90)
+        finally:
+            sink.handler.go.set()
+            if runner.poll() is None:
+                runner.send_signal(signal.SIGTERM)
+                runner.communicate(timeout=90)
+        assert runner.returncode == 0, output
+        assert [m["To"] for m in sink.handler.messages] == \
+            ["Foreningen <forening@example.org>"]
+        with engine.connect() as connection:
+            statuses = connection.execute(sa.text(
+                "SELECT status FROM reminder WHERE recipient = 'forening@example.org' "
+                "AND kind = 'hearing_request'")).all()
+        engine.dispose()
+    assert [s for (s,) in statuses] == ["sent"]
