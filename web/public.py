@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from cases.models import Case, utcnow
 from cases.settings import current_organisation
 from meetings import queries as meeting_queries
-from meetings.documents import meeting_context
+from meetings.documents import document_kind, meeting_context
 from meetings.models import AGENDA_PUBLISHED, Meeting
 from notifications.email import read_unsubscribe_token
 from notifications.email import unsubscribe as opt_out
@@ -42,10 +42,12 @@ def published_items(session: Session, meeting) -> list:
 
 
 def public_document(session: Session, meeting) -> dict:
-    """The published agenda with its decisions, as meetings.documents shows it to the public
-    (`public_view`: closed items as number, title and decision): one place decides that."""
-    return meeting_context(session, meeting, public=True,
-                           items=published_items(session, meeting))
+    """The published agenda with its decisions (the minutes once there are any), as
+    meetings.documents shows it to the public (`public_view`: closed items as number, title
+    and decision): one place decides that."""
+    items = published_items(session, meeting)
+    return meeting_context(session, meeting, public=True, items=items,
+                           kind=document_kind(meeting, items))
 
 
 @router.get("/offentlig")
