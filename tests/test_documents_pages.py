@@ -1,9 +1,16 @@
 """The agenda as the seed shows it on the meeting pages: the public page, the members' page
 (every item they may read, closed items of their own bodies included) and the landing page."""
 
-from web_fixtures import anonymous, as_role, days, logged_in, make_case
+import io
 
-from cases.db import write_session
+from pypdf import PdfReader
+from sqlmodel import select
+from web_fixtures import anonymous, as_role, bearer, days, logged_in, make_case, page_csrf
+
+from cases.db import read_session, write_session
+from meetings import queries
+from meetings.models import PublishedPdf
+from meetings.pdf import checksum
 from meetings.services import create_meeting, place_case, publish_agenda, set_closed
 
 SECRET = "LUKKET-TEKST-5c1e"
@@ -50,3 +57,56 @@ def test_a_members_landing_page_lists_their_next_meetings(web_app, web_engine):
     assert f'href="/moeder/{meeting_id}"' in mine and "Socialudvalget" in mine
     bsu = logged_in(web_app, "bsu-medlem", "bsu-medlem-demo").get("/moeder").text
     assert f'href="/moeder/{meeting_id}"' not in bsu.split("<table>")[0]  # not theirs
+
+
+def _pdf_text(content: bytes) -> str:
+    return " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
+                    .split())
+
+
+def test_the_pdf_links_give_each_reader_what_they_may_read(web_app, web_engine, api_tokens):
+    meeting_id, _, _ = _agenda(web_engine, 42)
+    su_member = as_role(web_app, "member")
+    assert f'href="/moeder/{meeting_id}/pdf"' in su_member.get(f"/moeder/{meeting_id}").text
+    public_page = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").text
+    assert f'href="/offentlig/moeder/{meeting_id}/pdf"' in public_page
+    answers = {
+        "su": su_member.get(f"/moeder/{meeting_id}/pdf"),
+        "bsu": logged_in(web_app, "bsu-medlem", "bsu-medlem-demo").get(
+            f"/moeder/{meeting_id}/pdf"),
+        "public": anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}/pdf"),
+        "api": anonymous(web_app).get(f"/api/meetings/{meeting_id}/pdf",
+                                      headers=bearer(api_tokens["member"])),
+    }
+    for answer in answers.values():
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "application/pdf"
+        assert answer.headers["content-disposition"].startswith('inline; filename="moede-SU-')
+    texts = {who: _pdf_text(answer.content) for who, answer in answers.items()}
+    assert SECRET in texts["su"] and SECRET in texts["api"]  # members of SU
+    assert SECRET not in texts["bsu"] and SECRET not in texts["public"]
+    for text in texts.values():
+        assert "Lukket sag på siden" in text and "Åbent sammendrag." in text
+
+
+def test_an_agenda_published_on_the_web_keeps_its_pdf(web_app, web_engine):
+    number = make_case(web_engine, title="Sag i den gemte PDF")
+    with write_session(web_engine) as session:
+        meeting_id = create_meeting(session, body="SU", day=days(43)).id
+        place_case(session, meeting_id, number)
+    client = as_role(web_app, "secretariat")
+    response = client.post(f"/moeder/{meeting_id}/offentliggoer", data={
+        "csrf_token": page_csrf(client), "late_reason": "Test"})
+    assert response.status_code == 303
+    with read_session(web_engine) as session:
+        (publication,) = queries.publications(session, meeting_id)
+        rows = session.exec(select(PublishedPdf).where(
+            PublishedPdf.publication_id == publication.id)).all()
+    assert sorted(row.public for row in rows) == [False, True]
+    public_row = [row for row in rows if row.public][0]
+    served = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}/pdf?udgivelse=1")
+    assert served.content == public_row.content
+    assert checksum(served.content) == public_row.sha256
+    assert "Sag i den gemte PDF" in _pdf_text(served.content)
+    assert anonymous(web_app).get(
+        f"/offentlig/moeder/{meeting_id}/pdf?udgivelse=2").status_code == 404

@@ -17,13 +17,15 @@ from cases.dates import format_date, to_local
 from cases.models import utcnow
 from cases.organisation import HEARING_COUNCIL
 from cases.settings import current_organisation
+from meetings import pdf
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
 from meetings.calendar import agenda_deadlines, local_day, rules_for
 from meetings.documents import document_kind, viewer_context
-from meetings.models import CANCELLED, MEETING_STATUSES
+from meetings.models import CANCELLED, MEETING_STATUSES, AgendaPublication
 from web.auth import CurrentUser, db, form_with_csrf, require, write
 from web.ownership import case_to_change, item_case
+from web.public import pdf_response
 from web.rendering import flash, page, redirect
 from workflow import decisions
 from workflow.errors import InvalidInput
@@ -133,6 +135,16 @@ def meeting_page(request: Request, meeting_id: int,
                 meeting_time=f"{to_local(meeting.starts_at):%H:%M}")
 
 
+@router.get("/moeder/{meeting_id}/pdf")
+def meeting_pdf(meeting_id: int, udgivelse: int | None = None,
+                user: CurrentUser = Depends(require("view_meetings")),
+                session: Session = Depends(db)):
+    """The agenda or minutes as PDF, as the user may read it (meetings.pdf.viewer_pdf)."""
+    meeting = meeting_queries.get_meeting(session, meeting_id)
+    content = pdf.viewer_pdf(session, meeting, user.viewer, publication=udgivelse)
+    return pdf_response(content, pdf.filename(meeting))
+
+
 @router.post("/moeder/{meeting_id}/placer")
 async def place_case(request: Request, meeting_id: int,
                      user: CurrentUser = Depends(require("manage_agenda"))):
@@ -200,6 +212,11 @@ async def publish(request: Request, meeting_id: int,
         publication = meeting_services.publish_agenda(session, meeting_id, actor=user.username,
                                                       late_reason=form.get("late_reason"))
         kind = "Tillægsdagsordenen" if publication.kind == "tillaeg" else "Dagsordenen"
+        publication_id = publication.id
+    # Its PDFs are kept as published, in a transaction of their own (rendering takes a while;
+    # should it fail, the publication stands and its PDF is made when asked for).
+    with write(request) as session:
+        pdf.store_publication(session, session.get(AgendaPublication, publication_id))
     flash(request, f"{kind} er offentliggjort.")
     return redirect(f"/moeder/{meeting_id}")
 
