@@ -173,3 +173,22 @@ def test_it_writes_the_pdf_on_the_command_line(seed_db, monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     text = words(text_of(out.read_bytes()))
     assert CLOSED_TEXT not in text and re.search(r"Side 2 af \d+", text)
+
+
+def test_the_cover_shows_the_logo_of_the_organisation_file(seed_pdfs, tmp_path):
+    from PIL import Image
+
+    from cases.organisation import load_organisation
+    from cases.settings import PROJECT_DIR
+
+    Image.new("RGB", (120, 60), (11, 92, 173)).save(tmp_path / "logo.png")
+    text = (PROJECT_DIR / "config" / "ballerup.toml").read_text(encoding="utf-8")
+    (tmp_path / "org.toml").write_text(
+        text.replace("[municipality]\n", '[municipality]\nlogo = "logo.png"\n', 1),
+        encoding="utf-8")
+    org = load_organisation(tmp_path / "org.toml")
+    assert org.logo == str(tmp_path / "logo.png")  # relative to the organisation file
+    context, plain = seed_pdfs[True]
+    with_logo = PdfReader(io.BytesIO(render_pdf(context, org)))
+    assert len(with_logo.pages[0].images) == 1
+    assert len(PdfReader(io.BytesIO(plain)).pages[0].images) == 0
