@@ -179,10 +179,13 @@ def publish_command(ref, late_reason, actor):
     with write_session() as session:
         publication = services.publish_agenda(session, resolve_meeting(session, ref).id,
                                               actor=actor, late_reason=late_reason)
-    # Its PDFs are kept as published, in a transaction of their own (rendering takes a
-    # while; a failure here leaves the publication in place, and its PDF is made on request).
+    # Its PDFs are kept as published: made while reading (rendering takes seconds; no write
+    # waits for it), kept in a short transaction of their own. Should that fail, the
+    # publication stands, and its PDF is made when asked for.
+    with read_session() as session:
+        made = pdf.publication_pdfs(session, session.get(AgendaPublication, publication.id))
     with write_session() as session:
-        pdf.store_publication(session, session.get(AgendaPublication, publication.id))
+        pdf.keep(session, made)
     label = "Dagsordenen" if publication.kind == "dagsorden" else "Tillægsdagsordenen"
     late = f" efter fristen: {publication.late_reason}" if publication.late_reason else ""
     click.echo(f"{label} er offentliggjort (udgave {publication.seq}){late}.")

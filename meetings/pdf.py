@@ -61,9 +61,10 @@ def _public_context(session: Session, publication: AgendaPublication) -> dict:
     return public_view(closed_now(session, publication.content))
 
 
-def store_publication(session: Session, publication: AgendaPublication,
-                      org: Organisation | None = None) -> list[PublishedPdf]:
-    """Make and keep the publication's PDFs, the members' and the public's (once each)."""
+def publication_pdfs(session: Session, publication: AgendaPublication,
+                     org: Organisation | None = None) -> list[PublishedPdf]:
+    """The publication's PDFs not kept yet, the members' and the public's, made (unsaved:
+    rendering takes seconds, so it happens outside the write transaction that keeps them)."""
     made = []
     for public in (False, True):
         context = _public_context(session, publication) if public else publication.content
@@ -71,13 +72,25 @@ def store_publication(session: Session, publication: AgendaPublication,
         if _stored(session, publication.id, public, key) is not None:
             continue
         content = render_pdf(context, org)
-        row = PublishedPdf(publication_id=publication.id, public=public, closed_items=key,
-                           sha256=checksum(content), size=len(content), content=content,
-                           created_at=utcnow())
-        session.add(row)
-        made.append(row)
-    session.flush()
+        made.append(PublishedPdf(publication_id=publication.id, public=public,
+                                 closed_items=key, sha256=checksum(content),
+                                 size=len(content), content=content, created_at=utcnow()))
     return made
+
+
+def keep(session: Session, made: list[PublishedPdf]) -> list[PublishedPdf]:
+    """Keep the PDFs made (in the caller's write transaction); one kept meanwhile stays."""
+    kept = [row for row in made
+            if _stored(session, row.publication_id, row.public, row.closed_items) is None]
+    session.add_all(kept)
+    session.flush()
+    return kept
+
+
+def store_publication(session: Session, publication: AgendaPublication,
+                      org: Organisation | None = None) -> list[PublishedPdf]:
+    """Make and keep the publication's PDFs in one transaction (tests, small agendas)."""
+    return keep(session, publication_pdfs(session, publication, org))
 
 
 def _stored(session: Session, publication_id: int, public: bool, key: str):

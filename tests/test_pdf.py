@@ -192,3 +192,26 @@ def test_the_cover_shows_the_logo_of_the_organisation_file(seed_pdfs, tmp_path):
     with_logo = PdfReader(io.BytesIO(render_pdf(context, org)))
     assert len(with_logo.pages[0].images) == 1
     assert len(PdfReader(io.BytesIO(plain)).pages[0].images) == 0
+
+
+def test_publishing_on_the_command_line_keeps_the_pdfs(seed_db, monkeypatch, tmp_path):
+    engine, _, url = seed_db
+    monkeypatch.setenv("DATABASE_URL", url)
+    with write_session(engine) as session:
+        meeting = meeting_services.create_meeting(session, body="SU", day="21-12-2099")
+        meeting_services.add_standing_item(session, meeting.id, "meddelelser", text="Intet.")
+    runner = CliRunner()
+    published = runner.invoke(cli, ["meeting", "publish", str(meeting.id),
+                                    "--late-reason", "Test"])
+    assert published.exit_code == 0, published.output
+    with read_session(engine) as session:
+        (publication,) = queries.publications(session, meeting.id)
+        rows = stored_pdfs(session, publication.id)
+    assert sorted(row.public for row in rows) == [False, True]
+    out = tmp_path / "udgave.pdf"
+    result = runner.invoke(cli, ["meeting", "pdf", str(meeting.id), "--publication", "1",
+                                 "--public", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    public_row = [row for row in rows if row.public][0]
+    assert out.read_bytes() == public_row.content
+    assert checksum(out.read_bytes()) == public_row.sha256

@@ -7,9 +7,11 @@ decision per proposal of the Indstilling. After the meeting the secretariat reco
 absent (Fraværende) and sends the minutes for approval, and each member of the body clicks
 "Godkendt" on the minutes page."""
 
+import logging
 from datetime import date
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from cases import queries as case_queries
@@ -31,6 +33,7 @@ from workflow import decisions
 from workflow.errors import InvalidInput
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 
 
 @router.get("/moeder")
@@ -205,7 +208,8 @@ async def set_closed(request: Request, item_id: int,
 
 @router.post("/moeder/{meeting_id}/offentliggoer")
 async def publish(request: Request, meeting_id: int,
-                  user: CurrentUser = Depends(require("manage_agenda"))):
+                  user: CurrentUser = Depends(require("manage_agenda")),
+                  reading: Session = Depends(db)):
 
     form = await form_with_csrf(request)
     with write(request) as session:
@@ -213,10 +217,16 @@ async def publish(request: Request, meeting_id: int,
                                                       late_reason=form.get("late_reason"))
         kind = "Tillægsdagsordenen" if publication.kind == "tillaeg" else "Dagsordenen"
         publication_id = publication.id
-    # Its PDFs are kept as published, in a transaction of their own (rendering takes a while;
-    # should it fail, the publication stands and its PDF is made when asked for).
-    with write(request) as session:
-        pdf.store_publication(session, session.get(AgendaPublication, publication_id))
+    # Its PDFs are kept as published: made while reading (rendering takes seconds; no write
+    # waits for it), kept in a short transaction of their own. Should that fail, the
+    # publication stands, and its PDF is made when asked for.
+    try:
+        made = await run_in_threadpool(pdf.publication_pdfs, reading,
+                                       reading.get(AgendaPublication, publication_id))
+        with write(request) as session:
+            pdf.keep(session, made)
+    except Exception:  # the publication is committed: never answer it as failed
+        log.exception("The PDFs of publication %s could not be kept", publication_id)
     flash(request, f"{kind} er offentliggjort.")
     return redirect(f"/moeder/{meeting_id}")
 
