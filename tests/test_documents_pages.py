@@ -82,9 +82,12 @@ def test_the_pdf_links_give_each_reader_what_they_may_read(web_app, web_engine, 
         assert answer.status_code == 200
         assert answer.headers["content-type"] == "application/pdf"
         assert answer.headers["content-disposition"].startswith('inline; filename="moede-SU-')
+    kept = f"/moeder/{meeting_id}/pdf?udgivelse=1"  # the publication: the same rule
+    answers |= {"su kept": su_member.get(kept),
+                "bsu kept": logged_in(web_app, "bsu-medlem", "bsu-medlem-demo").get(kept)}
     texts = {who: _pdf_text(answer.content) for who, answer in answers.items()}
-    assert SECRET in texts["su"] and SECRET in texts["api"]  # members of SU
-    assert SECRET not in texts["bsu"] and SECRET not in texts["public"]
+    assert all(SECRET in texts[who] for who in ("su", "api", "su kept"))  # members of SU
+    assert all(SECRET not in texts[who] for who in ("bsu", "public", "bsu kept"))
     for text in texts.values():
         assert "Lukket sag på siden" in text and "Åbent sammendrag." in text
 
@@ -104,6 +107,8 @@ def test_an_agenda_published_on_the_web_keeps_its_pdf(web_app, web_engine):
             PublishedPdf.publication_id == publication.id)).all()
     assert sorted(row.public for row in rows) == [False, True]
     public_row = [row for row in rows if row.public][0]
+    page = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").text
+    assert f'href="/offentlig/moeder/{meeting_id}/pdf?udgivelse=1"' in page
     served = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}/pdf?udgivelse=1")
     assert served.content == public_row.content
     assert checksum(served.content) == public_row.sha256

@@ -128,6 +128,7 @@ def meeting_page(request: Request, meeting_id: int,
     doc = viewer_context(session, meeting, user.viewer, kind=document_kind(meeting, items),
                          org=org)
     return page(request, "meeting.html", user=user, meeting=meeting, items=items, doc=doc,
+                publications=meeting_queries.publications(session, meeting_id),
                 body=body, deadlines=deadlines, waiting=waiting,
                 wordings=[w for w in decisions.WORDINGS if w.trigger != "record_earlier"],
                 committees=[b for b in org.bodies if b.is_committee],

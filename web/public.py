@@ -69,7 +69,8 @@ def public_meeting(request: Request, meeting_id: int, session: Session = Depends
         raise NotFound("Mødet findes ikke, eller dagsordenen er ikke offentliggjort.")
     return page(request, "public_meeting.html", user=user, meeting=meeting,
                 body=current_organisation().body(meeting.body_code),
-                doc=public_document(session, meeting))
+                doc=public_document(session, meeting),
+                publications=meeting_queries.publications(session, meeting.id))
 
 
 @router.get("/offentlig/moeder/{meeting_id}/pdf")
