@@ -215,3 +215,19 @@ def test_publishing_on_the_command_line_keeps_the_pdfs(seed_db, monkeypatch, tmp
     public_row = [row for row in rows if row.public][0]
     assert out.read_bytes() == public_row.content
     assert checksum(out.read_bytes()) == public_row.sha256
+
+
+def test_a_kept_pdf_comes_back_byte_identical_on_sqlite_and_postgresql(db, org):
+    with write_session(db) as session:
+        meeting = meeting_services.create_meeting(session, body="SU", day="22-12-2099",
+                                                  org=org)
+        meeting_services.add_standing_item(session, meeting.id, "meddelelser", text="Intet.")
+        publication = meeting_services.publish_agenda(session, meeting.id, actor="t", org=org,
+                                                      late_reason="Test")
+        made = {row.public: (row.content, row.sha256)
+                for row in store_publication(session, publication, org)}
+    with read_session(db) as session:
+        (publication,) = queries.publications(session, meeting.id)
+        for public in (False, True):
+            served = publication_pdf(session, publication, public=public, org=org)
+            assert (served, checksum(served)) == made[public]
