@@ -5,7 +5,7 @@ municipality (Aarhus: Byrådet and Magistraten) is another file.
 """
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
 
@@ -82,6 +82,7 @@ class Organisation:
     custom_days_off: tuple[str, ...] = ()  # "MM-DD"
     office_hours: tuple[time, time] = (time(8, 0), time(16, 0))
     oidc: OidcMapping = OidcMapping()
+    logo: str = ""  # an image file for the PDF's cover (the file's path, resolved on load)
     _by_code: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -203,9 +204,13 @@ def parse_organisation(data: dict) -> Organisation:
         require_finance_statement=bool(municipality.get("require_finance_statement", True)),
         custom_days_off=tuple(municipality.get("custom_days_off", [])),
         office_hours=(parse_time(hours[0], "office_hours"), parse_time(hours[1], "office_hours")),
+        logo=str(municipality.get("logo", "")),
     )
 
 
 def load_organisation(path: Path) -> Organisation:
     with open(path, "rb") as f:
-        return parse_organisation(tomllib.load(f))
+        org = parse_organisation(tomllib.load(f))
+    if org.logo:  # relative to the organisation file
+        org = replace(org, logo=str((Path(path).parent / org.logo).resolve()))
+    return org

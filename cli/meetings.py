@@ -14,10 +14,15 @@ from cases.db import read_session, write_session
 from cases.models import utcnow
 from cases.settings import current_organisation
 from cli.common import ACTOR_HELP, user_errors
-from meetings import documents, queries, services
+from meetings import documents, pdf, queries, services
 from meetings.calendar import local_day
 from meetings.importer import import_referat
-from meetings.models import AGENDA_STATUSES, MEETING_STATUSES, MINUTES_STATUSES
+from meetings.models import (
+    AGENDA_STATUSES,
+    MEETING_STATUSES,
+    MINUTES_STATUSES,
+    AgendaPublication,
+)
 from meetings.plan import load_plan
 from meetings.referat import parse_referat
 from workflow import decisions
@@ -174,6 +179,13 @@ def publish_command(ref, late_reason, actor):
     with write_session() as session:
         publication = services.publish_agenda(session, resolve_meeting(session, ref).id,
                                               actor=actor, late_reason=late_reason)
+    # Its PDFs are kept as published: made while reading (rendering takes seconds; no write
+    # waits for it), kept in a short transaction of their own. Should that fail, the
+    # publication stands, and its PDF is made when asked for.
+    with read_session() as session:
+        made = pdf.publication_pdfs(session, session.get(AgendaPublication, publication.id))
+    with write_session() as session:
+        pdf.keep(session, made)
     label = "Dagsordenen" if publication.kind == "dagsorden" else "Tillægsdagsordenen"
     late = f" efter fristen: {publication.late_reason}" if publication.late_reason else ""
     click.echo(f"{label} er offentliggjort (udgave {publication.seq}){late}.")
@@ -299,6 +311,30 @@ def render_command(ref, kind, public, publication, out):
         click.echo(f"Skrevet til {out}.")
     else:
         click.echo(html)
+
+
+@meeting.command("pdf")
+@click.argument("ref")
+@click.option("--kind", type=click.Choice(["dagsorden", "referat"]), default="dagsorden")
+@click.option("--public", is_flag=True, help="Offentlig udgave (lukkede punkter uden tekst).")
+@click.option("--publication", type=int, default=None,
+              help="En offentliggjort udgave som gemt (1 = dagsordenen, 2.. = tillæg).")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="PDF-filen.")
+@user_errors
+def pdf_command(ref, kind, public, publication, out):
+    """Dagsorden eller referat som PDF (forside, indhold, et bogmærke pr. punkt)."""
+    with read_session() as session:
+        found = resolve_meeting(session, ref)
+        if publication:
+            kept = [p for p in queries.publications(session, found.id) if p.seq == publication]
+            if not kept:
+                raise InvalidInput(f"Mødet har ingen offentliggjort udgave {publication}.")
+            content = pdf.publication_pdf(session, kept[0], public=public)
+        else:
+            content = pdf.render_pdf(documents.meeting_context(session, found.id, kind=kind,
+                                                               public=public))
+    Path(out).write_bytes(content)
+    click.echo(f"Skrevet til {out} ({len(content) // 1024} KB).")
 
 
 @click.command("plan")

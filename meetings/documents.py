@@ -28,13 +28,14 @@ from meetings import queries
 from meetings.models import (
     AGENDA_STATUSES,
     MEETING_STATUSES,
+    MINUTES_NONE,
     MINUTES_STATUSES,
     AgendaItem,
     AgendaPublication,
     Meeting,
 )
-from meetings.visibility import case_is_closed, item_is_closed
-from workflow import decisions
+from meetings.visibility import case_is_closed, item_is_closed, may_read_item
+from workflow import access, decisions
 
 KINDS = {"dagsorden": "Dagsorden", "referat": "Referat", "tillaeg": "Tillægsdagsorden"}
 TEMPLATES = {"dagsorden": "documents/dagsorden.html", "tillaeg": "documents/dagsorden.html",
@@ -93,6 +94,20 @@ def _hearings(session: Session, case: Case, day: date) -> list[dict]:
     return found
 
 
+def split_participation(text: str) -> tuple[str, str, str]:
+    """(Sagsfremstilling, heading, text) of "Yderligere deltagelse på <organ>s møde": a
+    referat keeps it as a heading paragraph at the end of Sagsfremstilling (the imported
+    case has no field of its own for it), and the document shows it as its own section."""
+    paras = text.split("\n\n")
+    for index, para in enumerate(paras):
+        line = para.strip()
+        if line.startswith("Yderligere deltagelse") and "\n" not in line and len(line) < 120:
+            rest = "\n\n".join(paras[index + 1:]).strip()
+            if rest:
+                return "\n\n".join(paras[:index]).strip(), line, rest
+    return text, "", ""
+
+
 def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem,
                meeting: Meeting) -> dict:
     day = to_local(meeting.starts_at).date()
@@ -100,9 +115,11 @@ def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem
     earlier = [t for t in case_queries.decision_history(session, case.id)
                if t.agenda_item_id != item.id and t.meeting_date <= day
                and not (t.body_code == meeting.body_code and t.meeting_date == day)]
+    presentation, heading, participation = split_participation(case.presentation)
     return {
         "number": case.number, "summary": case.summary, "background": case.background,
-        "presentation": case.presentation, "economy": case.economy, "centre": case.centre,
+        "presentation": presentation, "participation": participation,
+        "participation_heading": heading, "economy": case.economy, "centre": case.centre,
         "deciding_body": org.body_name(case.deciding_body),
         "proposals": [{"number": p.number, "text": p.text}
                       for p in case_queries.proposals(session, case.id)],
@@ -158,15 +175,18 @@ def meeting_context(session: Session, meeting: Meeting | int, *, kind: str = "da
     return public_view(context) if public else context
 
 
+def _reduced(item: dict) -> dict:
+    """A closed item as those who may not read it see it: number, title and decision."""
+    return {key: item.get(key) for key in PUBLIC_ITEM_KEYS} | {
+        "case": None, "text": "", "late_reason": "", "attachments_note": ""}
+
+
 def public_view(context: dict) -> dict:
     """The context with closed items reduced to number, title and decision."""
     shown = copy.deepcopy(context)
     shown["public"] = True
-    shown["items"] = [
-        {key: item.get(key) for key in PUBLIC_ITEM_KEYS} | {
-            "case": None, "text": "", "late_reason": "", "attachments_note": ""}
-        if item["closed"] else item | {"late_reason": ""}
-        for item in shown["items"]]
+    shown["items"] = [_reduced(item) if item["closed"] else item | {"late_reason": ""}
+                      for item in shown["items"]]
     for item in shown["items"]:  # a not-public Bilag (meetings.bilag) is left out too
         if item.get("case"):
             item["case"]["attachments"] = [a for a in item["case"].get("attachments", [])
@@ -174,8 +194,34 @@ def public_view(context: dict) -> dict:
     return shown
 
 
-def render_context(context: dict) -> str:
-    return render(TEMPLATES[context["kind"]], doc=context)
+def viewer_context(session: Session, meeting: Meeting | int, viewer: access.Viewer, *,
+                   kind: str = "dagsorden", org: Organisation | None = None) -> dict:
+    """The document as a signed-in person may read it: every item, each closed item they may
+    not read (meetings.visibility.may_read_item) reduced as for the public."""
+    org = org or current_organisation()
+    if isinstance(meeting, int):
+        meeting = queries.get_meeting(session, meeting)
+    items = queries.items(session, meeting.id)
+    context = meeting_context(session, meeting, kind=kind, org=org, items=items)
+    readable = {item.number for item in items
+                if may_read_item(org, session, item, meeting.body_code, viewer)}
+    context["items"] = [item if item["number"] in readable else _reduced(item)
+                        for item in context["items"]]
+    return context
+
+
+def document_kind(meeting: Meeting, items: list[AgendaItem]) -> str:
+    """Referat once the meeting has minutes or a decision; before that, the agenda."""
+    if meeting.minutes_status != MINUTES_NONE or any(i.wording or i.decision_text
+                                                      for i in items):
+        return "referat"
+    return "dagsorden"
+
+
+def render_context(context: dict, *, pdf: bool = False, logo: str = "") -> str:
+    """The document as HTML; `pdf`: with the cover and the page rules of the PDF
+    (meetings.pdf), `logo` the cover's image (a URL)."""
+    return render(TEMPLATES[context["kind"]], doc=context, pdf=pdf, logo=logo)
 
 
 def render_meeting(session: Session, meeting_id: int, *, kind: str = "dagsorden",

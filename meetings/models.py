@@ -122,3 +122,23 @@ class MinutesApproval(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="meeting.id", primary_key=True)
     user_id: int = Field(foreign_key="user.id", primary_key=True)
     approved_at: datetime = instant_field()
+
+
+class PublishedPdf(SQLModel, table=True):
+    """A publication's PDF as it was made when published, with its SHA-256 checksum.
+
+    `public`: the public version; `closed_items` the numbers of the items that were closed
+    when it was made ("3,7"). The public version is served only while the same items are
+    closed (a case can become a lukket punkt later: then it is made anew, meetings.pdf).
+    """
+
+    __tablename__ = "published_pdf"
+    __table_args__ = (sa.UniqueConstraint("publication_id", "public", "closed_items"),)
+    id: int | None = Field(default=None, primary_key=True)
+    publication_id: int = Field(foreign_key="agenda_publication.id", index=True)
+    public: bool
+    closed_items: str = Field(default="", max_length=2000)
+    sha256: str = Field(max_length=64)
+    size: int
+    content: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
+    created_at: datetime = instant_field()

@@ -18,6 +18,7 @@ sees of a closed item: its number, title and decision (DOMAIN: "number and title
 decision, never its case text or attachments").
 """
 
+import io
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,6 +29,7 @@ import pytest
 import sqlalchemy as sa
 from bilag_samples import pdf_with_text
 from click.testing import CliRunner
+from pypdf import PdfReader
 from servers import MailSink, WebServer
 from sqlmodel import SQLModel, select
 
@@ -38,6 +40,7 @@ from cases.settings import current_organisation, get_settings
 from cli.main import cli
 from meetings import queries as meeting_queries
 from meetings.calendar import local_day
+from meetings.pdf import store_publication
 from meetings.services import (
     create_meeting,
     place_case,
@@ -207,7 +210,8 @@ def live_case(engine, world: World, users: dict[str, User], letter: str, route: 
         session.add(item)
         if when == "before_publication":
             set_closed(session, item.id, True)
-        publish_agenda(session, meeting.id, actor="sekr")
+        # Its PDFs kept as published (as the publish page and command do), while open.
+        store_publication(session, publish_agenda(session, meeting.id, actor="sekr"))
         item_id, held = item.id, meeting.starts_at + timedelta(hours=1)
     derive(engine)
     if when == "after_publication":
@@ -369,14 +373,22 @@ def fetch_all(base_url: str, routes: list[str], world: World,
                     assert response.status_code < 500 or path == "/readyz", \
                         (path, response.text)
                     text = response.text
-                    if response.headers.get("content-type", "").startswith("text/calendar"):
+                    if response.headers.get("content-type", "") == "application/pdf":
+                        text = pdf_text(response.content)
+                    elif response.headers.get("content-type", "").startswith("text/calendar"):
                         text = text.replace("\r\n ", "").replace("\r\n\t", "")  # unfolded
                     served[f"{who} GET {label}"] = text
     return served
 
 
-def render_documents(engine, world: World) -> dict[str, str]:
-    """The public agenda and minutes, now and as each agenda was published."""
+def pdf_text(content: bytes) -> str:
+    """The text of a PDF, as pypdf reads it back (a marker is one word: never broken)."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def render_documents(engine, world: World, folder) -> dict[str, str]:
+    """The public agenda and minutes, now and as each agenda was published, as HTML and as
+    PDF (a publication's PDF as it was kept, if it was)."""
     runner = CliRunner()
     found = {}
     with read_session(engine) as session:
@@ -390,6 +402,11 @@ def render_documents(engine, world: World) -> dict[str, str]:
             result = runner.invoke(cli, args)
             assert result.exit_code == 0, result.output
             found[" ".join(args)] = result.output
+            out = folder / f"{meeting_id}-{'-'.join(extra)}.pdf"
+            args = ["meeting", "pdf", str(meeting_id), "--public", *extra, "--out", str(out)]
+            result = runner.invoke(cli, args)
+            assert result.exit_code == 0, result.output
+            found[" ".join(args[:-2])] = pdf_text(out.read_bytes())
     return found
 
 
@@ -436,7 +453,7 @@ def served(tmp_path_factory, migrated_sqlite) -> Served:
         try:
             world = build(engine)
             mails = deliver_all(engine)
-            documents = render_documents(engine, world)
+            documents = render_documents(engine, world, folder)
             with read_session(engine) as session:
                 subscriptions = list(session.exec(select(Subscription.id)))
             routes = get_routes(create_app(url))
@@ -565,3 +582,19 @@ def test_news_queued_while_a_case_was_open_is_sent_closed(engine):
     assert any("lukket punkt" in text for text in mails["follower@example.org"])
     assert any("Sag om en borger (lukket punkt)" in text
                for text in mails["watcher@example.org"])
+
+
+@slow
+def test_the_pdfs_show_no_closed_text_even_as_kept_when_published(served):
+    """The public PDFs (pages, API, command line), read back with pypdf. Each agenda's PDFs
+    were kept when it was published, while every case was open: those of the cases closed
+    since are made anew, never served as kept."""
+    pdfs = {name: text for name, text in (served.pages | served.documents).items()
+            if "pdf" in name}
+    assert any("/offentlig/moeder/" in name for name in pdfs)
+    assert any("--publication" in name for name in pdfs)
+    assert_no_leaks(pdfs)
+    assert ("case", "summary") in shown_anywhere(pdfs, "O", where="--publication")
+    assert ("case", "summary") in shown_anywhere(pdfs, "O", where="anonym GET /offentlig/")
+    for letter in SCENARIOS:
+        assert ("case", "title") in shown_anywhere(pdfs, letter)

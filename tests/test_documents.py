@@ -89,7 +89,7 @@ def test_it_renders_the_seeds_sections_in_order(engine, org, meeting_id):
     with read_session(engine) as session:
         html = render_meeting(session, meeting_id, kind="referat", org=org)
     item = html[html.index('id="punkt-2"'):html.index('id="punkt-3"')]
-    headings = ["<h2>Punkt 2", "Sammendrag", "Baggrund", "Sagsfremstilling",
+    headings = ["<h2 class=\"punkt-titel\">Punkt 2", "Sammendrag", "Baggrund", "Sagsfremstilling",
                 "Økonomiske konsekvenser og finansiering", "Bilag", "Beslutningen træffes af",
                 "Indstilling", "Beslutning"]
     positions = [item.index(h if h.startswith("<") else f"<h3>{h}</h3>") for h in headings]

@@ -107,9 +107,12 @@ def test_it_shows_the_public_agenda_with_closed_items_as_number_title_decision(
     listing = client.get("/offentlig").text
     assert f"/offentlig/moeder/{published_meeting}" in listing
     html = client.get(f"/offentlig/moeder/{published_meeting}").text
-    assert "Punkt 1: Åben sag om stier" in html and "ÅBEN-TEKST" in html
-    assert "Punkt 2: Lukket personsag" in html and "Beslutning 2" in html
-    assert "Punkt 3: Fortrolig titel" in html and "Beslutning 3" in html
+    def title(number, text):  # the item's heading (templates/documents/_punkt.html)
+        return f'Punkt {number} <span class="titel">{text}</span>'
+
+    assert title(1, "Åben sag om stier") in html and "ÅBEN-TEKST" in html
+    assert title(2, "Lukket personsag") in html and "Beslutning 2" in html
+    assert title(3, "Fortrolig titel") in html and "Beslutning 3" in html
     assert "LUKKET-MARKØR" not in html
 
 

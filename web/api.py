@@ -9,8 +9,7 @@ workflow, or the case changed since its version was read).
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
@@ -19,7 +18,7 @@ from cases.dates import COPENHAGEN
 from cases.models import Case, utcnow
 from cases.schemas import CaseCreate, DeadlineIn
 from cases.settings import current_organisation, get_settings
-from meetings import bilag
+from meetings import bilag, pdf
 from meetings.models import AgendaItem, Meeting
 from meetings.visibility import item_is_closed, may_read, may_read_item
 from views import case as views
@@ -27,6 +26,7 @@ from views import dashboard as dash
 from web import bilag as bilag_http
 from web.auth import CurrentUser, Forbidden, db, require, write
 from web.ownership import case_to_change, hearing_case
+from web.public import pdf_response
 from workflow.access import refusal
 from workflow.errors import NotFound
 from workflow.machine import TRIGGER_LABELS, available_triggers
@@ -382,4 +382,18 @@ def meeting_agenda(meeting_id: int, user: CurrentUser = api("view_meetings"),
                       "text": item.text if readable else None,
                       "summary": case.summary if case and readable else None})
     return _meeting_out(meeting) | {"items": items}
+
+
+@router.get("/meetings/{meeting_id}/pdf", tags=["møder"],
+            summary="Et mødes dagsorden eller referat som PDF",
+            response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+def meeting_pdf(meeting_id: int, publication: int | None = None,
+                user: CurrentUser = api("view_meetings"), session: Session = Depends(db)):
+    """Nu (lukkede punkter, man ikke må læse, som nummer, titel og beslutning), eller en
+    offentliggjort udgave som gemt (`publication` 1 = dagsordenen, 2.. = tillæg)."""
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFound(f"Mødet {meeting_id} findes ikke.")
+    content = pdf.viewer_pdf(session, meeting, user.viewer, publication=publication)
+    return pdf_response(content, pdf.filename(meeting))
 

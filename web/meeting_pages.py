@@ -7,27 +7,33 @@ decision per proposal of the Indstilling. After the meeting the secretariat reco
 absent (Fraværende) and sends the minutes for approval, and each member of the body clicks
 "Godkendt" on the minutes page."""
 
+import logging
 from datetime import date
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from cases import queries as case_queries
 from cases.dates import format_date, to_local
+from cases.models import utcnow
 from cases.organisation import HEARING_COUNCIL
 from cases.settings import current_organisation
+from meetings import pdf
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
 from meetings.calendar import agenda_deadlines, local_day, rules_for
-from meetings.documents import meeting_context, public_view
-from meetings.models import CANCELLED, MEETING_STATUSES
+from meetings.documents import document_kind, viewer_context
+from meetings.models import CANCELLED, MEETING_STATUSES, AgendaPublication
 from web.auth import CurrentUser, db, form_with_csrf, require, write
 from web.ownership import case_to_change, item_case
+from web.public import pdf_response
 from web.rendering import flash, page, redirect
-from workflow import access, decisions
+from workflow import decisions
 from workflow.errors import InvalidInput
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 
 
 @router.get("/moeder")
@@ -40,7 +46,18 @@ def meetings_page(request: Request, organ: str = "", aflyste: str = "",
     found = meeting_queries.meetings(session, body_code=organ or None,
                                      include_cancelled=bool(aflyste))
     return page(request, "meetings.html", user=user, meetings=found[-200:], organ=organ,
-                aflyste=bool(aflyste), statuses=MEETING_STATUSES)
+                aflyste=bool(aflyste), statuses=MEETING_STATUSES,
+                own=own_next_meetings(session, user))
+
+
+def own_next_meetings(session: Session, user: CurrentUser) -> list[dict]:
+    """The next meetings of the bodies the user is a member of (a member's landing page)."""
+    org = current_organisation()
+    day = to_local(utcnow()).date()
+    found = [m | {"body": org.body(code)} for code in sorted(user.bodies)
+             if code in {b.code for b in org.bodies}
+             for m in meeting_queries.next_meetings(session, org, code, day)]
+    return sorted(found, key=lambda m: m["starts_at"])
 
 
 # -- the calendar: create, move, cancel (as `sagsgang meeting create/move/cancel`) ------------
@@ -107,7 +124,11 @@ def meeting_page(request: Request, meeting_id: int,
     # closed item's text).
     proposals = {i.id: case_queries.proposals(session, i.case_id) for i in items
                  if i.case_id and not i.wording} if user.can("record_decision") else {}
-    return page(request, "meeting.html", user=user, meeting=meeting, items=items,
+    # The whole agenda (or minutes) as the user may read it: the one document template.
+    doc = viewer_context(session, meeting, user.viewer, kind=document_kind(meeting, items),
+                         org=org)
+    return page(request, "meeting.html", user=user, meeting=meeting, items=items, doc=doc,
+                publications=meeting_queries.publications(session, meeting_id),
                 body=body, deadlines=deadlines, waiting=waiting,
                 wordings=[w for w in decisions.WORDINGS if w.trigger != "record_earlier"],
                 committees=[b for b in org.bodies if b.is_committee],
@@ -116,6 +137,16 @@ def meeting_page(request: Request, meeting_id: int,
                 status_label=MEETING_STATUSES[meeting.status],
                 meeting_day=format_date(meeting.starts_at),
                 meeting_time=f"{to_local(meeting.starts_at):%H:%M}")
+
+
+@router.get("/moeder/{meeting_id}/pdf")
+def meeting_pdf(meeting_id: int, udgivelse: int | None = None,
+                user: CurrentUser = Depends(require("view_meetings")),
+                session: Session = Depends(db)):
+    """The agenda or minutes as PDF, as the user may read it (meetings.pdf.viewer_pdf)."""
+    meeting = meeting_queries.get_meeting(session, meeting_id)
+    content = pdf.viewer_pdf(session, meeting, user.viewer, publication=udgivelse)
+    return pdf_response(content, pdf.filename(meeting))
 
 
 @router.post("/moeder/{meeting_id}/placer")
@@ -178,13 +209,25 @@ async def set_closed(request: Request, item_id: int,
 
 @router.post("/moeder/{meeting_id}/offentliggoer")
 async def publish(request: Request, meeting_id: int,
-                  user: CurrentUser = Depends(require("manage_agenda"))):
+                  user: CurrentUser = Depends(require("manage_agenda")),
+                  reading: Session = Depends(db)):
 
     form = await form_with_csrf(request)
     with write(request) as session:
         publication = meeting_services.publish_agenda(session, meeting_id, actor=user.username,
                                                       late_reason=form.get("late_reason"))
         kind = "Tillægsdagsordenen" if publication.kind == "tillaeg" else "Dagsordenen"
+        publication_id = publication.id
+    # Its PDFs are kept as published: made while reading (rendering takes seconds; no write
+    # waits for it), kept in a short transaction of their own. Should that fail, the
+    # publication stands, and its PDF is made when asked for.
+    try:
+        made = await run_in_threadpool(pdf.publication_pdfs, reading,
+                                       reading.get(AgendaPublication, publication_id))
+        with write(request) as session:
+            pdf.keep(session, made)
+    except Exception:  # the publication is committed: never answer it as failed
+        log.exception("The PDFs of publication %s could not be kept", publication_id)
     flash(request, f"{kind} er offentliggjort.")
     return redirect(f"/moeder/{meeting_id}")
 
@@ -264,9 +307,8 @@ def minutes_page(request: Request, meeting_id: int,
                  session: Session = Depends(db)):
 
     meeting = meeting_queries.get_meeting(session, meeting_id)
-    doc = meeting_context(session, meeting, kind="referat")
-    if not access.may_read_closed(user.viewer, {meeting.body_code}):
-        doc = public_view(doc)  # a member of another body: closed items as number and title
+    # Each closed item the user may not read as number, title and decision (the one rule).
+    doc = viewer_context(session, meeting, user.viewer, kind="referat")
     members = meeting_queries.members(session, meeting.body_code)
     approved = {a.user_id for a, _ in meeting_queries.approvals(session, meeting.id)}
     is_member = user.can("approve_minutes") and any(m.id == user.id for m in members)

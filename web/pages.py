@@ -112,7 +112,7 @@ async def logout(request: Request, user: CurrentUser | None = Depends(optional_u
 
 
 def home_for(role: str) -> str:
-    return {"manager": "/overblik", "member": "/sager", "case_owner": "/sager"}.get(role, "/koer")
+    return {"manager": "/overblik", "member": "/moeder", "case_owner": "/sager"}.get(role, "/koer")
 
 
 @router.get("/")

@@ -5,13 +5,14 @@ closed item (lukket punkt) keeps its number, title and decision only, so its tex
 reaches the template.
 """
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from sqlmodel import Session, select
 
 from cases.models import Case, utcnow
 from cases.settings import current_organisation
+from meetings import pdf
 from meetings import queries as meeting_queries
-from meetings.documents import meeting_context
+from meetings.documents import document_kind, meeting_context
 from meetings.models import AGENDA_PUBLISHED, Meeting
 from notifications.email import read_unsubscribe_token
 from notifications.email import unsubscribe as opt_out
@@ -42,10 +43,12 @@ def published_items(session: Session, meeting) -> list:
 
 
 def public_document(session: Session, meeting) -> dict:
-    """The published agenda with its decisions, as meetings.documents shows it to the public
-    (`public_view`: closed items as number, title and decision): one place decides that."""
-    return meeting_context(session, meeting, public=True,
-                           items=published_items(session, meeting))
+    """The published agenda with its decisions (the minutes once there are any), as
+    meetings.documents shows it to the public (`public_view`: closed items as number, title
+    and decision): one place decides that."""
+    items = published_items(session, meeting)
+    return meeting_context(session, meeting, public=True, items=items,
+                           kind=document_kind(meeting, items))
 
 
 @router.get("/offentlig")
@@ -66,7 +69,28 @@ def public_meeting(request: Request, meeting_id: int, session: Session = Depends
         raise NotFound("Mødet findes ikke, eller dagsordenen er ikke offentliggjort.")
     return page(request, "public_meeting.html", user=user, meeting=meeting,
                 body=current_organisation().body(meeting.body_code),
-                doc=public_document(session, meeting))
+                doc=public_document(session, meeting),
+                publications=meeting_queries.publications(session, meeting.id))
+
+
+@router.get("/offentlig/moeder/{meeting_id}/pdf")
+def public_meeting_pdf(meeting_id: int, udgivelse: int | None = None,
+                       session: Session = Depends(db)):
+    """The public PDF: the document now, or a publication (udgivelse 1, 2..) as kept."""
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None or meeting.agenda_status != AGENDA_PUBLISHED:
+        raise NotFound("Mødet findes ikke, eller dagsordenen er ikke offentliggjort.")
+    if udgivelse is None:
+        content = pdf.render_pdf(public_document(session, meeting))
+    else:
+        content = pdf.publication_pdf(session, pdf.find_publication(session, meeting, udgivelse),
+                                      public=True)
+    return pdf_response(content, pdf.filename(meeting))
+
+
+def pdf_response(content: bytes, name: str) -> Response:
+    return Response(content, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
 # -- unsubscribe (no login: the signed link is the permission) --------------------------------
