@@ -24,7 +24,7 @@ from cases.models import Case, Treatment
 from cases.organisation import Organisation
 from cases.settings import current_organisation
 from cases.templating import render
-from meetings import queries
+from meetings import bilag, queries
 from meetings.models import (
     AGENDA_STATUSES,
     MEETING_STATUSES,
@@ -123,9 +123,7 @@ def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem
         "deciding_body": org.body_name(case.deciding_body),
         "proposals": [{"number": p.number, "text": p.text}
                       for p in case_queries.proposals(session, case.id)],
-        "attachments": [{"number": a.number, "title": a.title, "recommended": a.recommended,
-                         "public": a.public}
-                        for a in case_queries.attachments(session, case.id)],
+        "attachments": [bilag.described(a) for a in case_queries.attachments(session, case.id)],
         "attachments_note": item.attachments_note,
         # Høringssvar are shown to the deciding body (a closed item's go with its case text:
         # public_view drops the whole case part).
@@ -207,6 +205,12 @@ def viewer_context(session: Session, meeting: Meeting | int, viewer: access.View
                 if may_read_item(org, session, item, meeting.body_code, viewer)}
     context["items"] = [item if item["number"] in readable else _reduced(item)
                         for item in context["items"]]
+    for item, row in zip(context["items"], items, strict=True):
+        if item.get("case"):  # only the Bilag the viewer may read (meetings.bilag's rule)
+            case = session.get(Case, row.case_id)
+            shown = {a.id for a in bilag.readable_attachments(org, session, case, viewer)}
+            item["case"]["attachments"] = [a for a in item["case"]["attachments"]
+                                           if a["id"] in shown]
     return context
 
 
