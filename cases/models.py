@@ -66,6 +66,10 @@ class Case(SQLModel, table=True):
     owner_name: str = Field(default="", max_length=200)
     owner_email: str = Field(default="", max_length=254)
     deciding_body: str = Field(max_length=20)  # Beslutningen træffes af
+    # Joint competence ("Beslutningskompetence: KNU og TMU"): the committees that decide with
+    # deciding_body; the case is decided when each of them has.
+    joint_bodies: list[str] = Field(default_factory=list,
+                                    sa_column=Column(JSON, nullable=False, server_default="[]"))
     committees: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     confidential: bool = False  # lukket punkt: the public sees number, title and decision only
     status: str = Field(default="draft", max_length=20, index=True)

@@ -254,6 +254,16 @@ Proposals = Annotated[list[str], Field(max_length=50), AfterValidator(_proposals
 Attachments = Annotated[list[AttachmentIn], Field(max_length=200)]
 
 
+def _as_list(value):
+    """One body's code, or several (joint competence: "KNU og TMU")."""
+    return [value] if isinstance(value, str) else value
+
+
+# Who decides: one body, or several that share the competence (each must decide).
+DecidingBodies = Annotated[list[BodyCode], BeforeValidator(_as_list),
+                           Field(min_length=1, max_length=6)]
+
+
 class CaseCreate(Strict):
     number: str = Field(min_length=1, max_length=40, pattern=r"^[\w./-]+$")
     title: Title
@@ -264,7 +274,7 @@ class CaseCreate(Strict):
     centre: Line(200, 1)
     owner_name: OwnerName = ""
     owner_email: OwnerEmail = ""
-    deciding_body: BodyCode
+    deciding_body: DecidingBodies
     committees: list[BodyCode] = Field(default_factory=list, max_length=20)
     confidential: bool = False
     proposals: Proposals = Field(default_factory=list)

@@ -71,14 +71,15 @@ def create_case(session: Session, data: dict | CaseCreate, *, actor: str,
     now = now or utcnow()
     data = data if isinstance(data, CaseCreate) else validated(CaseCreate, data)
     org.check_centre(data.centre)
-    committees = _route_committees(org, data.deciding_body, data.committees)
+    deciding, *joint = _deciding_bodies(org, data.deciding_body)
+    committees = _route_committees(org, deciding, [*data.committees, *joint])
     if session.exec(select(Case.id).where(Case.number == data.number)).first():
         raise InvalidInput(f"Sagsnummeret {data.number!r} findes allerede.")
     case = Case(
         number=data.number, title=data.title, summary=data.summary,
         background=data.background, presentation=data.presentation, economy=data.economy,
         centre=data.centre, owner_name=data.owner_name, owner_email=data.owner_email,
-        deciding_body=data.deciding_body, committees=committees,
+        deciding_body=deciding, joint_bodies=joint, committees=committees,
         confidential=data.confidential, created_at=now, updated_at=now,
     )
     session.add(case)
@@ -100,6 +101,19 @@ def create_case(session: Session, data: dict | CaseCreate, *, actor: str,
                  to_state=case.status, now=now,
                  payload={k: getattr(start, k) for k in CASE_FLOW_START_FIELDS})
     return case
+
+
+def _deciding_bodies(org: Organisation, codes: list[str]) -> list[str]:
+    """Who decides, each once. Joint competence is shared by standing committees: each treats
+    the case in the same round, and it is decided when the last of them has."""
+    codes = list(dict.fromkeys(codes))
+    if len(codes) > 1:
+        for code in codes:
+            body = org.body(code)
+            if body.kind != STANDING_COMMITTEE:
+                raise InvalidInput(f"Fælles beslutningskompetence deles af fagudvalg; "
+                                   f"{body.name} er ikke et fagudvalg.")
+    return codes
 
 
 def _route_committees(org: Organisation, deciding_code: str, codes: list[str]) -> list[str]:
@@ -222,6 +236,7 @@ def start_flow(org: Organisation, case: Case) -> CaseFlow:
         deciding_body=case.deciding_body,
         deciding_stage=STAGE_FOR_KIND[org.body(case.deciding_body).kind],
         committees=list(case.committees),
+        joint_bodies=list(case.joint_bodies or []),
         finance_body=finance.code if finance else None,
         council_body=council.code if council else None,
         require_finance_statement=org.require_finance_statement,

@@ -49,8 +49,9 @@ def _json_or_file(raw: str) -> dict:
 @click.option("--number", help="Sagsnummer (unikt). Skal angives her eller i --json.")
 @click.option("--title", help="Sagens titel.")
 @click.option("--centre", help="Det center, der ejer sagen.")
-@click.option("--decided-by", "deciding_body",
-              help="Beslutningen træffes af (organets forkortelse, fx KB eller SU).")
+@click.option("--decided-by", "deciding_body", multiple=True,
+              help="Beslutningen træffes af (organets forkortelse, fx KB eller SU); gentages "
+                   "ved fælles beslutningskompetence (--decided-by KNU --decided-by TMU).")
 @click.option("--committee", "committees", multiple=True,
               help="Fagudvalg på ruten (kan gentages for parallel behandling).")
 @click.option("--summary", default="", help="Sammendrag.")
@@ -139,7 +140,8 @@ def case_show(number, as_json):
         return
     click.echo(f"Sag {data['number']}: {data['title']}")
     click.echo(f"Tilstand: {data['status_label']} (version {data['version']})")
-    click.echo(f"Center: {data['centre']}   Beslutningen træffes af: {data['deciding_body']}")
+    click.echo(f"Center: {data['centre']}   Beslutningen træffes af: "
+               f"{' og '.join(data['deciding_bodies'])}")
     click.echo(f"Fagudvalg på ruten: {', '.join(data['committees']) or '–'}")
     if data["awaiting"]:
         click.echo(f"Afventer behandling i: {', '.join(data['awaiting'])}")

@@ -90,6 +90,8 @@ class CaseFlow:
     finance_body: str | None = None
     council_body: str | None = None
     require_finance_statement: bool = True
+    # Joint competence: committees that decide together with deciding_body (all on the route).
+    joint_bodies: list[str] = field(default_factory=list)
     state: str = DRAFT
     pending: list[str] = field(default_factory=list)  # committees still to treat this round
     finance_statement: bool = False  # the finance committee has treated it this round
@@ -118,6 +120,10 @@ class CaseFlow:
 
     def ends_at_committee(self, event) -> bool:
         return self.deciding_stage == COMMITTEE
+
+    def deciding_bodies(self) -> list[str]:
+        """Who decides the case: its deciding body and those sharing the competence."""
+        return [self.deciding_body, *self.joint_bodies]
 
     def ends_at_finance(self, event) -> bool:
         return self.deciding_stage == FINANCE
@@ -290,4 +296,4 @@ def replay(start: CaseFlow, steps: list[tuple[str, dict]]) -> CaseFlow:
 
 # The CaseFlow fields fixed when a case is registered; stored in its first audit event.
 CASE_FLOW_START_FIELDS = ("deciding_body", "deciding_stage", "committees", "finance_body",
-                          "council_body", "require_finance_statement")
+                          "council_body", "require_finance_statement", "joint_bodies")

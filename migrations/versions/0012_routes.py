@@ -1,0 +1,25 @@
+"""routes: joint competence (case.joint_bodies)
+
+Revision ID: 0012_routes
+Revises: 0011_sessions
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0012_routes"
+down_revision: str | None = "0011_sessions"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("case") as batch:
+        batch.add_column(sa.Column("joint_bodies", sa.JSON(), nullable=False,
+                                   server_default="[]"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("case") as batch:
+        batch.drop_column("joint_bodies")
