@@ -104,14 +104,17 @@ def postpone(session: Session, number: str, *, actor: str, body: str, meeting_da
              wording: str | None = None, item_number: int | None = None,
              agenda_item_id: int | None = None, decision_text: str | None = None,
              proposal_decisions: list[dict] | None = None, minority: str | None = None,
-             reason: str | None = None, expected_version: int | None = None,
-             org: Organisation | None = None, now: datetime | None = None) -> CaseEvent:
-    """The body postpones the case (Udsat, Udgår, Drøftet): it stays in the body's queue."""
+             reason: str | None = None, to_meeting_date: Day | None = None,
+             expected_version: int | None = None, org: Organisation | None = None,
+             now: datetime | None = None) -> CaseEvent:
+    """The body postpones the case (Udsat, Udgår, Drøftet): it stays in the body's queue.
+    `to_meeting_date` records the meeting it is postponed to; placing it on that agenda is
+    the meeting layer's (meetings.services.run_case_action)."""
     return services.transition(session, number, PostponeIn, {
         "body": body, "wording": wording, "meeting_date": meeting_date,
         "item_number": item_number, "agenda_item_id": agenda_item_id,
         "decision_text": decision_text, "proposal_decisions": proposal_decisions,
-        "minority": minority, "reason": reason},
+        "minority": minority, "reason": reason, "to_meeting_date": to_meeting_date},
         actor=actor, expected_version=expected_version, org=org, now=now)
 
 
@@ -231,6 +234,7 @@ def record_decision(session: Session, number: str, *, actor: str, body: str, wor
                     proposal_decisions: list[dict] | None = None, minority: str | None = None,
                     bodies: list[str] | None = None, reason: str | None = None,
                     override_reason: str | None = None, replaced_by: str | None = None,
+                    to_meeting_date: Day | None = None,
                     expected_version: int | None = None, org: Organisation | None = None,
                     now: datetime | None = None) -> CaseEvent:
     """Record a body's decision on a case; the wording (a code or its Danish label) chooses
@@ -246,5 +250,6 @@ def record_decision(session: Session, number: str, *, actor: str, body: str, wor
         "item_number": item_number, "agenda_item_id": agenda_item_id,
         "decision_text": decision_text, "proposal_decisions": proposal_decisions,
         "minority": minority, "bodies": bodies, "reason": reason,
-        "override_reason": override_reason, "replaced_by": replaced_by},
+        "override_reason": override_reason, "replaced_by": replaced_by,
+        "to_meeting_date": to_meeting_date},
         actor=actor, expected_version=expected_version, org=org, now=now)

@@ -65,6 +65,8 @@ FIELD_LABELS = {
     "body_name": "organets navn",
     "replaced_by": "den nye sags nummer",
     "recipients": "eksterne modtagere",
+    "to_meeting_date": "mødet, sagen er udsat til",
+    "to_meeting": "mødet, sagen udsættes til",
     # the API's own request bodies and parameters (web.api)
     "trigger": "handling",
     "parties": "høringsparter",
@@ -450,6 +452,9 @@ class PostponeIn(TreatmentIn):
     trigger = "postpone"
     default_wording = "udsat"
     body: BodyCode
+    # Udsat til mødet den 08-11-2022: the body's meeting the case goes to. Resolved and the
+    # item placed on its agenda by meetings.services (postponement to a named meeting).
+    to_meeting_date: DanishDate | None = None
 
 
 class SendBackIn(TreatmentIn):

@@ -9,13 +9,14 @@ from datetime import date, datetime
 
 import click
 
-from cases import actions, queries, services
+from cases import queries, services
 from cases.dates import COPENHAGEN, format_date, format_instant
 from cases.db import read_session, write_session
 from cases.models import utcnow
 from cases.schemas import FIELD_LABELS
 from cases.settings import current_organisation
 from cli.common import ACTOR_HELP, user_errors
+from meetings import services as meeting_services
 from meetings.calendar import local_day
 from views import case as views
 from workflow import decisions
@@ -227,6 +228,9 @@ def _action_command(trigger: str, doc: str):
     @click.option("--override-reason", default=None,
                   help="Begrundelse for at fortsætte trods åben høring.")
     @click.option("--replaced-by", default=None, help="Den nye sags nummer (replace).")
+    @click.option("--to-meeting", default=None,
+                  help="Udsæt til et møde (postpone): «næste» (organets næste møde), en dato "
+                       "(08-11-2022) eller mødets id; sagen sættes på dets dagsorden.")
     @click.option("--body-name", default=None,
                   help="Navn på et tidligere organ (record-earlier).")
     @click.option("--version", "expected_version", type=int, default=None,
@@ -235,7 +239,7 @@ def _action_command(trigger: str, doc: str):
     @user_errors
     def command(number, actor, expected_version, bodies, recipients, **arguments):
         with write_session() as session:
-            event = actions.run_action(session, number, trigger,
+            event = meeting_services.run_case_action(session, number, trigger,
                                        {**arguments, "bodies": list(bodies),
                                         "recipients": list(recipients)},
                                        actor=actor, expected_version=expected_version)

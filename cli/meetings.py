@@ -197,11 +197,14 @@ def publish_command(ref, late_reason, actor):
                    "(kan gentages).")
 @click.option("--hearing-deadline", default="", help="Høringsfrist, fx 01-11-2022.")
 @click.option("--hearing-opens", default="", help="Høringen åbner (standard: mødedagen).")
+@click.option("--to-meeting", default=None,
+              help="Udsat til et møde: «næste» (organets næste møde), en dato (08-11-2022) "
+                   "eller mødets id; sagen sættes på dets dagsorden.")
 @click.option("--actor", default="cli", help=ACTOR_HELP)
 @user_errors
 def decide_command(ref, item_number, wording, decision_text, proposals, minority, bodies,
                    reason, replaced_by, hearing_title, hearing_parties, hearing_deadline,
-                   hearing_opens, actor):
+                   hearing_opens, to_meeting, actor):
     """Registrér beslutningen på et punkt; sagen går videre i sagsgangen.
 
     "Godkendt og sendes i høring" åbner høringen (--hearing-title, --hearing-party,
@@ -230,7 +233,8 @@ def decide_command(ref, item_number, wording, decision_text, proposals, minority
                                       decision_text=decision_text,
                                       proposal_decisions=proposal_decisions, minority=minority,
                                       bodies=list(bodies), reason=reason,
-                                      replaced_by=replaced_by, hearing=hearing)
+                                      replaced_by=replaced_by, hearing=hearing,
+                                      to_meeting=to_meeting)
     click.echo(f"Beslutning registreret på punkt {item_number}.")
 
 

@@ -12,11 +12,12 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from cases import actions, queries, services
+from cases import queries, services
 from cases.dates import COPENHAGEN
 from cases.models import Case, utcnow
 from cases.schemas import CaseCreate, DeadlineIn
 from cases.settings import current_organisation, get_settings
+from meetings import services as meeting_services
 from meetings.models import AgendaItem, Meeting
 from meetings.visibility import item_is_closed, may_read, may_read_item
 from views import case as views
@@ -55,6 +56,9 @@ class TransitionIn(BaseModel):
     reason: str | None = None
     override_reason: str | None = None
     replaced_by: str | None = None
+    to_meeting: str | None = Field(default=None, description=(
+        "Udsæt til et møde (postpone): 'næste møde', en dato (08-11-2022) eller mødets id; "
+        "sagen sættes på mødets dagsorden."))
 
 
 class DecisionIn(BaseModel):
@@ -69,6 +73,8 @@ class DecisionIn(BaseModel):
     bodies: list[str] = Field(default_factory=list)
     reason: str | None = None
     override_reason: str | None = None
+    to_meeting: str | None = Field(default=None, description=(
+        "Ved «Udsat»: mødet, sagen udsættes til ('næste møde', en dato eller mødets id)."))
 
 
 class DeadlineMetIn(BaseModel):
@@ -148,7 +154,7 @@ def fire_transition(number: str, data: TransitionIn, request: Request,
     arguments = data.model_dump(exclude={"trigger", "version"}, exclude_none=True)
     with write(request) as session:
         case_to_change(session, user, number, "fire_transition", "flytte")
-        event = actions.run_action(session, number, data.trigger, arguments,
+        event = meeting_services.run_case_action(session, number, data.trigger, arguments,
                                    actor=f"api:{user.username}",
                                    expected_version=data.version)
         case = queries.get_case(session, number)
@@ -162,9 +168,9 @@ def record_decision(number: str, data: DecisionIn, request: Request,
     arguments = data.model_dump(exclude={"body", "wording", "version"}, exclude_none=True)
     with write(request) as session:
         case_to_change(session, user, number, "record_decision", "registrere beslutninger på")
-        event = actions.record_decision(session, number, body=data.body, wording=data.wording,
-                                        actor=f"api:{user.username}",
-                                        expected_version=data.version, **arguments)
+        event = meeting_services.record_case_decision(
+            session, number, body=data.body, wording=data.wording,
+            actor=f"api:{user.username}", expected_version=data.version, **arguments)
         case = queries.get_case(session, number)
         return {"trigger": event.trigger, "from": event.from_state, "to": event.to_state,
                 "version": case.version}

@@ -7,7 +7,7 @@ decision per proposal of the Indstilling. After the meeting the secretariat reco
 absent (Fraværende) and sends the minutes for approval, and each member of the body clicks
 "Godkendt" on the minutes page."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
@@ -113,6 +113,10 @@ def meeting_page(request: Request, meeting_id: int,
                 committees=[b for b in org.bodies if b.is_committee],
                 councils=[b for b in org.bodies if b.kind == HEARING_COUNCIL],
                 proposals=proposals, cancelled=meeting.status == CANCELLED,
+                later_meetings=meeting_queries.meetings(
+                    session, body_code=meeting.body_code,
+                    start=meeting.starts_at + timedelta(minutes=1))[:6]
+                if user.can("record_decision") else [],
                 status_label=MEETING_STATUSES[meeting.status],
                 meeting_day=format_date(meeting.starts_at),
                 meeting_time=f"{to_local(meeting.starts_at):%H:%M}")
@@ -205,7 +209,7 @@ async def record_decision(request: Request, item_id: int,
             decision_text=form.get("decision_text"), minority=form.get("minority"),
             proposal_decisions=_proposal_decisions(form),
             bodies=form.getlist("bodies") or None, reason=form.get("reason"),
-            hearing=hearing, replaced_by=replaced_by)
+            hearing=hearing, replaced_by=replaced_by, to_meeting=form.get("to_meeting"))
         meeting_id = meeting.id
     flash(request, "Beslutningen er registreret.")
     return redirect(f"/moeder/{meeting_id}")
