@@ -74,6 +74,8 @@ class Case(SQLModel, table=True):
     confidential: bool = False  # lukket punkt: the public sees number, title and decision only
     status: str = Field(default="draft", max_length=20, index=True)
     finance_statement: bool = False  # the finance committee has treated it this round
+    # A referral under way: the stage (finance, council) it returns to from the committees.
+    referral_return: str | None = Field(default=None, max_length=20)
     version: int = 1  # compare-and-set counter; see cases/services.py
     replaced_by_id: int | None = Field(default=None, foreign_key="case.id")
     last_seq: int = 0  # the seq of the case's latest audit event

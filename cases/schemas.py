@@ -66,6 +66,7 @@ FIELD_LABELS = {
     "replaced_by": "den nye sags nummer",
     "recipients": "eksterne modtagere",
     "to_meeting_date": "mødet, sagen er udsat til",
+    "finance_again": "økonomiudvalget behandler sagen igen",
     "to_meeting": "mødet, sagen udsættes til",
     # the API's own request bodies and parameters (web.api)
     "trigger": "handling",
@@ -464,6 +465,18 @@ class SendBackIn(TreatmentIn):
     bodies: Bodies | None = None  # the standing committees it goes back to
 
 
+class ReferIn(TreatmentIn):
+    """The council or the finance committee refers the case to committees (`bodies`); from
+    the council, `finance_again` says whether the finance committee treats it again before it
+    returns (not given: the organisation's `referral_finance_again`)."""
+
+    trigger = "refer"
+    default_wording = "henvist"
+    body: BodyCode
+    bodies: Bodies | None = None
+    finance_again: bool | None = None
+
+
 class SendToHearingIn(TreatmentIn):
     """From a draft no body; from a committee round, the committee that sends it."""
 
@@ -502,8 +515,8 @@ class RecordEarlierIn(TreatmentIn):
 
 # The input model of each workflow trigger, in the order of TRIGGER_LABELS.
 ACTION_INPUTS: dict[str, type[ActionIn]] = {model.trigger: model for model in (
-    SubmitIn, SendToHearingIn, EndHearingIn, TreatIn, PostponeIn, SendBackIn, WithdrawIn,
-    ReplaceIn, SendForInformationIn, CloseIn, RecordEarlierIn)}
+    SubmitIn, SendToHearingIn, EndHearingIn, TreatIn, PostponeIn, SendBackIn, ReferIn,
+    WithdrawIn, ReplaceIn, SendForInformationIn, CloseIn, RecordEarlierIn)}
 
 
 def _not_taken(keys: list[str]) -> str:

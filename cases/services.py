@@ -266,6 +266,7 @@ def current_flow(session: Session, org: Organisation, case: Case | sa.Row,
     flow.committees = list(case.committees)
     flow.state = case.status
     flow.finance_statement = case.finance_statement
+    flow.return_stage = case.referral_return
     flow.pending = list(stored.awaiting) if case.status == "committee" else []
     flow.pending.sort(key=flow.committees.index)
     flow.open_blocking_hearings = stored.open_blocking_hearings
@@ -289,7 +290,8 @@ def _case_with_flow_query(dialect: str) -> sa.Select:
     subqueries = [q.correlate(Case).scalar_subquery() for q in correlated]
     columns = _CASE.c
     return select(columns.id, columns.number, columns.status, columns.version,
-                  columns.committees, columns.finance_statement, *subqueries) \
+                  columns.committees, columns.finance_statement, columns.referral_return,
+                  *subqueries) \
         .where(columns.number == sa.bindparam("number"))
 
 
@@ -332,6 +334,8 @@ def transition(session: Session, number: str, model: type[ActionIn], data: dict,
         raise Conflict(_conflict_message(case))
     payload = validated(model, data).model_dump(mode="json", exclude_none=True)
     _check_in_register(session, org, case, model.trigger, payload)
+    if model.trigger == "refer":
+        _complete_referral(org, case, payload)
     flow = current_flow(session, org, case, stored)
     from_state, to_state = fire(flow, model.trigger, **payload)
     seq = _store_flow(session, case, flow, seen_version=case.version, now=now,
@@ -371,7 +375,7 @@ def _check_in_register(session: Session, org: Organisation, case: sa.Row, trigge
     lacks would cost more than the check."""
     if "body" in payload and "body_name" not in payload:
         org.body(payload["body"])
-    if trigger == "send_back":  # to committees only
+    if trigger in ("send_back", "refer"):  # to committees only
         for code in payload.get("bodies", []):
             if org.body(code).kind != STANDING_COMMITTEE:
                 raise InvalidInput(f"{code} er ikke et fagudvalg.")
@@ -386,6 +390,23 @@ def _check_in_register(session: Session, org: Organisation, case: sa.Row, trigge
         if payload["replaced_by"] == case.number:
             raise InvalidInput("En sag kan ikke erstatte sig selv.")
         queries.get_case(session, payload["replaced_by"])
+
+
+def _complete_referral(org: Organisation, case: sa.Row, payload: dict) -> None:
+    """What a referral records besides what was given: whether the finance committee treats
+    the case again (from the council: as chosen, else the organisation's default; from the
+    finance committee itself: always), and its wording in the history ("Henvist til
+    Socialudvalget og Børne- og Skoleudvalget")."""
+    if case.status == "council":
+        payload.setdefault("finance_again", org.referral_finance_again)
+    else:
+        payload.pop("finance_again", None)
+    names = [org.body_name(code) for code in dict.fromkeys(payload.get("bodies", []))]
+    if names and not payload.get("decision_text"):
+        joined = " og ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        again = (f" Sagen behandles derefter igen i {org.finance_committee.name}."
+                 if payload.get("finance_again") and org.finance_committee else "")
+        payload["decision_text"] = f"Henvist til {joined}.{again}"
 
 
 def _check_not_decided_yet(session: Session, org: Organisation, case: sa.Row,
@@ -454,7 +475,8 @@ def _store_flow(session: Session, case: Case | sa.Row, flow: CaseFlow, *, seen_v
     the compare-and-set guarantees nobody changed them since.
     """
     values = {"status": flow.state, "committees": list(flow.committees),
-              "finance_statement": flow.finance_statement, "version": seen_version + 1,
+              "finance_statement": flow.finance_statement,
+              "referral_return": flow.return_stage, "version": seen_version + 1,
               "updated_at": now}
     seq = session.connection().execute(
         _COMPARE_AND_SET, {**values, "case": case.id, "seen_version": seen_version}).scalar()

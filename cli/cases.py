@@ -219,7 +219,7 @@ def _action_command(trigger: str, doc: str):
     @click.option("--item", "item_number", type=int, default=None, help="Punktnummer.")
     @click.option("--minority", default=None, help="Mindretallets holdning.")
     @click.option("--to", "bodies", multiple=True,
-                  help="Organ: fagudvalg ved send-back, fx råd ved send-for-information "
+                  help="Organ: fagudvalg ved send-back og refer, fx råd ved send-for-information "
                        "(kan gentages).")
     @click.option("--recipient", "recipients", multiple=True,
                   help="Ekstern modtager ved send-for-information, fx Socialstyrelsen "
@@ -231,6 +231,9 @@ def _action_command(trigger: str, doc: str):
     @click.option("--to-meeting", default=None,
                   help="Udsæt til et møde (postpone): «næste» (organets næste møde), en dato "
                        "(08-11-2022) eller mødets id; sagen sættes på dets dagsorden.")
+    @click.option("--finance-again/--no-finance-again", default=None,
+                  help="Ved refer fra kommunalbestyrelsen: behandler økonomiudvalget sagen igen, "
+                       "før den kommer tilbage? (standard: organisationens indstilling)")
     @click.option("--body-name", default=None,
                   help="Navn på et tidligere organ (record-earlier).")
     @click.option("--version", "expected_version", type=int, default=None,

@@ -188,7 +188,11 @@ def publish_command(ref, late_reason, actor):
               help='Beslutning pr. indstillingspunkt som N=tekst, fx 1="Godkendt" '
                    "(kan gentages).")
 @click.option("--minority", default="", help="Mindretallets holdning.")
-@click.option("--to", "bodies", multiple=True, help="Fagudvalg (sendes tilbage).")
+@click.option("--to", "bodies", multiple=True,
+              help="Fagudvalg (sendes tilbage, henvist til fagudvalg; kan gentages).")
+@click.option("--finance-again/--no-finance-again", default=None,
+              help="Henvist af kommunalbestyrelsen: behandler økonomiudvalget sagen igen? "
+                   "(standard: organisationens indstilling)")
 @click.option("--reason", default="", help="Begrundelse.")
 @click.option("--replaced-by", default=None, help="Den nye sags nummer (Ny sag forelægges).")
 @click.option("--hearing-title", default="", help="Høringens titel (Godkendt og sendes i høring).")
@@ -204,7 +208,7 @@ def publish_command(ref, late_reason, actor):
 @user_errors
 def decide_command(ref, item_number, wording, decision_text, proposals, minority, bodies,
                    reason, replaced_by, hearing_title, hearing_parties, hearing_deadline,
-                   hearing_opens, to_meeting, actor):
+                   hearing_opens, to_meeting, finance_again, actor):
     """Registrér beslutningen på et punkt; sagen går videre i sagsgangen.
 
     "Godkendt og sendes i høring" åbner høringen (--hearing-title, --hearing-party,
@@ -234,7 +238,7 @@ def decide_command(ref, item_number, wording, decision_text, proposals, minority
                                       proposal_decisions=proposal_decisions, minority=minority,
                                       bodies=list(bodies), reason=reason,
                                       replaced_by=replaced_by, hearing=hearing,
-                                      to_meeting=to_meeting)
+                                      to_meeting=to_meeting, finance_again=finance_again)
     click.echo(f"Beslutning registreret på punkt {item_number}.")
 
 

@@ -615,6 +615,7 @@ def record_item_decision(session: Session, item_id: int, *, wording: str, actor:
                          minority: str = "", bodies: list[str] | None = None, reason: str = "",
                          hearing: dict | None = None, replaced_by: str | None = None,
                          to_meeting: str | int | None = None,
+                         finance_again: bool | None = None,
                          org: Organisation | None = None,
                          now: datetime | None = None) -> AgendaItem:
     """Record the decision on an item; for a case, this fires its workflow transition.
@@ -622,8 +623,9 @@ def record_item_decision(session: Session, item_id: int, *, wording: str, actor:
     "Sendes tilbage" goes back to the case's committees unless `bodies` names some; the
     decision text is the reason unless one is given. "Godkendt og sendes i høring" needs
     `hearing` = {title, parties, deadline, opened_on}; "Ny sag forelægges" needs the new
-    case's number in `replaced_by`. "Udsat" with `to_meeting` (an id, a date, "næste møde")
-    puts the case on that meeting's agenda.
+    case's number in `replaced_by`. "Henvist til fagudvalg" needs the committees in `bodies`
+    (and from the council may say `finance_again`). "Udsat" with `to_meeting` (an id, a
+    date, "næste møde") puts the case on that meeting's agenda.
     """
     org = org or current_organisation()
     now = now or utcnow()
@@ -655,7 +657,8 @@ def record_item_decision(session: Session, item_id: int, *, wording: str, actor:
         _fire_case_decision(session, org, meeting, item, found, now=now, actor=actor,
                             decision_text=decision_text, proposal_decisions=proposal_decisions,
                             minority=minority, bodies=bodies, reason=reason, hearing=hearing,
-                            replaced_by=replaced_by, target=target)
+                            replaced_by=replaced_by, target=target,
+                            finance_again=finance_again)
     item.wording = found.code
     item.decision_text = (decision_text or "").strip()
     item.proposal_decisions = proposal_decisions
@@ -697,7 +700,7 @@ def _check_minutes_open(meeting: Meeting, now: datetime) -> None:
 
 def _fire_case_decision(session, org, meeting, item, found, *, now, actor, decision_text,
                         proposal_decisions, minority, bodies, reason, hearing,
-                        replaced_by, target=None) -> None:
+                        replaced_by, target=None, finance_again=None) -> None:
     case = session.get(Case, item.case_id)
     arguments = dict(body=meeting.body_code, meeting_date=local_day(meeting.starts_at),
                      item_number=item.number, agenda_item_id=item.id,
@@ -706,6 +709,9 @@ def _fire_case_decision(session, org, meeting, item, found, *, now, actor, decis
     if found.trigger == "send_back":
         arguments["bodies"] = list(bodies or case.committees)
         arguments["reason"] = reason or decision_text or found.label
+    elif found.trigger == "refer":
+        arguments["bodies"] = list(bodies or [])
+        arguments["finance_again"] = finance_again
     elif found.trigger == "send_to_hearing":
         if not hearing:
             raise InvalidInput("Angiv høringens titel, parter og høringsfrist for at sende "

@@ -56,6 +56,9 @@ class TransitionIn(BaseModel):
     reason: str | None = None
     override_reason: str | None = None
     replaced_by: str | None = None
+    finance_again: bool | None = Field(default=None, description=(
+        "Henvisning (refer) fra kommunalbestyrelsen: behandler økonomiudvalget sagen igen? "
+        "Ikke angivet: organisationens indstilling."))
     to_meeting: str | None = Field(default=None, description=(
         "Udsæt til et møde (postpone): 'næste møde', en dato (08-11-2022) eller mødets id; "
         "sagen sættes på mødets dagsorden."))
@@ -73,6 +76,9 @@ class DecisionIn(BaseModel):
     bodies: list[str] = Field(default_factory=list)
     reason: str | None = None
     override_reason: str | None = None
+    finance_again: bool | None = Field(default=None, description=(
+        "Ved «Henvist til fagudvalg» fra kommunalbestyrelsen: behandler økonomiudvalget sagen "
+        "igen? Ikke angivet: organisationens indstilling."))
     to_meeting: str | None = Field(default=None, description=(
         "Ved «Udsat»: mødet, sagen udsættes til ('næste møde', en dato eller mødets id)."))
 

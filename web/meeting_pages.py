@@ -209,7 +209,8 @@ async def record_decision(request: Request, item_id: int,
             decision_text=form.get("decision_text"), minority=form.get("minority"),
             proposal_decisions=_proposal_decisions(form),
             bodies=form.getlist("bodies") or None, reason=form.get("reason"),
-            hearing=hearing, replaced_by=replaced_by, to_meeting=form.get("to_meeting"))
+            hearing=hearing, replaced_by=replaced_by, to_meeting=form.get("to_meeting"),
+            finance_again={"ja": True, "nej": False}.get(form.get("finance_again")))
         meeting_id = meeting.id
     flash(request, "Beslutningen er registreret.")
     return redirect(f"/moeder/{meeting_id}")

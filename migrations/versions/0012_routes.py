@@ -1,4 +1,4 @@
-"""routes: joint competence (case.joint_bodies)
+"""routes: joint competence (case.joint_bodies), referral (case.referral_return)
 
 Revision ID: 0012_routes
 Revises: 0011_sessions
@@ -18,8 +18,10 @@ def upgrade() -> None:
     with op.batch_alter_table("case") as batch:
         batch.add_column(sa.Column("joint_bodies", sa.JSON(), nullable=False,
                                    server_default="[]"))
+        batch.add_column(sa.Column("referral_return", sa.String(length=20), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("case") as batch:
+        batch.drop_column("referral_return")
         batch.drop_column("joint_bodies")
