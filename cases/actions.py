@@ -266,6 +266,9 @@ def record_decision(session: Session, number: str, *, actor: str, body: str, wor
     if found is None:
         known = ", ".join(w.label for w in decisions.WORDINGS)
         raise InvalidInput(f"Ukendt beslutning: {wording!r}. Kendte: {known}.")
+    if found.trigger not in ACTIONS:  # a hearing party's answer: at its own meeting's item
+        raise InvalidInput(f"«{found.label}» registreres på høringspartens eget møde, som "
+                           "beslutningen på dets dagsordenspunkt.")
     return run_action(session, number, found.trigger, {
         "body": body, "wording": found.code, "meeting_date": meeting_date,
         "item_number": item_number, "agenda_item_id": agenda_item_id,

@@ -156,6 +156,8 @@ class HearingResponse(SQLModel, table=True):
     party_id: int = Field(foreign_key="hearingparty.id", index=True)
     received_on: date
     text: str = Field(sa_type=sa.Text)
+    # Given at the party's own meeting (a council's decision on its agenda item).
+    agenda_item_id: int | None = None
 
 
 class Awaiting(SQLModel, table=True):

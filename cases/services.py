@@ -791,6 +791,53 @@ def record_hearing_response(session: Session, hearing_id: int, *, party: str,
     return response
 
 
+def heard_party(session: Session, case_id: int, body: str) -> tuple[Hearing, HearingParty] | None:
+    """The case's open hearing in which the body is a party that has not answered yet."""
+    for hearing in queries.hearings(session, case_id):
+        if hearing.closed_on is not None:
+            continue
+        answered = {r.party_id for r in queries.hearing_responses(session, hearing.id)}
+        for party in queries.hearing_parties(session, hearing.id):
+            if party.body_code == body and party.id not in answered:
+                return hearing, party
+    return None
+
+
+def answer_hearing(session: Session, number: str, *, body: str, meeting_date: str | date,
+                   wording: str, text: str, actor: str, item_number: int | None = None,
+                   agenda_item_id: int | None = None, org: Organisation | None = None,
+                   now: datetime | None = None) -> HearingResponse:
+    """A hearing party's decision at its own meeting (Handicaprådet on its agenda item) is its
+    høringssvar: the response to the case's open hearing, linked to the item, and a treatment
+    in the case's Beslutningshistorik, which the deciding body sees. No state change."""
+    org = org or current_organisation()
+    now = now or utcnow()
+    case = queries.get_case(session, number)
+    found = heard_party(session, case.id, body)
+    if found is None:
+        raise TransitionRefused(f"{org.body_name(body)} er ikke part i en åben høring i sag "
+                                f"{case.number}, der mangler dets høringssvar.")
+    hearing, party = found
+    day = parse_date(meeting_date)
+    text = checked_text(text, "Høringssvaret", max_length=50_000, lines=True)
+    if not text:
+        raise InvalidInput("Skriv rådets høringssvar i beslutningens tekst.")
+    response = HearingResponse(hearing_id=hearing.id, party_id=party.id, received_on=day,
+                               text=text, agenda_item_id=agenda_item_id)
+    session.add(response)
+    event = append_event(session, case, actor=actor, trigger="hearing_response",
+                         from_state=case.status, to_state=case.status, now=now, body=body,
+                         payload={"hearing_id": hearing.id, "party": party.name,
+                                  "received_on": day.isoformat(), "meeting_date": day.isoformat(),
+                                  "agenda_item_id": agenda_item_id})
+    session.connection().execute(_INSERT_TREATMENT, dict(
+        case_id=case.id, event_id=event.id, body_code=body, body_name=org.body_name(body),
+        meeting_date=day, item_number=item_number, agenda_item_id=agenda_item_id,
+        wording=wording, decision_text=text, proposal_decisions=[], minority=""))
+    session.flush()
+    return response
+
+
 def close_hearing(session: Session, hearing_id: int, *, closed_on: str | date, actor: str,
                   org: Organisation | None = None, now: datetime | None = None) -> Hearing:
     """Close a hearing; a case waiting in hearing moves on when no blocking one is left open."""

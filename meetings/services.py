@@ -33,7 +33,7 @@ from cases import queries as case_queries
 from cases import services as case_services
 from cases.dates import format_date, parse_date, to_local
 from cases.models import Case, CaseEvent, Membership, User, utcnow
-from cases.organisation import Organisation
+from cases.organisation import HEARING_COUNCIL, Organisation
 from cases.schemas import ACTION_TEXT, MAX_TEXT, checked_text
 from cases.settings import current_organisation
 from meetings import queries
@@ -252,7 +252,8 @@ def place_case(session: Session, meeting_id: int, number: str, *, closed: bool |
     meeting = _open_agenda(session, meeting_id, now)
     case = case_queries.get_case(session, number)
     waiting = case_queries.awaiting_bodies(session, case.id)
-    if meeting.body_code not in waiting:
+    heard = case_services.heard_party(session, case.id, meeting.body_code)
+    if meeting.body_code not in waiting and heard is None:
         raise TransitionRefused(f"Sagen {case.number} afventer ikke behandling i "
                                 f"{meeting.body_code}. Afventer: {', '.join(waiting) or 'ingen'}.")
     already = queries.open_placement(session, case.id, meeting.body_code)
@@ -653,7 +654,17 @@ def record_item_decision(session: Session, item_id: int, *, wording: str, actor:
     minority = checked_text(minority, "Mindretallets udtalelse", max_length=ACTION_TEXT,
                             lines=True)
     proposal_decisions = proposal_decisions or []
-    if item.case_id is not None:
+    if item.case_id is not None and _answers_hearing(session, org, meeting, item, found):
+        case = session.get(Case, item.case_id)
+        case_services.answer_hearing(
+            session, case.number, body=meeting.body_code, meeting_date=local_day(
+                meeting.starts_at), wording=found.code, text=decision_text or found.label,
+            actor=actor, item_number=item.number, agenda_item_id=item.id, org=org, now=now)
+    elif item.case_id is not None and org.body(meeting.body_code).kind == HEARING_COUNCIL:
+        if found.trigger != "postpone":
+            raise TransitionRefused(f"{org.body_name(meeting.body_code)} er ikke længere part i "
+                                    "en åben høring i sagen; beslutningen kan ikke registreres.")
+    elif item.case_id is not None:
         _fire_case_decision(session, org, meeting, item, found, now=now, actor=actor,
                             decision_text=decision_text, proposal_decisions=proposal_decisions,
                             minority=minority, bodies=bodies, reason=reason, hearing=hearing,
@@ -671,6 +682,17 @@ def record_item_decision(session: Session, item_id: int, *, wording: str, actor:
         place_postponed(session, target, case.number, local_day(meeting.starts_at),
                         actor=actor, org=org, now=now)
     return item
+
+
+def _answers_hearing(session: Session, org: Organisation, meeting: Meeting, item: AgendaItem,
+                     found: decisions.Wording) -> bool:
+    """Is this decision the body's høringssvar? A council's on a case it is heard on (but a
+    postponement), any body's «Høringssvar afgivet»."""
+    if found.trigger == "answer_hearing":
+        return True
+    council = org.body(meeting.body_code).kind == HEARING_COUNCIL
+    return council and found.trigger != "postpone" and \
+        case_services.heard_party(session, item.case_id, meeting.body_code) is not None
 
 
 def _refuse_fields_of_another_wording(found: decisions.Wording, hearing: dict | None,

@@ -34,6 +34,10 @@ WORDINGS: tuple[Wording, ...] = (
     Wording("henvist", "Henvist til fagudvalg", "refer"),
     Wording("godkendt_til_hoering", "Godkendt og sendes i høring", "send_to_hearing"),
     Wording("ny_sag", "Ny sag forelægges", "replace"),
+    # A hearing party's answer given at its own meeting (a council's decision on the item):
+    # recorded as its høringssvar and in the case's history, no workflow action
+    # (cases.services.answer_hearing).
+    Wording("hoeringssvar", "Høringssvar afgivet", "answer_hearing"),
     # An earlier treatment known only by body, date and item (a referat's "Tidligere
     # behandling" line): recorded with record_earlier, never chosen at a meeting.
     Wording("behandlet", "Behandlet", "record_earlier"),
