@@ -152,14 +152,17 @@ def place_command(ref, number, closed, late_reason, actor):
 
 @meeting.command("standing")
 @click.argument("ref")
-@click.argument("kind", type=click.Choice(["meddelelser", "godkendelse_af_referat"]))
+@click.argument("kind", type=click.Choice(["meddelelser", "godkendelse_af_referat",
+                                           "orientering"]))
 @click.option("--text", default="", help="Beskrivelse.")
+@click.option("--title", default="", help="Titel på et orienteringspunkt (standard: Orientering).")
 @user_errors
-def standing_command(ref, kind, text):
-    """Tilføj et fast punkt (Meddelelser, Godkendelse af referat)."""
+def standing_command(ref, kind, text, title):
+    """Tilføj et punkt uden sag: Meddelelser, Godkendelse af referat eller et
+    orienteringspunkt (fx et råds egne sager), på ethvert organs dagsorden."""
     with write_session() as session:
         item = services.add_standing_item(session, resolve_meeting(session, ref).id, kind,
-                                          text=text)
+                                          text=text, title=title)
     click.echo(f"Punkt {item.number}: {item.title}.")
 
 

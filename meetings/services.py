@@ -55,6 +55,7 @@ from meetings.models import (
     MINUTES_FINAL,
     MINUTES_NONE,
     MOVED,
+    ONCE_PER_AGENDA,
     STANDING_ITEMS,
     Absence,
     AgendaItem,
@@ -273,15 +274,20 @@ def place_case(session: Session, meeting_id: int, number: str, *, closed: bool |
 
 
 def add_standing_item(session: Session, meeting_id: int, kind: str, *, text: str = "",
-                      now: datetime | None = None) -> AgendaItem:
-    """Add Meddelelser or Godkendelse af referat (no case behind it)."""
+                      title: str = "", now: datetime | None = None) -> AgendaItem:
+    """Add an item with no case behind it, on any body's agenda: Meddelelser or Godkendelse
+    af referat (once each), or an Orientering with its own title (a council's own matter)."""
     if kind not in STANDING_ITEMS:
         raise InvalidInput(f"Ukendt fast punkt: {kind!r}. Mulige: {', '.join(STANDING_ITEMS)}.")
     meeting = _open_agenda(session, meeting_id, now or utcnow())
-    if any(item.standing == kind for item in queries.items(session, meeting.id)):
+    if kind in ONCE_PER_AGENDA and any(item.standing == kind
+                                       for item in queries.items(session, meeting.id)):
         raise InvalidInput(f"Dagsordenen har allerede punktet «{STANDING_ITEMS[kind]}».")
+    title = checked_text(title, "Punktets titel", max_length=300)
+    if title and kind in ONCE_PER_AGENDA:
+        raise InvalidInput(f"«{STANDING_ITEMS[kind]}» har sin faste titel.")
     return _append_item(session, meeting, AgendaItem(
-        meeting_id=meeting.id, standing=kind, number=0, title=STANDING_ITEMS[kind],
+        meeting_id=meeting.id, standing=kind, number=0, title=title or STANDING_ITEMS[kind],
         text=checked_text(text, "Punktets tekst", max_length=MAX_TEXT, lines=True)))
 
 

@@ -94,3 +94,29 @@ def test_a_council_meeting_gets_agenda_reminders_like_a_committees(both):
     with read_session(both.engine) as session:
         kinds = {r.kind for r in session.exec(select(Reminder))}
     assert "agenda_due" in kinds
+
+
+def test_a_councils_own_items_and_minutes(both, tmp_path):
+    ref = hr_meeting(both)
+    both.cli("meeting", "standing", ref, "meddelelser")
+    both.cli("meeting", "standing", ref, "orientering", "--title",
+             "Orientering om tilgængelighed i idrætshallerne", "--text", "Ved formanden.")
+    both.cli("meeting", "standing", ref, "orientering", "--title", "Rådets årsberetning")
+    again = both.cli("meeting", "standing", ref, "meddelelser", ok=False).output
+    assert "allerede punktet «Meddelelser»" in again
+    both.cli("meeting", "publish", ref, "--late-reason", "Første møde")
+    both.cli("meeting", "decide", ref, "2", "--decision", "Taget til efterretning",
+             "--text", "Rådet tog orienteringen til efterretning.")
+    for number in ("1", "3"):
+        both.cli("meeting", "decide", ref, number, "--decision", "Taget til efterretning")
+    both.cli("meeting", "send-minutes", ref)
+    out = tmp_path / "referat.html"
+    both.cli("meeting", "render", ref, "--kind", "referat", "--out", str(out))
+    minutes = out.read_text(encoding="utf-8")
+    assert "Handicaprådet" in minutes
+    assert "Orientering om tilgængelighed i idrætshallerne" in minutes
+    assert "Rådet tog orienteringen til efterretning." in minutes
+    meeting_id = both.get("/api/meetings?body=HR")[0]["id"]
+    titles = [i["title"] for i in both.get(f"/api/meetings/{meeting_id}/agenda")["items"]]
+    assert titles == ["Meddelelser", "Orientering om tilgængelighed i idrætshallerne",
+                      "Rådets årsberetning"]
