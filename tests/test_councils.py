@@ -120,3 +120,28 @@ def test_a_councils_own_items_and_minutes(both, tmp_path):
     titles = [i["title"] for i in both.get(f"/api/meetings/{meeting_id}/agenda")["items"]]
     assert titles == ["Meddelelser", "Orientering om tilgængelighed i idrætshallerne",
                       "Rådets årsberetning"]
+
+
+def test_a_councils_meeting_plan_and_agenda_deadlines(both, tmp_path):
+    from cases.organisation import load_organisation
+    from cases.settings import PROJECT_DIR
+    from meetings.queries import next_meetings
+
+    days = [TODAY + timedelta(days=n) for n in (30, 58)]
+    plan = tmp_path / "plan.toml"
+    plan.write_text('place = "Ballerup Rådhus"\n[[bodies]]\ncode = "HR"\ndates = ['
+                    + ", ".join(f'"{format_date(d)}"' for d in days) + "]\n", encoding="utf-8")
+    assert "2 møder oprettet" in both.cli("meeting", "import-plan", str(plan)).output
+    listed = both.cli("meeting", "list", "--body", "HR").output
+    assert all(format_date(d) in listed for d in days)
+    org = load_organisation(PROJECT_DIR / "config" / "ballerup.toml")
+    with read_session(both.engine) as session:
+        coming = next_meetings(session, org, "HR", TODAY)
+    assert [local_day(m["starts_at"]) for m in coming] == days
+    assert all(m["submission"] < m["agenda_out"] < local_day(m["starts_at"]) for m in coming)
+    assert [to_local_time(m["starts_at"]) for m in coming] == ["16:00", "16:00"]
+
+
+def to_local_time(instant) -> str:
+    from cases.dates import to_local
+    return f"{to_local(instant):%H:%M}"
