@@ -69,6 +69,13 @@ def test_a_council_meeting_answers_a_hearing(both):
     assert "Ingen sager afventer" in both.cli("meeting", "queue", "HR").output
     agenda = both.get(f"/api/meetings/{item.meeting_id}/agenda")
     assert [i["title"] for i in agenda["items"]] == ["Meddelelser", "Ny handicappolitik"]
+    # The hearing over, the committee's agenda shows the council's answer.
+    both.cli("case", "close-hearing", str(hearing_id), "--date", format_date(TODAY))
+    su = f"SU:{format_date(TODAY + timedelta(days=35))}"
+    both.cli("meeting", "create", "--body", "SU", "--date", su.split(":")[1])
+    both.cli("meeting", "place", su, "R-1", "--late-reason", "Efter høringen")
+    document = both.cli("meeting", "render", su).output
+    assert "Handicaprådet støtter politikken, men savner tilgængelighed." in document
 
 
 def test_a_council_cannot_take_a_case_it_is_not_heard_on(both):
