@@ -157,3 +157,16 @@ def test_the_councils_meeting_page_refers_a_case_with_a_new_finance_round(web_ap
         assert (case.status, case.referral_return, case.finance_statement) == \
             ("committee", "finance", False)
         assert sorted(queries.awaiting_bodies(session, case.id)) == ["BSU", "SU"]
+
+
+def test_the_planner_knows_where_a_referred_case_returns():
+    from meetings.planner import remaining_stages
+    from workflow.machine import CaseFlow
+
+    base = dict(deciding_body="KB", deciding_stage="council", committees=["SU", "BSU"],
+                finance_body="ØU", council_body="KB", state="committee",
+                pending=["SU", "BSU"])
+    assert remaining_stages(CaseFlow(**base, return_stage="council")) == \
+        [["SU", "BSU"], ["KB"]]
+    assert remaining_stages(CaseFlow(**base, return_stage="finance")) == \
+        [["SU", "BSU"], ["ØU"], ["KB"]]
