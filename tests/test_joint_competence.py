@@ -4,8 +4,6 @@ API, and the case is decided only when every named body has decided."""
 import pytest
 from route_helpers import CENTRE, Both
 
-from cases.organisation import load_organisation
-from cases.settings import PROJECT_DIR
 from workflow.errors import TransitionRefused
 from workflow.machine import COMMITTEE, DECIDED, CaseFlow, fire
 
@@ -67,7 +65,3 @@ def test_joint_competence_is_refused_for_a_body_that_is_no_committee(both):
                    "--decided-by", "ØU", "--decided-by", "SU", ok=False).output
     assert "Økonomiudvalget er ikke et fagudvalg" in out
 
-
-def test_the_organisation_file_has_the_committees_the_tests_name():
-    org = load_organisation(PROJECT_DIR / "config" / "ballerup.toml")
-    assert org.body("SU").is_committee and org.body("BSU").is_committee
