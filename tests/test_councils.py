@@ -48,6 +48,7 @@ def test_a_council_meeting_answers_a_hearing(both):
     hearing_id = heard_by_hr(both, "R-1")
     ref = hr_meeting(both)
     assert "R-1" in both.cli("meeting", "queue", "HR").output  # its queue: the hearing
+    assert [c["number"] for c in both.get("/api/bodies/HR/queue")] == ["R-1"]
     both.cli("meeting", "standing", ref, "meddelelser", "--text", "Nyt fra formanden.")
     both.cli("meeting", "place", ref, "R-1", "--late-reason", "Hastesag")
     both.cli("meeting", "publish", ref, "--late-reason", "Hastesag")

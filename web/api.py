@@ -17,6 +17,7 @@ from cases.dates import COPENHAGEN
 from cases.models import Case, utcnow
 from cases.schemas import CaseCreate, DeadlineIn
 from cases.settings import current_organisation, get_settings
+from meetings import queries as meeting_queries
 from meetings import services as meeting_services
 from meetings.models import AgendaItem, Meeting
 from meetings.visibility import item_is_closed, may_read, may_read_item
@@ -286,8 +287,9 @@ def bodies(user: CurrentUser = api("view_cases")):
 def body_queue(code: str, user: CurrentUser = api("view_queues"),
                session: Session = Depends(db)):
     current_organisation().body(code)
-    return [{"number": c.number, "title": c.title, "status": c.status, "since": a.since}
-            for c, a in queries.queue(session, code)]
+    # The workflow's queue and, for a council, the cases it is to answer a hearing on.
+    return [{"number": e.case.number, "title": e.case.title, "status": e.case.status,
+             "since": e.since} for e in meeting_queries.agenda_queue(session, code)]
 
 
 @router.get("/dashboard", tags=["overblik"], summary="Ledelsens nøgletal")
