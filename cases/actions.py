@@ -31,6 +31,7 @@ from cases.schemas import (
     EndHearingIn,
     PostponeIn,
     RecordEarlierIn,
+    ReferIn,
     ReplaceIn,
     SendBackIn,
     SendForInformationIn,
@@ -104,14 +105,17 @@ def postpone(session: Session, number: str, *, actor: str, body: str, meeting_da
              wording: str | None = None, item_number: int | None = None,
              agenda_item_id: int | None = None, decision_text: str | None = None,
              proposal_decisions: list[dict] | None = None, minority: str | None = None,
-             reason: str | None = None, expected_version: int | None = None,
-             org: Organisation | None = None, now: datetime | None = None) -> CaseEvent:
-    """The body postpones the case (Udsat, Udgår, Drøftet): it stays in the body's queue."""
+             reason: str | None = None, to_meeting_date: Day | None = None,
+             expected_version: int | None = None, org: Organisation | None = None,
+             now: datetime | None = None) -> CaseEvent:
+    """The body postpones the case (Udsat, Udgår, Drøftet): it stays in the body's queue.
+    `to_meeting_date` records the meeting it is postponed to; placing it on that agenda is
+    the meeting layer's (meetings.services.run_case_action)."""
     return services.transition(session, number, PostponeIn, {
         "body": body, "wording": wording, "meeting_date": meeting_date,
         "item_number": item_number, "agenda_item_id": agenda_item_id,
         "decision_text": decision_text, "proposal_decisions": proposal_decisions,
-        "minority": minority, "reason": reason},
+        "minority": minority, "reason": reason, "to_meeting_date": to_meeting_date},
         actor=actor, expected_version=expected_version, org=org, now=now)
 
 
@@ -128,6 +132,25 @@ def send_back(session: Session, number: str, *, actor: str, body: str, bodies: l
         "item_number": item_number, "agenda_item_id": agenda_item_id,
         "decision_text": decision_text, "proposal_decisions": proposal_decisions,
         "minority": minority, "reason": reason},
+        actor=actor, expected_version=expected_version, org=org, now=now)
+
+
+def refer(session: Session, number: str, *, actor: str, body: str, bodies: list[str],
+          meeting_date: Day, finance_again: bool | None = None, wording: str | None = None,
+          item_number: int | None = None, agenda_item_id: int | None = None,
+          decision_text: str | None = None, proposal_decisions: list[dict] | None = None,
+          minority: str | None = None, reason: str | None = None,
+          expected_version: int | None = None, org: Organisation | None = None,
+          now: datetime | None = None) -> CaseEvent:
+    """The council or the finance committee refers the case to committees (`bodies`); when
+    they have treated it, it returns to the referrer. From the council, `finance_again` says
+    whether the finance committee treats it again on the way back (None: the organisation's
+    default); unlike send_back, its statement otherwise stands."""
+    return services.transition(session, number, ReferIn, {
+        "body": body, "bodies": bodies, "finance_again": finance_again, "wording": wording,
+        "meeting_date": meeting_date, "item_number": item_number,
+        "agenda_item_id": agenda_item_id, "decision_text": decision_text,
+        "proposal_decisions": proposal_decisions, "minority": minority, "reason": reason},
         actor=actor, expected_version=expected_version, org=org, now=now)
 
 
@@ -206,7 +229,7 @@ class Action:
 
 ACTIONS: dict[str, Action] = {model.trigger: Action(model, function) for model, function in (
     (SubmitIn, submit), (SendToHearingIn, send_to_hearing), (EndHearingIn, end_hearing),
-    (TreatIn, treat), (PostponeIn, postpone), (SendBackIn, send_back),
+    (TreatIn, treat), (PostponeIn, postpone), (SendBackIn, send_back), (ReferIn, refer),
     (WithdrawIn, withdraw), (ReplaceIn, replace),
     (SendForInformationIn, send_for_information), (CloseIn, close),
     (RecordEarlierIn, record_earlier))}
@@ -231,20 +254,26 @@ def record_decision(session: Session, number: str, *, actor: str, body: str, wor
                     proposal_decisions: list[dict] | None = None, minority: str | None = None,
                     bodies: list[str] | None = None, reason: str | None = None,
                     override_reason: str | None = None, replaced_by: str | None = None,
+                    to_meeting_date: Day | None = None, finance_again: bool | None = None,
                     expected_version: int | None = None, org: Organisation | None = None,
                     now: datetime | None = None) -> CaseEvent:
     """Record a body's decision on a case; the wording (a code or its Danish label) chooses
     the action: Godkendt treats, Udsat postpones, Sendes tilbage sends back (`bodies`,
-    `reason`), Godkendt og sendes i høring sends to hearing, Ny sag forelægges replaces
+    `reason`), Henvist til fagudvalg refers (`bodies`, `finance_again`), Godkendt og sendes
+    i høring sends to hearing, Ny sag forelægges replaces
     (`replaced_by`). What the chosen action does not take is refused."""
     found = decisions.wording(wording or "")
     if found is None:
         known = ", ".join(w.label for w in decisions.WORDINGS)
         raise InvalidInput(f"Ukendt beslutning: {wording!r}. Kendte: {known}.")
+    if found.trigger not in ACTIONS:  # a hearing party's answer: at its own meeting's item
+        raise InvalidInput(f"«{found.label}» registreres på høringspartens eget møde, som "
+                           "beslutningen på dets dagsordenspunkt.")
     return run_action(session, number, found.trigger, {
         "body": body, "wording": found.code, "meeting_date": meeting_date,
         "item_number": item_number, "agenda_item_id": agenda_item_id,
         "decision_text": decision_text, "proposal_decisions": proposal_decisions,
         "minority": minority, "bodies": bodies, "reason": reason,
-        "override_reason": override_reason, "replaced_by": replaced_by},
+        "override_reason": override_reason, "replaced_by": replaced_by,
+        "to_meeting_date": to_meeting_date, "finance_again": finance_again},
         actor=actor, expected_version=expected_version, org=org, now=now)

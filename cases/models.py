@@ -66,10 +66,16 @@ class Case(SQLModel, table=True):
     owner_name: str = Field(default="", max_length=200)
     owner_email: str = Field(default="", max_length=254)
     deciding_body: str = Field(max_length=20)  # Beslutningen træffes af
+    # Joint competence ("Beslutningskompetence: KNU og TMU"): the committees that decide with
+    # deciding_body; the case is decided when each of them has.
+    joint_bodies: list[str] = Field(default_factory=list,
+                                    sa_column=Column(JSON, nullable=False, server_default="[]"))
     committees: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     confidential: bool = False  # lukket punkt: the public sees number, title and decision only
     status: str = Field(default="draft", max_length=20, index=True)
     finance_statement: bool = False  # the finance committee has treated it this round
+    # A referral under way: the stage (finance, council) it returns to from the committees.
+    referral_return: str | None = Field(default=None, max_length=20)
     version: int = 1  # compare-and-set counter; see cases/services.py
     replaced_by_id: int | None = Field(default=None, foreign_key="case.id")
     last_seq: int = 0  # the seq of the case's latest audit event
@@ -165,6 +171,8 @@ class HearingResponse(SQLModel, table=True):
     party_id: int = Field(foreign_key="hearingparty.id", index=True)
     received_on: date
     text: str = Field(sa_type=sa.Text)
+    # Given at the party's own meeting (a council's decision on its agenda item).
+    agenda_item_id: int | None = None
 
 
 class Awaiting(SQLModel, table=True):

@@ -79,6 +79,9 @@ class Organisation:
     bodies: tuple[Body, ...]
     centres: tuple[str, ...]
     require_finance_statement: bool = True
+    # A case the council refers to committees goes through the finance committee again on
+    # its way back, unless the referral says otherwise.
+    referral_finance_again: bool = False
     custom_days_off: tuple[str, ...] = ()  # "MM-DD"
     office_hours: tuple[time, time] = (time(8, 0), time(16, 0))
     oidc: OidcMapping = OidcMapping()
@@ -202,6 +205,7 @@ def parse_organisation(data: dict) -> Organisation:
         centres=centres,
         oidc=_parse_oidc(data.get("oidc", {}), codes, centres),
         require_finance_statement=bool(municipality.get("require_finance_statement", True)),
+        referral_finance_again=bool(municipality.get("referral_finance_again", False)),
         custom_days_off=tuple(municipality.get("custom_days_off", [])),
         office_hours=(parse_time(hours[0], "office_hours"), parse_time(hours[1], "office_hours")),
         logo=str(municipality.get("logo", "")),

@@ -65,6 +65,9 @@ FIELD_LABELS = {
     "body_name": "organets navn",
     "replaced_by": "den nye sags nummer",
     "recipients": "eksterne modtagere",
+    "to_meeting_date": "mødet, sagen er udsat til",
+    "finance_again": "økonomiudvalget behandler sagen igen",
+    "to_meeting": "mødet, sagen udsættes til",
     # the API's own request bodies and parameters (web.api)
     "trigger": "handling",
     "parties": "høringsparter",
@@ -254,6 +257,16 @@ Proposals = Annotated[list[str], Field(max_length=50), AfterValidator(_proposals
 Attachments = Annotated[list[AttachmentIn], Field(max_length=200)]
 
 
+def _as_list(value):
+    """One body's code, or several (joint competence: "KNU og TMU")."""
+    return [value] if isinstance(value, str) else value
+
+
+# Who decides: one body, or several that share the competence (each must decide).
+DecidingBodies = Annotated[list[BodyCode], BeforeValidator(_as_list),
+                           Field(min_length=1, max_length=6)]
+
+
 class CaseCreate(Strict):
     number: str = Field(min_length=1, max_length=40, pattern=r"^[\w./-]+$")
     title: Title
@@ -264,7 +277,7 @@ class CaseCreate(Strict):
     centre: Line(200, 1)
     owner_name: OwnerName = ""
     owner_email: OwnerEmail = ""
-    deciding_body: BodyCode
+    deciding_body: DecidingBodies
     committees: list[BodyCode] = Field(default_factory=list, max_length=20)
     confidential: bool = False
     proposals: Proposals = Field(default_factory=list)
@@ -440,6 +453,9 @@ class PostponeIn(TreatmentIn):
     trigger = "postpone"
     default_wording = "udsat"
     body: BodyCode
+    # Udsat til mødet den 08-11-2022: the body's meeting the case goes to. Resolved and the
+    # item placed on its agenda by meetings.services (postponement to a named meeting).
+    to_meeting_date: DanishDate | None = None
 
 
 class SendBackIn(TreatmentIn):
@@ -447,6 +463,18 @@ class SendBackIn(TreatmentIn):
     default_wording = "sendes_tilbage"
     body: BodyCode
     bodies: Bodies | None = None  # the standing committees it goes back to
+
+
+class ReferIn(TreatmentIn):
+    """The council or the finance committee refers the case to committees (`bodies`); from
+    the council, `finance_again` says whether the finance committee treats it again before it
+    returns (not given: the organisation's `referral_finance_again`)."""
+
+    trigger = "refer"
+    default_wording = "henvist"
+    body: BodyCode
+    bodies: Bodies | None = None
+    finance_again: bool | None = None
 
 
 class SendToHearingIn(TreatmentIn):
@@ -487,8 +515,8 @@ class RecordEarlierIn(TreatmentIn):
 
 # The input model of each workflow trigger, in the order of TRIGGER_LABELS.
 ACTION_INPUTS: dict[str, type[ActionIn]] = {model.trigger: model for model in (
-    SubmitIn, SendToHearingIn, EndHearingIn, TreatIn, PostponeIn, SendBackIn, WithdrawIn,
-    ReplaceIn, SendForInformationIn, CloseIn, RecordEarlierIn)}
+    SubmitIn, SendToHearingIn, EndHearingIn, TreatIn, PostponeIn, SendBackIn, ReferIn,
+    WithdrawIn, ReplaceIn, SendForInformationIn, CloseIn, RecordEarlierIn)}
 
 
 def _not_taken(keys: list[str]) -> str:

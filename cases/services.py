@@ -71,14 +71,15 @@ def create_case(session: Session, data: dict | CaseCreate, *, actor: str,
     now = now or utcnow()
     data = data if isinstance(data, CaseCreate) else validated(CaseCreate, data)
     org.check_centre(data.centre)
-    committees = _route_committees(org, data.deciding_body, data.committees)
+    deciding, *joint = _deciding_bodies(org, data.deciding_body)
+    committees = _route_committees(org, deciding, [*data.committees, *joint])
     if session.exec(select(Case.id).where(Case.number == data.number)).first():
         raise InvalidInput(f"Sagsnummeret {data.number!r} findes allerede.")
     case = Case(
         number=data.number, title=data.title, summary=data.summary,
         background=data.background, presentation=data.presentation, economy=data.economy,
         centre=data.centre, owner_name=data.owner_name, owner_email=data.owner_email,
-        deciding_body=data.deciding_body, committees=committees,
+        deciding_body=deciding, joint_bodies=joint, committees=committees,
         confidential=data.confidential, created_at=now, updated_at=now,
     )
     session.add(case)
@@ -100,6 +101,19 @@ def create_case(session: Session, data: dict | CaseCreate, *, actor: str,
                  to_state=case.status, now=now,
                  payload={k: getattr(start, k) for k in CASE_FLOW_START_FIELDS})
     return case
+
+
+def _deciding_bodies(org: Organisation, codes: list[str]) -> list[str]:
+    """Who decides, each once. Joint competence is shared by standing committees: each treats
+    the case in the same round, and it is decided when the last of them has."""
+    codes = list(dict.fromkeys(codes))
+    if len(codes) > 1:
+        for code in codes:
+            body = org.body(code)
+            if body.kind != STANDING_COMMITTEE:
+                raise InvalidInput(f"Fælles beslutningskompetence deles af fagudvalg; "
+                                   f"{body.name} er ikke et fagudvalg.")
+    return codes
 
 
 def _route_committees(org: Organisation, deciding_code: str, codes: list[str]) -> list[str]:
@@ -226,6 +240,7 @@ def start_flow(org: Organisation, case: Case) -> CaseFlow:
         deciding_body=case.deciding_body,
         deciding_stage=STAGE_FOR_KIND[org.body(case.deciding_body).kind],
         committees=list(case.committees),
+        joint_bodies=list(case.joint_bodies or []),
         finance_body=finance.code if finance else None,
         council_body=council.code if council else None,
         require_finance_statement=org.require_finance_statement,
@@ -255,6 +270,7 @@ def current_flow(session: Session, org: Organisation, case: Case | sa.Row,
     flow.committees = list(case.committees)
     flow.state = case.status
     flow.finance_statement = case.finance_statement
+    flow.return_stage = case.referral_return
     flow.pending = list(stored.awaiting) if case.status == "committee" else []
     flow.pending.sort(key=flow.committees.index)
     flow.open_blocking_hearings = stored.open_blocking_hearings
@@ -278,7 +294,8 @@ def _case_with_flow_query(dialect: str) -> sa.Select:
     subqueries = [q.correlate(Case).scalar_subquery() for q in correlated]
     columns = _CASE.c
     return select(columns.id, columns.number, columns.status, columns.version,
-                  columns.committees, columns.finance_statement, *subqueries) \
+                  columns.committees, columns.finance_statement, columns.referral_return,
+                  *subqueries) \
         .where(columns.number == sa.bindparam("number"))
 
 
@@ -321,6 +338,8 @@ def transition(session: Session, number: str, model: type[ActionIn], data: dict,
         raise Conflict(_conflict_message(case))
     payload = validated(model, data).model_dump(mode="json", exclude_none=True)
     _check_in_register(session, org, case, model.trigger, payload)
+    if model.trigger == "refer":
+        _complete_referral(org, case, payload)
     flow = current_flow(session, org, case, stored)
     from_state, to_state = fire(flow, model.trigger, **payload)
     seq = _store_flow(session, case, flow, seen_version=case.version, now=now,
@@ -360,7 +379,7 @@ def _check_in_register(session: Session, org: Organisation, case: sa.Row, trigge
     lacks would cost more than the check."""
     if "body" in payload and "body_name" not in payload:
         org.body(payload["body"])
-    if trigger == "send_back":  # to committees only
+    if trigger in ("send_back", "refer"):  # to committees only
         for code in payload.get("bodies", []):
             if org.body(code).kind != STANDING_COMMITTEE:
                 raise InvalidInput(f"{code} er ikke et fagudvalg.")
@@ -375,6 +394,23 @@ def _check_in_register(session: Session, org: Organisation, case: sa.Row, trigge
         if payload["replaced_by"] == case.number:
             raise InvalidInput("En sag kan ikke erstatte sig selv.")
         queries.get_case(session, payload["replaced_by"])
+
+
+def _complete_referral(org: Organisation, case: sa.Row, payload: dict) -> None:
+    """What a referral records besides what was given: whether the finance committee treats
+    the case again (from the council: as chosen, else the organisation's default; from the
+    finance committee itself: always), and its wording in the history ("Henvist til
+    Socialudvalget og Børne- og Skoleudvalget")."""
+    if case.status == "council":
+        payload.setdefault("finance_again", org.referral_finance_again)
+    else:
+        payload.pop("finance_again", None)
+    names = [org.body_name(code) for code in dict.fromkeys(payload.get("bodies", []))]
+    if names and not payload.get("decision_text"):
+        joined = " og ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        again = (f" Sagen behandles derefter igen i {org.finance_committee.name}."
+                 if payload.get("finance_again") and org.finance_committee else "")
+        payload["decision_text"] = f"Henvist til {joined}.{again}"
 
 
 def _check_not_decided_yet(session: Session, org: Organisation, case: sa.Row,
@@ -443,7 +479,8 @@ def _store_flow(session: Session, case: Case | sa.Row, flow: CaseFlow, *, seen_v
     the compare-and-set guarantees nobody changed them since.
     """
     values = {"status": flow.state, "committees": list(flow.committees),
-              "finance_statement": flow.finance_statement, "version": seen_version + 1,
+              "finance_statement": flow.finance_statement,
+              "referral_return": flow.return_stage, "version": seen_version + 1,
               "updated_at": now}
     seq = session.connection().execute(
         _COMPARE_AND_SET, {**values, "case": case.id, "seen_version": seen_version}).scalar()
@@ -755,6 +792,53 @@ def record_hearing_response(session: Session, hearing_id: int, *, party: str,
                  from_state=case.status, to_state=case.status, now=now,
                  payload={"hearing_id": hearing_id, "party": found[0].name,
                           "received_on": response.received_on.isoformat()})
+    return response
+
+
+def heard_party(session: Session, case_id: int, body: str) -> tuple[Hearing, HearingParty] | None:
+    """The case's open hearing in which the body is a party that has not answered yet."""
+    for hearing in queries.hearings(session, case_id):
+        if hearing.closed_on is not None:
+            continue
+        answered = {r.party_id for r in queries.hearing_responses(session, hearing.id)}
+        for party in queries.hearing_parties(session, hearing.id):
+            if party.body_code == body and party.id not in answered:
+                return hearing, party
+    return None
+
+
+def answer_hearing(session: Session, number: str, *, body: str, meeting_date: str | date,
+                   wording: str, text: str, actor: str, item_number: int | None = None,
+                   agenda_item_id: int | None = None, org: Organisation | None = None,
+                   now: datetime | None = None) -> HearingResponse:
+    """A hearing party's decision at its own meeting (Handicaprådet on its agenda item) is its
+    høringssvar: the response to the case's open hearing, linked to the item, and a treatment
+    in the case's Beslutningshistorik, which the deciding body sees. No state change."""
+    org = org or current_organisation()
+    now = now or utcnow()
+    case = queries.get_case(session, number)
+    found = heard_party(session, case.id, body)
+    if found is None:
+        raise TransitionRefused(f"{org.body_name(body)} er ikke part i en åben høring i sag "
+                                f"{case.number}, der mangler dets høringssvar.")
+    hearing, party = found
+    day = parse_date(meeting_date)
+    text = checked_text(text, "Høringssvaret", max_length=50_000, lines=True)
+    if not text:
+        raise InvalidInput("Skriv rådets høringssvar i beslutningens tekst.")
+    response = HearingResponse(hearing_id=hearing.id, party_id=party.id, received_on=day,
+                               text=text, agenda_item_id=agenda_item_id)
+    session.add(response)
+    event = append_event(session, case, actor=actor, trigger="hearing_response",
+                         from_state=case.status, to_state=case.status, now=now, body=body,
+                         payload={"hearing_id": hearing.id, "party": party.name,
+                                  "received_on": day.isoformat(), "meeting_date": day.isoformat(),
+                                  "agenda_item_id": agenda_item_id})
+    session.connection().execute(_INSERT_TREATMENT, dict(
+        case_id=case.id, event_id=event.id, body_code=body, body_name=org.body_name(body),
+        meeting_date=day, item_number=item_number, agenda_item_id=agenda_item_id,
+        wording=wording, decision_text=text, proposal_decisions=[], minority=""))
+    session.flush()
     return response
 
 

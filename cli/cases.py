@@ -10,13 +10,14 @@ from pathlib import Path
 
 import click
 
-from cases import actions, files, queries, services
+from cases import files, queries, services
 from cases.dates import COPENHAGEN, format_date, format_instant
 from cases.db import read_session, write_session
 from cases.models import utcnow
 from cases.schemas import FIELD_LABELS
 from cases.settings import current_organisation
 from cli.common import ACTOR_HELP, user_errors
+from meetings import services as meeting_services
 from meetings.calendar import local_day
 from views import case as views
 from workflow import decisions
@@ -50,8 +51,9 @@ def _json_or_file(raw: str) -> dict:
 @click.option("--number", help="Sagsnummer (unikt). Skal angives her eller i --json.")
 @click.option("--title", help="Sagens titel.")
 @click.option("--centre", help="Det center, der ejer sagen.")
-@click.option("--decided-by", "deciding_body",
-              help="Beslutningen træffes af (organets forkortelse, fx KB eller SU).")
+@click.option("--decided-by", "deciding_body", multiple=True,
+              help="Beslutningen træffes af (organets forkortelse, fx KB eller SU); gentages "
+                   "ved fælles beslutningskompetence (--decided-by KNU --decided-by TMU).")
 @click.option("--committee", "committees", multiple=True,
               help="Fagudvalg på ruten (kan gentages for parallel behandling).")
 @click.option("--summary", default="", help="Sammendrag.")
@@ -140,7 +142,8 @@ def case_show(number, as_json):
         return
     click.echo(f"Sag {data['number']}: {data['title']}")
     click.echo(f"Tilstand: {data['status_label']} (version {data['version']})")
-    click.echo(f"Center: {data['centre']}   Beslutningen træffes af: {data['deciding_body']}")
+    click.echo(f"Center: {data['centre']}   Beslutningen træffes af: "
+               f"{' og '.join(data['deciding_bodies'])}")
     click.echo(f"Fagudvalg på ruten: {', '.join(data['committees']) or '–'}")
     if data["awaiting"]:
         click.echo(f"Afventer behandling i: {', '.join(data['awaiting'])}")
@@ -217,7 +220,7 @@ def _action_command(trigger: str, doc: str):
     @click.option("--item", "item_number", type=int, default=None, help="Punktnummer.")
     @click.option("--minority", default=None, help="Mindretallets holdning.")
     @click.option("--to", "bodies", multiple=True,
-                  help="Organ: fagudvalg ved send-back, fx råd ved send-for-information "
+                  help="Organ: fagudvalg ved send-back og refer, fx råd ved send-for-information "
                        "(kan gentages).")
     @click.option("--recipient", "recipients", multiple=True,
                   help="Ekstern modtager ved send-for-information, fx Socialstyrelsen "
@@ -226,6 +229,12 @@ def _action_command(trigger: str, doc: str):
     @click.option("--override-reason", default=None,
                   help="Begrundelse for at fortsætte trods åben høring.")
     @click.option("--replaced-by", default=None, help="Den nye sags nummer (replace).")
+    @click.option("--to-meeting", default=None,
+                  help="Udsæt til et møde (postpone): «næste» (organets næste møde), en dato "
+                       "(08-11-2022) eller mødets id; sagen sættes på dets dagsorden.")
+    @click.option("--finance-again/--no-finance-again", default=None,
+                  help="Ved refer fra kommunalbestyrelsen: behandler økonomiudvalget sagen igen, "
+                       "før den kommer tilbage? (standard: organisationens indstilling)")
     @click.option("--body-name", default=None,
                   help="Navn på et tidligere organ (record-earlier).")
     @click.option("--version", "expected_version", type=int, default=None,
@@ -234,7 +243,7 @@ def _action_command(trigger: str, doc: str):
     @user_errors
     def command(number, actor, expected_version, bodies, recipients, **arguments):
         with write_session() as session:
-            event = actions.run_action(session, number, trigger,
+            event = meeting_services.run_case_action(session, number, trigger,
                                        {**arguments, "bodies": list(bodies),
                                         "recipients": list(recipients)},
                                        actor=actor, expected_version=expected_version)

@@ -157,14 +157,17 @@ def place_command(ref, number, closed, late_reason, actor):
 
 @meeting.command("standing")
 @click.argument("ref")
-@click.argument("kind", type=click.Choice(["meddelelser", "godkendelse_af_referat"]))
+@click.argument("kind", type=click.Choice(["meddelelser", "godkendelse_af_referat",
+                                           "orientering"]))
 @click.option("--text", default="", help="Beskrivelse.")
+@click.option("--title", default="", help="Titel på et orienteringspunkt (standard: Orientering).")
 @user_errors
-def standing_command(ref, kind, text):
-    """Tilføj et fast punkt (Meddelelser, Godkendelse af referat)."""
+def standing_command(ref, kind, text, title):
+    """Tilføj et punkt uden sag: Meddelelser, Godkendelse af referat eller et
+    orienteringspunkt (fx et råds egne sager), på ethvert organs dagsorden."""
     with write_session() as session:
         item = services.add_standing_item(session, resolve_meeting(session, ref).id, kind,
-                                          text=text)
+                                          text=text, title=title)
     click.echo(f"Punkt {item.number}: {item.title}.")
 
 
@@ -200,7 +203,11 @@ def publish_command(ref, late_reason, actor):
               help='Beslutning pr. indstillingspunkt som N=tekst, fx 1="Godkendt" '
                    "(kan gentages).")
 @click.option("--minority", default="", help="Mindretallets holdning.")
-@click.option("--to", "bodies", multiple=True, help="Fagudvalg (sendes tilbage).")
+@click.option("--to", "bodies", multiple=True,
+              help="Fagudvalg (sendes tilbage, henvist til fagudvalg; kan gentages).")
+@click.option("--finance-again/--no-finance-again", default=None,
+              help="Henvist af kommunalbestyrelsen: behandler økonomiudvalget sagen igen? "
+                   "(standard: organisationens indstilling)")
 @click.option("--reason", default="", help="Begrundelse.")
 @click.option("--replaced-by", default=None, help="Den nye sags nummer (Ny sag forelægges).")
 @click.option("--hearing-title", default="", help="Høringens titel (Godkendt og sendes i høring).")
@@ -209,11 +216,14 @@ def publish_command(ref, late_reason, actor):
                    "(kan gentages).")
 @click.option("--hearing-deadline", default="", help="Høringsfrist, fx 01-11-2022.")
 @click.option("--hearing-opens", default="", help="Høringen åbner (standard: mødedagen).")
+@click.option("--to-meeting", default=None,
+              help="Udsat til et møde: «næste» (organets næste møde), en dato (08-11-2022) "
+                   "eller mødets id; sagen sættes på dets dagsorden.")
 @click.option("--actor", default="cli", help=ACTOR_HELP)
 @user_errors
 def decide_command(ref, item_number, wording, decision_text, proposals, minority, bodies,
                    reason, replaced_by, hearing_title, hearing_parties, hearing_deadline,
-                   hearing_opens, actor):
+                   hearing_opens, to_meeting, finance_again, actor):
     """Registrér beslutningen på et punkt; sagen går videre i sagsgangen.
 
     "Godkendt og sendes i høring" åbner høringen (--hearing-title, --hearing-party,
@@ -242,7 +252,8 @@ def decide_command(ref, item_number, wording, decision_text, proposals, minority
                                       decision_text=decision_text,
                                       proposal_decisions=proposal_decisions, minority=minority,
                                       bodies=list(bodies), reason=reason,
-                                      replaced_by=replaced_by, hearing=hearing)
+                                      replaced_by=replaced_by, hearing=hearing,
+                                      to_meeting=to_meeting, finance_again=finance_again)
     click.echo(f"Beslutning registreret på punkt {item_number}.")
 
 

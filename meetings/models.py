@@ -34,7 +34,11 @@ MINUTES_STATUSES = {MINUTES_NONE: "Intet referat", MINUTES_APPROVAL: "Til godken
 
 # Standing items without a case, and their titles on the agenda.
 STANDING_ITEMS = {"meddelelser": "Meddelelser",
-                  "godkendelse_af_referat": "Godkendelse af referat"}
+                  "godkendelse_af_referat": "Godkendelse af referat",
+                  # A body's own matter without a route (a council's orientation, an
+                  # information item): its own title, as many as the agenda needs.
+                  "orientering": "Orientering"}
+ONCE_PER_AGENDA = ("meddelelser", "godkendelse_af_referat")
 
 
 class Meeting(SQLModel, table=True):

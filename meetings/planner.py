@@ -118,11 +118,13 @@ def remaining_stages(flow: CaseFlow) -> list[list[str]]:
         stages.append(list(flow.committees))
     elif state == COMMITTEE and flow.pending:
         stages.append(list(flow.pending))
-    before_finance = state in (DRAFT, HEARING, COMMITTEE, FINANCE)
+    # Referred by the council: back to it with the finance committee's statement standing.
+    back_to_council = state == COMMITTEE and flow.return_stage == COUNCIL
+    before_finance = state in (DRAFT, HEARING, COMMITTEE, FINANCE) and not back_to_council
     if flow.deciding_stage in (FINANCE, COUNCIL) and flow.finance_body and before_finance:
         stages.append([flow.finance_body])
-    if flow.deciding_stage == COUNCIL and flow.council_body and (before_finance
-                                                                 or state == COUNCIL):
+    if flow.deciding_stage == COUNCIL and flow.council_body and (
+            before_finance or back_to_council or state == COUNCIL):
         stages.append([flow.council_body])
     return stages
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlmodel import Session, select
 
 from cases import queries as case_queries
-from cases.models import Awaiting, Case, Membership, User
+from cases.models import Awaiting, Case, Hearing, HearingParty, HearingResponse, Membership, User
 from cases.organisation import Organisation
 from meetings.calendar import agenda_deadlines, end_of_day, local_day, local_instant, rules_for
 from meetings.models import (
@@ -120,8 +120,31 @@ def agenda_queue(session: Session, body_code: str) -> list[QueueEntry]:
               & (Awaiting.body_code == body_code))
         .where(Meeting.body_code == body_code, Meeting.status != CANCELLED,
                AgendaItem.decided_at.is_(None))).all())
-    return [QueueEntry(case=case, since=awaiting.since, placed_on=placed.get(case.id))
-            for case, awaiting in case_queries.queue(session, body_code)]
+    entries = [QueueEntry(case=case, since=awaiting.since, placed_on=placed.get(case.id))
+               for case, awaiting in case_queries.queue(session, body_code)]
+    return entries + heard_queue(session, body_code, {e.case.id for e in entries})
+
+
+def heard_queue(session: Session, body_code: str, skip: set[int]) -> list[QueueEntry]:
+    """The cases the body is to answer a hearing on (a council: at its own meeting), each
+    with the agenda it stands on: its queue besides the workflow's."""
+    answered = select(HearingResponse.id).where(HearingResponse.party_id == HearingParty.id)
+    rows = session.exec(
+        select(Case, Hearing.opened_on).join(Hearing, Hearing.case_id == Case.id)
+        .join(HearingParty, HearingParty.hearing_id == Hearing.id)
+        .where(HearingParty.body_code == body_code, Hearing.closed_on.is_(None),
+               ~answered.exists()).order_by(Hearing.opened_on, Case.id)).all()
+    found, seen = [], set(skip)
+    for case, opened_on in rows:
+        if case.id in seen:
+            continue
+        seen.add(case.id)
+        placed = session.exec(
+            select(Meeting).join(AgendaItem, AgendaItem.meeting_id == Meeting.id)
+            .where(AgendaItem.case_id == case.id, Meeting.body_code == body_code,
+                   Meeting.status != CANCELLED, AgendaItem.decided_at.is_(None))).first()
+        found.append(QueueEntry(case=case, since=local_instant(opened_on), placed_on=placed))
+    return found
 
 
 def publications(session: Session, meeting_id: int) -> list[AgendaPublication]:

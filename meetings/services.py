@@ -32,12 +32,19 @@ from cases import actions
 from cases import queries as case_queries
 from cases import services as case_services
 from cases.dates import format_date, parse_date, to_local
-from cases.models import Case, Membership, User, utcnow
-from cases.organisation import Organisation
+from cases.models import Case, CaseEvent, Membership, User, utcnow
+from cases.organisation import HEARING_COUNCIL, Organisation
 from cases.schemas import ACTION_TEXT, MAX_TEXT, checked_text
 from cases.settings import current_organisation
 from meetings import queries
-from meetings.calendar import add_weekdays, agenda_deadlines, local_day, local_instant, rules_for
+from meetings.calendar import (
+    add_weekdays,
+    agenda_deadlines,
+    end_of_day,
+    local_day,
+    local_instant,
+    rules_for,
+)
 from meetings.documents import publication_content
 from meetings.models import (
     AGENDA_DRAFT,
@@ -48,6 +55,7 @@ from meetings.models import (
     MINUTES_FINAL,
     MINUTES_NONE,
     MOVED,
+    ONCE_PER_AGENDA,
     STANDING_ITEMS,
     Absence,
     AgendaItem,
@@ -245,7 +253,8 @@ def place_case(session: Session, meeting_id: int, number: str, *, closed: bool |
     meeting = _open_agenda(session, meeting_id, now)
     case = case_queries.get_case(session, number)
     waiting = case_queries.awaiting_bodies(session, case.id)
-    if meeting.body_code not in waiting:
+    heard = case_services.heard_party(session, case.id, meeting.body_code)
+    if meeting.body_code not in waiting and heard is None:
         raise TransitionRefused(f"Sagen {case.number} afventer ikke behandling i "
                                 f"{meeting.body_code}. Afventer: {', '.join(waiting) or 'ingen'}.")
     already = queries.open_placement(session, case.id, meeting.body_code)
@@ -265,15 +274,20 @@ def place_case(session: Session, meeting_id: int, number: str, *, closed: bool |
 
 
 def add_standing_item(session: Session, meeting_id: int, kind: str, *, text: str = "",
-                      now: datetime | None = None) -> AgendaItem:
-    """Add Meddelelser or Godkendelse af referat (no case behind it)."""
+                      title: str = "", now: datetime | None = None) -> AgendaItem:
+    """Add an item with no case behind it, on any body's agenda: Meddelelser or Godkendelse
+    af referat (once each), or an Orientering with its own title (a council's own matter)."""
     if kind not in STANDING_ITEMS:
         raise InvalidInput(f"Ukendt fast punkt: {kind!r}. Mulige: {', '.join(STANDING_ITEMS)}.")
     meeting = _open_agenda(session, meeting_id, now or utcnow())
-    if any(item.standing == kind for item in queries.items(session, meeting.id)):
+    if kind in ONCE_PER_AGENDA and any(item.standing == kind
+                                       for item in queries.items(session, meeting.id)):
         raise InvalidInput(f"Dagsordenen har allerede punktet «{STANDING_ITEMS[kind]}».")
+    title = checked_text(title, "Punktets titel", max_length=300)
+    if title and kind in ONCE_PER_AGENDA:
+        raise InvalidInput(f"«{STANDING_ITEMS[kind]}» har sin faste titel.")
     return _append_item(session, meeting, AgendaItem(
-        meeting_id=meeting.id, standing=kind, number=0, title=STANDING_ITEMS[kind],
+        meeting_id=meeting.id, standing=kind, number=0, title=title or STANDING_ITEMS[kind],
         text=checked_text(text, "Punktets tekst", max_length=MAX_TEXT, lines=True)))
 
 
@@ -484,12 +498,131 @@ def _publication_late_reason(org: Organisation, meeting: Meeting, now: datetime,
     return reason, deadline
 
 
+# -- postponement to a meeting ----------------------------------------------------------------
+# "Udsat til næste møde" / "Udsat til mødet den 08-11-2022": the postponement (a workflow
+# action of the case) names the body's meeting it goes to, and the case is put on that
+# meeting's agenda in the same transaction. place_case marks the meeting, so the sweep
+# (notifications.changes) refreshes its agenda reminders and those of its queue.
+
+NEXT_MEETING = ("næste", "næste møde", "next")
+
+
+def postponement_target(session: Session, body: str, after: date, ref: str | int) -> Meeting:
+    """The body's meeting a case is postponed to from its meeting on `after`: "næste møde"
+    (the first one after that day that is not cancelled), a date (08-11-2022) or an id."""
+    text = str(ref).strip()
+    if text.lower() in NEXT_MEETING:
+        found = session.exec(select(Meeting).where(
+            Meeting.body_code == body, Meeting.status != CANCELLED,
+            Meeting.starts_at > end_of_day(after)).order_by(Meeting.starts_at)).first()
+        if found is None:
+            raise InvalidInput(f"{body} har intet planlagt møde efter {format_date(after)}. "
+                               "Opret mødet, før sagen udsættes til det.")
+        return found
+    if text.isdigit():
+        found = queries.get_meeting(session, int(text))
+        if found.body_code != body:
+            raise InvalidInput(f"Møde {found.id} er et {found.body_code}-møde; sagen udsættes "
+                               f"til et af {body}s møder.")
+    else:
+        found = queries.meeting_by_body_day(session, body, parse_date(text))
+    if found.status == CANCELLED:
+        raise TransitionRefused(f"{body}-mødet {format_date(found.starts_at)} er aflyst.")
+    if local_day(found.starts_at) <= after:
+        raise InvalidInput(f"Sagen kan kun udsættes til et møde efter {format_date(after)}.")
+    return found
+
+
+def postponed_text(target: Meeting) -> str:
+    return f"Udsat til mødet den {format_date(target.starts_at)}."
+
+
+def run_case_action(session: Session, number: str, trigger: str, data: dict, *, actor: str,
+                    expected_version: int | None = None, org: Organisation | None = None,
+                    now: datetime | None = None) -> CaseEvent:
+    """cases.actions.run_action, and for a postponement with `to_meeting` in `data` (an id, a
+    date or "næste møde") the case put on that meeting's agenda as well."""
+    data = dict(data)
+    ref = data.pop("to_meeting", None)
+    if ref is None or not str(ref).strip():
+        return actions.run_action(session, number, trigger, data, actor=actor,
+                                  expected_version=expected_version, org=org, now=now)
+    if trigger != "postpone":
+        raise InvalidInput("Et møde at udsætte sagen til angives kun ved «Udsæt».")
+    return _postpone_to(session, number, ref, data, actor=actor, org=org, now=now,
+                        fire=lambda extra: actions.run_action(
+                            session, number, trigger, {**data, **extra}, actor=actor,
+                            expected_version=expected_version, org=org, now=now))
+
+
+def record_case_decision(session: Session, number: str, *, actor: str, body: str,
+                         wording: str, meeting_date: str | date | None = None,
+                         to_meeting: str | int | None = None, org: Organisation | None = None,
+                         now: datetime | None = None, **arguments) -> CaseEvent:
+    """cases.actions.record_decision, and for "Udsat" with `to_meeting` the case put on that
+    meeting's agenda as well."""
+    def fire(extra: dict) -> CaseEvent:
+        return actions.record_decision(session, number, actor=actor, body=body, wording=wording,
+                                       meeting_date=meeting_date, org=org, now=now,
+                                       **{**arguments, **extra})
+
+    if to_meeting is None or not str(to_meeting).strip():
+        return fire({})
+    found = decisions.wording(wording or "")
+    if found is None or found.trigger != "postpone":
+        raise InvalidInput("Et møde at udsætte sagen til angives kun ved «Udsat».")
+    return _postpone_to(session, number, to_meeting,
+                        {"body": body, "meeting_date": meeting_date, **arguments},
+                        actor=actor, org=org, now=now, fire=fire)
+
+
+def _postpone_to(session: Session, number: str, ref: str | int, data: dict, *, actor: str,
+                 org: Organisation | None, now: datetime | None, fire) -> CaseEvent:
+    org = org or current_organisation()
+    now = now or utcnow()
+    if not data.get("body") or not data.get("meeting_date"):
+        raise InvalidInput("Angiv organet og mødedatoen, sagen blev udsat på.")
+    body = org.body(data["body"]).code
+    day = parse_date(data["meeting_date"])
+    target = postponement_target(session, body, day, ref)
+    extra = {"to_meeting_date": local_day(target.starts_at)}
+    if not data.get("decision_text"):
+        extra["decision_text"] = postponed_text(target)
+    event = fire(extra)
+    case = case_queries.get_case(session, number)
+    earlier = queries.open_placement(session, case.id, body)
+    if earlier is not None and earlier.meeting_id != target.id:
+        at = queries.get_meeting(session, earlier.meeting_id)
+        if local_day(at.starts_at) == day:  # the item of the meeting that postponed it
+            earlier.wording = event.payload["wording"]
+            earlier.decision_text = event.payload.get("decision_text", "")
+            earlier.decided_at = now
+            session.add(earlier)
+            session.flush()
+    place_postponed(session, target, number, day, actor=actor, org=org, now=now)
+    return event
+
+
+def place_postponed(session: Session, target: Meeting, number: str, from_day: date, *,
+                    actor: str, org: Organisation, now: datetime) -> AgendaItem:
+    """Put a postponed case on the agenda of the meeting it was postponed to (kept if it is
+    there already); after the submission deadline the postponement is the reason."""
+    case = case_queries.get_case(session, number)
+    placed = queries.open_placement(session, case.id, target.body_code)
+    if placed is not None and placed.meeting_id == target.id:
+        return placed
+    return place_case(session, target.id, number, org=org, now=now, actor=actor,
+                      late_reason=f"Udsat fra mødet den {format_date(from_day)}.")
+
+
 # -- the minutes -------------------------------------------------------------------------------
 
 def record_item_decision(session: Session, item_id: int, *, wording: str, actor: str,
                          decision_text: str = "", proposal_decisions: list[dict] | None = None,
                          minority: str = "", bodies: list[str] | None = None, reason: str = "",
                          hearing: dict | None = None, replaced_by: str | None = None,
+                         to_meeting: str | int | None = None,
+                         finance_again: bool | None = None,
                          org: Organisation | None = None,
                          now: datetime | None = None) -> AgendaItem:
     """Record the decision on an item; for a case, this fires its workflow transition.
@@ -497,7 +630,9 @@ def record_item_decision(session: Session, item_id: int, *, wording: str, actor:
     "Sendes tilbage" goes back to the case's committees unless `bodies` names some; the
     decision text is the reason unless one is given. "Godkendt og sendes i høring" needs
     `hearing` = {title, parties, deadline, opened_on}; "Ny sag forelægges" needs the new
-    case's number in `replaced_by`.
+    case's number in `replaced_by`. "Henvist til fagudvalg" needs the committees in `bodies`
+    (and from the council may say `finance_again`). "Udsat" with `to_meeting` (an id, a
+    date, "næste møde") puts the case on that meeting's agenda.
     """
     org = org or current_organisation()
     now = now or utcnow()
@@ -511,16 +646,36 @@ def record_item_decision(session: Session, item_id: int, *, wording: str, actor:
         known = ", ".join(w.label for w in decisions.WORDINGS if w.trigger != "record_earlier")
         raise InvalidInput(f"Ukendt beslutning: {wording!r}. Kendte: {known}.")
     _refuse_fields_of_another_wording(found, hearing, replaced_by)
+    target = None
+    if to_meeting is not None and str(to_meeting).strip():
+        if found.trigger != "postpone" or item.case_id is None:
+            raise InvalidInput("Et møde at udsætte sagen til angives kun, når beslutningen er "
+                               "«Udsat» på en sag.")
+        target = postponement_target(session, meeting.body_code, local_day(meeting.starts_at),
+                                     to_meeting)
     decision_text = checked_text(decision_text, "Beslutningens tekst", max_length=ACTION_TEXT,
                                  lines=True)
+    if target is not None and not decision_text:
+        decision_text = postponed_text(target)
     minority = checked_text(minority, "Mindretallets udtalelse", max_length=ACTION_TEXT,
                             lines=True)
     proposal_decisions = proposal_decisions or []
-    if item.case_id is not None:
+    if item.case_id is not None and _answers_hearing(session, org, meeting, item, found):
+        case = session.get(Case, item.case_id)
+        case_services.answer_hearing(
+            session, case.number, body=meeting.body_code, meeting_date=local_day(
+                meeting.starts_at), wording=found.code, text=decision_text or found.label,
+            actor=actor, item_number=item.number, agenda_item_id=item.id, org=org, now=now)
+    elif item.case_id is not None and org.body(meeting.body_code).kind == HEARING_COUNCIL:
+        if found.trigger != "postpone":
+            raise TransitionRefused(f"{org.body_name(meeting.body_code)} er ikke længere part i "
+                                    "en åben høring i sagen; beslutningen kan ikke registreres.")
+    elif item.case_id is not None:
         _fire_case_decision(session, org, meeting, item, found, now=now, actor=actor,
                             decision_text=decision_text, proposal_decisions=proposal_decisions,
                             minority=minority, bodies=bodies, reason=reason, hearing=hearing,
-                            replaced_by=replaced_by)
+                            replaced_by=replaced_by, target=target,
+                            finance_again=finance_again)
     item.wording = found.code
     item.decision_text = (decision_text or "").strip()
     item.proposal_decisions = proposal_decisions
@@ -528,7 +683,22 @@ def record_item_decision(session: Session, item_id: int, *, wording: str, actor:
     item.decided_at = now
     session.add(item)
     session.flush()
+    if target is not None:
+        case = session.get(Case, item.case_id)
+        place_postponed(session, target, case.number, local_day(meeting.starts_at),
+                        actor=actor, org=org, now=now)
     return item
+
+
+def _answers_hearing(session: Session, org: Organisation, meeting: Meeting, item: AgendaItem,
+                     found: decisions.Wording) -> bool:
+    """Is this decision the body's høringssvar? A council's on a case it is heard on (but a
+    postponement), any body's «Høringssvar afgivet»."""
+    if found.trigger == "answer_hearing":
+        return True
+    council = org.body(meeting.body_code).kind == HEARING_COUNCIL
+    return council and found.trigger != "postpone" and \
+        case_services.heard_party(session, item.case_id, meeting.body_code) is not None
 
 
 def _refuse_fields_of_another_wording(found: decisions.Wording, hearing: dict | None,
@@ -558,7 +728,7 @@ def _check_minutes_open(meeting: Meeting, now: datetime) -> None:
 
 def _fire_case_decision(session, org, meeting, item, found, *, now, actor, decision_text,
                         proposal_decisions, minority, bodies, reason, hearing,
-                        replaced_by) -> None:
+                        replaced_by, target=None, finance_again=None) -> None:
     case = session.get(Case, item.case_id)
     arguments = dict(body=meeting.body_code, meeting_date=local_day(meeting.starts_at),
                      item_number=item.number, agenda_item_id=item.id,
@@ -567,6 +737,9 @@ def _fire_case_decision(session, org, meeting, item, found, *, now, actor, decis
     if found.trigger == "send_back":
         arguments["bodies"] = list(bodies or case.committees)
         arguments["reason"] = reason or decision_text or found.label
+    elif found.trigger == "refer":
+        arguments["bodies"] = list(bodies or [])
+        arguments["finance_again"] = finance_again
     elif found.trigger == "send_to_hearing":
         if not hearing:
             raise InvalidInput("Angiv høringens titel, parter og høringsfrist for at sende "
@@ -579,6 +752,8 @@ def _fire_case_decision(session, org, meeting, item, found, *, now, actor, decis
         arguments["reason"] = reason or decision_text or found.label
     elif reason:
         arguments["reason"] = reason
+    if target is not None:
+        arguments["to_meeting_date"] = local_day(target.starts_at)
     actions.record_decision(session, case.number, wording=found.code, actor=actor, org=org,
                             now=now, **arguments)
 

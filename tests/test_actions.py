@@ -28,11 +28,14 @@ def case_in(session, number: str, state: str) -> str:
         "proposals": ["Første punkt", "Andet punkt"]}, actor=ACTOR)
     if state == "hearing":
         actions.send_to_hearing(session, number, actor=ACTOR)
-    if state in ("committee", "finance", "decided"):
+    if state in ("committee", "finance", "council", "decided"):
         actions.submit(session, number, actor=ACTOR)
-    if state in ("finance", "decided"):
+    if state in ("finance", "council", "decided"):
         actions.treat(session, number, actor=ACTOR, body="SU", wording="godkendt",
                       meeting_date="06-09-2022")
+    if state == "council":
+        actions.treat(session, number, actor=ACTOR, body="ØU", wording="anbefales",
+                      meeting_date="13-09-2022")
     return number
 
 
@@ -64,9 +67,11 @@ FULL = {
     "postpone": ("committee", {
         "body": "SU", "meeting_date": "2022-10-04", "wording": None, "item_number": 3,
         "agenda_item_id": None, "decision_text": "Udsat til næste møde.",
-        "proposal_decisions": [], "minority": "", "reason": "Mangler bilag"}, {
+        "proposal_decisions": [], "minority": "", "reason": "Mangler bilag",
+        "to_meeting_date": "08-11-2022"}, {
         "body": "SU", "wording": "udsat", "meeting_date": "2022-10-04", "item_number": 3,
-        "decision_text": "Udsat til næste møde.", "reason": "Mangler bilag"}),
+        "decision_text": "Udsat til næste møde.", "reason": "Mangler bilag",
+        "to_meeting_date": "2022-11-08"}),
     "send_back": ("finance", {
         "body": "ØU", "bodies": ["SU"], "reason": "Uddyb økonomien",
         "meeting_date": "20.09.2022", "wording": "Sendes tilbage til fagudvalgene",
@@ -74,6 +79,14 @@ FULL = {
         "proposal_decisions": None, "minority": None}, {
         "body": "ØU", "bodies": ["SU"], "reason": "Uddyb økonomien",
         "meeting_date": "2022-09-20", "wording": "sendes_tilbage", "item_number": 9}),
+    "refer": ("council", {
+        "body": "KB", "bodies": ["SU", "BSU"], "finance_again": False,
+        "meeting_date": "24-10-2022", "wording": "Henvist til fagudvalg", "item_number": 4,
+        "agenda_item_id": None, "decision_text": "Henvises til SU og BSU.",
+        "proposal_decisions": None, "minority": None, "reason": None}, {
+        "body": "KB", "bodies": ["SU", "BSU"], "finance_again": False,
+        "meeting_date": "2022-10-24", "wording": "henvist", "item_number": 4,
+        "decision_text": "Henvises til SU og BSU."}),
     "withdraw": ("committee", {"reason": " Forældet "}, {"reason": "Forældet"}),
     "replace": ("committee", {
         "replaced_by": "NY-1", "reason": "Samtidig behandling", "body": "SU",
@@ -149,7 +162,7 @@ def staged(tmp_path_factory, migrated_sqlite):
     tests below can share it (each compares the whole database before and after)."""
     engine = make_engine(migrated_sqlite(tmp_path_factory.mktemp("actions") / "sagsgang.db"))
     with write_session(engine) as session:
-        for state in ("draft", "hearing", "committee", "finance", "decided"):
+        for state in ("draft", "hearing", "committee", "finance", "council", "decided"):
             case_in(session, state.upper(), state)
     yield engine
     engine.dispose()
@@ -184,10 +197,14 @@ WRONG = {
             {"proposal_decisions": [{"number": 1, "text": "x" * 20_001}]},
             "beslutning pr. indstillingspunkt: punkt 1: højst 20000 tegn"),
         "bodies of a send-back": ({"bodies": ["SU"]}, "Organer angives kun ved «Send tilbage "
-                                                      "til fagudvalg», «Send til orientering»."),
+                                                      "til fagudvalg», «Henvis til fagudvalg», "
+                                                      "«Send til orientering»."),
     },
     "postpone": {"absurd minority": ({"minority": "x" * 20_001}, "mindretal: højst 20000 tegn")},
     "send_back": {"bodies as text": ({"bodies": "SU"}, "organer: skal være en liste")},
+    "refer": {"finance again not yes or no": ({"finance_again": "måske"},
+                                              "økonomiudvalget behandler sagen igen: skal "
+                                              "være ja eller nej")},
     "withdraw": {"a meeting date": ({"meeting_date": "04-10-2022"},
                                     "Mødedato angives kun ved «Send i høring»")},
     "replace": {"no new case": ({"replaced_by": " "}, "Angiv sagsnummeret på den nye sag")},

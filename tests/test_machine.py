@@ -42,9 +42,11 @@ LEGAL = {
     COMMITTEE: {"send_to_hearing": HEARING, "treat": COMMITTEE, "postpone": COMMITTEE,
                 "withdraw": WITHDRAWN, "replace": REPLACED, "record_earlier": COMMITTEE},
     FINANCE: {"treat": COUNCIL, "postpone": FINANCE, "send_back": COMMITTEE,
-              "withdraw": WITHDRAWN, "replace": REPLACED, "record_earlier": FINANCE},
+              "refer": COMMITTEE, "withdraw": WITHDRAWN, "replace": REPLACED,
+              "record_earlier": FINANCE},
     COUNCIL: {"treat": DECIDED, "postpone": COUNCIL, "send_back": COMMITTEE,
-              "withdraw": WITHDRAWN, "replace": REPLACED, "record_earlier": COUNCIL},
+              "refer": COMMITTEE, "withdraw": WITHDRAWN, "replace": REPLACED,
+              "record_earlier": COUNCIL},
     DECIDED: {"send_for_information": INFORMING, "close": CLOSED, "replace": REPLACED,
               "record_earlier": DECIDED},
     INFORMING: {"send_for_information": INFORMING, "close": CLOSED,
@@ -61,7 +63,7 @@ ACTING_BODY = {COMMITTEE: "SU", FINANCE: "ØU", COUNCIL: "KB"}
 def arguments(state: str, trigger: str) -> dict:
     args = {"body": ACTING_BODY.get(state), "reason": "Begrundelse",
             "meeting_date": "2022-10-04", "wording": "godkendt"}
-    if trigger == "send_back":
+    if trigger in ("send_back", "refer"):
         args["bodies"] = ["SU"]
     if trigger == "record_earlier":
         args = {"body_name": "Social- og Sundhedsudvalget", "meeting_date": "2019-10-01"}
@@ -484,3 +486,44 @@ def test_it_ends_an_aarhus_committee_case_at_its_committee(aarhus):
     flow = new_flow(aarhus, "SOCB", [])
     fire(flow, "submit")
     assert fire(flow, "treat", body="SOCB") == (COMMITTEE, DECIDED)
+
+
+# -- referral ("henvises til …") -------------------------------------------------------------
+
+def test_a_council_referral_returns_to_the_council_with_the_statement_standing(ballerup):
+    flow = flow_in(ballerup, COUNCIL)
+    assert fire(flow, "refer", body="KB", bodies=["SU", "BSU"]) == (COUNCIL, COMMITTEE)
+    assert flow.awaiting_bodies() == ["BSU", "SU"] and flow.finance_statement
+    assert fire(flow, "treat", body="SU") == (COMMITTEE, COMMITTEE)
+    assert fire(flow, "treat", body="BSU") == (COMMITTEE, COUNCIL)
+    assert flow.return_stage is None
+    assert fire(flow, "treat", body="KB") == (COUNCIL, DECIDED)  # no new ØU round
+
+
+def test_a_council_referral_with_a_new_finance_round(ballerup):
+    flow = flow_in(ballerup, COUNCIL)
+    fire(flow, "refer", body="KB", bodies=["SU"], finance_again=True)
+    assert not flow.finance_statement
+    assert fire(flow, "treat", body="SU") == (COMMITTEE, FINANCE)
+    assert fire(flow, "treat", body="ØU") == (FINANCE, COUNCIL)
+    assert fire(flow, "treat", body="KB") == (COUNCIL, DECIDED)
+
+
+def test_a_finance_referral_returns_to_the_finance_committee(ballerup):
+    flow = flow_in(ballerup, FINANCE)
+    fire(flow, "refer", body="ØU", bodies=["KMU"])
+    assert flow.committees == ["BSU", "SU", "KMU"] and flow.awaiting_bodies() == ["KMU"]
+    assert fire(flow, "treat", body="KMU") == (COMMITTEE, FINANCE)
+
+
+def test_a_referral_names_its_committees_and_comes_from_the_body_in_turn(ballerup):
+    assert "henvises til" in refusal(flow_in(ballerup, COUNCIL), "refer", body="KB")
+    assert "afventer beslutning i KB" in refusal(flow_in(ballerup, COUNCIL), "refer",
+                                                 body="ØU", bodies=["SU"])
+
+
+def test_send_back_still_clears_the_statement_and_forces_a_finance_round(ballerup):
+    flow = flow_in(ballerup, COUNCIL)
+    fire(flow, "send_back", body="KB", bodies=["SU"], reason="Mangler")
+    assert not flow.finance_statement and flow.return_stage is None
+    assert fire(flow, "treat", body="SU") == (COMMITTEE, FINANCE)

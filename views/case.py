@@ -53,7 +53,9 @@ def summary(session: Session, case: Case) -> dict:
     return {"number": case.number, "title": case.title, "status": case.status,
             "status_label": current_organisation().state_label(case.status),
             "version": case.version, "closed_item": case_is_closed(session, case),
-            "deciding_body": case.deciding_body, "committees": list(case.committees),
+            "deciding_body": case.deciding_body,
+            "deciding_bodies": [case.deciding_body, *(case.joint_bodies or [])],
+            "committees": list(case.committees),
             "awaiting": queries.awaiting_bodies(session, case.id),
             "history": history(session, case.id)}
 

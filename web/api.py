@@ -13,12 +13,14 @@ from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFil
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from cases import actions, files, queries, services
+from cases import files, queries, services
 from cases.dates import COPENHAGEN
 from cases.models import Case, utcnow
 from cases.schemas import CaseCreate, DeadlineIn
 from cases.settings import current_organisation, get_settings
 from meetings import bilag, pdf
+from meetings import queries as meeting_queries
+from meetings import services as meeting_services
 from meetings.models import AgendaItem, Meeting
 from meetings.visibility import item_is_closed, may_read, may_read_item
 from views import case as views
@@ -59,6 +61,12 @@ class TransitionIn(BaseModel):
     reason: str | None = None
     override_reason: str | None = None
     replaced_by: str | None = None
+    finance_again: bool | None = Field(default=None, description=(
+        "Henvisning (refer) fra kommunalbestyrelsen: behandler økonomiudvalget sagen igen? "
+        "Ikke angivet: organisationens indstilling."))
+    to_meeting: str | None = Field(default=None, description=(
+        "Udsæt til et møde (postpone): 'næste møde', en dato (08-11-2022) eller mødets id; "
+        "sagen sættes på mødets dagsorden."))
 
 
 class DecisionIn(BaseModel):
@@ -73,6 +81,11 @@ class DecisionIn(BaseModel):
     bodies: list[str] = Field(default_factory=list)
     reason: str | None = None
     override_reason: str | None = None
+    finance_again: bool | None = Field(default=None, description=(
+        "Ved «Henvist til fagudvalg» fra kommunalbestyrelsen: behandler økonomiudvalget sagen "
+        "igen? Ikke angivet: organisationens indstilling."))
+    to_meeting: str | None = Field(default=None, description=(
+        "Ved «Udsat»: mødet, sagen udsættes til ('næste møde', en dato eller mødets id)."))
 
 
 class DeadlineMetIn(BaseModel):
@@ -152,7 +165,7 @@ def fire_transition(number: str, data: TransitionIn, request: Request,
     arguments = data.model_dump(exclude={"trigger", "version"}, exclude_none=True)
     with write(request) as session:
         case_to_change(session, user, number, "fire_transition", "flytte")
-        event = actions.run_action(session, number, data.trigger, arguments,
+        event = meeting_services.run_case_action(session, number, data.trigger, arguments,
                                    actor=f"api:{user.username}",
                                    expected_version=data.version)
         case = queries.get_case(session, number)
@@ -166,9 +179,9 @@ def record_decision(number: str, data: DecisionIn, request: Request,
     arguments = data.model_dump(exclude={"body", "wording", "version"}, exclude_none=True)
     with write(request) as session:
         case_to_change(session, user, number, "record_decision", "registrere beslutninger på")
-        event = actions.record_decision(session, number, body=data.body, wording=data.wording,
-                                        actor=f"api:{user.username}",
-                                        expected_version=data.version, **arguments)
+        event = meeting_services.record_case_decision(
+            session, number, body=data.body, wording=data.wording,
+            actor=f"api:{user.username}", expected_version=data.version, **arguments)
         case = queries.get_case(session, number)
         return {"trigger": event.trigger, "from": event.from_state, "to": event.to_state,
                 "version": case.version}
@@ -324,8 +337,9 @@ def bodies(user: CurrentUser = api("view_cases")):
 def body_queue(code: str, user: CurrentUser = api("view_queues"),
                session: Session = Depends(db)):
     current_organisation().body(code)
-    return [{"number": c.number, "title": c.title, "status": c.status, "since": a.since}
-            for c, a in queries.queue(session, code)]
+    # The workflow's queue and, for a council, the cases it is to answer a hearing on.
+    return [{"number": e.case.number, "title": e.case.title, "status": e.case.status,
+             "since": e.since} for e in meeting_queries.agenda_queue(session, code)]
 
 
 @router.get("/dashboard", tags=["overblik"], summary="Ledelsens nøgletal")

@@ -8,7 +8,7 @@ absent (Fraværende) and sends the minutes for approval, and each member of the 
 "Godkendt" on the minutes page."""
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -134,6 +134,10 @@ def meeting_page(request: Request, meeting_id: int,
                 committees=[b for b in org.bodies if b.is_committee],
                 councils=[b for b in org.bodies if b.kind == HEARING_COUNCIL],
                 proposals=proposals, cancelled=meeting.status == CANCELLED,
+                later_meetings=meeting_queries.meetings(
+                    session, body_code=meeting.body_code,
+                    start=meeting.starts_at + timedelta(minutes=1))[:6]
+                if user.can("record_decision") else [],
                 status_label=MEETING_STATUSES[meeting.status],
                 meeting_day=format_date(meeting.starts_at),
                 meeting_time=f"{to_local(meeting.starts_at):%H:%M}")
@@ -248,7 +252,8 @@ async def record_decision(request: Request, item_id: int,
             decision_text=form.get("decision_text"), minority=form.get("minority"),
             proposal_decisions=_proposal_decisions(form),
             bodies=form.getlist("bodies") or None, reason=form.get("reason"),
-            hearing=hearing, replaced_by=replaced_by)
+            hearing=hearing, replaced_by=replaced_by, to_meeting=form.get("to_meeting"),
+            finance_again={"ja": True, "nej": False}.get(form.get("finance_again")))
         meeting_id = meeting.id
     flash(request, "Beslutningen er registreret.")
     return redirect(f"/moeder/{meeting_id}")

@@ -52,7 +52,7 @@ from workflow.machine import ACTIVE, FINAL, STATE_LABELS, TRIGGER_LABELS
 router = APIRouter(include_in_schema=False)
 
 # Triggers fired from the "Registrér beslutning" form (a body's decision, by wording).
-DECISION_TRIGGERS = ("treat", "postpone", "send_back", "send_to_hearing")
+DECISION_TRIGGERS = ("treat", "postpone", "send_back", "refer", "send_to_hearing")
 
 
 def today():
@@ -212,7 +212,7 @@ async def record_decision(request: Request, number: str,
     wording = decisions.wording(form.get("wording"))
     # The committees to send back to are ticked in advance (the case's own), so they are the
     # decision's only when it sends back, as the form says.
-    sent_back = wording is not None and wording.trigger == "send_back"
+    sent_back = wording is not None and wording.trigger in ("send_back", "refer")
     arguments = dict(body=form.get("body"), meeting_date=form.get("meeting_date"),
                      item_number=form.get("item_number") or None,
                      decision_text=form.get("decision_text"), minority=form.get("minority"),

@@ -2,8 +2,9 @@
 
 A treatment that moves the case on (*Godkendt*, *Anbefales*, ...) fires `treat`; one that
 keeps it in the body's queue (*Udsat*, *Udgår*, *Drøftet*) fires `postpone`; *Sendes tilbage*
-fires `send_back`; a committee approving a draft for hearing fires `send_to_hearing`; *Ny sag
-forelægges* fires `replace` (the case is replaced by a new, linked one).
+fires `send_back`; *Henvist til fagudvalg* fires `refer`; a committee approving a draft for
+hearing fires `send_to_hearing`; *Ny sag forelægges* fires `replace` (the case is replaced by
+a new, linked one).
 """
 
 from dataclasses import dataclass
@@ -27,8 +28,16 @@ WORDINGS: tuple[Wording, ...] = (
     Wording("udsat", "Udsat", "postpone"),
     Wording("udgaar", "Udgår", "postpone"),
     Wording("sendes_tilbage", "Sendes tilbage til fagudvalgene", "send_back"),
+    # Referred by the council or the finance committee ("Sagen henvises til behandling i
+    # Socialudvalget"): it comes back to the referrer; the finance committee's statement
+    # stands unless the referral asks for a new one.
+    Wording("henvist", "Henvist til fagudvalg", "refer"),
     Wording("godkendt_til_hoering", "Godkendt og sendes i høring", "send_to_hearing"),
     Wording("ny_sag", "Ny sag forelægges", "replace"),
+    # A hearing party's answer given at its own meeting (a council's decision on the item):
+    # recorded as its høringssvar and in the case's history, no workflow action
+    # (cases.services.answer_hearing).
+    Wording("hoeringssvar", "Høringssvar afgivet", "answer_hearing"),
     # An earlier treatment known only by body, date and item (a referat's "Tidligere
     # behandling" line): recorded with record_earlier, never chosen at a meeting.
     Wording("behandlet", "Behandlet", "record_earlier"),

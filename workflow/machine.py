@@ -68,6 +68,7 @@ TRIGGER_LABELS = {
     "treat": "Registrér behandling",
     "postpone": "Udsæt",
     "send_back": "Send tilbage til fagudvalg",
+    "refer": "Henvis til fagudvalg",
     "withdraw": "Træk sagen tilbage",
     "replace": "Erstat med ny sag",
     "send_for_information": "Send til orientering",
@@ -90,10 +91,15 @@ class CaseFlow:
     finance_body: str | None = None
     council_body: str | None = None
     require_finance_statement: bool = True
+    # Joint competence: committees that decide together with deciding_body (all on the route).
+    joint_bodies: list[str] = field(default_factory=list)
     state: str = DRAFT
     pending: list[str] = field(default_factory=list)  # committees still to treat this round
     finance_statement: bool = False  # the finance committee has treated it this round
     open_blocking_hearings: int = 0
+    # A referral ("henvises til …") is under way: the stage the case returns to when the
+    # committees it was referred to have treated it (FINANCE or COUNCIL), else None.
+    return_stage: str | None = None
     replaying: bool = False
 
     # -- what the case waits for -------------------------------------------------------
@@ -119,11 +125,21 @@ class CaseFlow:
     def ends_at_committee(self, event) -> bool:
         return self.deciding_stage == COMMITTEE
 
+    def deciding_bodies(self) -> list[str]:
+        """Who decides the case: its deciding body and those sharing the competence."""
+        return [self.deciding_body, *self.joint_bodies]
+
     def ends_at_finance(self, event) -> bool:
         return self.deciding_stage == FINANCE
 
     def goes_via_finance(self, event) -> bool:
         return self.deciding_stage == COUNCIL and self.finance_body is not None
+
+    def returns_to_finance(self, event) -> bool:
+        return self.return_stage == FINANCE
+
+    def returns_to_council(self, event) -> bool:
+        return self.return_stage == COUNCIL
 
     # -- policy checks (raise with a reason a user can read) -----------------------------
 
@@ -175,6 +191,11 @@ class CaseFlow:
         if not event.kwargs.get("reason"):
             self._refuse("Angiv en begrundelse for at sende sagen tilbage.")
 
+    def check_refer(self, event) -> None:
+        self.check_stage_body(event)
+        if not event.kwargs.get("bodies"):
+            self._refuse("Angiv hvilke fagudvalg sagen henvises til.")
+
     def check_reason(self, event) -> None:
         if not event.kwargs.get("reason"):
             self._refuse("Angiv en begrundelse.")
@@ -200,6 +221,22 @@ class CaseFlow:
         # In route order, as the stored flow reads it back (a replay must give the same).
         self.pending = [b for b in self.committees if b in bodies]
         self.finance_statement = False
+        self.return_stage = None
+
+    def start_referral(self, event) -> None:
+        """The committees named treat the case, then it returns to the body that referred it:
+        to the finance committee, or to the council with the finance committee's statement
+        kept unless the referral says it is to treat the case again (`finance_again`)."""
+        referred_by_council = self.state == COUNCIL
+        self.return_to_committees(event)
+        if referred_by_council and not event.kwargs.get("finance_again"):
+            self.finance_statement = True
+            self.return_stage = COUNCIL
+        else:
+            self.return_stage = FINANCE if self.finance_body else COUNCIL
+
+    def end_referral(self, event) -> None:
+        self.return_stage = None
 
 
 _committee_treat = ["check_no_blocking_hearing", "check_body_is_pending", "mark_committee_treated"]
@@ -218,6 +255,13 @@ TRANSITIONS = [
          before=["check_no_blocking_hearing", "start_committee_round"]),
     dict(trigger="end_hearing", source=HEARING, dest=FINANCE, unless="has_committees",
          before="check_no_blocking_hearing"),
+    # A committee treats a case referred to it; the last one returns it to the referrer.
+    dict(trigger="treat", source=COMMITTEE, dest=COUNCIL,
+         conditions=["is_last_pending", "returns_to_council"],
+         before=[*_committee_treat, "end_referral"]),
+    dict(trigger="treat", source=COMMITTEE, dest=FINANCE,
+         conditions=["is_last_pending", "returns_to_finance"],
+         before=[*_committee_treat, "end_referral"]),
     # A committee treats the case; the last one on the route moves it on.
     dict(trigger="treat", source=COMMITTEE, dest=DECIDED,
          conditions=["is_last_pending", "ends_at_committee"], before=_committee_treat),
@@ -240,6 +284,9 @@ TRANSITIONS = [
          before="check_stage_body"),
     dict(trigger="send_back", source=[FINANCE, COUNCIL], dest=COMMITTEE,
          before=["check_send_back", "return_to_committees"]),
+    # Referred to committees ("henvises til …") by the finance committee or the council.
+    dict(trigger="refer", source=[FINANCE, COUNCIL], dest=COMMITTEE,
+         before=["check_refer", "start_referral"]),
     dict(trigger="withdraw", source=list(ACTIVE), dest=WITHDRAWN,
          before=["check_reason", "clear_pending"]),
     dict(trigger="replace", source=[*ACTIVE, DECIDED], dest=REPLACED,
@@ -290,4 +337,4 @@ def replay(start: CaseFlow, steps: list[tuple[str, dict]]) -> CaseFlow:
 
 # The CaseFlow fields fixed when a case is registered; stored in its first audit event.
 CASE_FLOW_START_FIELDS = ("deciding_body", "deciding_stage", "committees", "finance_body",
-                          "council_body", "require_finance_statement")
+                          "council_body", "require_finance_statement", "joint_bodies")
