@@ -136,7 +136,7 @@ def at_risk_ids(session: Session, org: Organisation, filters: Filters, today: da
            .where(Deadline.case_id == Case.id, Deadline.met_on.is_(None),
                   Deadline.due_date >= today).scalar_subquery().label("due"))
     rows = [(row, row.due) for row in session.execute(
-        select(Case.id, Case.status, Case.deciding_body, Case.committees,
+        select(Case.id, Case.status, Case.deciding_body, Case.committees, Case.joint_bodies,
                Case.finance_statement, due).where(active_cases(org, filters))).all()
         if row.due is not None]
     if not rows:
