@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import click
@@ -102,8 +103,16 @@ def mail_list():
     if not messages:
         click.echo("Ingen e-mails modtaget endnu.")
     for number, (_, message) in enumerate(messages, start=1):
-        click.echo(f"{number:>4}  {message['Date'] or '':<32} {message['To'] or '':<40} "
+        click.echo(f"{number:>4}  {_sent(message['Date']):<16}  {message['To'] or '':<40} "
                    f"{message['Subject'] or ''}")
+
+
+def _sent(header: str | None) -> str:
+    """A mail's Date header as 04-10-2022 17:03, Copenhagen time (the header is English)."""
+    try:
+        return format_instant(parsedate_to_datetime(header))
+    except (TypeError, ValueError):
+        return header or ""
 
 
 @mail.command("show")

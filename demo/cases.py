@@ -37,7 +37,7 @@ from notifications.changes import skip_news
 from workflow.errors import InvalidInput
 
 DATA_FILE = Path(__file__).with_name("data.toml")
-ACTOR = "demo"
+ACTOR = "sekretariat"  # the demo secretariat (Sara Sekretær) did it all
 
 # Members of Socialudvalget besides the web part's demo member (fictional people).
 SU_MEMBERS = (

@@ -142,7 +142,7 @@ BAD_INPUT = {
     "blank proposal": (lambda e: ("UU-1", {"proposals": ["Godkendes.", " "]}, {}),
                        InvalidInput, "hvert punkt i indstillingen skal have 1-5000 tegn"),
     "attachment without title": (lambda e: ("UU-1", {"attachments": [{"title": ""}]}, {}),
-                                 InvalidInput, "bilag.0.titel: må ikke være tom"),
+                                 InvalidInput, "bilag nr. 1, titel: må ikke være tom"),
     "the deciding body": (lambda e: ("UU-1", {"title": "Ny", "deciding_body": "SU"}, {}),
                           InvalidInput, "Beslutningskompetence kan ikke redigeres her"),
     "an unknown field": (lambda e: ("UU-1", {"titel": "Ny"}, {}), InvalidInput,

@@ -158,7 +158,7 @@ def test_it_sends_for_information_from_the_case_page(web_app, web_engine):
     assert response.status_code == 303
     html = client.get(f"/sager/{number}").text
     timeline = html.split('id="tidslinje"')[1]
-    assert "til Handicaprådet, Psykiatrirådet, Socialstyrelsen, &lt;script&gt;" in timeline
+    assert "hos Handicaprådet, Psykiatrirådet, Socialstyrelsen og &lt;script&gt;" in timeline
     assert "<script>alert(" not in html
 
 

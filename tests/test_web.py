@@ -143,7 +143,7 @@ def test_it_records_a_decision_and_shows_the_history(web_app, web_engine):
     assert response.status_code == 303
     html = client.get(f"/sager/{number}").text
     assert "Beslutningen «Anbefales» er registreret" in html
-    assert "Afventer: BSU" in html
+    assert "Afventer: Børne- og Skoleudvalget" in html
     history = html.split('id="beslutningshistorik"')[1]
     assert "04-10-2022" in history and "Socialudvalget" in history and ">11<" in history
 

@@ -137,9 +137,10 @@ def test_the_admin_creates_a_user_who_can_log_in(web_app, web_engine):
     assert response.status_code == 303 and response.headers["location"] == "/brugere"
     listing = admin.get("/brugere").text
     assert f"Brugeren {username} (Sagsbehandler) er oprettet." in _flashes(listing)
-    row = re.search(rf"<tr>\s*<td><a href=\"/brugere/\d+\">{username}</a>.*?</tr>",
+    row = re.search(rf"<tr>\s*<td><a href=\"/brugere/\d+\"><code>{username}</code></a>.*?</tr>",
                     listing, re.S).group(0)
-    for shown in ("Nina Ny", f"{username}@kommune.dk", "Sagsbehandler", CENTRE, "BSU, SU",
+    for shown in ("Nina Ny", f"{username}@kommune.dk", "Sagsbehandler", CENTRE,
+                  "Børne- og Skoleudvalget, Socialudvalget",
                   "Aktiv"):
         assert shown in row, shown
     created = _user(web_engine, username)

@@ -20,6 +20,7 @@ from cases.models import DEADLINE_KINDS, Case, User, utcnow
 from cases.organisation import HEARING_COUNCIL
 from cases.settings import current_organisation, get_settings
 from meetings import queries as meeting_queries
+from meetings.models import AGENDA_STATUSES
 from meetings.visibility import may_read
 from notifications import outbox
 from notifications.email import FOLLOW_KINDS, written_out
@@ -140,6 +141,7 @@ def queue(request: Request, code: str, user: CurrentUser = Depends(require("view
     return page(request, "queue.html", user=user, body=body, queue=found,
                 delivered_by=queries.user_names(session, [a.delivered_by for _, a in found]),
                 following=follow.is_following(session, user, body_code=code),
+                agenda_statuses=AGENDA_STATUSES,
                 meetings=meeting_queries.next_meetings(session, org, code, today(), limit=5))
 
 
@@ -455,7 +457,8 @@ async def follow_body(request: Request, code: str,
             flash(request, "Du følger ikke længere organet.")
         else:
             follow.start(session, user, body_code=code)
-            flash(request, f"Du følger nu {code}. Der sendes e-mail til {user.email}.")
+            flash(request, f"Du følger nu {current_organisation().body_name(code)}. "
+                           f"Der sendes e-mail til {user.email}.")
     return redirect(safe_path(form.get("back"), "/koer"))
 
 
@@ -472,6 +475,7 @@ def case_page(request: Request, number: str,
                 may_change=lambda permission: may_change(user, case, permission),
                 following=follow.is_following(session, user, case_id=case.id),
                 wordings=decisions.WORDINGS, kinds=DEADLINE_KINDS,
+                reminder_kinds={**KINDS, **FOLLOW_KINDS},
                 committees=[b for b in org.bodies if b.is_committee],
                 councils=[b for b in org.bodies if b.kind == HEARING_COUNCIL],
                 other_actions=[t for t in data["actions"] if t not in DECISION_TRIGGERS
