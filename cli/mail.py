@@ -217,6 +217,10 @@ def run(host, port, smtp_port):
     own_sink = "SAGSGANG_SMTP_HOST" not in os.environ
     if own_sink:
         env.update({"SAGSGANG_SMTP_HOST": "127.0.0.1", "SAGSGANG_SMTP_PORT": str(smtp_port)})
+        # The demo's mail goes to the local mail sink at once, evening and weekend too.
+        env.setdefault("SAGSGANG_OFFICE_HOURS_ONLY", "false")
+        os.environ.setdefault("SAGSGANG_OFFICE_HOURS_ONLY", "false")
+        settings.get_settings.cache_clear()
     prepare_embedded_broker()
     python = sys.executable
     children = Children(env, logs)
@@ -246,6 +250,9 @@ def run(host, port, smtp_port):
         start, end = rules.office_hours
         click.echo(f"Påmindelser sendes på hverdage {start:%H:%M}-{end:%H:%M} "
                    "(office_hours_only i organisationens [reminders]).")
+    else:
+        click.echo("Påmindelser sendes med det samme, også uden for kontortid "
+                   "(SAGSGANG_OFFICE_HOURS_ONLY=false).")
     click.echo(f"Logfiler i {logs}. Stop med Ctrl-C.")
     died = _wait_for_stop(children, stopping)
     if died:
