@@ -263,7 +263,7 @@ def test_it_leaves_the_pages_other_actions_alone(web_app, web_engine):
     client = as_role(web_app, "secretariat")
     response = client.post(f"/sager/{number}/handling", data={
         "csrf_token": page_csrf(client), "trigger": "withdraw", "version": "2",
-        "reason": "Trukket af forvaltningen", "recipients": ""})
+        "reason": "Trukket af forvaltningen", "recipients": "", "confirmed": "ja"})
     assert response.status_code == 303
     with read_session(web_engine) as session:
         assert queries.get_case(session, number).status == "withdrawn"
