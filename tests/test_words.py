@@ -30,7 +30,8 @@ CODES = {*STATES, *TRIGGER_LABELS, *ROLES, *DEADLINE_KINDS, *KINDS, *STATUSES,
          *meeting_models.MINUTES_STATUSES, "case_owner", "hearing_council",
          "standing_committee", "finance_committee"}
 # Body codes ("SU") are names people use only where marked so: in <abbr title="...">.
-CODES |= {b.code for b in load_organisation(CONFIG).bodies}
+BODY_CODES = {b.code for b in load_organisation(CONFIG).bodies}
+CODES |= BODY_CODES
 # A wording of one word is Danish ("anbefales"), so are these; every other code is not.
 CODES -= {"sent"}
 ENGLISH = {"draft", "none", "approval", "published", "pending", "planned", "cancelled",
@@ -143,3 +144,22 @@ def test_every_page_of_the_demo_speaks_danish(demo_app, username):
     found = {path: problems(text) for path, text in pages.items()
              if not path.startswith(ELSEWHERE)}
     assert {path: words for path, words in found.items() if words} == {}
+
+
+def test_the_command_line_speaks_danish_too(tmp_path, migrated_sqlite, monkeypatch):
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    url = migrated_sqlite(tmp_path / "cli.db")
+    assert load_demo(url).loaded
+    monkeypatch.setenv("DATABASE_URL", url)
+    runner = CliRunner()
+    for args in (["case", "history", "SU-20221004-11", "--events"], ["bodies"],
+                 ["case", "show", "SU-20221004-05"]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        # Action names (submit, send-back) and body codes (--body SU) are the command line's
+        # own words for what is typed into it.
+        shown = result.output.split("Mulige handlinger:")[0]
+        assert [w for w in problems(shown) if w not in BODY_CODES] == [], args
