@@ -143,3 +143,17 @@ def test_each_action_has_its_own_form_and_nothing_is_preselected(web_app, web_en
     assert "Socialudvalget" in bodies and "Klima- og Miljøudvalget" not in bodies
     # The case leads: its text and deadlines come before the forms.
     assert html.index('id="sagen"') < html.index('id="frister"') < html.index('id="beslutning"')
+
+
+def test_a_member_lands_on_the_next_meetings_of_their_own_bodies(web_app, web_engine):
+    from meetings import services as meetings
+
+    with write_session(web_engine) as session:
+        meetings.create_meeting(session, body="SU", day=days(9))
+        meetings.create_meeting(session, body="KMU", day=days(10))
+    client = as_role(web_app, "member")  # a member of Socialudvalget
+    landing = client.get("/", follow_redirects=True).text
+    coming = landing.split('id="naeste-moeder"')[1].split("</section>")[0]
+    assert "Socialudvalget " + days(9).strftime("%d-%m-%Y") in coming
+    assert "Klima- og Miljøudvalget" not in coming
+    assert landing.index('id="naeste-moeder"') < landing.index('class="filters"')
