@@ -187,7 +187,8 @@ def case_history(number, as_json, events):
     elif events:
         for r in rows:
             org = current_organisation()
-            moved = (f" – nu: {org.state_label(r['to'])}" if r["from"] and r["from"] != r["to"]
+            moved = (f" – nu: {org.state_label(r['to'])}" if r["from"] != r["to"]
+                     and r["action"] in views.SAYS_NOT_WHERE and r["from"]
                      else "")
             body = f" ({org.body_name(r['body'])})" if r["body"] else ""
             reason = f" – {r['reason']}" if r["reason"] else ""
