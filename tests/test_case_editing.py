@@ -221,7 +221,7 @@ def test_it_edits_a_case_from_the_command_line(run, sqlite_url):
                                                    (2, "Der følges op i 2027.")]
     assert "Sag UU-1: Udsattestrategi 2026" in run("case", "show", "UU-1").output
     history = run("case", "history", "UU-1", "--events").output
-    assert "edit_case" in history and "Ændret: titel, indstilling" in history
+    assert "Sag redigeret" in history and "Ændret: titel, indstilling" in history
     assert run("case", "edit", "UU-1", "--title", "Udsattestrategi 2026").output == \
         "Sag UU-1 er uændret (version 2).\n"
 
