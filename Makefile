@@ -29,7 +29,13 @@ oidc-provider: $(OIDC_MODULES)
 run: install
 	$(BIN)/sagsgang run
 
-test: install browser oidc-provider
+# axe-core for the accessibility tests (package.json, package-lock.json); again only when
+# the lock file changes.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+test: install browser oidc-provider node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest

@@ -553,7 +553,7 @@ def describe(error: ValidationError | list[dict]) -> str:
         if problem["type"] == "json_invalid":  # its place is a character offset: no field
             parts.append("indholdet er ikke gyldig JSON")
             continue
-        where = ".".join(FIELD_LABELS.get(str(p), str(p)) for p in problem["loc"])
+        where = _place(problem["loc"])
         if where:
             parts.append(f"{where}: {_danish(problem)}")
         elif problem["type"] in ("value_error", "assertion_error"):
@@ -561,6 +561,17 @@ def describe(error: ValidationError | list[dict]) -> str:
         else:
             parts.append(f"indholdet {_danish(problem)}")
     return "Ugyldigt input – " + "; ".join(parts)
+
+
+def _place(loc: tuple) -> str:
+    """Where a problem is, in words: ("deadlines", 0, "due_date") → "frister nr. 1, dato"."""
+    words: list[str] = []
+    for part in loc:
+        if isinstance(part, int) and words:
+            words[-1] += f" nr. {part + 1}"
+        else:
+            words.append(FIELD_LABELS.get(str(part), str(part)))
+    return ", ".join(words)
 
 
 # What each of pydantic's error types means, in Danish; {name} is filled from its context.

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Send the session cookie over HTTPS only: unset, on exactly when the site URL is https.
     secure_cookies: bool | None = Field(None, validation_alias="SAGSGANG_SECURE_COOKIES",
                                         validate_default=True)
+    # Reminders only in office hours: unset, as the organisation file's [reminders] says;
+    # `sagsgang run` with its own mail sink (the demo) sets it false: mail goes out at once.
+    office_hours_only: bool | None = Field(None, validation_alias="SAGSGANG_OFFICE_HOURS_ONLY")
     session_hours: int = Field(12, gt=0, validation_alias="SAGSGANG_SESSION_HOURS")
     # Database connections per process: each web request holds one for its whole life, and
     # waits at most this long for one before it is answered "try again" (503). As many as the

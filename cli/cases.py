@@ -190,8 +190,14 @@ def case_history(number, as_json, events):
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif events:
         for r in rows:
-            click.echo(f"{r['seq']:>3} {r['at']} {r['actor']}: {r['action']} "
-                       f"{r['from'] or '–'} → {r['to']} {r['body'] or ''} {r['reason']}".rstrip())
+            org = current_organisation()
+            moved = (f" – nu: {org.state_label(r['to'])}" if r["from"] != r["to"]
+                     and r["action"] in views.SAYS_NOT_WHERE and r["from"]
+                     else "")
+            body = f" ({org.body_name(r['body'])})" if r["body"] else ""
+            reason = f" – {r['reason']}" if r["reason"] else ""
+            click.echo(f"{r['seq']:>3} {r['at']} {r['actor']}: "
+                       f"{views.PAST_TENSE.get(r['action'], r['action'])}{body}{moved}{reason}")
     else:
         _echo_history(rows)
 
@@ -455,4 +461,8 @@ def _field_labels(payload: dict) -> list[str]:
 def bodies():
     """List organisationens organer (fra konfigurationen)."""
     for body in current_organisation().bodies:
-        click.echo(f"{body.code:<6} {body.name:<40} {body.kind}")
+        click.echo(f"{body.code:<6} {body.name:<40} {BODY_KINDS.get(body.kind, body.kind)}")
+
+
+BODY_KINDS = {"council": "kommunalbestyrelse", "finance_committee": "økonomiudvalg",
+              "standing_committee": "stående udvalg", "hearing_council": "høringsråd"}

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import click
@@ -102,8 +103,16 @@ def mail_list():
     if not messages:
         click.echo("Ingen e-mails modtaget endnu.")
     for number, (_, message) in enumerate(messages, start=1):
-        click.echo(f"{number:>4}  {message['Date'] or '':<32} {message['To'] or '':<40} "
+        click.echo(f"{number:>4}  {_sent(message['Date']):<16}  {message['To'] or '':<40} "
                    f"{message['Subject'] or ''}")
+
+
+def _sent(header: str | None) -> str:
+    """A mail's Date header as 04-10-2022 17:03, Copenhagen time (the header is English)."""
+    try:
+        return format_instant(parsedate_to_datetime(header))
+    except (TypeError, ValueError):
+        return header or ""
 
 
 @mail.command("show")
@@ -210,6 +219,10 @@ def run(host, port, smtp_port):
     own_sink = "SAGSGANG_SMTP_HOST" not in os.environ
     if own_sink:
         env.update({"SAGSGANG_SMTP_HOST": "127.0.0.1", "SAGSGANG_SMTP_PORT": str(smtp_port)})
+        # The demo's mail goes to the local mail sink at once, evening and weekend too.
+        env.setdefault("SAGSGANG_OFFICE_HOURS_ONLY", "false")
+        os.environ.setdefault("SAGSGANG_OFFICE_HOURS_ONLY", "false")
+        settings.get_settings.cache_clear()
     prepare_embedded_broker()
     python = sys.executable
     children = Children(env, logs)
@@ -239,6 +252,9 @@ def run(host, port, smtp_port):
         start, end = rules.office_hours
         click.echo(f"Påmindelser sendes på hverdage {start:%H:%M}-{end:%H:%M} "
                    "(office_hours_only i organisationens [reminders]).")
+    else:
+        click.echo("Påmindelser sendes med det samme, også uden for kontortid "
+                   "(SAGSGANG_OFFICE_HOURS_ONLY=false).")
     click.echo(f"Logfiler i {logs}. Stop med Ctrl-C.")
     died = _wait_for_stop(children, stopping)
     if died:

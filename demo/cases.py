@@ -32,12 +32,14 @@ from cases.models import Case, Membership, User, utcnow
 from cases.organisation import Organisation
 from cases.settings import current_organisation
 from demo.meetings import load_demo_meetings
+from demo.today import load_today
 from demo.users import ensure_demo_users
+from meetings.calendar import local_day
 from notifications.changes import skip_news
 from workflow.errors import InvalidInput
 
 DATA_FILE = Path(__file__).with_name("data.toml")
-ACTOR = "demo"
+ACTOR = "sekretariat"  # the demo secretariat (Sara Sekretær) did it all
 
 # Members of Socialudvalget besides the web part's demo member (fictional people).
 SU_MEMBERS = (
@@ -63,21 +65,24 @@ def read_data(path: Path = DATA_FILE) -> dict:
 
 
 def load_demo(target: Session | sa.Engine | str | None = None, *,
-              org: Organisation | None = None, path: Path = DATA_FILE) -> DemoReport:
+              org: Organisation | None = None, path: Path = DATA_FILE,
+              today: date | None = None) -> DemoReport:
     """Load the demo into a database: a Session (runs in its transaction), an Engine, a URL,
-    or None for the configured database. Returns what was done."""
+    or None for the configured database. Its present (demo.today) is computed from `today`,
+    by default the day it is loaded. Returns what was done."""
+    today = today or local_day(utcnow())
     if isinstance(target, Session):
-        return _load(target, org or current_organisation(), read_data(path))
+        return _load(target, org or current_organisation(), read_data(path), today)
     engine = make_engine(target) if isinstance(target, str) else target or get_engine()
     try:
         with write_session(engine) as session:
-            return _load(session, org or current_organisation(), read_data(path))
+            return _load(session, org or current_organisation(), read_data(path), today)
     finally:
         if isinstance(target, str):
             engine.dispose()
 
 
-def _load(session: Session, org: Organisation, data: dict) -> DemoReport:
+def _load(session: Session, org: Organisation, data: dict, today: date) -> DemoReport:
     present = _present(session, [case["number"] for case in data["cases"]])
     if present:
         return DemoReport(loaded=False, cases=present)
@@ -95,6 +100,10 @@ def _load(session: Session, org: Organisation, data: dict) -> DemoReport:
     now = utcnow()
     for number in report.cases:
         skip_news(session, queries.get_case(session, number), now)
+    # Then the work under way today, lived now: its reminders (a hearing's requests) are due.
+    present = load_today(session, org, today)
+    report.meetings += present["meetings"]
+    report.cases += present["cases"]
     return report
 
 

@@ -46,7 +46,7 @@ def load_demo_meetings(session: Session, meetings: list[dict], *, org: Organisat
         body = org.body(meeting.body_code)
         published_at = local_instant(add_weekdays(day, -body.agenda_weekdays,
                                                   rules_for(org, body.code)), time(12, 0))
-        services.publish_agenda(session, meeting.id, actor="demo", org=org, now=published_at)
+        services.publish_agenda(session, meeting.id, actor="sekretariat", org=org, now=published_at)
         standing = {e["item"]: e for e in spec["items"] if "standing" in e}
         for item in queries.items(session, meeting.id):
             if item.standing:

@@ -6,7 +6,8 @@ leaves existing ones alone. Never call it on a production database.
 
 from sqlmodel import Session, select
 
-from cases.models import Membership, User
+from cases.models import ROLES, Membership, User
+from cases.settings import current_organisation
 from web.passwords import hash_password
 
 DEMO_USERS = (
@@ -14,7 +15,7 @@ DEMO_USERS = (
     ("sekretariat", "sekretariat-demo", "Sara Sekretær", "secretariat", None, ()),
     ("sagsbehandler", "sagsbehandler-demo", "Bo Sagsbehandler", "case_owner",
      "Center for Voksne og Sundhed", ()),
-    ("leder", "leder-demo", "Lone Leder", "manager", None, ()),
+    ("leder", "leder-demo", "Lone Leder", "manager", "Center for Voksne og Sundhed", ()),
     ("medlem", "medlem-demo", "Mads Medlem", "member", None, ("SU",)),
     ("admin", "admin-demo", "Ada Administrator", "admin", None, ()),
 )
@@ -37,5 +38,15 @@ def ensure_demo_users(session: Session) -> list[tuple[str, str, str]]:
 
 def demo_logins_text(base_url: str) -> str:
     lines = [f"Sagsgang kører på {base_url}", "Demo-brugere (brugernavn / adgangskode):"]
-    lines += [f"  {u:<14} {p:<20} {role}" for u, p, _, role, _, _ in DEMO_USERS]
+    lines += [f"  {u:<14} {p:<20} {_role_words(role, centre, bodies)}"
+              for u, p, _, role, centre, bodies in DEMO_USERS]
     return "\n".join(lines)
+
+
+def _role_words(role: str, centre: str | None, bodies: tuple[str, ...]) -> str:
+    """"Medlem af Socialudvalget", "Leder, Center for Voksne og Sundhed": the role in Danish."""
+    org = current_organisation()
+    words = ROLES.get(role, role)
+    if bodies:
+        return f"{words} af " + ", ".join(org.body_name(code) for code in bodies)
+    return f"{words}, {centre}" if centre else words

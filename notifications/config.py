@@ -5,6 +5,7 @@ happens here, one layer up.
 """
 
 import tomllib
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,5 +24,10 @@ def _cached_rules(path: Path) -> ReminderRules:
 
 
 def current_rules() -> ReminderRules:
-    """The reminder rules of this process's organisation file (SAGSGANG_ORGANISATION)."""
-    return _cached_rules(get_settings().organisation_file)
+    """The reminder rules of this process's organisation file (SAGSGANG_ORGANISATION), with
+    office hours as SAGSGANG_OFFICE_HOURS_ONLY says, when it is set."""
+    settings = get_settings()
+    rules = _cached_rules(settings.organisation_file)
+    if settings.office_hours_only is not None:
+        rules = replace(rules, office_hours_only=settings.office_hours_only)
+    return rules

@@ -88,9 +88,8 @@ def test_it_sends_a_case_back_from_OU_into_each_committees_queue(page, live_serv
     log_in(page, live_server, "sekretariat", "sekretariat-demo")
     page.goto(f"{live_server}/sager/22-011")
     assert page.inner_text("#case-status") == "Til behandling i Økonomiudvalget"
-    form = page.locator("#beslutning form")
+    form = page.locator("#tilbage form")
     form.locator("select[name=body]").select_option("ØU")
-    form.locator("select[name=wording]").select_option(label="Sendes tilbage til fagudvalgene")
     form.locator("input[name=meeting_date]").fill("20-09-2022")
     form.locator("input[name=reason]").fill("Sagen skal belyses yderligere i fagudvalgene")
     form.locator("button[type=submit]").click()

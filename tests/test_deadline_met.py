@@ -197,7 +197,7 @@ def test_it_marks_a_deadline_met_from_the_command_line(run, sqlite_url):
                              "29-11-2022.\n")
     assert "Frist 1: 30-11-2022 Behandlet i KB senest – overholdt 29-11-2022" in \
         run("case", "show", "RA-1").output
-    assert "meet_deadline" in run("case", "history", "RA-1", "--events").output
+    assert "Frist overholdt" in run("case", "history", "RA-1", "--events").output
 
     engine = make_engine(sqlite_url)
     before = database_dump(engine)

@@ -234,7 +234,8 @@ def test_it_marks_a_case_delivered_from_the_command_line(run, sqlite_url):
     assert result.output == "Sag RA-1 er afleveret til dagsorden i Socialudvalget.\n"
     shown = run("case", "show", "RA-1").output
     assert re.search(r"Afleveret til dagsorden i SU: \d\d-\d\d-\d{4} \d\d:\d\d af bo", shown)
-    assert "mark_delivered" in run("case", "history", "RA-1", "--events").output
+    events = run("case", "history", "RA-1", "--events").output
+    assert "Afleveret til dagsorden (Socialudvalget)" in events
 
     engine = make_engine(sqlite_url)
     before = database_dump(engine)
@@ -279,7 +280,8 @@ def test_it_lets_the_owner_and_the_secretariat_deliver_from_the_case_page(web_ap
     number = make_case(web_engine, owner_email=OWNER_EMAIL)  # awaits SU and BSU
     client = as_role(web_app, role)
     html = client.get(f"/sager/{number}").text
-    assert "Afleveret til dagsorden (SU)" in html and "Afleveret til dagsorden (BSU)" in html
+    assert "Afleveret til dagsorden i Socialudvalget" in html
+    assert "Afleveret til dagsorden i Børne- og Skoleudvalget" in html
     assert "ikke afleveret" in _item(html, "SU")
     response = client.post(f"/sager/{number}/afleveret",
                            data={"csrf_token": page_csrf(client), "body": "SU"})
@@ -289,11 +291,12 @@ def test_it_lets_the_owner_and_the_secretariat_deliver_from_the_case_page(web_ap
     html = client.get(f"/sager/{number}").text
     name = {"case_owner": "Bo Sagsbehandler", "secretariat": "Sara Sekretær"}[role]
     assert re.search(rf"Afleveret \d\d-\d\d-\d{{4}} af {name}", _item(html, "SU"))
-    assert "Fortryd aflevering (SU)" in _item(html, "SU")
-    assert "Afleveret til dagsorden (BSU)" in _item(html, "BSU")
+    assert "Fortryd aflevering til Socialudvalget" in _item(html, "SU")
+    assert "Afleveret til dagsorden i Børne- og Skoleudvalget" in _item(html, "BSU")
     assert "er afleveret til dagsorden i Socialudvalget" in html  # the flash message
     timeline = html.split('id="tidslinje"')[1]
-    assert "Afleveret til dagsorden (SU)" in timeline and "mark_delivered" not in timeline
+    assert "Afleveret til dagsorden i Socialudvalget" in timeline
+    assert "mark_delivered" not in timeline
 
     response = client.post(f"/sager/{number}/afleveret/fortryd",
                            data={"csrf_token": page_csrf(client), "body": "SU"})
@@ -301,7 +304,7 @@ def test_it_lets_the_owner_and_the_secretariat_deliver_from_the_case_page(web_ap
     assert web_marks(web_engine, number) == {"SU": None, "BSU": None}
     html = client.get(f"/sager/{number}").text
     assert "Afleveringen af sag" in html and "Aflevering til dagsorden fortrudt" in html
-    assert "Afleveret til dagsorden (SU)" in _item(html, "SU")
+    assert "Afleveret til dagsorden i Socialudvalget" in _item(html, "SU")
 
 
 def test_it_refuses_a_member_and_another_centres_case_owner(web_app, web_engine):

@@ -3,7 +3,7 @@ loaded from our data file through the service layer, each case with its end stat
 history as of just after SU's meeting of 04-10-2022."""
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -247,7 +247,7 @@ def test_it_creates_demo_users_with_the_members_of_su(session):
 
 def test_it_loads_once_and_then_changes_nothing(any_db_url):
     first = load_demo(any_db_url)
-    assert first.loaded and len(first.cases) == 12
+    assert first.loaded and len(first.cases) == 12 + 7  # the seed's and today's
     before = database_dump(any_db_url)
     second = load_demo(any_db_url)
     assert not second.loaded
@@ -259,8 +259,99 @@ def test_it_loads_from_the_command_line(sqlite_url, monkeypatch):
     runner = CliRunner()
     first = runner.invoke(cli, ["demo"])
     assert first.exit_code == 0, first.output
-    assert first.output.startswith("Demoen er indlæst: 12 sager")
+    assert first.output.startswith("Demoen er indlæst: 19 sager")
     second = runner.invoke(cli, ["demo"])
     assert "allerede indlæst" in second.output
     shown = runner.invoke(cli, ["case", "show", N(11)]).output
     assert "20-09-2022 Økonomiudvalget: Sendes tilbage til fagudvalgene" in shown
+
+
+# -- the present: work under way on the day the demo is loaded ---------------------------------
+
+DAY = date(2031, 3, 5)  # any day: every date of the present is computed from it
+
+
+@pytest.fixture(scope="module")
+def present_db(tmp_path_factory, migrated_sqlite):
+    url = migrated_sqlite(tmp_path_factory.mktemp("present") / "demo.db")
+    assert load_demo(url, today=DAY).loaded
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def test_it_plans_meetings_from_the_day_it_is_loaded(present_db):
+    from cases.settings import current_organisation
+    from meetings.queries import next_meetings
+
+    with read_session(present_db) as session:
+        for body in ("SU", "SÆU", "ØU", "KB"):
+            coming = next_meetings(session, current_organisation(), body, DAY, limit=10)
+            assert len(coming) == 6, body
+            assert all(to_local(m["starts_at"]).date() > DAY for m in coming)
+            assert to_local(coming[0]["starts_at"]).date() < DAY + timedelta(weeks=4)
+    # The seed's meeting stays history.
+    with read_session(present_db) as session:
+        assert state(session, N(1)) == ("decided", [])
+
+
+def test_it_has_cases_under_way_some_at_risk_and_one_overdue(present_db):
+    from cases.settings import current_organisation
+    from views import dashboard
+
+    with read_session(present_db) as session:
+        figures = {f.key: {c.number for c in f.cases if c.number.startswith("31-")}
+                   for f in dashboard.figures(
+            session, current_organisation(), dashboard.Filters(), today=DAY,
+            now=datetime(2031, 3, 5, 12, tzinfo=UTC), stale_weeks=6, limit=100)}
+        assert figures["overdue"] == {"31-104"}
+        assert {"31-102", "31-103"} <= figures["at_risk"]
+        assert "31-101" not in figures["at_risk"] | figures["overdue"]
+        assert figures["missing_responses"] == set()  # the hearing's deadline is ahead
+        deadlines = [d.due_date for n in range(101, 108) for d in
+                     queries.deadlines(session, queries.get_case(session, f"31-{n}").id)]
+        assert sum(d > DAY for d in deadlines) == 6
+
+
+def test_it_has_a_closed_item_on_a_coming_agenda(present_db):
+    from meetings.models import AgendaItem, Meeting
+    from meetings.visibility import case_is_closed
+
+    with read_session(present_db) as session:
+        case = queries.get_case(session, "31-107")
+        assert case_is_closed(session, case)
+        (meeting,) = session.exec(sa.select(Meeting).join(
+            AgendaItem, AgendaItem.meeting_id == Meeting.id)
+            .where(AgendaItem.case_id == case.id)).scalars()
+        assert meeting.body_code == "SU" and to_local(meeting.starts_at).date() > DAY
+
+
+def test_its_hearing_asks_the_councils_by_mail(present_db):
+    from notifications.changes import notify_changed_cases
+    from notifications.models import Reminder
+
+    notify_changed_cases(present_db, now=datetime(2031, 3, 5, 12, tzinfo=UTC))
+    with read_session(present_db) as session:
+        asked = {r.recipient for r in session.exec(sa.select(Reminder).where(
+            Reminder.kind == "hearing_request")).scalars()}
+    assert asked == {"hr-kontakt@demo.sagsgang.invalid", "sr-kontakt@demo.sagsgang.invalid"}
+
+
+def test_its_manager_has_a_centre_and_the_actors_are_people(present_db):
+    with read_session(present_db) as session:
+        leader = session.exec(sa.select(User).where(User.username == "leder")).scalar_one()
+        assert leader.centre == "Center for Voksne og Sundhed"
+        actors = set(session.exec(sa.text("select distinct actor from case_event")).scalars())
+        usernames = set(session.exec(sa.select(User.username)).scalars())
+        assert actors <= usernames
+
+
+def test_its_mail_goes_out_at_once_when_run_with_its_own_mail_sink(monkeypatch):
+    from notifications.config import current_rules
+
+    monkeypatch.setenv("SAGSGANG_OFFICE_HOURS_ONLY", "false")
+    assert current_rules().office_hours_only is False
+    monkeypatch.delenv("SAGSGANG_OFFICE_HOURS_ONLY")
+    from cases.settings import get_settings
+    get_settings.cache_clear()
+    assert current_rules().office_hours_only is True  # the organisation file's

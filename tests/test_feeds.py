@@ -147,7 +147,8 @@ def test_it_shows_the_planned_route_and_flags_it_when_it_no_longer_fits(web_app,
     client = as_role(web_app, "secretariat")
     html = client.get(f"/sager/{fits}").text
     route = html.split('id="rute"')[1].split("</section>")[0]
-    assert "SU" in route and "ØU" in route and "KB" in route
+    assert "Socialudvalget" in route and "Økonomiudvalget" in route
+    assert "Kommunalbestyrelsen" in route
     assert "når ikke frem" not in route
     at_risk = as_role(web_app, "manager").get("/overblik/sager",
                                               params={"figur": "at_risk"}).text

@@ -71,6 +71,7 @@ MAPPED = [
      "Byrådet <byraad@example.dk>"),
     ("SAGSGANG_SECRET_KEY", "k" * 40, "secret_key", "k" * 40),
     ("SAGSGANG_SECURE_COOKIES", "true", "secure_cookies", True),
+    ("SAGSGANG_OFFICE_HOURS_ONLY", "false", "office_hours_only", False),
     ("SAGSGANG_SESSION_HOURS", "8", "session_hours", 8),
     ("SAGSGANG_SESSION_IDLE_MINUTES", "0.5", "session_idle_minutes", 0.5),
     ("SAGSGANG_LOGIN_WINDOW_MINUTES", "5", "login_window_minutes", 5.0),

@@ -53,7 +53,9 @@ def _bodies(engine, user_id: int) -> list[str]:
 
 def _flashes(html: str) -> str:
     """The flash and error messages on a page, as the reader sees them (unescaped)."""
-    return unescape(" ".join(re.findall(r'<p class="flash flash-\w+"[^>]*>(.*?)</p>', html, re.S)))
+    return unescape(" ".join(
+        re.findall(r'<p class="flash flash-\w+"[^>]*>(.*?)</p>', html, re.S)
+        + re.findall(r'<span class="field-error"[^>]*>(.*?)</span>', html, re.S)))
 
 
 def _form(username: str, **overrides) -> dict:
@@ -137,9 +139,10 @@ def test_the_admin_creates_a_user_who_can_log_in(web_app, web_engine):
     assert response.status_code == 303 and response.headers["location"] == "/brugere"
     listing = admin.get("/brugere").text
     assert f"Brugeren {username} (Sagsbehandler) er oprettet." in _flashes(listing)
-    row = re.search(rf"<tr>\s*<td><a href=\"/brugere/\d+\">{username}</a>.*?</tr>",
+    row = re.search(rf"<tr>\s*<td><a href=\"/brugere/\d+\"><code>{username}</code></a>.*?</tr>",
                     listing, re.S).group(0)
-    for shown in ("Nina Ny", f"{username}@kommune.dk", "Sagsbehandler", CENTRE, "BSU, SU",
+    for shown in ("Nina Ny", f"{username}@kommune.dk", "Sagsbehandler", CENTRE,
+                  "Børne- og Skoleudvalget, Socialudvalget",
                   "Aktiv"):
         assert shown in row, shown
     created = _user(web_engine, username)
@@ -392,3 +395,16 @@ def test_the_command_line_adds_users_through_the_same_checks(sqlite_url, monkeyp
         assert session.exec(select(User.username)).all() == ["ole"]
         assert session.exec(select(Membership.body_code)).all() == ["SU"]
     engine.dispose()
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"email": "ikke-en-adresse"}, "email"), ({"password": "kort-kode"}, "password"),
+    ({"username": "to ord"}, "username"), ({"bodies": ["SU", "XYZ"]}, "bodies"),
+])
+def test_a_refused_new_user_says_it_at_the_field_and_on_top(web_app, overrides, field):
+    admin = as_role(web_app, "admin")
+    overrides = dict(overrides)
+    html = _create(admin, overrides.pop("username", _username()), **overrides).text
+    assert re.search(rf'id="bruger-{field}"[^>]*aria-describedby="bruger-{field}-fejl"', html)
+    assert f'id="bruger-{field}-fejl"' in html
+    assert f'href="#bruger-{field}"' in html.split('class="error-summary"')[1]

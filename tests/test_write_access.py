@@ -223,7 +223,7 @@ def _decision(t: Target) -> tuple[str, dict]:
 def _withdrawal(t: Target) -> tuple[str, dict]:
     number = t.case()
     return f"/sager/{number}/handling", {"trigger": "withdraw", "reason": "Trukket",
-                                         "version": version(t, number)}
+                                         "confirmed": "ja", "version": version(t, number)}
 
 
 def _edit(t: Target) -> tuple[str, dict]:
@@ -338,7 +338,7 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/hoeringer/{hearing_id}/svar"): Write(CASE, CASE_WRITERS, lambda t: (
         f"/hoeringer/{hearing_of(t)}/svar", {"party": "HR", "text": "Vi støtter."})),
     ("POST", "/hoeringer/{hearing_id}/afslut"): Write(CASE, SECRETARIAT, lambda t: (
-        f"/hoeringer/{hearing_of(t)}/afslut", {})),
+        f"/hoeringer/{hearing_of(t)}/afslut", {"confirmed": "ja"})),
 
     # Meetings, agendas and minutes.
     ("POST", "/moeder/ny"): Write(MEETING, SECRETARIAT, lambda t: ("/moeder/ny", {

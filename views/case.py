@@ -17,24 +17,7 @@ from meetings.services import plan_case
 from meetings.visibility import case_is_closed, may_read
 from notifications.models import SENT, Reminder
 from workflow import access, decisions
-from workflow.machine import ACTIVE, TRIGGER_LABELS, available_triggers
-
-EVENT_LABELS = {
-    "create": "Sag oprettet",
-    "add_deadline": "Frist tilføjet",
-    "add_hearing": "Høring oprettet",
-    "hearing_response": "Høringssvar modtaget",
-    "close_hearing": "Høring afsluttet",
-    "edit_case": "Sag redigeret",
-    "meet_deadline": "Frist overholdt",
-    "place_on_agenda": "Sat på dagsorden",
-    "move_on_agenda": "Flyttet på dagsorden",
-    "remove_from_agenda": "Taget af dagsorden",
-    "publish_agenda_late": "Dagsorden offentliggjort efter fristen",
-    "mark_delivered": "Afleveret til dagsorden",
-    "unmark_delivered": "Aflevering til dagsorden fortrudt",
-    **TRIGGER_LABELS,
-}
+from workflow.machine import ACTIVE, available_triggers
 
 
 def history(session: Session, case_id: int) -> list[dict]:
@@ -109,17 +92,84 @@ def details(org: Organisation, session: Session, case: Case, viewer: access.View
         "links": [{"kind": link.kind, "number": other.number if other else None,
                    "title": other.title if other else link.note}
                   for link, other in queries.links(session, case.id)],
-        "timeline": [{"at": e.at, "actor": e.actor, "label": EVENT_LABELS.get(e.trigger,
-                                                                             e.trigger),
-                      "from": e.from_state, "to": e.to_state, "body": e.body,
-                      "reason": e.reason,
-                      "informed": (services.information_recipients(org, e.payload)
-                                   if e.trigger == "send_for_information" else [])}
-                     for e in queries.events(session, case.id)],
+        "timeline": timeline(org, session, case, hearings),
         "reminders": reminders_sent(session, case.id),
         "plan": route_plan(session, org, case, today),
     })
     return data
+
+
+# What happened, in the past tense ("Sendt i høring hos ..."), never the command's name.
+PAST_TENSE = {
+    "create": "Sagen blev oprettet",
+    "add_deadline": "Frist tilføjet",
+    "add_hearing": "Høring oprettet",
+    "hearing_response": "Høringssvar modtaget",
+    "close_hearing": "Høringen blev afsluttet",
+    "edit_case": "Sag redigeret",
+    "meet_deadline": "Frist overholdt",
+    "place_on_agenda": "Sat på dagsordenen",
+    "move_on_agenda": "Flyttet på dagsordenen",
+    "remove_from_agenda": "Taget af dagsordenen",
+    "publish_agenda_late": "Dagsordenen blev offentliggjort efter fristen",
+    "mark_delivered": "Afleveret til dagsorden",
+    "unmark_delivered": "Aflevering til dagsorden fortrudt",
+    "submit": "Sendt til behandling",
+    "send_to_hearing": "Sendt i høring",
+    "end_hearing": "Høringen blev afsluttet, og sagen gik videre",
+    "treat": "Behandlet",
+    "postpone": "Udsat",
+    "send_back": "Sendt tilbage",
+    "withdraw": "Sagen blev trukket tilbage",
+    "replace": "Erstattet af en ny sag",
+    "send_for_information": "Sendt til orientering",
+    "close": "Sagen blev afsluttet",
+    "record_earlier": "Tidligere behandling registreret",
+}
+
+
+# The events whose sentence does not say where the case went.
+SAYS_NOT_WHERE = ("submit", "treat", "postpone", "send_back", "end_hearing", "record_earlier",
+                  "create")
+
+
+def and_list(names: list[str]) -> str:
+    """"A, B og C" """
+    names = [n for n in names if n]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " og " + names[-1] \
+        if names else ""
+
+
+def timeline(org: Organisation, session: Session, case: Case, hearings: list[dict]) -> list:
+    """Each audit event as a sentence of what happened, by whom (the user's name)."""
+    log = queries.events(session, case.id)
+    names = queries.user_names(session, [e.actor for e in log])
+    rows = []
+    for e in log:
+        text = PAST_TENSE.get(e.trigger, e.trigger)
+        if e.trigger == "send_to_hearing":
+            opened = [h for h in hearings if h["opened_on"] <= e.at.date()] or hearings
+            parties = opened[-1]["parties"] if opened else []
+            text += f" hos {and_list(parties)}" if parties else ""
+        elif e.trigger == "add_hearing":
+            text += f" hos {and_list(e.payload.get('parties', []))}" \
+                if e.payload.get("parties") else ""
+        elif e.trigger == "send_back":
+            bodies = [org.body_name(code) for code in e.payload.get("bodies", [])]
+            text += f" fra {org.body_name(e.body)}" if e.body else ""
+            text += f" til {and_list(bodies)}" if bodies else ""
+        elif e.trigger == "send_for_information":
+            text += f" hos {and_list(services.information_recipients(org, e.payload))}"
+        elif e.body and e.trigger in ("treat", "postpone", "record_earlier", "replace",
+                                      "submit", "place_on_agenda", "mark_delivered"):
+            text += f" i {org.body_name(e.body)}"
+        elif e.body:
+            text += f" ({org.body_name(e.body)})"
+        if e.from_state != e.to_state and e.trigger in SAYS_NOT_WHERE:
+            text += f" – nu: {org.state_label(e.to_state)}"
+        rows.append({"at": e.at, "text": text, "reason": e.reason,
+                     "actor": names.get(e.actor, e.actor)})
+    return rows
 
 
 def reminders_sent(session: Session, case_id: int) -> list[dict]:

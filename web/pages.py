@@ -22,6 +22,7 @@ from cases.organisation import HEARING_COUNCIL
 from cases.settings import current_organisation, get_settings
 from meetings import bilag
 from meetings import queries as meeting_queries
+from meetings.models import AGENDA_STATUSES
 from meetings.visibility import may_read
 from notifications import outbox
 from notifications.email import FOLLOW_KINDS, written_out
@@ -46,7 +47,7 @@ from web.passwords import verify_password
 from web.plot import deadlines_chart
 from web.rendering import flash, page, redirect, safe_path
 from workflow import access, decisions
-from workflow.errors import Conflict, InvalidInput, TransitionRefused
+from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused, UserError
 from workflow.machine import ACTIVE, FINAL, STATE_LABELS, TRIGGER_LABELS
 
 router = APIRouter(include_in_schema=False)
@@ -149,6 +150,7 @@ def queue(request: Request, code: str, user: CurrentUser = Depends(require("view
     return page(request, "queue.html", user=user, body=body, queue=found,
                 delivered_by=queries.user_names(session, [a.delivered_by for _, a in found]),
                 following=follow.is_following(session, user, body_code=code),
+                agenda_statuses=AGENDA_STATUSES,
                 meetings=meeting_queries.next_meetings(session, org, code, today(), limit=5))
 
 
@@ -169,7 +171,14 @@ def case_list(request: Request, q: str = "", status: str = "", centre: str = "",
     if centre:
         query = query.where(Case.centre == centre)
     cases = list(session.exec(query.order_by(Case.updated_at.desc()).limit(200)))
+    org = current_organisation()
+    # A member's landing page: first the coming meetings of their own bodies.
+    coming = sorted((dict(m, body_name=org.body_name(code))
+                     for code in sorted(user.bodies)
+                     for m in meeting_queries.next_meetings(session, org, code, today())),
+                    key=lambda m: m["starts_at"])[:6]
     return page(request, "cases.html", user=user, cases=cases, q=q, status=status,
+                coming_meetings=coming,
                 centre=centre, states={state: current_organisation().state_label(state)
                                        for state in STATE_LABELS})
 
@@ -219,14 +228,28 @@ async def record_decision(request: Request, number: str,
                      reason=form.get("reason"),
                      bodies=form.getlist("bodies") if sent_back else None,
                      override_reason=form.get("override_reason"))
-    with write(request) as session:
-        case_to_change(session, user, number, "record_decision", "registrere beslutninger på")
-        event = actions.record_decision(session, number, wording=form.get("wording"),
-                                        actor=user.username,
-                                        expected_version=_version(form), **arguments)
+    form_id = "tilbage" if form.get("form") == "tilbage" else "beslutning"
+    try:
+        with write(request) as session:
+            case_to_change(session, user, number, "record_decision",
+                           "registrere beslutninger på")
+            event = actions.record_decision(session, number, wording=form.get("wording"),
+                                            actor=user.username,
+                                            expected_version=_version(form), **arguments)
+    except NotFound:
+        raise
+    except UserError as error:
+        return _refused(request, user, number, form_id, form, DECISION_FIELDS[form_id], error)
     flash(request, f"Beslutningen «{wording.label if wording else ''}» er registreret: "
                    f"{current_organisation().state_change(event.from_state, event.to_state)}.")
     return redirect(f"/sager/{number}")
+
+
+DECISION_FIELDS = {
+    "beslutning": ("body", "wording", "meeting_date", "item_number", "decision_text",
+                   "minority", "reason", "override_reason"),
+    "tilbage": ("body", "meeting_date", "item_number", "bodies", "reason", "decision_text"),
+}
 
 
 @router.post("/sager/{number:path}/handling")
@@ -236,16 +259,46 @@ async def other_action(request: Request, number: str,
     trigger = form.get("trigger")
     if trigger not in TRIGGER_LABELS or trigger in (*DECISION_TRIGGERS, "record_earlier"):
         raise InvalidInput("Vælg en handling.")
-    with write(request) as session:
-        case_to_change(session, user, number, "fire_transition", "flytte")
-        event = actions.run_action(session, number, trigger, {
-            "reason": form.get("reason"), "replaced_by": form.get("replaced_by"),
-            "override_reason": form.get("override_reason"), "bodies": form.getlist("bodies"),
-            "recipients": form.get("recipients").split(",")},  # empty ones are left out
-            actor=user.username, expected_version=_version(form))
+    try:
+        with write(request) as session:
+            case = case_to_change(session, user, number, "fire_transition", "flytte")
+            if trigger == "withdraw" and form.get("confirmed") != "ja":
+                # Cannot be undone: first say what will happen, and ask (nothing written).
+                return _confirm_withdraw(request, user, session, case, form)
+            event = actions.run_action(session, number, trigger, {
+                "reason": form.get("reason"), "replaced_by": form.get("replaced_by"),
+                "override_reason": form.get("override_reason"),
+                "bodies": form.getlist("bodies"),
+                "recipients": form.get("recipients").split(",")},  # empty ones left out
+                actor=user.username, expected_version=_version(form))
+    except NotFound:
+        raise
+    except UserError as error:
+        return _refused(request, user, number, f"handling-{trigger}", form,
+                        ("replaced_by", "bodies", "recipients", "reason", "override_reason"),
+                        error)
     flash(request, f"{TRIGGER_LABELS[trigger]}: "
                    f"{current_organisation().state_change(event.from_state, event.to_state)}.")
     return redirect(f"/sager/{number}")
+
+
+def _confirm_withdraw(request: Request, user: CurrentUser, session: Session, case: Case, form):
+    if not (form.get("reason") or "").strip():
+        raise InvalidInput("Skriv en begrundelse for at trække sagen tilbage.")
+    awaiting = [current_organisation().body_name(code)
+                for code in queries.awaiting_bodies(session, case.id)]
+    consequences = ["Sagen får tilstanden «Trukket tilbage» og kan ikke genoptages; "
+                    "en ny behandling kræver en ny sag."]
+    if awaiting:
+        consequences.append(f"Den tages ud af køen hos {views.and_list(awaiting)}.")
+    consequences.append("Begrundelsen står i sagens tidslinje.")
+    return page(request, "confirm.html", user=user, title=f"Træk sag {case.number} tilbage?",
+                subject=f"Sag {case.number}: {case.title}", consequences=consequences,
+                action=f"/sager/{case.number}/handling", back=f"/sager/{case.number}",
+                fields=[("trigger", "withdraw"), ("version", form.get("version")),
+                        ("reason", form.get("reason"))],
+                quoted=[("Begrundelse", form.get("reason"))],
+                button="Ja, træk sagen tilbage")
 
 
 def _version(form) -> int:
@@ -259,12 +312,18 @@ def _version(form) -> int:
 async def add_deadline(request: Request, number: str,
                        user: CurrentUser = Depends(require("add_deadline"))):
     form = await form_with_csrf(request)
-    with write(request) as session:
-        case_to_change(session, user, number, "add_deadline", "tilføje frister til")
-        services.add_deadline(session, number, {
-            "due_date": form.get("due_date"), "kind": form.get("kind", "statutory"),
-            "description": form.get("description"), "legal_basis": form.get("legal_basis")},
-            actor=user.username)
+    try:
+        with write(request) as session:
+            case_to_change(session, user, number, "add_deadline", "tilføje frister til")
+            services.add_deadline(session, number, {
+                "due_date": form.get("due_date"), "kind": form.get("kind", "statutory"),
+                "description": form.get("description"),
+                "legal_basis": form.get("legal_basis")}, actor=user.username)
+    except NotFound:
+        raise
+    except UserError as error:
+        return _refused(request, user, number, "frist", form,
+                        ("due_date", "kind", "description", "legal_basis"), error)
     flash(request, "Fristen er tilføjet.")
     return redirect(f"/sager/{number}")
 
@@ -273,12 +332,18 @@ async def add_deadline(request: Request, number: str,
 async def meet_deadline(request: Request, number: str, deadline_id: int,
                         user: CurrentUser = Depends(require("add_deadline"))):
     form = await form_with_csrf(request)
-    with write(request) as session:
-        case_to_change(session, user, number, "add_deadline",
-                       "markere frister som overholdt på")
-        deadline = services.meet_deadline(session, number, deadline_id,
-                                          met_on=form.get("met_on") or today(),
-                                          actor=user.username)
+    try:
+        with write(request) as session:
+            case_to_change(session, user, number, "add_deadline",
+                           "markere frister som overholdt på")
+            deadline = services.meet_deadline(session, number, deadline_id,
+                                              met_on=form.get("met_on") or today(),
+                                              actor=user.username)
+    except NotFound:
+        raise
+    except UserError as error:
+        return _refused(request, user, number, f"overholdt-{deadline_id}", form,
+                        ("met_on",), error)
     flash(request, f"Fristen «{deadline.description}» er overholdt "
                    f"{format_date(deadline.met_on)}.")
     return redirect(f"/sager/{number}")
@@ -435,14 +500,20 @@ async def add_hearing(request: Request, number: str,
                                          form.get("other_parties").splitlines() if line.strip()]
     common = dict(title=form.get("title"), parties=parties, deadline=form.get("deadline"),
                   opened_on=form.get("opened_on") or today(), actor=user.username)
-    with write(request) as session:
-        if form.get("move") == "on":
-            case_to_change(session, user, number, "fire_transition", "flytte")
-            services.send_to_hearing(session, number, **common)
-        else:
-            case_to_change(session, user, number, "add_hearing", "oprette høringer på")
-            services.add_hearing(session, number, blocking=form.get("blocking") == "on",
-                                 **common)
+    try:
+        with write(request) as session:
+            if form.get("move") == "on":
+                case_to_change(session, user, number, "fire_transition", "flytte")
+                services.send_to_hearing(session, number, **common)
+            else:
+                case_to_change(session, user, number, "add_hearing", "oprette høringer på")
+                services.add_hearing(session, number, blocking=form.get("blocking") == "on",
+                                     **common)
+    except NotFound:
+        raise
+    except UserError as error:
+        return _refused(request, user, number, "hoering", form,
+                        ("title", "parties", "opened_on", "deadline"), error)
     flash(request, "Høringen er oprettet.")
     return redirect(f"/sager/{number}")
 
@@ -451,12 +522,22 @@ async def add_hearing(request: Request, number: str,
 async def hearing_response(request: Request, hearing_id: int,
                            user: CurrentUser = Depends(require("record_hearing_response"))):
     form = await form_with_csrf(request)
-    with write(request) as session:
-        number = case_to_change(session, user, hearing_case(session, hearing_id),
-                                "record_hearing_response", "registrere høringssvar på").number
-        services.record_hearing_response(session, hearing_id, party=form.get("party"),
-                                         received_on=form.get("received_on") or today(),
-                                         text=form.get("text"), actor=user.username)
+    number = None
+    try:
+        with write(request) as session:
+            number = case_to_change(session, user, hearing_case(session, hearing_id),
+                                    "record_hearing_response",
+                                    "registrere høringssvar på").number
+            services.record_hearing_response(session, hearing_id, party=form.get("party"),
+                                             received_on=form.get("received_on") or today(),
+                                             text=form.get("text"), actor=user.username)
+    except NotFound:
+        raise
+    except UserError as error:
+        if number is None:
+            raise
+        return _refused(request, user, number, f"svar-{hearing_id}", form,
+                        ("received_on", "text"), error)
     flash(request, "Høringssvaret er registreret.")
     return redirect(f"/sager/{number}")
 
@@ -466,12 +547,31 @@ async def close_hearing(request: Request, hearing_id: int,
                         user: CurrentUser = Depends(require("close_hearing"))):
     form = await form_with_csrf(request)
     with write(request) as session:
-        number = case_to_change(session, user, hearing_case(session, hearing_id),
-                                "close_hearing", "afslutte høringer på").number
+        case = case_to_change(session, user, hearing_case(session, hearing_id),
+                              "close_hearing", "afslutte høringer på")
+        number = case.number
+        missing = _missing_answers(session, hearing_id)
+        if missing and form.get("confirmed") != "ja":
+            # Answers are missing: say what closing means, and ask (nothing written).
+            return page(request, "confirm.html", user=user,
+                        title="Afslut høringen uden alle svar?",
+                        subject=f"Sag {case.number}: {case.title}",
+                        consequences=[f"Der mangler svar fra {views.and_list(missing)}.",
+                                      "Når høringen er afsluttet, kan der ikke registreres "
+                                      "flere svar, og der sendes ikke flere påmindelser.",
+                                      "Sagen kan derefter gå videre til behandling."],
+                        action=f"/hoeringer/{hearing_id}/afslut", back=f"/sager/{number}",
+                        fields=[], quoted=[], button="Ja, afslut høringen")
         services.close_hearing(session, hearing_id, closed_on=form.get("closed_on") or today(),
                                actor=user.username)
     flash(request, "Høringen er afsluttet.")
     return redirect(f"/sager/{number}")
+
+
+def _missing_answers(session: Session, hearing_id: int) -> list[str]:
+    answered = {r.party_id for r in queries.hearing_responses(session, hearing_id)}
+    return [p.name for p in queries.hearing_parties(session, hearing_id)
+            if p.id not in answered]
 
 
 @router.post("/sager/{number:path}/foelg")
@@ -502,7 +602,8 @@ async def follow_body(request: Request, code: str,
             flash(request, "Du følger ikke længere organet.")
         else:
             follow.start(session, user, body_code=code)
-            flash(request, f"Du følger nu {code}. Der sendes e-mail til {user.email}.")
+            flash(request, f"Du følger nu {current_organisation().body_name(code)}. "
+                           f"Der sendes e-mail til {user.email}.")
     return redirect(safe_path(form.get("back"), "/koer"))
 
 
@@ -510,19 +611,74 @@ async def follow_body(request: Request, code: str,
 def case_page(request: Request, number: str,
               user: CurrentUser = Depends(require("view_cases")),
               session: Session = Depends(db)):
+    return _case_page(request, user, session, number)
+
+
+# The other actions as their buttons say what they do (the form has no other words).
+ACTION_LABELS = {"submit": "Send sagen til behandling",
+                 "end_hearing": "Afslut høringsfasen og send sagen videre",
+                 "withdraw": "Træk sagen tilbage", "replace": "Erstat sagen med en ny sag",
+                 "send_for_information": "Send sagen til orientering",
+                 "close": "Afslut sagen"}
+
+
+def _case_page(request: Request, user: CurrentUser, session: Session, number: str, *,
+               typed: dict | None = None, refusal: dict | None = None, status_code: int = 200):
+    """The case page; after a refused form, with what was typed and why it was refused."""
     org = current_organisation()
     case = queries.get_case(session, number)
     data = views.details(org, session, case, user.viewer, today())
     ownership = may_change(user, case, "edit_case")
+    names = lambda bodies: [(b.code, b.name) for b in bodies]  # noqa: E731
     return page(request, "case.html", user=user, case=data, today=today(),
                 may_edit=ownership and case.status not in FINAL, may_deliver=ownership,
                 may_change=lambda permission: may_change(user, case, permission),
                 following=follow.is_following(session, user, case_id=case.id),
-                wordings=decisions.WORDINGS, kinds=DEADLINE_KINDS,
-                committees=[b for b in org.bodies if b.is_committee],
-                councils=[b for b in org.bodies if b.kind == HEARING_COUNCIL],
+                decision_wordings=[(w.code, w.label) for w in decisions.WORDINGS
+                                   if w.trigger in data["actions"] and w.trigger in
+                                   ("treat", "postpone", "send_to_hearing")],
+                kinds=DEADLINE_KINDS, reminder_kinds={**KINDS, **FOLLOW_KINDS},
+                awaited_options=[(code, org.body_name(code)) for code in data["awaiting"]],
+                committee_options=names(b for b in org.bodies if b.is_committee),
+                council_options=names(b for b in org.bodies if b.kind == HEARING_COUNCIL),
+                body_options=names(org.bodies), action_labels=ACTION_LABELS,
                 other_actions=[t for t in data["actions"] if t not in DECISION_TRIGGERS
-                               and t != "record_earlier"])
+                               and t != "record_earlier"],
+                typed=typed, refusal=refusal, status_code=status_code)
+
+
+# Where a refusal's message belongs: the first field of the form whose words it uses.
+FIELD_WORDS = {
+    "meeting_date": ("mødedato", "møde"), "item_number": ("punkt",),
+    "due_date": ("dato",), "met_on": ("dato",), "received_on": ("dato", "modtaget"),
+    "opened_on": ("åbner",), "deadline": ("høringsfrist",), "description": ("beskrivelse",),
+    "legal_basis": ("hjemmel",), "title": ("titel",), "parties": ("part",),
+    "text": ("svar",), "decision_text": ("beslutningens tekst",), "minority": ("mindretal",),
+    "replaced_by": ("erstat", "ny sag"), "bodies": ("fagudvalg", "organ"),
+    "recipients": ("modtager",), "reason": ("begrundelse",), "kind": ("type",),
+    "override_reason": ("åben høring",), "body": ("organ",),
+}
+
+
+def _refused(request: Request, user: CurrentUser, number: str, form_id: str, form,
+             fields: tuple[str, ...], error: UserError):
+    """The case page again with every field as typed and the message at its field."""
+    values, lists = {}, {}
+    for name, value in form.items:
+        values.setdefault(name, value)
+        lists.setdefault(name, []).append(value)
+    text = error.message.lower()
+    # The field whose typed value the message quotes ("Ugyldig dato: 'i morgen'"), else
+    # the first whose words it uses; none: the message is the whole form's.
+    field = next((name for name in fields if values.get(name, "").strip()
+                  and f"'{values[name].strip().lower()}'" in text), None) or \
+        next((name for name in fields
+              if any(word in text for word in FIELD_WORDS.get(name, ()))), None)
+    typed = {"form": form_id, "values": values, "lists": lists}
+    return _case_page(request, user, request.state.connection.read(), number, typed=typed,
+                      refusal={"form": form_id, "field": field, "message": error.message},
+                      status_code=409 if isinstance(error, Conflict | TransitionRefused)
+                      else 400)
 
 
 # -- the managers' dashboard -------------------------------------------------------------------

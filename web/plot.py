@@ -16,7 +16,7 @@ def deadlines_chart(weeks: list[tuple[date, int, int]], link_for, *, width: int 
     peak = max([c + h for _, c, h in weeks] + [1])
     slot = (width - left) / max(len(weeks), 1)
     bar = slot * 0.7
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="group" '
              f'aria-label="Frister pr. uge de kommende {len(weeks)} uger" '
              f'xmlns="http://www.w3.org/2000/svg">']
     for tick in _ticks(peak):

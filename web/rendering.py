@@ -19,6 +19,7 @@ def _extend_environment() -> None:
         return
     env.filters["beslutning"] = lambda code: (decisions.BY_CODE[code].label
                                               if code in decisions.BY_CODE else code)
+    env.filters["organ"] = lambda code: current_organisation().body_name(code)
     env.globals["query"] = lambda **params: urlencode({k: v for k, v in params.items() if v})
 
 

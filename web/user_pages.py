@@ -34,10 +34,21 @@ def _values(form: PostedForm) -> dict:
             "centre": form.get("centre") or None, "bodies": form.getlist("bodies")}
 
 
+# Where a refusal's message belongs: the first field whose words it uses.
+FIELD_WORDS = (("username", ("brugernavn",)), ("email", ("e-mail", "adresse")),
+               ("name", ("navn",)), ("role", ("rolle",)), ("centre", ("center",)),
+               ("bodies", ("medlem", "organ")), ("password", ("adgangskode", "gætte")))
+
+
+def error_field(message: str | None) -> str | None:
+    text = (message or "").lower()
+    return next((name for name, words in FIELD_WORDS if any(w in text for w in words)), None)
+
+
 def _form(request: Request, user: CurrentUser, *, target: users.UserRow | None,
           values: dict, error: str | None = None, status_code: int = 200):
     return page(request, "user_form.html", user=user, target=target, values=values,
-                error=error, roles=ROLES,
+                error=error, error_field=error_field(error), roles=ROLES,
                 min_password=users.MIN_PASSWORD, status_code=status_code)
 
 
