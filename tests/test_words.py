@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+import sqlalchemy as sa
 from web_fixtures import anonymous, logged_in
 
 from cases.models import DEADLINE_KINDS, ROLES
@@ -43,7 +44,7 @@ ENGLISH_WORDS = re.compile(r"(?<![\w-])(" + "|".join(ENGLISH) + r")(?![\w-])", r
 
 # Pages reworded on other branches of issue 13 (meeting pages and documents: branch pdf;
 # search: branch search). Remove a line here when its branch is merged.
-ELSEWHERE = ("/moeder", "/offentlig/moeder", "/soeg")
+ELSEWHERE = ("/soeg",)
 
 SKIP = ("/feeds/", "/api", "/static/", "/logout", "/afmeld")
 
@@ -100,6 +101,23 @@ def demo_app(tmp_path_factory, migrated_sqlite):
     return create_app(url)
 
 
+def authored(engine) -> list[str]:
+    """What people wrote in the cases (their texts, a referat's wording): they may use the
+    abbreviations they like ("godkender KMU, ØU og KB"); the check is of our words."""
+    with engine.connect() as connection:
+        texts = connection.execute(sa.text(
+            'SELECT summary || char(10) || background || char(10) || presentation || char(10) '
+            '|| economy FROM "case"')).scalars().all()
+    lines = {" ".join(line.split()) for text in texts for line in text.splitlines()}
+    return sorted((line for line in lines if len(line) > 20), key=len, reverse=True)
+
+
+def without(text: str, written: list[str]) -> str:
+    for line in written:
+        text = text.replace(line, " ")
+    return text
+
+
 def crawl(client, start: str = "/", limit: int = 600) -> dict[str, str]:
     """Every page reachable by links from `start`: path → visible text."""
     seen, pages, todo = {start}, {}, deque([start])
@@ -141,7 +159,8 @@ def test_every_page_of_the_demo_speaks_danish(demo_app, username):
         client, start = logged_in(demo_app, username, password), "/"
     pages = crawl(client, start)
     assert len(pages) > 3
-    found = {path: problems(text) for path, text in pages.items()
+    written = authored(demo_app.state.engine)
+    found = {path: problems(without(text, written)) for path, text in pages.items()
              if not path.startswith(ELSEWHERE)}
     assert {path: words for path, words in found.items() if words} == {}
 

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cases.settings import current_organisation
 from cases.templating import environment
+from meetings.models import AGENDA_STATUSES, MINUTES_STATUSES
 from web.auth import CurrentUser, csrf_token
 from workflow import access, decisions
 
@@ -20,6 +21,8 @@ def _extend_environment() -> None:
     env.filters["beslutning"] = lambda code: (decisions.BY_CODE[code].label
                                               if code in decisions.BY_CODE else code)
     env.filters["organ"] = lambda code: current_organisation().body_name(code)
+    env.filters["dagsordenstatus"] = lambda code: AGENDA_STATUSES.get(code, "")
+    env.filters["referatstatus"] = lambda code: MINUTES_STATUSES.get(code, "")
     env.globals["query"] = lambda **params: urlencode({k: v for k, v in params.items() if v})
 
 
