@@ -170,8 +170,8 @@ def test_a_refused_form_and_a_confirmation_pass_axe_done_by_keyboard(browser, de
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
     page.keyboard.type("Svar til tilsynet")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form is sent: wait for its answer, not the old page
+        page.keyboard.press("Enter")
     assert page.input_value("#frist-due_date") == "31-02-2031"
     assert page.input_value("#frist-description") == "Svar til tilsynet"
     assert page.get_attribute("#frist-due_date", "aria-describedby") == "frist-due_date-fejl"
@@ -182,8 +182,8 @@ def test_a_refused_form_and_a_confirmation_pass_axe_done_by_keyboard(browser, de
     page.keyboard.press("Enter")
     page.focus("#handling-withdraw-reason")
     page.keyboard.type("Erstattes af en samlet politik")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert "kan ikke genoptages" in page.inner_text("main")
     problems += axe(page, "bekræft tilbagetrækning")
     page.screenshot(path=str(shots / "bekraeft-tilbagetraekning.png"), full_page=True)
