@@ -1,0 +1,387 @@
+"""Search in Danish across cases, agenda items, decisions and Bilag: the index and its queries.
+
+**The index** holds every text once (`search_doc`), whoever may read it, with what the
+filters and the rules need (case, meeting, bodies, year, state), and its Danish full-text
+index (`search_fts`, made by the migration): on PostgreSQL tsvectors of the `danish`
+configuration with a GIN index, on SQLite FTS5 over the words' Snowball stems
+(meetings.searchtext), so "udsatte" finds "udsat" on both.
+
+**Who may read a hit** is decided when it is served, never when it was indexed: each hit is
+put to meetings.visibility (a lukket punkt's text only to who may read it) and, for the public,
+to the published agendas (the public reads nothing that was not published). A case can become
+closed after it was indexed, so an index split by audience would have to be rebuilt at that
+moment, and would leak until it was; filtering at serve time cannot lag.
+
+**Kept up to date** by the beat's sweep (notifications.changes), from the same markers as the
+reminders: a case whose audit log moved is indexed again (its text, decisions, Bilag and
+items), a marked meeting has its items indexed again, each in the transaction that moves the
+marker, so a change is never lost. `sagsgang search reindex` rebuilds everything.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from markupsafe import Markup
+from sqlmodel import Session, select
+
+from cases import queries
+from cases.dates import to_local
+from cases.models import Attachment, Case, Treatment
+from cases.organisation import Organisation
+from meetings import searchtext, visibility
+from meetings.models import AGENDA_PUBLISHED, AgendaItem, AgendaPublication, Meeting, SearchDoc
+from workflow import access, decisions
+
+KINDS = {"case": "Sag", "item": "Dagsordenspunkt", "decision": "Beslutning", "bilag": "Bilag"}
+
+_DOC = SearchDoc.__table__
+
+
+# -- indexing ----------------------------------------------------------------------------------
+
+def _clean(text: str) -> str:
+    # The ts_headline marks (searchtext.MARK_START/STOP) must not occur in the text itself;
+    # NUL cannot be stored in PostgreSQL text (an extracted Bilag text may hold either).
+    return text.translate({0: " ", 2: " ", 3: " "})
+
+
+def _join(*parts: str) -> str:
+    return "\n\n".join(part for part in parts if part)
+
+
+def _bodies(codes) -> str:
+    return " " + " ".join(sorted({code for code in codes if code})) + " "
+
+
+def attachment_text(attachment: Attachment) -> str:
+    """The Bilag's own text, for search. HOOK: the text extracted from its file, once the
+    attachment row carries it (a `text` column); until then only its title is indexed."""
+    return getattr(attachment, "text", "") or ""
+
+
+def attachment_public(attachment: Attachment) -> bool:
+    """HOOK: a Bilag marked not public (a `public` column on the row, once it has one) is
+    read only by who may read the case's closed text."""
+    return bool(getattr(attachment, "public", True))
+
+
+def case_docs(org: Organisation, session: Session, case: Case) -> list[dict]:
+    """The case's own texts: the case, each decision on it (treatment) and each Bilag."""
+    registered = to_local(case.created_at).date()
+    route = _bodies(visibility.case_bodies(org, session, case))
+    common = {"case_id": case.id, "meeting_id": None, "state": case.status}
+    proposals = [f"{p.number}. {p.text}" for p in queries.proposals(session, case.id)]
+    docs = [{**common, "kind": "case", "source_id": case.id, "bodies": route,
+             "year": registered.year, "on": registered, "title": case.title,
+             "text": _join(case.summary, case.background, case.presentation, case.economy,
+                           *proposals)}]
+    for treatment in queries.decision_history(session, case.id):
+        wording = decisions.BY_CODE.get(treatment.wording)
+        docs.append({**common, "kind": "decision", "source_id": treatment.id,
+                     "bodies": _bodies([treatment.body_code]),
+                     "year": treatment.meeting_date.year, "on": treatment.meeting_date,
+                     "title": case.title,
+                     "text": _join(wording.label if wording else "", treatment.decision_text,
+                                   treatment.minority)})
+    for attachment in queries.attachments(session, case.id):
+        docs.append({**common, "kind": "bilag", "source_id": attachment.id, "bodies": route,
+                     "year": registered.year, "on": registered, "title": attachment.title,
+                     "text": attachment_text(attachment)})
+    return docs
+
+
+def item_doc(session: Session, item: AgendaItem, meeting: Meeting,
+             case: Case | None = None) -> dict:
+    """An agenda item: its title and own texts; a standing item's decision too (a case's
+    decision is its treatment's document)."""
+    day = to_local(meeting.starts_at).date()
+    decision = "" if item.case_id else _join(item.decision_text, item.minority)
+    return {"kind": "item", "source_id": item.id, "case_id": item.case_id,
+            "meeting_id": meeting.id, "bodies": _bodies([meeting.body_code]), "year": day.year,
+            "on": day, "state": case.status if case else "", "title": item.title,
+            "text": _join(item.text, item.attachments_note, decision)}
+
+
+def index_case(org: Organisation, session: Session, case_id: int) -> None:
+    """(Re)index the case and everything of it: its texts, decisions, Bilag and agenda items
+    (they carry its state). A case no longer there leaves nothing behind."""
+    _delete(session, _DOC.c.case_id == case_id)
+    case = session.get(Case, case_id)
+    if case is None:
+        return
+    docs = case_docs(org, session, case)
+    for item, meeting in session.exec(select(AgendaItem, Meeting)
+                                      .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+                                      .where(AgendaItem.case_id == case_id)):
+        docs.append(item_doc(session, item, meeting, case))
+    _insert(session, docs)
+
+
+def index_meeting(session: Session, meeting_id: int) -> None:
+    """(Re)index the meeting's agenda items."""
+    _delete(session, (_DOC.c.kind == "item") & (_DOC.c.meeting_id == meeting_id))
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        return
+    docs = []
+    for item, case in session.exec(select(AgendaItem, Case)
+                                   .join(Case, Case.id == AgendaItem.case_id, isouter=True)
+                                   .where(AgendaItem.meeting_id == meeting_id)):
+        docs.append(item_doc(session, item, meeting, case))
+    _insert(session, docs)
+
+
+def reindex_all(org: Organisation, session: Session) -> int:
+    """Rebuild the whole index; returns how many texts it holds."""
+    _delete(session, sa.true())
+    for case_id in session.exec(select(Case.id)).all():
+        index_case(org, session, case_id)
+    standing = select(AgendaItem.meeting_id).where(AgendaItem.case_id.is_(None)).distinct()
+    for meeting_id in session.exec(standing).all():
+        _insert(session, [item_doc(session, item, session.get(Meeting, meeting_id))
+                          for item in session.exec(select(AgendaItem).where(
+                              AgendaItem.meeting_id == meeting_id,
+                              AgendaItem.case_id.is_(None)))])
+    return session.connection().execute(sa.select(sa.func.count()).select_from(_DOC)).scalar()
+
+
+def _delete(session: Session, where) -> None:
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":  # PostgreSQL: ON DELETE CASCADE
+        gone = sa.select(_DOC.c.id).where(where)
+        connection.execute(sa.delete(_SQLITE_FTS).where(_SQLITE_FTS.c.rowid.in_(gone)))
+    connection.execute(_DOC.delete().where(where))
+
+
+_SQLITE_FTS = sa.table("search_fts", sa.column("rowid"))
+_PG_INSERT = sa.text(
+    "INSERT INTO search_fts (id, title, doc) VALUES (:id, to_tsvector('danish', :title), "
+    "setweight(to_tsvector('danish', :title), 'A') || setweight(to_tsvector('danish', :text), "
+    "'B'))")
+_SQLITE_INSERT = sa.text("INSERT INTO search_fts (rowid, title, body) VALUES (:id, :title, :text)")
+
+
+def _insert(session: Session, docs: list[dict]) -> None:
+    if not docs:
+        return
+    connection = session.connection()
+    for doc in docs:
+        doc["title"], doc["text"] = _clean(doc["title"]), _clean(doc["text"])
+    ids = connection.execute(_DOC.insert().returning(_DOC.c.id, sort_by_parameter_order=True),
+                             docs).scalars().all()
+    if connection.dialect.name == "sqlite":
+        rows = [{"id": i, "title": searchtext.stemmed(d["title"]),
+                 "text": searchtext.stemmed(d["text"])} for i, d in zip(ids, docs, strict=True)]
+        connection.execute(_SQLITE_INSERT, rows)
+    else:
+        connection.execute(_PG_INSERT, [{"id": i, "title": d["title"], "text": d["text"]}
+                                        for i, d in zip(ids, docs, strict=True)])
+
+
+# -- searching ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filters:
+    body: str | None = None  # a body's code
+    year: int | None = None
+    state: str | None = None  # a case state (workflow.machine)
+
+
+@dataclass
+class Hit:
+    kind: str
+    kind_label: str
+    title: Markup  # escaped, the matching words marked
+    snippet: Markup
+    on: date | None
+    bodies: list[str]
+    state: str
+    case_number: str | None = None
+    meeting_id: int | None = None
+    item_number: int | None = None
+    source_id: int = 0
+
+
+@dataclass
+class Results:
+    hits: list[Hit] = field(default_factory=list)
+    more: bool = False  # there are more readable hits than were asked for
+
+
+_BATCH = 60
+_MAX_SCANNED = 3000  # a query whose first 3000 matches are all unreadable shows nothing more
+
+
+def search(org: Organisation, session: Session, text: str, viewer: access.Viewer,
+           filters: Filters = Filters(), limit: int = 20) -> Results:
+    """The hits the viewer may read, title hits first, then by relevance."""
+    query = searchtext.parse(text)
+    if not query:
+        return Results()
+    reader = _Reader(org, session, viewer)
+    readable, offset = [], 0
+    while len(readable) <= limit and offset < _MAX_SCANNED:
+        rows = _candidates(session, text, query, filters, _BATCH, offset)
+        readable += [row for row in rows if reader.may_read(row)]
+        if len(rows) < _BATCH:
+            break
+        offset += _BATCH
+    shown = readable[:limit]
+    return Results(hits=_hits(session, reader, text, query, shown),
+                   more=len(readable) > limit)
+
+
+def _where(filters: Filters) -> tuple[str, dict]:
+    sql, params = "", {}
+    if filters.body:
+        sql += " AND d.bodies LIKE :body"
+        params["body"] = f"% {filters.body} %"
+    if filters.year:
+        sql += " AND d.year = :year"
+        params["year"] = filters.year
+    if filters.state:
+        sql += " AND d.state = :state"
+        params["state"] = filters.state
+    return sql, params
+
+
+def _candidates(session: Session, text: str, query: searchtext.Query, filters: Filters,
+                limit: int, offset: int) -> list:
+    where, params = _where(filters)
+    params.update(limit=limit, offset=offset)
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # Title weighs more, and a title hit comes first whatever the weights make of it.
+        sql = ("SELECT d.id, d.kind, d.source_id, d.case_id, d.meeting_id FROM search_fts f "
+               "JOIN search_doc d ON d.id = f.rowid WHERE search_fts MATCH :q" + where +
+               " ORDER BY d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :tq) "
+               "DESC, bm25(search_fts, 4.0, 1.0), d.id DESC LIMIT :limit OFFSET :offset")
+        params.update(q=searchtext.fts5_match(query),
+                      tq=searchtext.fts5_match(query, column="title"))
+    else:
+        sql = ("SELECT d.id, d.kind, d.source_id, d.case_id, d.meeting_id FROM search_fts f "
+               "JOIN search_doc d ON d.id = f.id, websearch_to_tsquery('danish', :q) q "
+               "WHERE f.doc @@ q" + where +
+               " ORDER BY f.title @@ q DESC, ts_rank(f.doc, q) DESC, d.id DESC "
+               "LIMIT :limit OFFSET :offset")
+        params.update(q=text)
+    return connection.execute(sa.text(sql), params).all()
+
+
+_HEADLINE = sa.text(
+    "SELECT d.id, ts_headline('danish', d.text, websearch_to_tsquery('danish', :q), "
+    ":options) FROM search_doc d WHERE d.id IN :ids").bindparams(
+        sa.bindparam("ids", expanding=True))
+_HEADLINE_OPTIONS = (f'StartSel="{searchtext.MARK_START}", StopSel="{searchtext.MARK_STOP}", '
+                     "MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \"")
+
+
+def _hits(session: Session, reader: "_Reader", text: str, query: searchtext.Query,
+          rows: list) -> list[Hit]:
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    docs = {doc.id: doc for doc in session.exec(select(SearchDoc).where(SearchDoc.id.in_(ids)))}
+    stems = query.stems
+    if session.connection().dialect.name == "sqlite":
+        snippets = {i: searchtext.snippet(doc.text, stems) for i, doc in docs.items()}
+    else:
+        found = session.connection().execute(_HEADLINE, {"q": text, "ids": ids,
+                                                         "options": _HEADLINE_OPTIONS})
+        snippets = {i: searchtext.headline_html(headline) for i, headline in found}
+    hits = []
+    for row in rows:
+        doc = docs.get(row.id)
+        if doc is None:  # indexed again meanwhile
+            continue
+        case = reader.case(doc.case_id) if doc.case_id else None
+        item = session.get(AgendaItem, doc.source_id) if doc.kind == "item" else None
+        hits.append(Hit(kind=doc.kind, kind_label=KINDS.get(doc.kind, doc.kind),
+                        title=searchtext.highlight(doc.title, stems),
+                        snippet=snippets.get(doc.id, Markup("")), on=doc.on,
+                        bodies=doc.bodies.split(), state=doc.state,
+                        case_number=case.number if case else None,
+                        meeting_id=reader.public_meeting(doc, item),
+                        item_number=item.number if item else None, source_id=doc.source_id))
+    return hits
+
+
+class _Reader:
+    """The closed-item rule (meetings.visibility) and, for the public, the published agendas,
+    asked once per case or item of a search."""
+
+    def __init__(self, org: Organisation, session: Session, viewer: access.Viewer):
+        self.org, self.session, self.viewer = org, session, viewer
+        self.public = viewer.role is None
+        self._cases: dict[int, Case | None] = {}
+        self._may: dict[int, bool] = {}
+        self._published: dict[int, int | None] = {}
+
+    def case(self, case_id: int) -> Case | None:
+        if case_id not in self._cases:
+            self._cases[case_id] = self.session.get(Case, case_id)
+        return self._cases[case_id]
+
+    def may_read(self, row) -> bool:
+        session = self.session
+        if row.kind == "item":
+            item = session.get(AgendaItem, row.source_id)
+            meeting = item and session.get(Meeting, item.meeting_id)
+            if meeting is None or (self.public and not _published(session, item, meeting)):
+                return False
+            return visibility.may_read_item(self.org, session, item, meeting.body_code,
+                                            self.viewer)
+        case = self.case(row.case_id) if row.case_id else None
+        if case is None or not self._may_read_case(case):
+            return False
+        if row.kind == "bilag":
+            attachment = session.get(Attachment, row.source_id)
+            return attachment is not None and (attachment_public(attachment) or
+                                               access.may_read_closed(self.viewer, set(
+                                                   visibility.case_bodies(self.org, session,
+                                                                          case))))
+        if row.kind == "decision":
+            return session.get(Treatment, row.source_id) is not None
+        return True
+
+    def _may_read_case(self, case: Case) -> bool:
+        if case.id not in self._may:
+            self._may[case.id] = (
+                visibility.may_read(self.org, self.session, case, self.viewer)
+                and (not self.public or self._published_meeting(case.id) is not None))
+        return self._may[case.id]
+
+    def _published_meeting(self, case_id: int) -> int | None:
+        """The latest meeting whose published agenda shows the case, if any."""
+        if case_id not in self._published:
+            found = self.session.exec(
+                select(AgendaItem, Meeting).join(Meeting, Meeting.id == AgendaItem.meeting_id)
+                .where(AgendaItem.case_id == case_id,
+                       Meeting.agenda_status == AGENDA_PUBLISHED)
+                .order_by(Meeting.starts_at.desc())).all()
+            self._published[case_id] = next(
+                (meeting.id for item, meeting in found
+                 if _published(self.session, item, meeting)), None)
+        return self._published[case_id]
+
+    def public_meeting(self, doc: SearchDoc, item: AgendaItem | None) -> int | None:
+        """The meeting a hit links to: the item's own; for the public, a case's text on the
+        latest published agenda that shows it."""
+        if item is not None:
+            return item.meeting_id
+        if self.public and doc.case_id:
+            return self._published_meeting(doc.case_id)
+        return None
+
+
+def _published(session: Session, item: AgendaItem, meeting: Meeting) -> bool:
+    """Does the public see this item? As web.public.published_items decides: on a published
+    agenda, once published itself (an item placed since waits for its tillægsdagsorden; a
+    meeting published before publications were kept shows all)."""
+    if meeting.agenda_status != AGENDA_PUBLISHED:
+        return False
+    if item.published_in is not None:
+        return True
+    kept = select(AgendaPublication.id).where(AgendaPublication.meeting_id == meeting.id)
+    return session.exec(kept.limit(1)).first() is None
