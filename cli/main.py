@@ -19,6 +19,7 @@ from cli.cases import bodies, case
 from cli.demo import demo_command
 from cli.mail import mail, reminders, run
 from cli.meetings import import_referat_command, meeting, plan
+from cli.search import search
 from cli.users import user
 
 
@@ -40,7 +41,7 @@ def init_db():
 
 
 for _command in (case, bodies, meeting, plan, import_referat_command, run, reminders, mail, user,
-                 demo_command):
+                 demo_command, search):
     cli.add_command(_command)
 
 

@@ -32,6 +32,8 @@ from cases.organisation import Organisation
 from meetings import searchtext, visibility
 from meetings.models import AGENDA_PUBLISHED, AgendaItem, AgendaPublication, Meeting, SearchDoc
 from workflow import access, decisions
+from workflow.errors import InvalidInput
+from workflow.machine import STATE_LABELS
 
 KINDS = {"case": "Sag", "item": "Dagsordenspunkt", "decision": "Beslutning", "bilag": "Bilag"}
 
@@ -188,6 +190,25 @@ class Filters:
     state: str | None = None  # a case state (workflow.machine)
 
 
+def filters(org: Organisation, *, body: str | None = None, year: str | int | None = None,
+            state: str | None = None) -> Filters:
+    """The filters as people give them (page, API, command line), checked: a clear Danish
+    error for an unknown body, a year that is no year, or an unknown state."""
+    if body:
+        org.body(body)
+    if year not in (None, ""):
+        try:
+            year = int(year)
+        except ValueError:
+            raise InvalidInput(f"Ugyldigt år: {year!r}. Skriv året med fire cifre, "
+                               "fx 2022.") from None
+        if not 1900 <= year <= 2200:
+            raise InvalidInput(f"Ugyldigt år: {year}. Skriv året med fire cifre, fx 2022.")
+    if state and state not in STATE_LABELS:
+        raise InvalidInput(f"Ukendt tilstand: {state!r}. Kendte: {', '.join(STATE_LABELS)}.")
+    return Filters(body=body or None, year=year or None, state=state or None)
+
+
 @dataclass
 class Hit:
     kind: str
@@ -201,6 +222,13 @@ class Hit:
     meeting_id: int | None = None
     item_number: int | None = None
     source_id: int = 0
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "kind_label": self.kind_label,
+                "title": searchtext.plain(self.title), "title_html": str(self.title),
+                "snippet_html": str(self.snippet), "date": self.on.isoformat() if self.on else None,
+                "bodies": self.bodies, "state": self.state, "case": self.case_number,
+                "meeting_id": self.meeting_id, "item_number": self.item_number}
 
 
 @dataclass

@@ -135,3 +135,8 @@ def headline_html(headline: str) -> Markup:
     """ts_headline's output (with MARK_START/MARK_STOP) as safe HTML."""
     escaped = html.escape(headline.replace("\x00", ""))
     return Markup(escaped.replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>"))
+
+
+def plain(marked: Markup, start: str = "", stop: str = "") -> str:
+    """A highlighted text as plain text again, the marks written as `start`/`stop`."""
+    return html.unescape(str(marked).replace("<mark>", start).replace("</mark>", stop))

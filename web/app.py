@@ -24,7 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from cases.db import DatabaseBusy, engine_for
 from cases.schemas import describe
 from cases.settings import PROJECT_DIR, load_settings, secret_key
-from web import api, docs, feeds, meeting_pages, pages, public, user_pages
+from web import api, docs, feeds, meeting_pages, pages, public, search, user_pages
 from web.auth import Forbidden, NotAuthenticated, request_connection
 from web.rendering import flash, page, redirect, safe_path
 from workflow.errors import Conflict, NotFound, TransitionRefused, UserError
@@ -79,6 +79,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
                        same_site="lax", https_only=settings.secure_cookies)
     _add_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(search.router)
     app.include_router(docs.router)
     app.include_router(feeds.router)
     app.include_router(public.router)
