@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 
 from cases import queries
 from cases.dates import to_local
-from cases.models import Attachment, Case, Treatment
+from cases.models import Attachment, Case
 from cases.organisation import Organisation
 from meetings import searchtext, visibility
 from meetings.models import AGENDA_PUBLISHED, AgendaItem, AgendaPublication, Meeting, SearchDoc
@@ -117,7 +117,7 @@ def index_case(org: Organisation, session: Session, case_id: int) -> None:
                                       .join(Meeting, Meeting.id == AgendaItem.meeting_id)
                                       .where(AgendaItem.case_id == case_id)):
         docs.append(item_doc(session, item, meeting, case))
-    _insert(session, docs)
+    insert_docs(session, docs)
 
 
 def index_meeting(session: Session, meeting_id: int) -> None:
@@ -131,7 +131,7 @@ def index_meeting(session: Session, meeting_id: int) -> None:
                                    .join(Case, Case.id == AgendaItem.case_id, isouter=True)
                                    .where(AgendaItem.meeting_id == meeting_id)):
         docs.append(item_doc(session, item, meeting, case))
-    _insert(session, docs)
+    insert_docs(session, docs)
 
 
 def reindex_all(org: Organisation, session: Session) -> int:
@@ -141,7 +141,7 @@ def reindex_all(org: Organisation, session: Session) -> int:
         index_case(org, session, case_id)
     standing = select(AgendaItem.meeting_id).where(AgendaItem.case_id.is_(None)).distinct()
     for meeting_id in session.exec(standing).all():
-        _insert(session, [item_doc(session, item, session.get(Meeting, meeting_id))
+        insert_docs(session, [item_doc(session, item, session.get(Meeting, meeting_id))
                           for item in session.exec(select(AgendaItem).where(
                               AgendaItem.meeting_id == meeting_id,
                               AgendaItem.case_id.is_(None)))])
@@ -157,14 +157,28 @@ def _delete(session: Session, where) -> None:
 
 
 _SQLITE_FTS = sa.table("search_fts", sa.column("rowid"))
+def tags(doc: dict) -> str:
+    """The filters' values as words of their own ("organsu aar2022 tilstandclosed"), indexed
+    beside the text, so that a filter is part of the full-text match and no row has to be
+    looked up before the best are known."""
+    words = [f"organ{code.lower()}" for code in doc["bodies"].split()]
+    if doc["year"]:
+        words.append(f"aar{doc['year']}")
+    if doc["state"]:
+        words.append(f"tilstand{doc['state']}")
+    return " ".join(words)
+
+
 _PG_INSERT = sa.text(
-    "INSERT INTO search_fts (id, title, doc) VALUES (:id, to_tsvector('danish', :title), "
+    "INSERT INTO search_fts (id, title, doc, tags) VALUES (:id, to_tsvector('danish', :title), "
     "setweight(to_tsvector('danish', :title), 'A') || setweight(to_tsvector('danish', :text), "
-    "'B'))")
-_SQLITE_INSERT = sa.text("INSERT INTO search_fts (rowid, title, body) VALUES (:id, :title, :text)")
+    "'B'), to_tsvector('simple', :tags))")
+_SQLITE_INSERT = sa.text("INSERT INTO search_fts (rowid, title, body, tags) "
+                         "VALUES (:id, :title, :text, :tags)")
 
 
-def _insert(session: Session, docs: list[dict]) -> None:
+def insert_docs(session: Session, docs: list[dict]) -> None:
+    """Add documents (dicts of search_doc's columns) to the index; the bench builds with it."""
     if not docs:
         return
     connection = session.connection()
@@ -174,10 +188,12 @@ def _insert(session: Session, docs: list[dict]) -> None:
                              docs).scalars().all()
     if connection.dialect.name == "sqlite":
         rows = [{"id": i, "title": searchtext.stemmed(d["title"]),
-                 "text": searchtext.stemmed(d["text"])} for i, d in zip(ids, docs, strict=True)]
+                 "text": searchtext.stemmed(d["text"]), "tags": tags(d)}
+                for i, d in zip(ids, docs, strict=True)]
         connection.execute(_SQLITE_INSERT, rows)
     else:
-        connection.execute(_PG_INSERT, [{"id": i, "title": d["title"], "text": d["text"]}
+        connection.execute(_PG_INSERT, [{"id": i, "title": d["title"], "text": d["text"],
+                                         "tags": tags(d)}
                                         for i, d in zip(ids, docs, strict=True)])
 
 
@@ -237,7 +253,6 @@ class Results:
     more: bool = False  # there are more readable hits than were asked for
 
 
-_BATCH = 60
 _MAX_SCANNED = 3000  # a query whose first 3000 matches are all unreadable shows nothing more
 
 
@@ -248,53 +263,57 @@ def search(org: Organisation, session: Session, text: str, viewer: access.Viewer
     if not query:
         return Results()
     reader = _Reader(org, session, viewer)
-    readable, offset = [], 0
+    readable, offset, batch = [], 0, limit + 6  # most hits are readable: one batch, usually
     while len(readable) <= limit and offset < _MAX_SCANNED:
-        rows = _candidates(session, text, query, filters, _BATCH, offset)
-        readable += [row for row in rows if reader.may_read(row)]
-        if len(rows) < _BATCH:
+        rows = _candidates(session, text, query, filters, batch, offset)
+        readable += reader.readable(rows)
+        if len(rows) < batch:
             break
-        offset += _BATCH
+        offset += batch
+        batch *= 2
     shown = readable[:limit]
     return Results(hits=_hits(session, reader, text, query, shown),
                    more=len(readable) > limit)
 
 
-def _where(filters: Filters) -> tuple[str, dict]:
-    sql, params = "", {}
-    if filters.body:
-        sql += " AND d.bodies LIKE :body"
-        params["body"] = f"% {filters.body} %"
-    if filters.year:
-        sql += " AND d.year = :year"
-        params["year"] = filters.year
-    if filters.state:
-        sql += " AND d.state = :state"
-        params["state"] = filters.state
-    return sql, params
+def _filter_tags(filters: Filters) -> list[str]:
+    return tags({"bodies": filters.body or "", "year": filters.year,
+                 "state": filters.state or ""}).split()
+
+
+_ROWS = sa.select(_DOC.c.id, _DOC.c.kind, _DOC.c.source_id, _DOC.c.case_id,
+                  _DOC.c.meeting_id).where(_DOC.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 def _candidates(session: Session, text: str, query: searchtext.Query, filters: Filters,
                 limit: int, offset: int) -> list:
-    where, params = _where(filters)
-    params.update(limit=limit, offset=offset)
+    """One page of matches in order: title hits first, then by relevance. Ranked on the
+    full-text table alone (filters are its tags); only the page's rows are read after."""
     connection = session.connection()
+    wanted = _filter_tags(filters)
     if connection.dialect.name == "sqlite":
+        match = searchtext.fts5_match(query)
+        if wanted:
+            match = f"({match}) AND tags : (" + " AND ".join(f'"{t}"' for t in wanted) + ")"
         # Title weighs more, and a title hit comes first whatever the weights make of it.
-        sql = ("SELECT d.id, d.kind, d.source_id, d.case_id, d.meeting_id FROM search_fts f "
-               "JOIN search_doc d ON d.id = f.rowid WHERE search_fts MATCH :q" + where +
-               " ORDER BY d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :tq) "
-               "DESC, bm25(search_fts, 4.0, 1.0), d.id DESC LIMIT :limit OFFSET :offset")
-        params.update(q=searchtext.fts5_match(query),
-                      tq=searchtext.fts5_match(query, column="title"))
+        ids = connection.execute(sa.text(
+            "SELECT rowid FROM search_fts WHERE search_fts MATCH :q ORDER BY rowid IN "
+            "(SELECT rowid FROM search_fts WHERE search_fts MATCH :tq) DESC, "
+            "bm25(search_fts, 4.0, 1.0, 0.0), rowid DESC LIMIT :limit OFFSET :offset"),
+            {"q": match, "tq": searchtext.fts5_match(query, column="title"), "limit": limit,
+             "offset": offset}).scalars().all()
     else:
-        sql = ("SELECT d.id, d.kind, d.source_id, d.case_id, d.meeting_id FROM search_fts f "
-               "JOIN search_doc d ON d.id = f.id, websearch_to_tsquery('danish', :q) q "
-               "WHERE f.doc @@ q" + where +
-               " ORDER BY f.title @@ q DESC, ts_rank(f.doc, q) DESC, d.id DESC "
-               "LIMIT :limit OFFSET :offset")
-        params.update(q=text)
-    return connection.execute(sa.text(sql), params).all()
+        tagged = " AND f.tags @@ to_tsquery('simple', :tags)" if wanted else ""
+        ids = connection.execute(sa.text(
+            "SELECT f.id FROM search_fts f, websearch_to_tsquery('danish', :q) q "
+            "WHERE f.doc @@ q" + tagged + " ORDER BY f.title @@ q DESC, ts_rank(f.doc, q) "
+            "DESC, f.id DESC LIMIT :limit OFFSET :offset"),
+            {"q": text, "tags": " & ".join(wanted), "limit": limit, "offset": offset}
+        ).scalars().all()
+    if not ids:
+        return []
+    rows = {row.id: row for row in connection.execute(_ROWS, {"ids": ids})}
+    return [rows[i] for i in ids if i in rows]
 
 
 _HEADLINE = sa.text(
@@ -323,8 +342,8 @@ def _hits(session: Session, reader: "_Reader", text: str, query: searchtext.Quer
         doc = docs.get(row.id)
         if doc is None:  # indexed again meanwhile
             continue
-        case = reader.case(doc.case_id) if doc.case_id else None
-        item = session.get(AgendaItem, doc.source_id) if doc.kind == "item" else None
+        case = reader.cases.get(doc.case_id) if doc.case_id else None
+        item = reader.items.get(doc.source_id) if doc.kind == "item" else None
         hits.append(Hit(kind=doc.kind, kind_label=KINDS.get(doc.kind, doc.kind),
                         title=searchtext.highlight(doc.title, stems),
                         snippet=snippets.get(doc.id, Markup("")), on=doc.on,
@@ -336,62 +355,69 @@ def _hits(session: Session, reader: "_Reader", text: str, query: searchtext.Quer
 
 
 class _Reader:
-    """The closed-item rule (meetings.visibility) and, for the public, the published agendas,
-    asked once per case or item of a search."""
+    """Who may read which hits: the closed-item rule (meetings.visibility) and, for the
+    public, the published agendas; asked for a batch of hits at once (a few queries per
+    batch, not per hit), its rows kept for showing the hits."""
 
     def __init__(self, org: Organisation, session: Session, viewer: access.Viewer):
         self.org, self.session, self.viewer = org, session, viewer
         self.public = viewer.role is None
-        self._cases: dict[int, Case | None] = {}
-        self._may: dict[int, bool] = {}
-        self._published: dict[int, int | None] = {}
+        self.cases: dict[int, Case] = {}
+        self.items: dict[int, AgendaItem] = {}
+        self.meetings: dict[int, Meeting] = {}
+        self._readable_cases: set[int] = set()
+        self._published: dict[int, int] = {}  # case id: the latest published meeting showing it
 
-    def case(self, case_id: int) -> Case | None:
-        if case_id not in self._cases:
-            self._cases[case_id] = self.session.get(Case, case_id)
-        return self._cases[case_id]
-
-    def may_read(self, row) -> bool:
+    def readable(self, rows) -> list:
         session = self.session
+        item_ids = [row.source_id for row in rows if row.kind == "item"]
+        for item, meeting in session.exec(select(AgendaItem, Meeting).join(
+                Meeting, Meeting.id == AgendaItem.meeting_id).where(AgendaItem.id.in_(item_ids))):
+            self.items[item.id], self.meetings[meeting.id] = item, meeting
+        new = {row.case_id for row in rows if row.case_id} - set(self.cases)
+        found = list(session.exec(select(Case).where(Case.id.in_(new)))) if new else []
+        self.cases.update((case.id, case) for case in found)
+        self._readable_cases |= visibility.readable_cases(self.org, session, found, self.viewer)
+        if self.public and new:
+            self._published.update(self._published_meetings(new))
+        bilag = {a.id: a for a in session.exec(select(Attachment).where(Attachment.id.in_(
+            [row.source_id for row in rows if row.kind == "bilag"])))}
+        return [row for row in rows if self._may_read(row, bilag)]
+
+    def _may_read(self, row, bilag: dict[int, Attachment]) -> bool:
         if row.kind == "item":
-            item = session.get(AgendaItem, row.source_id)
-            meeting = item and session.get(Meeting, item.meeting_id)
-            if meeting is None or (self.public and not _published(session, item, meeting)):
+            item = self.items.get(row.source_id)
+            if item is None:
                 return False
-            return visibility.may_read_item(self.org, session, item, meeting.body_code,
-                                            self.viewer)
-        case = self.case(row.case_id) if row.case_id else None
-        if case is None or not self._may_read_case(case):
+            meeting = self.meetings[item.meeting_id]
+            if self.public and not _published(self.session, item, meeting):
+                return False
+            if item.case_id is None:  # a standing item: closed only in its own body
+                return visibility.may_read_item(self.org, self.session, item,
+                                                meeting.body_code, self.viewer)
+        if row.case_id is None or row.case_id not in self._readable_cases:
+            return False
+        if self.public and row.case_id not in self._published:
             return False
         if row.kind == "bilag":
-            attachment = session.get(Attachment, row.source_id)
-            return attachment is not None and (attachment_public(attachment) or
-                                               access.may_read_closed(self.viewer, set(
-                                                   visibility.case_bodies(self.org, session,
-                                                                          case))))
-        if row.kind == "decision":
-            return session.get(Treatment, row.source_id) is not None
+            attachment = bilag.get(row.source_id)
+            return attachment is not None and (
+                attachment_public(attachment) or access.may_read_closed(
+                    self.viewer, visibility.case_bodies(self.org, self.session,
+                                                        self.cases[row.case_id])))
         return True
 
-    def _may_read_case(self, case: Case) -> bool:
-        if case.id not in self._may:
-            self._may[case.id] = (
-                visibility.may_read(self.org, self.session, case, self.viewer)
-                and (not self.public or self._published_meeting(case.id) is not None))
-        return self._may[case.id]
-
-    def _published_meeting(self, case_id: int) -> int | None:
-        """The latest meeting whose published agenda shows the case, if any."""
-        if case_id not in self._published:
-            found = self.session.exec(
+    def _published_meetings(self, case_ids: set[int]) -> dict[int, int]:
+        """For each case on a published agenda, the latest such meeting."""
+        found = {}
+        for item, meeting in self.session.exec(
                 select(AgendaItem, Meeting).join(Meeting, Meeting.id == AgendaItem.meeting_id)
-                .where(AgendaItem.case_id == case_id,
+                .where(AgendaItem.case_id.in_(case_ids),
                        Meeting.agenda_status == AGENDA_PUBLISHED)
-                .order_by(Meeting.starts_at.desc())).all()
-            self._published[case_id] = next(
-                (meeting.id for item, meeting in found
-                 if _published(self.session, item, meeting)), None)
-        return self._published[case_id]
+                .order_by(Meeting.starts_at.desc())):
+            if item.case_id not in found and _published(self.session, item, meeting):
+                found[item.case_id] = meeting.id
+        return found
 
     def public_meeting(self, doc: SearchDoc, item: AgendaItem | None) -> int | None:
         """The meeting a hit links to: the item's own; for the public, a case's text on the
@@ -399,7 +425,7 @@ class _Reader:
         if item is not None:
             return item.meeting_id
         if self.public and doc.case_id:
-            return self._published_meeting(doc.case_id)
+            return self._published.get(doc.case_id)
         return None
 
 

@@ -36,14 +36,14 @@ def upgrade() -> None:
         batch.create_index("ix_search_doc_case_id", ["case_id"], unique=False)
         batch.create_index("ix_search_doc_meeting_id", ["meeting_id"], unique=False)
     if op.get_bind().dialect.name == "sqlite":
-        # The stems of title and text (meetings.searchtext.stemmed); rowid = search_doc.id.
-        # Diacritics kept: "år" is not "ar".
+        # The stems of title and text (meetings.searchtext.stemmed) and the filters' tags
+        # (meetings.search.tags); rowid = search_doc.id. Diacritics kept: "år" is not "ar".
         op.execute("CREATE VIRTUAL TABLE search_fts USING fts5("
-                   "title, body, tokenize = 'unicode61 remove_diacritics 0')")
+                   "title, body, tags, tokenize = 'unicode61 remove_diacritics 0')")
     else:
         op.execute("CREATE TABLE search_fts ("
                    "id integer PRIMARY KEY REFERENCES search_doc (id) ON DELETE CASCADE, "
-                   "title tsvector NOT NULL, doc tsvector NOT NULL)")
+                   "title tsvector NOT NULL, doc tsvector NOT NULL, tags tsvector NOT NULL)")
         op.execute("CREATE INDEX search_fts_doc ON search_fts USING gin (doc)")
 
 
