@@ -367,6 +367,8 @@ class _Reader:
         self.meetings: dict[int, Meeting] = {}
         self._readable_cases: set[int] = set()
         self._published: dict[int, int] = {}  # case id: the latest published meeting showing it
+        self._kept: set[int] = set()  # meetings whose publications are kept
+        self._asked: set[int] = set()
 
     def readable(self, rows) -> list:
         session = self.session
@@ -374,6 +376,8 @@ class _Reader:
         for item, meeting in session.exec(select(AgendaItem, Meeting).join(
                 Meeting, Meeting.id == AgendaItem.meeting_id).where(AgendaItem.id.in_(item_ids))):
             self.items[item.id], self.meetings[meeting.id] = item, meeting
+        if self.public:
+            self._keep({self.items[i].meeting_id for i in item_ids if i in self.items})
         new = {row.case_id for row in rows if row.case_id} - set(self.cases)
         found = list(session.exec(select(Case).where(Case.id.in_(new)))) if new else []
         self.cases.update((case.id, case) for case in found)
@@ -390,7 +394,7 @@ class _Reader:
             if item is None:
                 return False
             meeting = self.meetings[item.meeting_id]
-            if self.public and not _published(self.session, item, meeting):
+            if self.public and not _published(item, meeting, self._kept):
                 return False
             if item.case_id is None:  # a standing item: closed only in its own body
                 return visibility.may_read_item(self.org, self.session, item,
@@ -409,15 +413,26 @@ class _Reader:
 
     def _published_meetings(self, case_ids: set[int]) -> dict[int, int]:
         """For each case on a published agenda, the latest such meeting."""
-        found = {}
+        found, pairs = {}, []
         for item, meeting in self.session.exec(
                 select(AgendaItem, Meeting).join(Meeting, Meeting.id == AgendaItem.meeting_id)
                 .where(AgendaItem.case_id.in_(case_ids),
                        Meeting.agenda_status == AGENDA_PUBLISHED)
                 .order_by(Meeting.starts_at.desc())):
-            if item.case_id not in found and _published(self.session, item, meeting):
+            pairs.append((item, meeting))
+        self._keep({meeting.id for _, meeting in pairs})
+        for item, meeting in pairs:
+            if item.case_id not in found and _published(item, meeting, self._kept):
                 found[item.case_id] = meeting.id
         return found
+
+    def _keep(self, meeting_ids: set[int]) -> None:
+        """Note which of these meetings have their publications kept (_published)."""
+        new = meeting_ids - self._asked
+        if new:
+            self._kept |= set(self.session.exec(select(AgendaPublication.meeting_id).where(
+                AgendaPublication.meeting_id.in_(new)).distinct()))
+            self._asked |= new
 
     def public_meeting(self, doc: SearchDoc, item: AgendaItem | None) -> int | None:
         """The meeting a hit links to: the item's own; for the public, a case's text on the
@@ -429,13 +444,10 @@ class _Reader:
         return None
 
 
-def _published(session: Session, item: AgendaItem, meeting: Meeting) -> bool:
+def _published(item: AgendaItem, meeting: Meeting, kept: set[int]) -> bool:
     """Does the public see this item? As web.public.published_items decides: on a published
-    agenda, once published itself (an item placed since waits for its tillægsdagsorden; a
-    meeting published before publications were kept shows all)."""
+    agenda, once published itself (an item placed since waits for its tillægsdagsorden); a
+    meeting published before publications were kept (not in `kept`) shows all."""
     if meeting.agenda_status != AGENDA_PUBLISHED:
         return False
-    if item.published_in is not None:
-        return True
-    kept = select(AgendaPublication.id).where(AgendaPublication.meeting_id == meeting.id)
-    return session.exec(kept.limit(1)).first() is None
+    return item.published_in is not None or meeting.id not in kept

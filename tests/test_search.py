@@ -211,3 +211,22 @@ def test_bilag_rows_stay_searchable_by_title(engine):
     with read_session(engine) as session:
         assert session.exec(select(Attachment)).one().title.startswith("Udtalelse")
     assert [h.kind for h in find(engine, "ældrerådets")] == ["bilag"]
+
+
+def test_the_public_finds_an_item_placed_after_publishing_once_its_supplement_is(db):
+    with write_session(db) as session:
+        add_case(session, "P-1", "Først på dagsordenen")
+        add_case(session, "P-2", "Sent om vejbump")
+        actions.submit(session, "P-1", actor="sekr")
+        actions.submit(session, "P-2", actor="sekr")
+        meeting = create_meeting(session, body="SU", day=date(2031, 5, 6))
+        place_case(session, meeting.id, "P-1")
+        publish_agenda(session, meeting.id, actor="sekr")
+        place_case(session, meeting.id, "P-2")  # waits for its tillægsdagsorden
+    sweep(db)
+    assert find(db, "vejbump", access.PUBLIC) == []
+    assert {h.case_number for h in find(db, "vejbump")} == {"P-2"}
+    with write_session(db) as session:
+        publish_agenda(session, meeting.id, actor="sekr")
+    sweep(db)
+    assert {h.kind for h in find(db, "vejbump", access.PUBLIC)} == {"case", "item"}
