@@ -9,7 +9,7 @@ import importlib.util
 import sys
 import time
 
-AREAS = ("transitions", "meetings", "reminders", "web", "writers")
+AREAS = ("transitions", "meetings", "reminders", "web", "writers", "search")
 
 
 def main() -> None:

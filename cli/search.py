@@ -65,7 +65,7 @@ def find(words, organ, aar, state, offentlig, limit, as_json):
             f"punkt {hit.item_number}" if hit.item_number else "") if part)
         click.echo(f"{plain(hit.title, '«', '»')}\n  {where}")
         if str(hit.snippet):
-            click.echo(f"  {plain(hit.snippet, '«', '»')}")
+            click.echo("  " + " ".join(plain(hit.snippet, '«', '»').split()))
     if results.more:
         click.echo("Der er flere resultater: gør søgningen mere præcis, eller brug --antal.")
 

@@ -42,10 +42,14 @@ _DOC = SearchDoc.__table__
 
 # -- indexing ----------------------------------------------------------------------------------
 
+# A tsvector holds at most 1 MB; the start of a very long Bilag text is what is searched.
+MAX_TEXT = 300_000
+
+
 def _clean(text: str) -> str:
     # The ts_headline marks (searchtext.MARK_START/STOP) must not occur in the text itself;
     # NUL cannot be stored in PostgreSQL text (an extracted Bilag text may hold either).
-    return text.translate({0: " ", 2: " ", 3: " "})
+    return text[:MAX_TEXT].translate({0: " ", 2: " ", 3: " "})
 
 
 def _join(*parts: str) -> str:

@@ -230,3 +230,16 @@ def test_the_public_finds_an_item_placed_after_publishing_once_its_supplement_is
         publish_agenda(session, meeting.id, actor="sekr")
     sweep(db)
     assert {h.kind for h in find(db, "vejbump", access.PUBLIC)} == {"case", "item"}
+
+
+def test_a_very_long_text_is_indexed_from_its_start(db):
+    """An extracted Bilag text can be longer than a tsvector holds (1 MB): its start is
+    indexed, and NUL and the headline's marks are left out."""
+    text = "Start\x00\x02 " + " ".join(f"ord{i}" for i in range(200_000))
+    with write_session(db) as session:
+        search.insert_docs(session, [{"kind": "bilag", "source_id": 1, "case_id": None,
+                                      "meeting_id": None, "bodies": " SU ", "year": 2022,
+                                      "on": None, "state": "", "title": "Langt bilag",
+                                      "text": text}])
+        stored = session.exec(select(search.SearchDoc.text)).one()
+    assert len(stored) == search.MAX_TEXT and stored.startswith("Start   ord0")
