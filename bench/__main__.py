@@ -9,7 +9,7 @@ import importlib.util
 import sys
 import time
 
-AREAS = ("transitions", "meetings", "reminders", "web", "writers", "pdf")
+AREAS = ("transitions", "meetings", "reminders", "web", "writers", "pdf", "search")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from cli.demo import demo_command
 from cli.mail import mail, reminders, run
 from cli.meetings import import_referat_command, meeting, plan
 from cli.ops import backup, check, restore
+from cli.search import search
 from cli.serve import serve
 from cli.users import user
 
@@ -42,7 +43,7 @@ def init_db():
 
 
 for _command in (case, bodies, meeting, plan, import_referat_command, run, reminders, mail, user,
-                 demo_command, check, serve, backup, restore):
+                 demo_command, check, serve, backup, restore, search):
     cli.add_command(_command)
 
 

@@ -146,3 +146,37 @@ class PublishedPdf(SQLModel, table=True):
     size: int
     content: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))
     created_at: datetime = instant_field()
+
+
+# -- search (meetings.search) ------------------------------------------------------------------
+
+# The full-text index itself is made by the migration alone, as no model can declare it: on
+# SQLite the FTS5 table `search_fts` (and the shadow tables SQLite keeps for it, search_fts_*),
+# on PostgreSQL the table `search_fts` of tsvectors with its GIN index. Schema comparisons
+# (the migration tests, `alembic check`) skip these names.
+SEARCH_INDEX = "search_fts"
+
+
+def made_by_migration_only(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Alembic's include_name: False for the search index's own tables."""
+    return not (type_ == "table" and name is not None and name.startswith(SEARCH_INDEX))
+
+
+class SearchDoc(SQLModel, table=True):
+    """One searchable text: a case, an agenda item, a decision (treatment) or a Bilag, with
+    what the filters and the closed-item rule need. Who may read it is not stored: it is
+    decided when a hit is served (meetings.visibility), as a case can become closed later."""
+
+    __tablename__ = "search_doc"
+    __table_args__ = (sa.UniqueConstraint("kind", "source_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # a key of meetings.search.KINDS
+    source_id: int  # the row of that kind (case, agenda_item, treatment, attachment)
+    case_id: int | None = Field(default=None, index=True)
+    meeting_id: int | None = Field(default=None, index=True)
+    bodies: str = Field(default="", max_length=400)  # " SU BU ": the bodies it belongs to
+    year: int | None = None
+    on: date | None = None  # the meeting day (or the day the case was registered)
+    state: str = Field(default="", max_length=20)  # the case's state
+    title: str = Field(max_length=300)
+    text: str = Field(default="", sa_type=sa.Text)

@@ -25,9 +25,23 @@ def case_is_closed(session: Session, case: Case) -> bool:
     everywhere (case page, API, feeds, follow emails), not only on that agenda."""
     if case.confidential:
         return True
-    closed_item = select(AgendaItem.id).where(AgendaItem.case_id == case.id,
-                                              AgendaItem.closed.is_(True)).limit(1)
-    return session.exec(closed_item).first() is not None
+    return bool(_closed_on_an_agenda(session, [case.id]))
+
+
+def _closed_on_an_agenda(session: Session, case_ids: list[int]) -> set[int]:
+    closed_items = select(AgendaItem.case_id).where(AgendaItem.case_id.in_(case_ids),
+                                                    AgendaItem.closed.is_(True)).distinct()
+    return set(session.exec(closed_items))
+
+
+def readable_cases(org: Organisation, session: Session, cases: list[Case],
+                   viewer: access.Viewer) -> set[int]:
+    """The ids of the cases whose text the viewer may read: `may_read` for many cases at
+    once (a search's hits), with one query for which of them are closed."""
+    closed = _closed_on_an_agenda(session, [case.id for case in cases])
+    return {case.id for case in cases
+            if not (case.confidential or case.id in closed)
+            or access.may_read_closed(viewer, case_bodies(org, session, case))}
 
 
 def item_is_closed(session: Session, item: AgendaItem, case: Case | None = None) -> bool:

@@ -44,6 +44,9 @@ def run_migrations(connection: sa.Connection) -> None:
     # MetaData object" (the migration tests run `check`), it never compares against nothing.
     if "revision_context" in migration_context.opts:
         migration_context.opts["target_metadata"] = models_metadata()
+        from meetings.models import made_by_migration_only  # the search index: no model
+
+        migration_context.opts["include_name"] = made_by_migration_only
     with context.begin_transaction():
         context.run_migrations()
 

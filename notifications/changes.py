@@ -14,6 +14,9 @@ each, the meeting's own reminders (agenda, minutes) and those of every case in i
 queue are refreshed, and the body's followers are told of each agenda not yet told
 (`agenda_publication.followers_notified_at`).
 
+The search index follows the same markers: a changed case is indexed again, a marked
+meeting has its items indexed again (meetings.search), in the same transaction.
+
 The beat's sweep runs this before it claims due rows (notifications.delivery.sweep), so a
 reminder that an action made obsolete is cancelled before it can be claimed. Each case is
 taken by a compare-and-set on `notified_seq`, so two sweeps never derive one case at once;
@@ -32,6 +35,7 @@ from cases.models import UNNOTIFIED, Case, CaseEvent, utcnow
 from cases.services import information_bodies
 from cases.settings import current_organisation
 from meetings import queries as meeting_queries
+from meetings import search
 from meetings.models import AgendaPublication, Meeting
 from meetings.visibility import case_is_closed
 from notifications import outbox
@@ -92,6 +96,7 @@ def notify_case(session: Session, case_id: int, *, seen: int, upto: int, now: da
         if event.trigger == "send_for_information":
             tell_informed_bodies(session, case, event, now, rules or current_rules())
     refresh_case_reminders(session, case, now, rules)
+    search.index_case(current_organisation(), session, case_id)  # with the marker: never lost
     return True
 
 
@@ -137,6 +142,7 @@ def notify_meeting(session: Session, meeting_id: int, *, seen: int, upto: int, n
     if taken != 1:
         return None
     meeting = session.get(Meeting, meeting_id)
+    search.index_meeting(session, meeting_id)
     untold = session.exec(select(AgendaPublication).where(
         AgendaPublication.meeting_id == meeting_id,
         AgendaPublication.followers_notified_at.is_(None)).order_by(AgendaPublication.seq))
@@ -189,3 +195,4 @@ def skip_news(session: Session, case: Case, now: datetime) -> None:
     session.connection().execute(_CASE.update().where(_CASE.c.id == case.id)
                                  .values(notified_seq=_CASE.c.last_seq))
     refresh_case_reminders(session, case, now)
+    search.index_case(current_organisation(), session, case.id)

@@ -11,7 +11,8 @@ information (D). Two cases that stay open (O, P) prove that each output would sh
 Then everything anonymous or token-only is collected, as served: every GET route of the web
 app (the real app under uvicorn in its own process), anonymously and with the API token of a
 member without rights, with every case, meeting, body, user, calendar secret and
-unsubscribe token filled in; the public agenda documents from the command line, earlier
+unsubscribe token filled in, and the public search and the API's search for every case's
+marker; the public agenda documents and the public search from the command line, earlier
 publications included; and every mail the outbox delivers to a real SMTP server for people
 who may not read the closed cases. The only markers allowed in them are the fields the public
 sees of a closed item: its number, title and decision (DOMAIN: "number and title and its
@@ -378,12 +379,33 @@ def fetch_all(base_url: str, routes: list[str], world: World,
                     elif response.headers.get("content-type", "").startswith("text/calendar"):
                         text = text.replace("\r\n ", "").replace("\r\n\t", "")  # unfolded
                     served[f"{who} GET {label}"] = text
+        served.update(search_all(client, world))
     return served
 
 
 def pdf_text(content: bytes) -> str:
     """The text of a PDF, as pypdf reads it back (a marker is one word: never broken)."""
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def search_all(client: httpx.Client, world: World) -> dict[str, str]:
+    """The public search page and the API's search, for each case's marker (all its texts),
+    without the highlights (they would split a marker)."""
+    found = {}
+    for letter in [*SCENARIOS, *CONTROLS]:
+        for who, path, headers in (
+                ("anonym", "/offentlig/soeg", {}),
+                ("token", "/api/search", {"Authorization": f"Bearer {world.api_token}"})):
+            response = client.get(path, params={"q": f"mk{letter}", "antal": 100},
+                                  headers=headers)
+            assert response.status_code == 200, (path, response.text)
+            found[f"{who} GET {path}?q=mk{letter}"] = unmarked(response.text)
+    return found
+
+
+def unmarked(text: str) -> str:
+    """A search result without its highlights: a marker is whole again, so it is seen."""
+    return text.replace("<mark>", "").replace("</mark>", "")
 
 
 def render_documents(engine, world: World, folder) -> dict[str, str]:
@@ -407,6 +429,11 @@ def render_documents(engine, world: World, folder) -> dict[str, str]:
             result = runner.invoke(cli, args)
             assert result.exit_code == 0, result.output
             found[" ".join(args[:-2])] = pdf_text(out.read_bytes())
+    for letter in [*SCENARIOS, *CONTROLS]:
+        args = ["search", f"mk{letter}", "--offentlig", "--antal", "100", "--json"]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        found[" ".join(args)] = unmarked(result.output)
     return found
 
 
@@ -497,6 +524,7 @@ def test_the_public_pages_and_feeds_show_no_closed_text(served):
     assert_no_leaks(anonymous)
     # The open cases show their text there: the search looks where text would be.
     assert ("case", "summary") in shown_anywhere(anonymous, "O", where="/offentlig/moeder/")
+    assert ("case", "summary") in shown_anywhere(anonymous, "O", where="/offentlig/soeg?")
     assert ("deadline", "description") in shown_anywhere(anonymous, "O", where="/feeds/sag/")
     assert ("attachment", "text") in shown_anywhere(anonymous, "O", where="GET /bilag/")
 
@@ -515,12 +543,14 @@ def test_the_api_shows_no_closed_text_to_a_member_without_rights(served):
     assert_no_leaks(api)
     assert ("case", "summary") in shown_anywhere(api, "O", where="/api/cases/")
     assert ("attachment", "text") in shown_anywhere(api, "O", where="/api/attachments/")
+    assert ("case", "summary") in shown_anywhere(api, "O", where="/api/search?")
 
 
 @slow
 def test_the_public_documents_show_no_closed_text_even_as_published_earlier(served):
     assert_no_leaks(served.documents)
     assert ("case", "summary") in shown_anywhere(served.documents, "O", where="--publication")
+    assert ("case", "summary") in shown_anywhere(served.documents, "O", where="--offentlig")
     # The closed cases are there, as number, title and decision.
     for letter in SCENARIOS:
         assert ("case", "title") in shown_anywhere(served.documents, letter)

@@ -25,7 +25,19 @@ from cases.db import DatabaseBusy, engine_for
 from cases.logs import request_id, setup_logging
 from cases.schemas import describe
 from cases.settings import PROJECT_DIR, get_settings, load_settings, secret_key
-from web import api, bilag, docs, feeds, meeting_pages, oidc, ops, pages, public, user_pages
+from web import (
+    api,
+    bilag,
+    docs,
+    feeds,
+    meeting_pages,
+    oidc,
+    ops,
+    pages,
+    public,
+    search,
+    user_pages,
+)
 from web.auth import Forbidden, NotAuthenticated, request_connection
 from web.rendering import flash, page, redirect, safe_path
 from workflow.errors import Conflict, NotFound, TransitionRefused, UserError
@@ -86,6 +98,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.add_middleware(ops.RequestContext)  # outermost: times and names the whole answer
     _add_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(search.router)
     app.include_router(docs.router)
     app.include_router(feeds.router)
     app.include_router(public.router)
