@@ -25,11 +25,12 @@ import sqlalchemy as sa
 from markupsafe import Markup
 from sqlmodel import Session, select
 
-from cases import queries
+from cases import files, queries
 from cases.dates import to_local
 from cases.models import Attachment, Case
 from cases.organisation import Organisation
 from meetings import searchtext, visibility
+from meetings.bilag import may_read_attachment
 from meetings.models import AGENDA_PUBLISHED, AgendaItem, AgendaPublication, Meeting, SearchDoc
 from workflow import access, decisions
 from workflow.errors import InvalidInput
@@ -60,18 +61,6 @@ def _bodies(codes) -> str:
     return " " + " ".join(sorted({code for code in codes if code})) + " "
 
 
-def attachment_text(attachment: Attachment) -> str:
-    """The Bilag's own text, for search. HOOK: the text extracted from its file, once the
-    attachment row carries it (a `text` column); until then only its title is indexed."""
-    return getattr(attachment, "text", "") or ""
-
-
-def attachment_public(attachment: Attachment) -> bool:
-    """HOOK: a Bilag marked not public (a `public` column on the row, once it has one) is
-    read only by who may read the case's closed text."""
-    return bool(getattr(attachment, "public", True))
-
-
 def case_docs(org: Organisation, session: Session, case: Case) -> list[dict]:
     """The case's own texts: the case, each decision on it (treatment) and each Bilag."""
     registered = to_local(case.created_at).date()
@@ -93,7 +82,7 @@ def case_docs(org: Organisation, session: Session, case: Case) -> list[dict]:
     for attachment in queries.attachments(session, case.id):
         docs.append({**common, "kind": "bilag", "source_id": attachment.id, "bodies": route,
                      "year": registered.year, "on": registered, "title": attachment.title,
-                     "text": attachment_text(attachment)})
+                     "text": files.extracted_text(attachment)})
     return docs
 
 
@@ -409,10 +398,8 @@ class _Reader:
             return False
         if row.kind == "bilag":
             attachment = bilag.get(row.source_id)
-            return attachment is not None and (
-                attachment_public(attachment) or access.may_read_closed(
-                    self.viewer, visibility.case_bodies(self.org, self.session,
-                                                        self.cases[row.case_id])))
+            return attachment is not None and may_read_attachment(
+                self.org, self.session, self.cases[row.case_id], attachment, self.viewer)
         return True
 
     def _published_meetings(self, case_ids: set[int]) -> dict[int, int]:

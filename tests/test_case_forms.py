@@ -152,8 +152,8 @@ def test_a_member_lands_on_the_next_meetings_of_their_own_bodies(web_app, web_en
         meetings.create_meeting(session, body="SU", day=days(9))
         meetings.create_meeting(session, body="KMU", day=days(10))
     client = as_role(web_app, "member")  # a member of Socialudvalget
-    landing = client.get("/", follow_redirects=True).text
-    coming = landing.split('id="naeste-moeder"')[1].split("</section>")[0]
+    landing = client.get("/", follow_redirects=True).text  # the meetings page
+    coming = landing.split('id="mine-moeder"')[1].split("</section>")[0]
     assert "Socialudvalget " + days(9).strftime("%d-%m-%Y") in coming
     assert "Klima- og Miljøudvalget" not in coming
-    assert landing.index('id="naeste-moeder"') < landing.index('class="filters"')
+    assert landing.index('id="mine-moeder"') < landing.index('class="filters"')

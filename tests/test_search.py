@@ -5,6 +5,7 @@ every hit, and the index kept up to date by the sweep."""
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from cases import actions, services
@@ -179,7 +180,7 @@ def test_who_finds_a_closed_item_and_what_the_public_finds(db):
     assert {h.meeting_id for h in public} == {meeting.id}
 
 
-def test_a_not_public_bilag_is_found_only_by_who_may_read_closed_text(db, monkeypatch):
+def test_a_not_public_bilag_is_found_only_by_who_may_read_closed_text(db):
     day = date(2031, 3, 4)
     with write_session(db) as session:
         other = member(session, "bu", ["BSU"])
@@ -191,8 +192,8 @@ def test_a_not_public_bilag_is_found_only_by_who_may_read_closed_text(db, monkey
         publish_agenda(session, meeting.id, actor="sekr")
     sweep(db)
     assert len(find(db, "notat", access.PUBLIC)) == 1
-    # The Bilag helper's `public` column, until it exists: the hook reads it from the row.
-    monkeypatch.setattr(Attachment, "public", False, raising=False)
+    with write_session(db) as session:  # marked not public ("ikke offentligt") afterwards
+        session.exec(sa.update(Attachment).values(public=False))
     assert find(db, "notat", access.PUBLIC) == []
     assert find(db, "notat", other) == []
     assert len(find(db, "notat", STAFF)) == 1

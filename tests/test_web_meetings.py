@@ -38,7 +38,7 @@ def test_it_assembles_publishes_and_decides_an_agenda(web_app, web_engine):
     assert "Punkt 1: Anden sag <span class=\"tag\">Lukket punkt</span>" in html
     client.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(client),
                                                "late_reason": "Mødet er i dag"})
-    assert 'id="agenda-status">published' in client.get(path).text
+    assert 'id="agenda-status">Offentliggjort' in client.get(path).text
     public = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").text
     assert 'Punkt 2 <span class="titel">Første sag</span>' in public
     assert "Et sammendrag." in public
@@ -162,7 +162,7 @@ def test_it_asks_for_a_reason_to_publish_an_agenda_after_its_deadline(web_app, w
     assert database_dump(web_engine) == before
     html = client.get(path).text
     assert "Fristen for at udsende dagsordenen til SU-mødet" in html
-    assert 'id="agenda-status">draft' in html
+    assert 'id="agenda-status">Under udarbejdelse' in html
     member, manager = as_role(web_app, "member"), as_role(web_app, "manager")
     refused = [
         client.post(f"{path}/offentliggoer", data={"late_reason": "Uden token"}),
@@ -179,7 +179,7 @@ def test_it_asks_for_a_reason_to_publish_an_agenda_after_its_deadline(web_app, w
     done = client.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(client),
                                                       "late_reason": reason})
     assert done.status_code == 303
-    assert 'id="agenda-status">published' in client.get(path).text
+    assert 'id="agenda-status">Offentliggjort' in client.get(path).text
     with read_session(web_engine) as session:
         from sqlmodel import select
         [publication] = session.exec(select(AgendaPublication).where(

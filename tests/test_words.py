@@ -44,7 +44,7 @@ ENGLISH_WORDS = re.compile(r"(?<![\w-])(" + "|".join(ENGLISH) + r")(?![\w-])", r
 
 # Pages reworded on other branches of issue 13 (meeting pages and documents: branch pdf;
 # search: branch search). Remove a line here when its branch is merged.
-ELSEWHERE = ("/soeg",)
+ELSEWHERE: tuple[str, ...] = ()
 
 SKIP = ("/feeds/", "/api", "/static/", "/logout", "/afmeld")
 

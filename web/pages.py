@@ -171,14 +171,7 @@ def case_list(request: Request, q: str = "", status: str = "", centre: str = "",
     if centre:
         query = query.where(Case.centre == centre)
     cases = list(session.exec(query.order_by(Case.updated_at.desc()).limit(200)))
-    org = current_organisation()
-    # A member's landing page: first the coming meetings of their own bodies.
-    coming = sorted((dict(m, body_name=org.body_name(code))
-                     for code in sorted(user.bodies)
-                     for m in meeting_queries.next_meetings(session, org, code, today())),
-                    key=lambda m: m["starts_at"])[:6]
     return page(request, "cases.html", user=user, cases=cases, q=q, status=status,
-                coming_meetings=coming,
                 centre=centre, states={state: current_organisation().state_label(state)
                                        for state in STATE_LABELS})
 
