@@ -99,7 +99,7 @@ def test_an_agenda_published_on_the_web_keeps_its_pdf(web_app, web_engine):
         place_case(session, meeting_id, number)
     client = as_role(web_app, "secretariat")
     response = client.post(f"/moeder/{meeting_id}/offentliggoer", data={
-        "csrf_token": page_csrf(client), "late_reason": "Test"})
+        "csrf_token": page_csrf(client), "late_reason": "Test", "confirmed": "ja"})
     assert response.status_code == 303
     with read_session(web_engine) as session:
         (publication,) = queries.publications(session, meeting_id)

@@ -138,7 +138,7 @@ def test_it_cancels_a_meeting_and_keeps_its_cases_in_the_queue(web_app, web_engi
     assert "Angiv en begrundelse for at aflyse mødet." in client.get(path).text
 
     response = post(client, f"{path}/aflys", back=path,
-                    reason="Udvalget er ikke beslutningsdygtigt")
+                    reason="Udvalget er ikke beslutningsdygtigt", confirmed="ja")
     assert response.status_code == 303
     html = client.get(path).text
     assert f"Mødet er aflyst. Tilbage i køen: {number}." in html

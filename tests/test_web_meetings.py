@@ -37,7 +37,8 @@ def test_it_assembles_publishes_and_decides_an_agenda(web_app, web_engine):
     html = client.get(path).text
     assert "Punkt 1: Anden sag <span class=\"tag\">Lukket punkt</span>" in html
     client.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(client),
-                                               "late_reason": "Mødet er i dag"})
+                                               "late_reason": "Mødet er i dag",
+                                               "confirmed": "ja"})
     assert 'id="agenda-status">Offentliggjort' in client.get(path).text
     public = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").text
     assert 'Punkt 2 <span class="titel">Første sag</span>' in public
@@ -109,7 +110,8 @@ def test_it_lets_members_approve_the_minutes_and_the_secretariat_record_absences
     secretariat = as_role(web_app, "secretariat")
     secretariat.post(f"/moeder/{meeting_id}/fravaer", data={
         "csrf_token": page_csrf(secretariat), "name": "Pia <Fraværende>", "note": "Syg"})
-    secretariat.post(f"{path}/send", data={"csrf_token": page_csrf(secretariat)})
+    secretariat.post(f"{path}/send", data={"csrf_token": page_csrf(secretariat),
+                                           "confirmed": "ja"})
     html = secretariat.get(path).text
     assert "Pia &lt;Fraværende&gt; (Syg)" in html and "Godkendt</button>" not in html
     assert 'id="minutes-status">Til godkendelse' in html
@@ -177,7 +179,8 @@ def test_it_asks_for_a_reason_to_publish_an_agenda_after_its_deadline(web_app, w
 
     reason = "Ekstraordinært møde <script>alert(1)</script>"
     done = client.post(f"{path}/offentliggoer", data={"csrf_token": page_csrf(client),
-                                                      "late_reason": reason})
+                                                      "late_reason": reason,
+                                                      "confirmed": "ja"})
     assert done.status_code == 303
     assert 'id="agenda-status">Offentliggjort' in client.get(path).text
     with read_session(web_engine) as session:

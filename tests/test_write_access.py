@@ -347,7 +347,8 @@ WRITES: dict[tuple[str, str], Write] = {
         f"/moeder/{future_meeting(t)}/flyt-moedet",
         {"date": days(next(_future_days)).strftime("%d-%m-%Y"), "reason": "Ny dato"})),
     ("POST", "/moeder/{meeting_id}/aflys"): Write(MEETING, SECRETARIAT, lambda t: (
-        f"/moeder/{future_meeting(t)}/aflys", {"reason": "Intet på dagsordenen"})),
+        f"/moeder/{future_meeting(t)}/aflys", {"reason": "Intet på dagsordenen",
+                                                 "confirmed": "ja"})),
     ("POST", "/moeder/{meeting_id}/placer"): Write(CASE, SECRETARIAT, lambda t: (
         f"/moeder/{future_meeting(t)}/placer", {"number": t.case(), "late_reason": "Hastesag"})),
     ("POST", "/moeder/{meeting_id}/fast-punkt"): Write(MEETING, SECRETARIAT, lambda t: (
@@ -356,7 +357,8 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/punkter/{item_id}/lukket"): Write(CASE, SECRETARIAT, lambda t: (
         f"/punkter/{placed_item(t)}/lukket", {"closed": "on"})),
     ("POST", "/moeder/{meeting_id}/offentliggoer"): Write(MEETING, SECRETARIAT, lambda t: (
-        f"/moeder/{_meeting_of(t, placed_item(t))}/offentliggoer", {"late_reason": "Hastesag"})),
+        f"/moeder/{_meeting_of(t, placed_item(t))}/offentliggoer", {"late_reason": "Hastesag",
+                                                                       "confirmed": "ja"})),
     ("POST", "/punkter/{item_id}/beslutning"): Write(CASE, SECRETARIAT, lambda t: (
         f"/punkter/{held_meeting(t)[1]}/beslutning",
         {"wording": "anbefales", "decision_text": "Anbefales."})),
@@ -365,7 +367,7 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/moeder/{meeting_id}/fravaer"): Write(MEETING, SECRETARIAT, lambda t: (
         f"/moeder/{held_meeting(t)[0]}/fravaer", {"name": "Pia Fraværende"})),
     ("POST", "/moeder/{meeting_id}/referat/send"): Write(MEETING, SECRETARIAT, lambda t: (
-        f"/moeder/{held_meeting(t, decided=True)[0]}/referat/send", {})),
+        f"/moeder/{held_meeting(t, decided=True)[0]}/referat/send", {"confirmed": "ja"})),
 
     # Users (Brugere).
     ("POST", "/brugere/ny"): Write(USERS, ADMIN, lambda t: ("/brugere/ny", {

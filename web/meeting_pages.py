@@ -36,6 +36,36 @@ router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
 
 
+# -- what cannot be undone is confirmed first (templates/web/confirm.html) --------------------
+# The action is run in its write transaction, so that a refusal (a missing reason, an empty
+# agenda) is said at once, as before; unconfirmed, it is then rolled back (nothing written)
+# and the confirmation page says what will happen, with the form's fields to post again.
+
+class _Unconfirmed(Exception):
+    def __init__(self, confirm: dict):
+        self.confirm = confirm
+
+
+def _unless_confirmed(form, meeting, *, title: str, consequences: list[str], action: str,
+                      button: str, fields: tuple[str, ...] = (), quoted=(),
+                      back: str = "", back_label: str = "Fortryd – gå tilbage til mødet"):
+    """Inside the write block, after the action: unconfirmed, undo it and ask."""
+    if form.get("confirmed") == "ja":
+        return
+    subject = f"{current_organisation().body_name(meeting.body_code)} – møde " \
+              f"{format_date(meeting.starts_at)} kl. {to_local(meeting.starts_at):%H:%M}"
+    raise _Unconfirmed({
+        "title": title, "subject": subject,
+        "consequences": [*consequences, "Det kan ikke gøres om."], "action": action,
+        "back": back or f"/moeder/{meeting.id}", "back_label": back_label,
+        "fields": [(name, form.get(name)) for name in fields],
+        "quoted": [(label, text) for label, text in quoted if text], "button": button})
+
+
+def _confirm_page(request: Request, user: CurrentUser, asked: _Unconfirmed):
+    return page(request, "confirm.html", user=user, **asked.confirm)
+
+
 @router.get("/moeder")
 def meetings_page(request: Request, organ: str = "", aflyste: str = "",
                   user: CurrentUser = Depends(require("view_meetings")),
@@ -99,10 +129,23 @@ async def cancel_meeting(request: Request, meeting_id: int,
     """The cases on the agenda stay in the body's queue, waiting for another meeting."""
 
     form = await form_with_csrf(request)
-    with write(request) as session:
-        returned = meeting_services.cancel_meeting(session, meeting_id,
-                                                   reason=form.get("reason"),
-                                                   actor=user.username)
+    try:
+        with write(request) as session:
+            returned = meeting_services.cancel_meeting(session, meeting_id,
+                                                       reason=form.get("reason"),
+                                                       actor=user.username)
+            meeting = meeting_queries.get_meeting(session, meeting_id)
+            body = current_organisation().body_name(meeting.body_code)
+            _unless_confirmed(
+                form, meeting, title="Aflys mødet?", consequences=[
+                    "Mødet aflyses og kan ikke genoptages; et nyt møde skal oprettes.",
+                    f"Sagerne på dagsordenen ({', '.join(returned)}) går tilbage i køen hos "
+                    f"{body} og venter på et andet møde." if returned
+                    else "Der er ingen sager på dagsordenen."],
+                action=f"/moeder/{meeting_id}/aflys", button="Ja, aflys mødet",
+                fields=("reason",), quoted=[("Begrundelse", form.get("reason"))])
+    except _Unconfirmed as asked:
+        return _confirm_page(request, user, asked)
     flash(request, "Mødet er aflyst." + (
         " Tilbage i køen: " + ", ".join(returned) + "." if returned else ""))
     return redirect(f"/moeder/{meeting_id}")
@@ -217,11 +260,15 @@ async def publish(request: Request, meeting_id: int,
                   reading: Session = Depends(db)):
 
     form = await form_with_csrf(request)
-    with write(request) as session:
-        publication = meeting_services.publish_agenda(session, meeting_id, actor=user.username,
-                                                      late_reason=form.get("late_reason"))
-        kind = "Tillægsdagsordenen" if publication.kind == "tillaeg" else "Dagsordenen"
-        publication_id = publication.id
+    try:
+        with write(request) as session:
+            publication = meeting_services.publish_agenda(
+                session, meeting_id, actor=user.username, late_reason=form.get("late_reason"))
+            kind = "Tillægsdagsordenen" if publication.kind == "tillaeg" else "Dagsordenen"
+            publication_id = publication.id
+            _confirm_publication(session, form, meeting_id, publication, kind)
+    except _Unconfirmed as asked:
+        return _confirm_page(request, user, asked)
     # Its PDFs are kept as published: made while reading (rendering takes seconds; no write
     # waits for it), kept in a short transaction of their own. Should that fail, the
     # publication stands, and its PDF is made when asked for.
@@ -234,6 +281,25 @@ async def publish(request: Request, meeting_id: int,
         log.exception("The PDFs of publication %s could not be kept", publication_id)
     flash(request, f"{kind} er offentliggjort.")
     return redirect(f"/moeder/{meeting_id}")
+
+
+def _confirm_publication(session: Session, form, meeting_id: int,
+                         publication: AgendaPublication, kind: str) -> None:
+    meeting = meeting_queries.get_meeting(session, meeting_id)
+    body = current_organisation().body_name(meeting.body_code)
+    numbers = [str(i.number) for i in meeting_queries.items(session, meeting_id)
+               if i.published_in == publication.id]
+    what = "punkt " + ", ".join(numbers) if publication.kind == "tillaeg" else \
+        f"{len(numbers)} {'punkt' if len(numbers) == 1 else 'punkter'}"
+    _unless_confirmed(
+        form, meeting, title=f"Offentliggør {kind.lower()}?", consequences=[
+            f"{kind} ({what}) offentliggøres for alle og sendes til medlemmerne af {body} "
+            f"og til dem, der følger {body}.",
+            "Det offentliggjorte kan ikke ændres; punkter, der kommer til senere, skal på en "
+            "tillægsdagsorden."],
+        action=f"/moeder/{meeting_id}/offentliggoer", button=f"Ja, offentliggør {kind.lower()}",
+        fields=("late_reason",),
+        quoted=[("Begrundelse for den sene udsendelse", form.get("late_reason"))])
 
 
 @router.post("/punkter/{item_id}/beslutning")
@@ -354,9 +420,23 @@ async def send_minutes(request: Request, meeting_id: int,
                        user: CurrentUser = Depends(require("manage_minutes"))):
 
     form = await form_with_csrf(request)
-    with write(request) as session:
-        meeting = meeting_services.send_minutes_for_approval(
-            session, meeting_id, objection_deadline=form.get("objection_deadline") or None)
-        deadline = meeting.objection_deadline
+    try:
+        with write(request) as session:
+            meeting = meeting_services.send_minutes_for_approval(
+                session, meeting_id, objection_deadline=form.get("objection_deadline") or None)
+            deadline = meeting.objection_deadline
+            body = current_organisation().body_name(meeting.body_code)
+            _unless_confirmed(
+                form, meeting, title="Send referatet til godkendelse?", consequences=[
+                    "Referatet låses: mødets beslutninger kan ikke længere ændres.",
+                    f"Medlemmerne af {body} bliver bedt om at godkende det; det bliver "
+                    f"endeligt, når alle har godkendt, eller når indsigelsesfristen "
+                    f"{format_date(deadline)} er overstået."],
+                action=f"/moeder/{meeting_id}/referat/send",
+                button="Ja, send referatet til godkendelse",
+                fields=("objection_deadline",), back=f"/moeder/{meeting_id}/referat",
+                back_label="Fortryd – gå tilbage til referatet")
+    except _Unconfirmed as asked:
+        return _confirm_page(request, user, asked)
     flash(request, f"Referatet er sendt til godkendelse; indsigelsesfrist {format_date(deadline)}.")
     return redirect(f"/moeder/{meeting_id}/referat")
