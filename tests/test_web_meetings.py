@@ -191,3 +191,26 @@ def test_it_asks_for_a_reason_to_publish_an_agenda_after_its_deadline(web_app, w
                    if e.trigger == "publish_agenda_late"]
     assert publication.late_reason == reason and publication.actor == "sekretariat"
     assert (event.reason, event.actor) == (reason, "sekretariat")
+
+
+def test_it_offers_only_the_moves_that_can_be_made(web_app, web_engine):
+    """The first item has no "Op", the last no "Ned"; a held meeting takes no more items."""
+    from meetings.services import place_case
+
+    numbers = [make_case(web_engine, title=f"Sag {n} i rækken", committees=("SU",))
+               for n in (1, 2, 3)]
+    make_case(web_engine, title="Sag, der venter i køen", committees=("SU",))
+    with write_session(web_engine) as session:
+        meeting_id = create_meeting(session, body="SU", day=days(70)).id
+        held_id = create_meeting(session, body="SU", day=days(-3)).id
+        for number in numbers:
+            place_case(session, meeting_id, number)
+    client = as_role(web_app, "secretariat")
+    html = client.get(f"/moeder/{meeting_id}").text
+    items = html[html.index('id="punkter"'):html.index('id="dokument"')].split('<article')[1:]
+    buttons = [re.findall(r'class="secondary">(Op|Ned)</button>', item) for item in items]
+    assert buttons == [["Ned"], ["Op", "Ned"], ["Op"]]
+    assert 'id="koe"' in html and ">Sæt på dagsordenen</button>" in html
+
+    held = client.get(f"/moeder/{held_id}").text
+    assert 'id="koe"' not in held and "Sæt på dagsordenen" not in held

@@ -177,6 +177,8 @@ def meeting_page(request: Request, meeting_id: int,
                 committees=[b for b in org.bodies if b.is_committee],
                 councils=[b for b in org.bodies if b.kind == HEARING_COUNCIL],
                 proposals=proposals, cancelled=meeting.status == CANCELLED,
+                # A meeting of an earlier day is held: nothing more goes on its agenda.
+                held=local_day(meeting.starts_at) < to_local(utcnow()).date(),
                 later_meetings=meeting_queries.meetings(
                     session, body_code=meeting.body_code,
                     start=meeting.starts_at + timedelta(minutes=1))[:6]
