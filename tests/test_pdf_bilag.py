@@ -1,7 +1,8 @@
 """The samlet dagsorden med bilag (meetings.pdf.with_bilag), read back with pypdf: each item's
 Bilag PDFs appended under its bookmark, the public version without a not-public Bilag and
 without a closed item's Bilag, a member's with what they may read, a Bilag that is not a PDF
-only listed, a damaged file left out with a note; and `sagsgang meeting pdf --med-bilag`."""
+only listed, a damaged file left out with a note; `sagsgang meeting pdf --med-bilag` and
+`?med_bilag=1` on the three PDF routes."""
 
 import io
 from datetime import date, timedelta
@@ -10,6 +11,7 @@ import pytest
 from bilag_samples import docx_with_text, pdf_with_text
 from click.testing import CliRunner
 from pypdf import PdfReader
+from web_fixtures import anonymous, as_role, bearer, days, logged_in, make_case
 
 from cases import actions, files, services
 from cases.db import read_session, write_session
@@ -18,7 +20,7 @@ from cli.main import cli
 from meetings import queries
 from meetings.documents import meeting_context
 from meetings.pdf import DAMAGED_NOTE, render_pdf, viewer_pdf, with_bilag
-from meetings.services import create_meeting, place_case, set_closed
+from meetings.services import create_meeting, place_case, publish_agenda, set_closed
 from workflow.access import PUBLIC, Viewer
 
 CENTRE = "Center for Voksne og Sundhed"
@@ -152,3 +154,49 @@ def test_meeting_pdf_med_bilag_on_the_command_line(engine, agenda, sqlite_url, t
                                       "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "Intern side med notat" in all_text(out.read_bytes())
+
+
+def test_the_pdf_routes_with_med_bilag_give_each_reader_their_bilag(web_app, web_engine,
+                                                                     api_tokens, folder):
+    open_number = make_case(web_engine, title="Åben sag med bilag")
+    closed_number = make_case(web_engine, title="Lukket sag med bilag", committees=("SU",))
+    with write_session(web_engine) as session:
+        for number, title, text, public in (
+                (open_number, "Webkort", "Webside offentlig", True),
+                (open_number, "Webnotat", "Webside intern", False),
+                (closed_number, "Webbilag lukket", "Webside lukket", True)):
+            files.attach(session, number, filename="b.pdf", content=pdf_with_text(text),
+                         title=title, public=public, actor="test")
+        meeting_id = create_meeting(session, body="SU", day=days(50)).id
+        place_case(session, meeting_id, open_number)
+        set_closed(session, place_case(session, meeting_id, closed_number).id, True)
+        publish_agenda(session, meeting_id, actor="test", late_reason="Test")
+    su_member = as_role(web_app, "member")
+    bsu_member = logged_in(web_app, "bsu-medlem", "bsu-medlem-demo")
+    link = "med_bilag=1\">Samlet dagsorden med bilag (PDF)</a>"
+    assert f"/moeder/{meeting_id}/pdf?{link}" in su_member.get(f"/moeder/{meeting_id}").text
+    assert f"/offentlig/moeder/{meeting_id}/pdf?{link}" in \
+        anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").text
+    answers = {
+        "public": anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}/pdf?med_bilag=1"),
+        "public kept": anonymous(web_app).get(
+            f"/offentlig/moeder/{meeting_id}/pdf?udgivelse=1&med_bilag=1"),
+        "bsu": bsu_member.get(f"/moeder/{meeting_id}/pdf?med_bilag=1"),
+        "su": su_member.get(f"/moeder/{meeting_id}/pdf?med_bilag=1"),
+        "su kept": su_member.get(f"/moeder/{meeting_id}/pdf?udgivelse=1&med_bilag=1"),
+        "api": anonymous(web_app).get(f"/api/meetings/{meeting_id}/pdf?med_bilag=1",
+                                      headers=bearer(api_tokens["member"])),
+    }
+    for answer in answers.values():
+        assert answer.status_code == 200
+        assert answer.headers["content-disposition"].endswith('-med-bilag.pdf"')
+    texts = {who: all_text(answer.content) for who, answer in answers.items()}
+    shown = {who: [t for t in ("Webside offentlig", "Webside intern", "Webside lukket")
+                   if t in text] for who, text in texts.items()}
+    assert shown == {
+        "public": ["Webside offentlig"], "public kept": ["Webside offentlig"],
+        # BSU is on the open case's route (its not-public Bilag), not on the closed one's.
+        "bsu": ["Webside offentlig", "Webside intern"],
+        "su": ["Webside offentlig", "Webside intern", "Webside lukket"],
+        "su kept": ["Webside offentlig", "Webside intern", "Webside lukket"],
+        "api": ["Webside offentlig", "Webside intern", "Webside lukket"]}
