@@ -24,7 +24,6 @@ import logging
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PyPdfError
 from sqlmodel import Session, select
 
 from cases import files
@@ -77,11 +76,15 @@ def with_bilag(session: Session, content: bytes, context: dict, viewer: access.V
         parent = writer.add_outline_item(title=title, page_number=start)
         for attachment in _item_pdfs(session, org, item, viewer):
             label = f"Bilag {attachment.number}: {attachment.title}"
+            first = len(writer.pages)
             try:
                 appended = PdfReader(io.BytesIO(files.open(session, attachment.digest)))
-                first = len(writer.pages)
+                for page in appended.pages:  # read them all first: a bad one adds none
+                    page.get_contents()
                 writer.append(appended, import_outline=False)
-            except (files.DamagedFile, PyPdfError, ValueError, KeyError) as error:
+            # Whatever pypdf fails on in a file someone uploaded (a "PDF" is only its first
+            # bytes), that Bilag is left out, not the whole document.
+            except Exception as error:  # noqa: BLE001
                 log.warning("Bilag %s left out of the samlet PDF: %s", attachment.id, error)
                 writer.add_outline_item(title=f"{label} ({DAMAGED_NOTE})", page_number=start,
                                         parent=parent)

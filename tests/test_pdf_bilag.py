@@ -133,10 +133,14 @@ def test_a_member_of_the_body_gets_every_bilag_they_may_read(engine, agenda):
 def test_a_damaged_bilag_file_is_left_out_with_a_note(engine, agenda, folder):
     meeting_id, open_bilag, _ = agenda
     files.current_store().path(open_bilag[0].digest).write_bytes(b"%PDF-1.4 not the file")
+    with write_session(engine) as session:  # a "PDF" by its first bytes that pypdf cannot read
+        files.attach(session, "S-1", filename="x.pdf", content=b"%PDF-1.7 rubbish",
+                     title="Ulæselig", actor="test")
     document, samlet = public_samlet(engine, meeting_id)
     assert len(PdfReader(io.BytesIO(samlet)).pages) == len(PdfReader(io.BytesIO(document)).pages)
     (_, first_page, children), _ = outline(samlet)
-    assert children == [(f"Bilag 1: Offentligt kort ({DAMAGED_NOTE})", first_page)]
+    assert children == [(f"Bilag 1: Offentligt kort ({DAMAGED_NOTE})", first_page),
+                        (f"Bilag 4: Ulæselig ({DAMAGED_NOTE})", first_page)]
 
 
 def test_meeting_pdf_med_bilag_on_the_command_line(engine, agenda, sqlite_url, tmp_path,
