@@ -25,7 +25,7 @@ from meetings.models import (
 )
 from meetings.plan import load_plan
 from meetings.referat import parse_referat
-from workflow import decisions
+from workflow import access, decisions
 from workflow.errors import InvalidInput
 
 
@@ -330,20 +330,27 @@ def render_command(ref, kind, public, publication, out):
 @click.option("--public", is_flag=True, help="Offentlig udgave (lukkede punkter uden tekst).")
 @click.option("--publication", type=int, default=None,
               help="En offentliggjort udgave som gemt (1 = dagsordenen, 2.. = tillæg).")
+@click.option("--med-bilag", "med_bilag", is_flag=True,
+              help="Samlet dagsorden med bilag: bilagenes PDF'er bagest under hvert punkt.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="PDF-filen.")
 @user_errors
-def pdf_command(ref, kind, public, publication, out):
+def pdf_command(ref, kind, public, publication, med_bilag, out):
     """Dagsorden eller referat som PDF (forside, indhold, et bogmærke pr. punkt)."""
+    # The command line is the secretariat's: all Bilag, or the public's with --public.
+    reader = access.PUBLIC if public else access.Viewer(role=access.SECRETARIAT)
     with read_session() as session:
         found = resolve_meeting(session, ref)
         if publication:
             kept = [p for p in queries.publications(session, found.id) if p.seq == publication]
             if not kept:
                 raise InvalidInput(f"Mødet har ingen offentliggjort udgave {publication}.")
-            content = pdf.publication_pdf(session, kept[0], public=public)
+            content = pdf.publication_pdf(session, kept[0], public=public,
+                                          bilag_for=reader if med_bilag else None)
         else:
-            content = pdf.render_pdf(documents.meeting_context(session, found.id, kind=kind,
-                                                               public=public))
+            context = documents.meeting_context(session, found.id, kind=kind, public=public)
+            content = pdf.render_pdf(context)
+            if med_bilag:
+                content = pdf.with_bilag(session, content, context, reader)
     Path(out).write_bytes(content)
     click.echo(f"Skrevet til {out} ({len(content) // 1024} KB).")
 

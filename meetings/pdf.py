@@ -10,20 +10,28 @@ their SHA-256 checksum, and served from there (`publication_pdf`), checked again
 public one is kept with the numbers of the items closed when it was made; once another item
 is closed (a case can become a lukket punkt later), it is made anew from the publication.
 
-Hook for the Bilag files (the "samlet dagsorden med bilag"): append each public Bilag's PDF
-under its item's bookmark with pypdf after `render_pdf`; not built here.
+The "samlet dagsorden med bilag" (`with_bilag`): the document with each item's Bilag PDFs
+appended by pypdf, each as a bookmark under its item's. Which Bilag: those the context lists
+(already reduced for the reader) that the reader may read now (meetings.bilag's rule, asked
+again for each file); the public reader is `access.PUBLIC`. A Bilag that is not a PDF stays
+listed in the document only; one whose file cannot be read is left out, with a note in its
+bookmark, never an error.
 """
 
 import hashlib
+import io
+import logging
 from pathlib import Path
 
+from pypdf import PdfReader, PdfWriter
 from sqlmodel import Session, select
 
+from cases import files
 from cases.dates import format_date
-from cases.models import utcnow
+from cases.models import Attachment, Case, utcnow
 from cases.organisation import Organisation
 from cases.settings import current_organisation
-from meetings import queries
+from meetings import bilag, queries
 from meetings.documents import (
     closed_now,
     document_kind,
@@ -37,6 +45,8 @@ from workflow import access
 from workflow.errors import NotFound
 
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_tags": True}
+DAMAGED_NOTE = "filen kan ikke læses og er ikke med"
+log = logging.getLogger("sagsgang.pdf")
 
 
 def render_pdf(context: dict, org: Organisation | None = None) -> bytes:
@@ -47,6 +57,60 @@ def render_pdf(context: dict, org: Organisation | None = None) -> bytes:
     from weasyprint import HTML  # here: it takes a while to import, and few commands need it
 
     return HTML(string=html, base_url=str(Path.cwd())).write_pdf(**PDF_OPTIONS)
+
+
+def with_bilag(session: Session, content: bytes, context: dict, viewer: access.Viewer,
+               org: Organisation | None = None) -> bytes:
+    """The samlet dagsorden med bilag: `content` (render_pdf of `context`) with each item's
+    Bilag PDFs that `viewer` may read appended, one bookmark each under the item's."""
+    org = org or current_organisation()
+    writer = PdfWriter(clone_from=io.BytesIO(content))
+    reader = PdfReader(io.BytesIO(content))
+    starts = [reader.get_destination_page_number(entry) for entry in reader.outline]
+    if len(starts) != len(context["items"]):  # one bookmark per item (templates' _pdf.css)
+        raise ValueError("the document's bookmarks do not match its items")
+    titles = [entry.title for entry in reader.outline]
+    # The bookmarks are made anew: pypdf adds children only to bookmarks it made itself.
+    del writer.root_object["/Outlines"]
+    for item, start, title in zip(context["items"], starts, titles, strict=True):
+        parent = writer.add_outline_item(title=title, page_number=start)
+        for attachment in _item_pdfs(session, org, item, viewer):
+            label = f"Bilag {attachment.number}: {attachment.title}"
+            first = len(writer.pages)
+            try:
+                appended = PdfReader(io.BytesIO(files.open(session, attachment.digest)))
+                for page in appended.pages:  # read them all first: a bad one adds none
+                    page.get_contents()
+                writer.append(appended, import_outline=False)
+            # Whatever pypdf fails on in a file someone uploaded (a "PDF" is only its first
+            # bytes), that Bilag is left out, not the whole document.
+            except Exception as error:  # noqa: BLE001
+                log.warning("Bilag %s left out of the samlet PDF: %s", attachment.id, error)
+                writer.add_outline_item(title=f"{label} ({DAMAGED_NOTE})", page_number=start,
+                                        parent=parent)
+                continue
+            writer.add_outline_item(title=label, page_number=first, parent=parent)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _item_pdfs(session: Session, org: Organisation, item: dict,
+               viewer: access.Viewer) -> list[Attachment]:
+    """The item's Bilag PDFs the context lists and the viewer may read now."""
+    if not item.get("case"):
+        return []
+    found = []
+    for shown in item["case"].get("attachments", []):
+        attachment = session.get(Attachment, shown["id"])
+        if attachment is None or not attachment.digest \
+                or attachment.media_type != files.PDF.media_type:
+            continue
+        case = session.get(Case, attachment.case_id)
+        if case is not None and bilag.may_read_attachment(org, session, case, attachment,
+                                                          viewer):
+            found.append(attachment)
+    return found
 
 
 def checksum(content: bytes) -> str:
@@ -100,16 +164,22 @@ def _stored(session: Session, publication_id: int, public: bool, key: str):
 
 
 def publication_pdf(session: Session, publication: AgendaPublication, *, public: bool,
-                    org: Organisation | None = None) -> bytes:
+                    org: Organisation | None = None,
+                    bilag_for: access.Viewer | None = None) -> bytes:
     """The publication's PDF as kept (its checksum checked), or made from the publication
-    when none is kept for what is closed now."""
+    when none is kept for what is closed now; `bilag_for`: with the Bilag that viewer may
+    read appended (with_bilag; the public's when `public`)."""
     context = _public_context(session, publication) if public else publication.content
     row = _stored(session, publication.id, public, closed_key(context))
     if row is None:
-        return render_pdf(context, org)
-    if checksum(row.content) != row.sha256 or len(row.content) != row.size:
+        content = render_pdf(context, org)
+    elif checksum(row.content) != row.sha256 or len(row.content) != row.size:
         raise NotFound("Den gemte PDF passer ikke med sin kontrolsum; den kan ikke udleveres.")
-    return row.content
+    else:
+        content = row.content
+    if bilag_for is None:
+        return content
+    return with_bilag(session, content, context, access.PUBLIC if public else bilag_for, org)
 
 
 def stored_pdfs(session: Session, publication_id: int) -> list[PublishedPdf]:
@@ -118,19 +188,24 @@ def stored_pdfs(session: Session, publication_id: int) -> list[PublishedPdf]:
 
 
 def viewer_pdf(session: Session, meeting: Meeting, viewer: access.Viewer, *,
-               publication: int | None = None, org: Organisation | None = None) -> bytes:
+               publication: int | None = None, org: Organisation | None = None,
+               med_bilag: bool = False) -> bytes:
     """The PDF a signed-in person may read: the document now (each closed item they may not
     read reduced), or publication number `publication` as kept — the members' version if
-    they may read every closed item on it, else the public one."""
+    they may read every closed item on it, else the public one; `med_bilag`: the samlet
+    version, with the Bilag they may read."""
     org = org or current_organisation()
     if publication is None:
         items = queries.items(session, meeting.id)
-        return render_pdf(viewer_context(session, meeting, viewer, org=org,
-                                         kind=document_kind(meeting, items)), org)
+        context = viewer_context(session, meeting, viewer, org=org,
+                                 kind=document_kind(meeting, items))
+        content = render_pdf(context, org)
+        return with_bilag(session, content, context, viewer, org) if med_bilag else content
     kept = find_publication(session, meeting, publication)
     readable = all(may_read_item(org, session, item, meeting.body_code, viewer)
                    for item in queries.items(session, meeting.id) if item_is_closed(session, item))
-    return publication_pdf(session, kept, public=not readable, org=org)
+    return publication_pdf(session, kept, public=not readable, org=org,
+                           bilag_for=viewer if med_bilag else None)
 
 
 def find_publication(session: Session, meeting: Meeting, seq: int) -> AgendaPublication:
@@ -140,7 +215,7 @@ def find_publication(session: Session, meeting: Meeting, seq: int) -> AgendaPubl
     raise NotFound(f"Mødet har ingen offentliggjort udgave {seq}.")
 
 
-def filename(meeting: Meeting) -> str:
-    """A plain file name: "moede-SU-04-10-2022.pdf"."""
+def filename(meeting: Meeting, med_bilag: bool = False) -> str:
+    """A plain file name: "moede-SU-04-10-2022.pdf" ("…-med-bilag.pdf", the samlet one)."""
     code = "".join(c for c in meeting.body_code if c.isascii() and c.isalnum()) or "organ"
-    return f"moede-{code}-{format_date(meeting.starts_at)}.pdf"
+    return f"moede-{code}-{format_date(meeting.starts_at)}{'-med-bilag' if med_bilag else ''}.pdf"

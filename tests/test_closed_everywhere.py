@@ -366,7 +366,7 @@ def fetch_all(base_url: str, routes: list[str], world: World,
     served = {}
     with httpx.Client(base_url=base_url, follow_redirects=False, timeout=60) as client:
         for route in routes:
-            for label, path in urls(route, world, subscriptions):
+            for label, path in with_bilag(route, urls(route, world, subscriptions)):
                 for who, headers in (("anonym", {}),
                                      ("token", {"Authorization": f"Bearer {world.api_token}"})):
                     response = client.get(path, headers=headers)
@@ -381,6 +381,13 @@ def fetch_all(base_url: str, routes: list[str], world: World,
                     served[f"{who} GET {label}"] = text
         served.update(search_all(client, world))
     return served
+
+
+def with_bilag(route: str, paths: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A PDF route also as the samlet dagsorden med bilag (?med_bilag=1)."""
+    if not route.endswith("/pdf"):
+        return paths
+    return paths + [(f"{label}?med_bilag=1", f"{path}?med_bilag=1") for label, path in paths]
 
 
 def pdf_text(content: bytes) -> str:
@@ -424,6 +431,8 @@ def render_documents(engine, world: World, folder) -> dict[str, str]:
             result = runner.invoke(cli, args)
             assert result.exit_code == 0, result.output
             found[" ".join(args)] = result.output
+        # The PDFs, each also as the samlet dagsorden med bilag.
+        for extra in commands + [[*extra, "--med-bilag"] for extra in commands[1:]]:
             out = folder / f"{meeting_id}-{'-'.join(extra)}.pdf"
             args = ["meeting", "pdf", str(meeting_id), "--public", *extra, "--out", str(out)]
             result = runner.invoke(cli, args)
@@ -625,6 +634,9 @@ def test_the_pdfs_show_no_closed_text_even_as_kept_when_published(served):
     assert any("--publication" in name for name in pdfs)
     assert_no_leaks(pdfs)
     assert ("case", "summary") in shown_anywhere(pdfs, "O", where="--publication")
+    # The samlet ones carry an open case's public Bilag file, and nothing closed.
+    for where in ("--med-bilag", "?med_bilag=1"):
+        assert ("attachment", "text") in shown_anywhere(pdfs, "O", where=where)
     assert ("case", "summary") in shown_anywhere(pdfs, "O", where="anonym GET /offentlig/")
     for letter in SCENARIOS:
         assert ("case", "title") in shown_anywhere(pdfs, letter)

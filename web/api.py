@@ -401,13 +401,15 @@ def meeting_agenda(meeting_id: int, user: CurrentUser = api("view_meetings"),
 @router.get("/meetings/{meeting_id}/pdf", tags=["møder"],
             summary="Et mødes dagsorden eller referat som PDF",
             response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
-def meeting_pdf(meeting_id: int, publication: int | None = None,
+def meeting_pdf(meeting_id: int, publication: int | None = None, med_bilag: bool = False,
                 user: CurrentUser = api("view_meetings"), session: Session = Depends(db)):
     """Nu (lukkede punkter, man ikke må læse, som nummer, titel og beslutning), eller en
-    offentliggjort udgave som gemt (`publication` 1 = dagsordenen, 2.. = tillæg)."""
+    offentliggjort udgave som gemt (`publication` 1 = dagsordenen, 2.. = tillæg);
+    `med_bilag=1`: samlet dagsorden med de bilag, man må læse, bagest under hvert punkt."""
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
         raise NotFound(f"Mødet {meeting_id} findes ikke.")
-    content = pdf.viewer_pdf(session, meeting, user.viewer, publication=publication)
-    return pdf_response(content, pdf.filename(meeting))
+    content = pdf.viewer_pdf(session, meeting, user.viewer, publication=publication,
+                             med_bilag=med_bilag)
+    return pdf_response(content, pdf.filename(meeting, med_bilag))
 

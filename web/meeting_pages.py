@@ -189,13 +189,15 @@ def meeting_page(request: Request, meeting_id: int,
 
 
 @router.get("/moeder/{meeting_id}/pdf")
-def meeting_pdf(meeting_id: int, udgivelse: int | None = None,
+def meeting_pdf(meeting_id: int, udgivelse: int | None = None, med_bilag: bool = False,
                 user: CurrentUser = Depends(require("view_meetings")),
                 session: Session = Depends(db)):
-    """The agenda or minutes as PDF, as the user may read it (meetings.pdf.viewer_pdf)."""
+    """The agenda or minutes as PDF, as the user may read it (meetings.pdf.viewer_pdf);
+    `med_bilag=1`: the samlet version with the Bilag they may read."""
     meeting = meeting_queries.get_meeting(session, meeting_id)
-    content = pdf.viewer_pdf(session, meeting, user.viewer, publication=udgivelse)
-    return pdf_response(content, pdf.filename(meeting))
+    content = pdf.viewer_pdf(session, meeting, user.viewer, publication=udgivelse,
+                             med_bilag=med_bilag)
+    return pdf_response(content, pdf.filename(meeting, med_bilag))
 
 
 @router.post("/moeder/{meeting_id}/placer")

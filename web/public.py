@@ -21,6 +21,7 @@ from notifications.rules import KINDS
 from web.auth import CurrentUser, db, optional_user, write
 from web.follow import end, subscription_for_token
 from web.rendering import page
+from workflow.access import PUBLIC
 from workflow.errors import InvalidInput, NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -74,18 +75,22 @@ def public_meeting(request: Request, meeting_id: int, session: Session = Depends
 
 
 @router.get("/offentlig/moeder/{meeting_id}/pdf")
-def public_meeting_pdf(meeting_id: int, udgivelse: int | None = None,
+def public_meeting_pdf(meeting_id: int, udgivelse: int | None = None, med_bilag: bool = False,
                        session: Session = Depends(db)):
-    """The public PDF: the document now, or a publication (udgivelse 1, 2..) as kept."""
+    """The public PDF: the document now, or a publication (udgivelse 1, 2..) as kept;
+    `med_bilag=1`: the samlet version with the public Bilag of the open items."""
     meeting = session.get(Meeting, meeting_id)
     if meeting is None or meeting.agenda_status != AGENDA_PUBLISHED:
         raise NotFound("Mødet findes ikke, eller dagsordenen er ikke offentliggjort.")
     if udgivelse is None:
-        content = pdf.render_pdf(public_document(session, meeting))
+        doc = public_document(session, meeting)
+        content = pdf.render_pdf(doc)
+        if med_bilag:
+            content = pdf.with_bilag(session, content, doc, PUBLIC)
     else:
         content = pdf.publication_pdf(session, pdf.find_publication(session, meeting, udgivelse),
-                                      public=True)
-    return pdf_response(content, pdf.filename(meeting))
+                                      public=True, bilag_for=PUBLIC if med_bilag else None)
+    return pdf_response(content, pdf.filename(meeting, med_bilag))
 
 
 def pdf_response(content: bytes, name: str) -> Response:
