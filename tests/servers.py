@@ -7,6 +7,8 @@ Everything listens on 127.0.0.1 and is stopped by the caller (the fixtures use `
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes
 from email.policy import default as default_policy
 
@@ -23,6 +25,29 @@ from bench.servers import (  # noqa: F401  (the tests take them from here)
     port_open,
     wait_for,
 )
+
+# -- the web app in a thread (for the browser tests) --------------------------------------
+
+@contextmanager
+def app_in_thread(database_url: str) -> Iterator[str]:
+    """The web app on `database_url` under uvicorn in a thread of this process, on a free
+    port; yields its base URL. (Tests of processes use WebServer: the app in its own.)"""
+    import uvicorn
+
+    from web.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(database_url), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, 20, what="uvicorn")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
 
 # -- SMTP --------------------------------------------------------------------------------------
 

@@ -9,15 +9,13 @@ two of each, so the run stays short while every template and state of the demo i
 """
 
 import re
-import threading
-import time
 from collections import deque
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-import uvicorn
-from test_browser import browser_type_launch_args, free_port  # noqa: F401 (a fixture)
+from servers import app_in_thread
+from test_browser import browser_type_launch_args  # noqa: F401  (a fixture)
 from test_words import ELSEWHERE, SKIP
 
 from demo.cases import load_demo
@@ -33,24 +31,13 @@ WIDTHS = (1280, 320)
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory, migrated_sqlite):
-    from web.app import create_app
 
     if not AXE.exists():
         pytest.fail("axe-core is missing: run `npm ci` in the project folder (make test does)")
     url = migrated_sqlite(tmp_path_factory.mktemp("a11y") / "demo.db")
     assert load_demo(url).loaded
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(url), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_in_thread(url) as base:
+        yield base
 
 
 def kind(path: str) -> str:

@@ -6,12 +6,9 @@ Chromium is Debian's (`make browser`); SAGSGANG_CHROMIUM overrides its path.
 """
 
 import os
-import socket
-import threading
-import time
 
 import pytest
-import uvicorn
+from servers import app_in_thread
 
 from cases import actions, services
 from cases.db import make_engine, write_session
@@ -30,17 +27,10 @@ def browser_type_launch_args(browser_type_launch_args):
                      "--disable-sync"]}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory, migrated_sqlite):
     from web_fixtures import days
 
-    from web.app import create_app
 
     url = migrated_sqlite(tmp_path_factory.mktemp("browser") / "web.db")
     engine = make_engine(url)
@@ -63,18 +53,8 @@ def live_server(tmp_path_factory, migrated_sqlite):
         actions.submit(session, "22-099", actor="test")
     engine.dispose()
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(url), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_in_thread(url) as base:
+        yield base
 
 
 def log_in(page, base: str, username: str, password: str) -> None:

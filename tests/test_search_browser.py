@@ -2,7 +2,8 @@
 a long title, without sideways scrolling; the search typed and submitted as a person does."""
 
 import pytest
-from test_browser import browser_type_launch_args, free_port  # noqa: F401  (fixture)
+from servers import app_in_thread
+from test_browser import browser_type_launch_args  # noqa: F401  (a fixture)
 
 from cases import actions, services
 from cases.db import make_engine, write_session
@@ -18,13 +19,9 @@ LONG = ("Tillægsbevillingtilhandicapområdetsbotilbudogdaghjemogaflastningsplad
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory, migrated_sqlite):
-    import threading
-    import time
 
-    import uvicorn
     from web_fixtures import days
 
-    from web.app import create_app
 
     url = migrated_sqlite(tmp_path_factory.mktemp("search-browser") / "web.db")
     engine = make_engine(url)
@@ -40,18 +37,8 @@ def live_server(tmp_path_factory, migrated_sqlite):
     notify_changed_cases(engine, rules=rules)
     notify_changed_meetings(engine, rules=rules)
     engine.dispose()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(url), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_in_thread(url) as base:
+        yield base
 
 
 def test_the_public_search_works_at_320_px(page, live_server):
