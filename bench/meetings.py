@@ -13,12 +13,12 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.servers import postgres_database
 from cases import queries as case_queries
 from cases.db import make_engine, migrate, read_session, write_session
 from cases.models import Awaiting, Case
@@ -208,18 +208,8 @@ def bench_queue(url: str, org, total: int, label: str, active: float) -> None:
 
 
 def bench_queue_postgres(admin_url: str, org, total: int, active: float) -> None:
-    name = f"sagsgang_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        migrate(url)
+    with postgres_database(admin_url) as url:
         bench_queue(url, org, total, "PostgreSQL", active)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def main() -> None:

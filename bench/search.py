@@ -13,12 +13,12 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.servers import postgres_database
 from cases.db import make_engine, migrate, read_session, write_session
 from cases.models import Attachment, Case
 from cases.organisation import load_organisation
@@ -202,18 +202,8 @@ def bench(url: str, org, items: int, bilag: int, rounds: int, label: str) -> Non
 
 
 def bench_postgres(admin_url: str, org, items: int, bilag: int, rounds: int) -> None:
-    name = f"sagsgang_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        migrate(url)
+    with postgres_database(admin_url) as url:
         bench(url, org, items, bilag, rounds, "PostgreSQL")
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def main() -> None:

@@ -14,6 +14,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -141,29 +144,18 @@ def celery_env(*, database_url: str, broker_url: str, smtp_port: int, var_dir: P
     return env
 
 
-class CeleryProcess:
-    """`celery worker` or `celery beat` as a child process, logging to a file."""
+class ChildProcess:
+    """A child process of ours that logs to `log_path`: started by a subclass's start()
+    (`_spawn`), stopped with SIGTERM (then SIGKILL), its log's tail for a failed test."""
 
-    def __init__(self, kind: str, env: dict, log_dir: Path, name: str, *args: str):
-        self.kind, self.env, self.name = kind, env, name
-        self.log_path = log_dir / f"{name}.log"
-        self.args = list(args)
-        self.process: subprocess.Popen | None = None
+    log_path: Path
+    env: dict
+    process: subprocess.Popen | None = None
 
-    def command(self) -> list[str]:
-        base = [sys.executable, "-m", "celery", "-A", "notifications.celery_app"]
-        if self.kind == "worker":
-            return base + ["worker", "--pool=solo", "--concurrency=1", "--without-gossip",
-                           "--without-mingle", "--without-heartbeat", "-n",
-                           f"{self.name}@%h", "--loglevel=INFO", *self.args]
-        schedule = Path(self.env["SAGSGANG_VAR_DIR"]) / f"{self.name}-schedule"
-        return base + ["beat", "--loglevel=INFO", "-s", str(schedule), *self.args]
-
-    def start(self) -> "CeleryProcess":
+    def _spawn(self, command: list[str]) -> None:
         self.log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.command(), env=self.env, cwd=str(PROJECT_DIR),
+        self.process = subprocess.Popen(command, env=self.env, cwd=str(PROJECT_DIR),
                                         stdout=self.log, stderr=subprocess.STDOUT)
-        return self
 
     def tail(self, lines: int = 40) -> str:
         try:
@@ -195,9 +187,32 @@ class CeleryProcess:
         self.stop()
 
 
+class CeleryProcess(ChildProcess):
+    """`celery worker` or `celery beat` as a child process, logging to a file."""
+
+    def __init__(self, kind: str, env: dict, log_dir: Path, name: str, *args: str):
+        self.kind, self.env, self.name = kind, env, name
+        self.log_path = log_dir / f"{name}.log"
+        self.args = list(args)
+        self.process: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        base = [sys.executable, "-m", "celery", "-A", "notifications.celery_app"]
+        if self.kind == "worker":
+            return base + ["worker", "--pool=solo", "--concurrency=1", "--without-gossip",
+                           "--without-mingle", "--without-heartbeat", "-n",
+                           f"{self.name}@%h", "--loglevel=INFO", *self.args]
+        schedule = Path(self.env["SAGSGANG_VAR_DIR"]) / f"{self.name}-schedule"
+        return base + ["beat", "--loglevel=INFO", "-s", str(schedule), *self.args]
+
+    def start(self) -> "CeleryProcess":
+        self._spawn(self.command())
+        return self
+
+
 # -- web -------------------------------------------------------------------------------------
 
-class WebServer:
+class WebServer(ChildProcess):
     """The web app under uvicorn in a child process on a free port, as it runs in production:
     its own process, its own connection pool, its settings from the environment `env`
     (DATABASE_URL and the rest, on top of os.environ). Logs go to `log_dir/web.log`."""
@@ -207,19 +222,15 @@ class WebServer:
         self.port = port or free_port()
         self.workers = workers
         self.log_path = log_dir / "web.log"
-        self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "WebServer":
-        self.log = open(self.log_path, "ab")
-        command = [sys.executable, "-m", "uvicorn", "web.app:app", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--log-level", "warning",
-                   "--workers", str(self.workers)]
-        self.process = subprocess.Popen(command, env=self.env, cwd=str(PROJECT_DIR),
-                                        stdout=self.log, stderr=subprocess.STDOUT)
+        self._spawn([sys.executable, "-m", "uvicorn", "web.app:app", "--host", "127.0.0.1",
+                     "--port", str(self.port), "--log-level", "warning",
+                     "--workers", str(self.workers)])
         try:
             wait_for(lambda: port_open(self.port) or self.process.poll() is not None, 30,
                      what="uvicorn")
@@ -231,29 +242,29 @@ class WebServer:
             raise RuntimeError(f"uvicorn stopped at start:\n{self.tail()}")
         return self
 
-    def tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        if getattr(self, "log", None):
-            self.log.close()
-            self.log = None
+# -- PostgreSQL ------------------------------------------------------------------------------
 
-    def __enter__(self):
-        return self.start()
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of our own on the server of `admin_url`; its URL.
+    Dropped afterwards, whatever happened."""
+    import sqlalchemy as sa
 
-    def __exit__(self, *exc):
-        self.stop()
+    from cases.db import migrate
+
+    name = f"sagsgang_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+        migrate(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 # -- data --------------------------------------------------------------------------------------

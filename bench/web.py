@@ -23,12 +23,12 @@ import re
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from cases.db import make_engine, migrate, write_session
+from bench.servers import postgres_database
+from cases.db import engine_for, make_engine, migrate, write_session
 from cases.models import (
     Awaiting,
     Case,
@@ -189,20 +189,11 @@ def run_sqlite(n_cases: int, events_per_case: int, requests: int) -> dict:
 
 
 def run_postgresql(n_cases: int, events_per_case: int, requests: int) -> dict:
-    name = f"sagsgang_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        migrate(url)
-        return _load_and_measure(url, n_cases, events_per_case, requests)
-    finally:
-        from cases.db import engine_for
-        engine_for(url).dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()
+    with postgres_database(PG_ADMIN_URL) as url:
+        try:
+            return _load_and_measure(url, n_cases, events_per_case, requests)
+        finally:
+            engine_for(url).dispose()
 
 
 def _load_and_measure(url: str, n_cases: int, events_per_case: int, requests: int) -> dict:

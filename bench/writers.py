@@ -25,7 +25,6 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from bench.servers import WebServer
+from bench.servers import WebServer, postgres_database
 from cases import actions, services
 from cases.db import make_engine, migrate, write_session
 
@@ -210,18 +209,8 @@ def database(dialect: str, directory: Path):
         migrate(url)
         yield url
         return
-    name = f"sagsgang_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        migrate(url)
+    with postgres_database(PG_ADMIN_URL) as url:
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def percentiles(values: list[float]) -> str:
