@@ -153,3 +153,19 @@ def test_a_councils_meeting_plan_and_agenda_deadlines(both, tmp_path):
 def to_local_time(instant) -> str:
     from cases.dates import to_local
     return f"{to_local(instant):%H:%M}"
+
+
+def test_the_secretariat_sees_a_councils_hearings_on_the_queue_pages(both):
+    """/koer lists the councils too: their queue is the hearings they are to answer."""
+    from web_fixtures import logged_in
+
+    heard_by_hr(both, "R-9")
+    hr_meeting(both, days=7)
+    secretariat = logged_in(both.api.app, "sekretariat", "sekretariat-demo")
+    overview = secretariat.get("/koer")
+    assert overview.status_code == 200
+    council = overview.text.split('id="koe-HR"')[1].split("</section>")[0]
+    assert "Handicaprådet" in council and "R-9" in council
+    own = secretariat.get("/koer/HR")
+    assert own.status_code == 200 and "R-9" in own.text
+    assert "Ikke på en dagsorden" in own.text

@@ -123,6 +123,15 @@ def home(user: CurrentUser = Depends(page_user)):
 
 # -- queues ------------------------------------------------------------------------------------
 
+def body_queue(session: Session, body) -> list:
+    """(case, since-row) pairs: the workflow's queue, or for a hearing council the cases it is
+    to answer a hearing on (the council answers at its own meeting; it has no workflow queue)."""
+    if body.kind == HEARING_COUNCIL:
+        heard = meeting_queries.heard_queue(session, body.code, set())
+        return [(entry.case, entry) for entry in heard]
+    return queries.queue(session, body.code)
+
+
 @router.get("/koer")
 def queues(request: Request, user: CurrentUser = Depends(require("view_queues")),
            session: Session = Depends(db)):
@@ -130,10 +139,7 @@ def queues(request: Request, user: CurrentUser = Depends(require("view_queues"))
     day = today()
     bodies = []
     for body in org.bodies:
-        if body.kind == HEARING_COUNCIL:
-            continue
-        queue = queries.queue(session, body.code)
-        bodies.append({"body": body, "queue": queue,
+        bodies.append({"body": body, "queue": body_queue(session, body),
                        "meetings": meeting_queries.next_meetings(session, org, body.code, day)})
     # The secretariat's front page also shows the mails that could not be sent, and why.
     failed = outbox.failed_rows(session, limit=50) if user.can("view_failed_mail") else None
@@ -146,9 +152,10 @@ def queue(request: Request, code: str, user: CurrentUser = Depends(require("view
           session: Session = Depends(db)):
     org = current_organisation()
     body = org.body(code)
-    found = queries.queue(session, code)
+    found = body_queue(session, body)
     return page(request, "queue.html", user=user, body=body, queue=found,
-                delivered_by=queries.user_names(session, [a.delivered_by for _, a in found]),
+                delivered_by=({} if body.kind == HEARING_COUNCIL else
+                              queries.user_names(session, [a.delivered_by for _, a in found])),
                 following=follow.is_following(session, user, body_code=code),
                 agenda_statuses=AGENDA_STATUSES,
                 meetings=meeting_queries.next_meetings(session, org, code, today(), limit=5))
