@@ -17,6 +17,7 @@ from web_fixtures import (
 
 from cases import actions, queries
 from cases.db import read_session, write_session
+from cases.models import Case
 from notifications.models import Subscription
 
 
@@ -200,6 +201,32 @@ def test_it_registers_a_case_deadline_and_hearing_from_forms(web_app, web_engine
                                          "title": "", "centre": "Ukendt",
                                          "deciding_body": "KB"})
     assert bad.status_code == 400 and "Ugyldigt input" in bad.text
+
+
+def test_the_new_case_form_names_joint_competence(web_app, web_engine):
+    client = as_role(web_app, "case_owner")
+    form = client.get("/sager/ny").text
+    assert "Fælles beslutningskompetence" in form and 'name="joint_bodies"' in form
+    response = client.post("/sager/ny", data={
+        "csrf_token": page_csrf(client), "number": "WEB-FÆLLES-1", "title": "Fælles plan",
+        "centre": "Center for Voksne og Sundhed", "deciding_body": "SU",
+        "joint_bodies": ["BSU"]})
+    assert response.status_code == 303
+    with read_session(web_engine) as session:
+        case = session.exec(select(Case).where(Case.number == "WEB-FÆLLES-1")).one()
+        assert (case.deciding_body, case.joint_bodies) == ("SU", ["BSU"])
+        assert {"SU", "BSU"} <= set(case.committees)
+    # Shared only by committees: refused in Danish, the ticks kept, nothing written.
+    refused = client.post("/sager/ny", data={
+        "csrf_token": page_csrf(client), "number": "WEB-FÆLLES-2", "title": "Fælles plan",
+        "centre": "Center for Voksne og Sundhed", "deciding_body": "KB",
+        "joint_bodies": ["BSU"]})
+    assert refused.status_code == 400
+    assert "deles af fagudvalg" in refused.text
+    kept = 'value="BSU" aria-describedby="faelles-hjaelp" checked'
+    assert kept in refused.text
+    with read_session(web_engine) as session:
+        assert session.exec(select(Case).where(Case.number == "WEB-FÆLLES-2")).first() is None
 
 
 # -- closed items ------------------------------------------------------------------------------

@@ -203,10 +203,14 @@ async def new_case(request: Request, user: CurrentUser = Depends(require("create
                                 "kind": form.get("deadline_kind", "statutory"),
                                 "description": form.get("deadline_description") or "Frist",
                                 "legal_basis": form.get("deadline_legal_basis")}]
+    # Joint competence: the chosen body first, then the committees that share it.
+    joint = form.getlist("joint_bodies")
+    data = {**values, "deciding_body": [values["deciding_body"], *joint]}
     try:
         with write(request) as session:
-            created = services.create_case(session, values, actor=user.username)
+            created = services.create_case(session, data, actor=user.username)
     except InvalidInput as error:
+        values["joint_bodies"] = joint
         return page(request, "case_new.html", user=user, values=defaultdict(str, values),
                     error=error.message,
                     kinds=DEADLINE_KINDS, status_code=400)
