@@ -190,8 +190,8 @@ def test_the_atom_feed_is_valid_with_stable_entries(web_app, world):
 def test_the_accessibility_statement_is_linked_from_every_page(web_app, world):
     client = anonymous(web_app)
     statement = text_of(client.get("/offentlig/tilgaengelighed").text)
-    for words in ("Overholdelsesstatus", "WCAG 2.1", "Indhold, der ikke er tilgængeligt", "Feedback",
-                  "Digitaliseringsstyrelsen", "Ligebehandlingsnævnet"):
+    for words in ("Overholdelsesstatus", "WCAG 2.1", "Indhold, der ikke er tilgængeligt",
+                  "Feedback", "Digitaliseringsstyrelsen", "Ligebehandlingsnævnet"):
         assert words in statement
     for path in ("/offentlig", "/offentlig/organ/SU", f"/offentlig/moeder/{world['held']}",
                  "/offentlig/soeg", "/login", "/ingen-side"):
