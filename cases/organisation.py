@@ -67,7 +67,8 @@ def check_colour(raw: str) -> str:
         raise ValueError(f"municipality.colour: expected #rrggbb, got {raw!r}")
     ratio = min(contrast(raw, "#ffffff"), contrast(raw, PAGE_BACKGROUND))
     if ratio < MIN_CONTRAST:
-        raise ValueError(f"municipality.colour {raw}: contrast {ratio:.1f}:1 with white, "
+        raise ValueError(f"municipality.colour {raw}: contrast {ratio:.1f}:1 (white text on it, "
+                         f"it as text on the page), "
                          f"WCAG AA needs {MIN_CONTRAST}:1; choose a darker colour")
     return raw.lower()
 

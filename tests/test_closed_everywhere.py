@@ -348,7 +348,7 @@ def urls(route: str, world: World, subscriptions: list[int]) -> list[tuple[str, 
               "attachment_id": [(str(i), str(i)) for i in world.attachments]}
     # The portal's years: the world's meetings are held within the coming three months.
     this_year = local_day(utcnow()).year
-    values["year"] = [(str(y), str(y)) for y in (this_year, this_year + 1)]
+    values["aar"] = [(str(y), str(y)) for y in (this_year, this_year + 1)]
     names = re.findall(r"{(\w+)(?::\w+)?}", route)
     if not names:
         return [(route, route)]

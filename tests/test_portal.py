@@ -143,6 +143,8 @@ def test_a_year_without_meetings_and_a_year_that_is_none_are_not_found(web_app, 
     assert "ingen møder med offentliggjort dagsorden i 1999" in \
         client.get("/offentlig/organ/SU/1999").text
     assert client.get(f"/offentlig/moeder/{world['unpublished']}").status_code == 404
+    refused = client.get("/offentlig/organ/SU/abc")
+    assert refused.status_code == 400 and "skal være et helt tal" in refused.text
 
 
 def test_the_meeting_page_shows_a_closed_item_as_number_title_and_decision(web_app, world):

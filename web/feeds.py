@@ -111,6 +111,7 @@ def body_feed(code: str, session: Session = Depends(db)):
 
 
 ATOM = "http://www.w3.org/2005/Atom"
+ET.register_namespace("", ATOM)  # Atom as the default namespace: <feed>, not <ns0:feed>
 
 
 def _atom_id(path: str) -> str:
@@ -136,7 +137,6 @@ def body_news_feed(code: str, session: Session = Depends(db)):
     body = org.body(code)
     site = get_settings().site_url
     entries = portal.news(session, org, code)
-    ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "da"})
     _add(feed, "id", _atom_id(f"/feeds/organ/{code}.atom"))
     _add(feed, "title", f"{body.name} – dagsordener og referater")

@@ -42,15 +42,15 @@ def body_page(request: Request, code: str, session: Session = Depends(db),
                 years=portal.held_years(session, code, now))
 
 
-@router.get("/offentlig/organ/{code}/{year}")
-def year_page(request: Request, code: str, year: int, session: Session = Depends(db),
+@router.get("/offentlig/organ/{code}/{aar}")
+def year_page(request: Request, code: str, aar: int, session: Session = Depends(db),
               user: CurrentUser | None = Depends(optional_user)):
     org, now = current_organisation(), utcnow()
     body = org.body(code)
-    found = portal.year_meetings(session, org, code, year, now) if 1900 <= year <= 2200 else []
+    found = portal.year_meetings(session, org, code, aar, now) if 1900 <= aar <= 2200 else []
     if not found:
-        raise NotFound(f"{body.name} har ingen møder med offentliggjort dagsorden i {year}.")
-    return page(request, "portal_year.html", user=user, body=body, year=year, meetings=found)
+        raise NotFound(f"{body.name} har ingen møder med offentliggjort dagsorden i {aar}.")
+    return page(request, "portal_year.html", user=user, body=body, year=aar, meetings=found)
 
 
 @router.get("/offentlig/tilgaengelighed")
@@ -62,10 +62,10 @@ def accessibility_statement(request: Request,
 @router.get("/offentlig/logo")
 def logo():
     """The municipality's logo from the organisation file (its `logo`)."""
-    path = Path(current_organisation().logo) if current_organisation().logo else None
-    if path is None or not path.is_file():
+    configured = current_organisation().logo
+    if not configured or not Path(configured).is_file():
         raise NotFound("Kommunen har intet logo.")
-    return FileResponse(path, headers=CACHED)
+    return FileResponse(configured, headers=CACHED)
 
 
 @router.get("/offentlig/farver.css")
