@@ -35,9 +35,10 @@ def at(day: date, hour: int = 12):
 
 
 def held_meeting(engine, day: date, cases: list[tuple[str, bool, str]], *,
-                 final: bool = True) -> int:
+                 supplement: tuple[str, bool, str] | None = None, final: bool = True) -> int:
     """A meeting of SU on `day`: the cases placed (number, closed, decision text) and the
-    agenda published weeks before, each decided on the day, the minutes final days after."""
+    agenda published ten days before (the `supplement` on a tillægsdagsorden a week before),
+    each decided on the day, the minutes final five days after."""
     with write_session(engine) as session:
         meeting = create_meeting(session, body="SU", day=day, place="Rådhuset, mødelokale 1",
                                  now=at(day - timedelta(days=40)))
@@ -46,6 +47,11 @@ def held_meeting(engine, day: date, cases: list[tuple[str, bool, str]], *,
             if closed:
                 set_closed(session, item.id, True)
         publish_agenda(session, meeting.id, actor="test", now=at(day - timedelta(days=10)))
+        if supplement:
+            place_case(session, meeting.id, supplement[0], late_reason="Hastesag",
+                       now=at(day - timedelta(days=8)))
+            publish_agenda(session, meeting.id, actor="test", now=at(day - timedelta(days=7)))
+            cases = [*cases, supplement]
         for item, (_, _, decision) in zip(queries.items(session, meeting.id), cases,
                                           strict=True):
             record_item_decision(session, item.id, wording="godkendt", actor="test",
@@ -67,9 +73,11 @@ def world(web_engine):
     last_year, two_years_ago = today().year - 1, today().year - 2
     open_case = su_case(web_engine, "Ny legeplads ved Hedegården", "ÅBEN-SAGSTEKST")
     closed_case = su_case(web_engine, "Personsag om hjælpemidler", "LUKKET-SAGSTEKST")
+    urgent = su_case(web_engine, "Hastesag om vintervedligehold", "Sne og is")
     held = held_meeting(web_engine, date(last_year, 10, 4), [
         (open_case, False, "Legepladsen bygges i foråret."),
-        (closed_case, True, "Ansøgningen imødekommes.")])
+        (closed_case, True, "Ansøgningen imødekommes.")],
+        supplement=(urgent, False, "Ekstra saltning godkendes."))
     older = held_meeting(web_engine, date(two_years_ago, 5, 3), [
         (su_case(web_engine, "Gammel sag", "Gammel tekst"), False, "Taget til efterretning.")])
     later = su_case(web_engine, "Kommende sag", "Kommer snart")
@@ -110,6 +118,7 @@ def test_the_body_page_has_members_plan_feeds_years_and_follow(web_app, world):
     assert "@" not in text_of(html)  # no addresses, only names and roles
     assert 'href="/offentlig/foelg?organ=SU"' in html and "Følg udvalget på e-mail" in html
     assert 'href="/feeds/organ/SU.atom"' in html and 'href="/feeds/organ/SU.ics"' in html
+    assert 'rel="alternate" type="application/atom+xml"' in html  # found by feed readers
     years = re.findall(r'href="/offentlig/organ/SU/(\d{4})"', html)
     assert years == [str(world["last_year"]), str(world["two_years_ago"])]
     assert html.index(f'/offentlig/moeder/{world["coming"]}') < html.index("Tidligere møder")
@@ -122,8 +131,11 @@ def test_a_year_lists_its_published_meetings_with_what_was_published(web_app, wo
     assert f'/offentlig/moeder/{world["unpublished"]}' not in html  # never published
     shown = text_of(html)
     published_on = date(world["last_year"], 9, 24).strftime("%d-%m-%Y")
+    supplement_on = date(world["last_year"], 9, 27).strftime("%d-%m-%Y")
     final_on = date(world["last_year"], 10, 9).strftime("%d-%m-%Y")
     assert f"Dagsorden offentliggjort {published_on}" in shown
+    assert f"Tillægsdagsorden offentliggjort {supplement_on}" in shown
+    assert f'href="/offentlig/moeder/{world["held"]}/pdf?udgivelse=2"' in html
     assert f"Referat offentliggjort {final_on}" in shown
     assert f'href="/offentlig/moeder/{world["held"]}/pdf?udgivelse=1"' in html
     assert f'href="/offentlig/moeder/{world["held"]}/pdf"' in html
@@ -175,6 +187,8 @@ def test_the_atom_feed_is_valid_with_stable_entries(web_app, world):
     day = f"04-10-{world['last_year']}"
     assert f"Dagsorden: Socialudvalget {day}" in titles
     assert f"Referat: Socialudvalget {day}" in titles
+    supplement = entries[titles.index(f"Tillægsdagsorden: Socialudvalget {day}")]
+    assert supplement.find(f"{ATOM}summary").text == "Punkt 3: Hastesag om vintervedligehold"
     assert len([t for t in titles if t.startswith("Dagsorden")]) == 3  # held, older, coming
     assert f'/offentlig/moeder/{world["unpublished"]}"' not in response.text
     updated = [e.find(f"{ATOM}updated").text for e in entries]
