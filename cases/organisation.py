@@ -4,6 +4,7 @@ Pure: no database. The shipped default is config/ballerup.toml; another
 municipality (Aarhus: Byrådet and Magistraten) is another file.
 """
 
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import time
@@ -37,6 +38,39 @@ class Body:
     @property
     def is_committee(self) -> bool:
         return self.kind == STANDING_COMMITTEE
+
+
+DEFAULT_COLOUR = "#0b5cad"
+# The lightest background the colour stands on (site.css: the page) and the text on it.
+PAGE_BACKGROUND = "#f6f7f9"
+MIN_CONTRAST = 4.5  # WCAG 2.1 AA, normal text
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def _luminance(colour: str) -> float:
+    """WCAG's relative luminance of "#rrggbb"."""
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, other: str) -> float:
+    """WCAG's contrast ratio of two "#rrggbb" colours (1 to 21)."""
+    light, dark = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def check_colour(raw: str) -> str:
+    """The portal colour, if it is "#rrggbb" and white text on it (and it as text on the
+    page) keeps WCAG AA contrast; the file is refused otherwise, as a page would not be."""
+    if not _HEX.fullmatch(raw):
+        raise ValueError(f"municipality.colour: expected #rrggbb, got {raw!r}")
+    ratio = min(contrast(raw, "#ffffff"), contrast(raw, PAGE_BACKGROUND))
+    if ratio < MIN_CONTRAST:
+        raise ValueError(f"municipality.colour {raw}: contrast {ratio:.1f}:1 (white text on it, "
+                         f"it as text on the page), "
+                         f"WCAG AA needs {MIN_CONTRAST}:1; choose a darker colour")
+    return raw.lower()
 
 
 # Several groups giving roles: the role that may do the most wins.
@@ -86,6 +120,10 @@ class Organisation:
     office_hours: tuple[time, time] = (time(8, 0), time(16, 0))
     oidc: OidcMapping = OidcMapping()
     logo: str = ""  # an image file for the PDF's cover (the file's path, resolved on load)
+    # The portal's colour (links, buttons, its header band): "#0b5cad" unless the file says.
+    colour: str = DEFAULT_COLOUR
+    contact_email: str = ""  # the accessibility statement's written and telephone contact
+    contact_phone: str = ""
     _by_code: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -209,6 +247,9 @@ def parse_organisation(data: dict) -> Organisation:
         custom_days_off=tuple(municipality.get("custom_days_off", [])),
         office_hours=(parse_time(hours[0], "office_hours"), parse_time(hours[1], "office_hours")),
         logo=str(municipality.get("logo", "")),
+        colour=check_colour(str(municipality.get("colour", DEFAULT_COLOUR))),
+        contact_email=str(municipality.get("contact_email", "")),
+        contact_phone=str(municipality.get("contact_phone", "")),
     )
 
 

@@ -10,6 +10,7 @@ from cases.models import Awaiting, Case, Hearing, HearingParty, HearingResponse,
 from cases.organisation import Organisation
 from meetings.calendar import agenda_deadlines, end_of_day, local_day, local_instant, rules_for
 from meetings.models import (
+    AGENDA_PUBLISHED,
     CANCELLED,
     Absence,
     AgendaItem,
@@ -151,6 +152,22 @@ def publications(session: Session, meeting_id: int) -> list[AgendaPublication]:
     return list(session.exec(select(AgendaPublication)
                              .where(AgendaPublication.meeting_id == meeting_id)
                              .order_by(AgendaPublication.seq)))
+
+
+def item_is_published(item: AgendaItem, meeting: Meeting, publications_kept: bool) -> bool:
+    """The one rule of what the public sees of an agenda: an item on a published agenda, once
+    published itself (an item placed since waits for its tillægsdagsorden); on a meeting
+    published before publications were kept (`publications_kept` False) every item."""
+    if meeting.agenda_status != AGENDA_PUBLISHED:
+        return False
+    return item.published_in is not None or not publications_kept
+
+
+def published_items(session: Session, meeting: Meeting) -> list[AgendaItem]:
+    """The meeting's items the public sees (item_is_published), in order."""
+    kept = bool(publications(session, meeting.id))
+    return [item for item in items(session, meeting.id)
+            if item_is_published(item, meeting, kept)]
 
 
 def absences(session: Session, meeting_id: int) -> list[Absence]:

@@ -29,6 +29,7 @@ from cases import files, queries
 from cases.dates import to_local
 from cases.models import Attachment, Case
 from cases.organisation import Organisation
+from meetings import queries as meeting_queries
 from meetings import searchtext, visibility
 from meetings.bilag import may_read_attachment
 from meetings.models import AGENDA_PUBLISHED, AgendaItem, AgendaPublication, Meeting, SearchDoc
@@ -436,9 +437,6 @@ class _Reader:
 
 
 def _published(item: AgendaItem, meeting: Meeting, kept: set[int]) -> bool:
-    """Does the public see this item? As web.public.published_items decides: on a published
-    agenda, once published itself (an item placed since waits for its tillægsdagsorden); a
-    meeting published before publications were kept (not in `kept`) shows all."""
-    if meeting.agenda_status != AGENDA_PUBLISHED:
-        return False
-    return item.published_in is not None or meeting.id not in kept
+    """Does the public see this item? meetings.queries' one rule, with the batch's note of
+    which meetings have their publications kept."""
+    return meeting_queries.item_is_published(item, meeting, meeting.id in kept)

@@ -20,6 +20,7 @@ decision, never its case text or attachments").
 """
 
 import io
+import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -345,20 +346,27 @@ def urls(route: str, world: World, subscriptions: list[int]) -> list[tuple[str, 
               "code": [(b.code, quote(b.code)) for b in org.bodies],
               "user_id": [(str(i), str(i)) for i in world.user_ids],
               "attachment_id": [(str(i), str(i)) for i in world.attachments]}
+    # The portal's years: the world's meetings are held within the coming three months.
+    this_year = local_day(utcnow()).year
+    values["aar"] = [(str(y), str(y)) for y in (this_year, this_year + 1)]
     names = re.findall(r"{(\w+)(?::\w+)?}", route)
     if not names:
         return [(route, route)]
-    assert len(names) == 1, f"{route}: teach the test its parameters"
-    name = names[0]
-    if name == "token":
+    if names == ["token"]:
         found = [v for prefix, v in tokens.items() if route.startswith(prefix)]
         assert found, f"{route}: teach the test which token it takes"
-        choices = found[0]
-    else:
+        return [(route.replace("{token}", label), route.replace("{token}", value))
+                for label, value in found[0]]
+    for name in names:
         assert name in values, f"{route}: teach the test the values of {{{name}}}"
-        choices = values[name]
-    pattern = re.compile(r"{\w+(?::\w+)?}")
-    return [(pattern.sub(label, route), pattern.sub(value, route)) for label, value in choices]
+    filled = []
+    for choice in itertools.product(*(values[name] for name in names)):
+        label, path = route, route
+        for name, (shown, value) in zip(names, choice, strict=True):
+            parameter = re.compile(r"{" + name + r"(?::\w+)?}")
+            label, path = parameter.sub(shown, label), parameter.sub(value, path)
+        filled.append((label, path))
+    return filled
 
 
 def fetch_all(base_url: str, routes: list[str], world: World,

@@ -159,6 +159,10 @@ def test_every_page_of_the_demo_speaks_danish(demo_app, username):
         client, start = logged_in(demo_app, username, password), "/"
     pages = crawl(client, start)
     assert len(pages) > 3
+    if username is None:  # the portal: bodies, their years, the accessibility statement
+        reached = {path.rstrip("0123456789") for path in pages}
+        assert {"/offentlig/organ/SU", "/offentlig/organ/SU/",
+                "/offentlig/tilgaengelighed"} <= reached
     written = authored(demo_app.state.engine)
     found = {path: problems(without(text, written)) for path, text in pages.items()
              if not path.startswith(ELSEWHERE)}

@@ -34,6 +34,7 @@ from web import (
     oidc,
     ops,
     pages,
+    portal,
     public,
     search,
     user_pages,
@@ -101,6 +102,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(docs.router)
     app.include_router(feeds.router)
+    app.include_router(portal.router)
     app.include_router(public.router)
     app.include_router(meeting_pages.router)
     app.include_router(user_pages.router)

@@ -1,4 +1,5 @@
-"""iCalendar feeds: a body's meetings, a case's deadlines, a person's own deadlines.
+"""iCalendar feeds: a body's meetings, a case's deadlines, a person's own deadlines; and a
+body's Atom feed of what it published (agendas, tillægsdagsordener, final minutes).
 
 The body and case feeds are public by design, so they never contain a closed item: a
 meeting lists only its open items, and a closed case has no public feed. The personal feed
@@ -7,7 +8,10 @@ its owner may read when it is fetched: a followed case that has become a closed 
 (lukket punkt) drops out for someone who may not read it.
 """
 
-from datetime import date, timedelta
+import uuid
+import xml.etree.ElementTree as ET
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -17,11 +21,12 @@ from sqlmodel import Session, select
 from cases import queries
 from cases.models import Case, utcnow
 from cases.settings import current_organisation, get_settings
+from meetings import queries as meeting_queries
 from meetings.models import AGENDA_PUBLISHED, CANCELLED, Meeting
 from meetings.visibility import case_is_closed, item_is_closed, may_read, viewer_of
 from notifications.models import Subscription
+from views import portal
 from web.auth import db
-from web.public import published_items
 from web.tokens import feed_owner
 from workflow.errors import NotFound
 from workflow.machine import ACTIVE
@@ -96,13 +101,63 @@ def body_feed(code: str, session: Session = Depends(db)):
         if meeting.place:
             event.add("location", meeting.place)
         if meeting.agenda_status == AGENDA_PUBLISHED:
-            open_items = [i for i in published_items(session, meeting)
+            open_items = [i for i in meeting_queries.published_items(session, meeting)
                           if not item_is_closed(session, i)]
             event.add("description", "\n".join(f"Punkt {i.number}: {i.title}"
                                                for i in open_items))
             event.add("url", f"{get_settings().site_url}/offentlig/moeder/{meeting.id}")
         calendar.add_component(event)
     return _response(calendar, f"{code}.ics")
+
+
+ATOM = "http://www.w3.org/2005/Atom"
+ET.register_namespace("", ATOM)  # Atom as the default namespace: <feed>, not <ns0:feed>
+
+
+def _atom_id(path: str) -> str:
+    """A stable id for an entry or feed: the same publication keeps its id, however often its
+    meeting changes (a UUID of the site's address and the thing's own key)."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, get_settings().site_url + path)}"
+
+
+def _add(parent: ET.Element, tag: str, text: str = "", **attributes) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
+    if text:
+        element.text = text
+    return element
+
+
+def _stamp(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@router.get("/organ/{code}.atom", summary="Et organs nye dagsordener og referater (offentlig)")
+def body_news_feed(code: str, session: Session = Depends(db)):
+    org = current_organisation()
+    body = org.body(code)
+    site = get_settings().site_url
+    entries = portal.news(session, org, code)
+    feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "da"})
+    _add(feed, "id", _atom_id(f"/feeds/organ/{code}.atom"))
+    _add(feed, "title", f"{body.name} – dagsordener og referater")
+    _add(feed, "updated", _stamp(entries[0].updated if entries else utcnow()))
+    _add(_add(feed, "author"), "name", org.name)
+    _add(feed, "link", rel="self", href=f"{site}/feeds/organ/{quote(code)}.atom")
+    _add(feed, "link", rel="alternate", type="text/html",
+         href=f"{site}/offentlig/organ/{quote(code)}")
+    for news in entries:
+        entry = _add(feed, "entry")
+        _add(entry, "id", _atom_id(f"/nyt/{news.key}"))
+        _add(entry, "title", news.title)
+        _add(entry, "updated", _stamp(news.updated))
+        _add(entry, "published", _stamp(news.updated))
+        _add(entry, "link", rel="alternate", type="text/html",
+             href=f"{site}/offentlig/moeder/{news.meeting.id}")
+        _add(entry, "link", rel="enclosure", type="application/pdf", href=site + news.pdf)
+        _add(entry, "summary", "\n".join(news.lines) or news.title, type="text")
+    content = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return Response(content, media_type="application/atom+xml; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/sag/{number:path}.ics", summary="En sags frister (offentlig, ikke lukkede punkter)")

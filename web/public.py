@@ -1,4 +1,5 @@
-"""The public side: meetings with published agendas, and the decisions of open items.
+"""The public side: a meeting's published agenda or minutes and their PDFs, and the
+unsubscribe links (the portal's other pages: web.portal).
 
 No login. What an agenda shows the public is decided by meetings.documents.public_view: a
 closed item (lukket punkt) keeps its number, title and decision only, so its text never
@@ -6,8 +7,9 @@ reaches the template.
 """
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from cases.dates import to_local
 from cases.models import Case, utcnow
 from cases.settings import current_organisation
 from meetings import pdf
@@ -27,39 +29,13 @@ from workflow.errors import InvalidInput, NotFound
 router = APIRouter(include_in_schema=False)
 
 
-def published_meetings(session: Session, body_code: str | None = None, limit: int = 200):
-    query = select(Meeting).where(Meeting.agenda_status == AGENDA_PUBLISHED)
-    if body_code:
-        query = query.where(Meeting.body_code == body_code)
-    return list(session.exec(query.order_by(Meeting.starts_at.desc()).limit(limit)))
-
-
-def published_items(session: Session, meeting) -> list:
-    """The items the public sees: only those that were published (an item placed since waits
-    for its tillægsdagsorden); a meeting published before publications were kept shows all."""
-    items = meeting_queries.items(session, meeting.id)
-    if meeting_queries.publications(session, meeting.id):
-        items = [item for item in items if item.published_in is not None]
-    return items
-
-
 def public_document(session: Session, meeting) -> dict:
     """The published agenda with its decisions (the minutes once there are any), as
     meetings.documents shows it to the public (`public_view`: closed items as number, title
     and decision): one place decides that."""
-    items = published_items(session, meeting)
+    items = meeting_queries.published_items(session, meeting)
     return meeting_context(session, meeting, public=True, items=items,
                            kind=document_kind(meeting, items))
-
-
-@router.get("/offentlig")
-def public_meetings(request: Request, organ: str = "", session: Session = Depends(db),
-                    user: CurrentUser | None = Depends(optional_user)):
-    org = current_organisation()
-    if organ:
-        org.body(organ)
-    return page(request, "public_meetings.html", user=user,
-                meetings=published_meetings(session, organ or None), organ=organ)
 
 
 @router.get("/offentlig/moeder/{meeting_id}")
@@ -70,6 +46,7 @@ def public_meeting(request: Request, meeting_id: int, session: Session = Depends
         raise NotFound("Mødet findes ikke, eller dagsordenen er ikke offentliggjort.")
     return page(request, "public_meeting.html", user=user, meeting=meeting,
                 body=current_organisation().body(meeting.body_code),
+                year=to_local(meeting.starts_at).year,
                 doc=public_document(session, meeting),
                 publications=meeting_queries.publications(session, meeting.id))
 

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from cases.dates import to_local
 from cases.settings import current_organisation
 from cases.templating import environment
 from meetings.models import AGENDA_STATUSES, MINUTES_STATUSES
@@ -23,7 +24,17 @@ def _extend_environment() -> None:
     env.filters["organ"] = lambda code: current_organisation().body_name(code)
     env.filters["dagsordenstatus"] = lambda code: AGENDA_STATUSES.get(code, "")
     env.filters["referatstatus"] = lambda code: MINUTES_STATUSES.get(code, "")
+    env.filters["moedetid"] = meeting_time
     env.globals["query"] = lambda **params: urlencode({k: v for k, v in params.items() if v})
+
+
+WEEKDAYS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
+
+
+def meeting_time(instant) -> str:
+    """"tirsdag 04-10-2022 kl. 17:00", in Copenhagen: a meeting's time as the portal says it."""
+    local = to_local(instant)
+    return f"{WEEKDAYS[local.weekday()]} {local:%d-%m-%Y} kl. {local:%H:%M}"
 
 
 def page(request: Request, template: str, *, user: CurrentUser | None, status_code: int = 200,
