@@ -140,3 +140,17 @@ def headline_html(headline: str) -> Markup:
 def plain(marked: Markup, start: str = "", stop: str = "") -> str:
     """A highlighted text as plain text again, the marks written as `start`/`stop`."""
     return html.unescape(str(marked).replace("<mark>", start).replace("</mark>", stop))
+
+
+def matches(query: Query, text: str) -> bool:
+    """Does the text match the query as the index would: every group has a phrase in it
+    (its stems in a row), and no excluded phrase is? For a text in hand (a follow mail's
+    items), without the index."""
+    found = [stem(word) for word in words(text)]
+    return bool(query) and all(any(_holds(found, p) for p in group) for group in query.groups) \
+        and not any(_holds(found, phrase) for phrase in query.excluded)
+
+
+def _holds(stems: list[str], phrase: tuple[str, ...]) -> bool:
+    size = len(phrase)
+    return any(tuple(stems[i:i + size]) == phrase for i in range(len(stems) - size + 1))
