@@ -130,7 +130,7 @@ def described(subscription: Subscription) -> str:
     body = org.body_name(subscription.body_code) if subscription.body_code else ""
     if subscription.search_phrase:
         return f"søgeordet »{subscription.search_phrase}«" + (f" i {body}" if body else "")
-    return body
+    return f"{body}s dagsordener og referater"
 
 
 # -- news of a publication (called by the sweep, notifications.changes) -------------------------
