@@ -207,7 +207,8 @@ def test_a_phrase_gets_one_mail_per_publication_with_the_matching_open_items_onl
     assert "»Vestvolden« på dagsordenen: Socialudvalget" in text
     assert "Også ved Vestvolden." in text  # the matching text, quoted
     assert "HEMMELIG-PRIS-Q" not in text and "Ekspropriation" not in text
-    assert message["List-Unsubscribe"] == f"<{_site()}/afmeld/{follow_unsubscribe_token(phrase_id)}>"
+    stop = f"{_site()}/afmeld/{follow_unsubscribe_token(phrase_id)}"
+    assert message["List-Unsubscribe"] == f"<{stop}>"
     assert [r.recipient for r in rows(engine, FOLLOW_AGENDA)] == ["begge@example.org"]
     assert both not in {r.context["subscription_id"] for r in rows(engine, FOLLOW_SEARCH)}
 
