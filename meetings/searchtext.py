@@ -32,7 +32,7 @@ def words(text: str) -> list[str]:
 
 def stemmed(text: str) -> str:
     """The text as the SQLite index holds it: its words' stems, separated by spaces."""
-    return " ".join(stem(word) for word in words(text))
+    return " ".join(stems_of(text))
 
 
 @dataclass
@@ -142,11 +142,16 @@ def plain(marked: Markup, start: str = "", stop: str = "") -> str:
     return html.unescape(str(marked).replace("<mark>", start).replace("</mark>", stop))
 
 
-def matches(query: Query, text: str) -> bool:
-    """Does the text match the query as the index would: every group has a phrase in it
-    (its stems in a row), and no excluded phrase is? For a text in hand (a follow mail's
-    items), without the index."""
-    found = [stem(word) for word in words(text)]
+def stems_of(text: str) -> list[str]:
+    """The text's words' stems, in order (what `matches` reads)."""
+    return [stem(word) for word in words(text)]
+
+
+def matches(query: Query, text: str | list[str]) -> bool:
+    """Does the text (or its `stems_of`) match the query as the index would: every group has
+    a phrase in it (its stems in a row), and no excluded phrase is? For a text in hand (a
+    follow mail's items), without the index."""
+    found = stems_of(text) if isinstance(text, str) else text
     return bool(query) and all(any(_holds(found, p) for p in group) for group in query.groups) \
         and not any(_holds(found, phrase) for phrase in query.excluded)
 

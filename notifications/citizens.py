@@ -64,6 +64,7 @@ def sign_up(session: Session, *, email: str, body_code: str = "", phrase: str = 
         raise InvalidInput("Søgeordet skal indeholde mindst ét ord (bogstaver eller tal).")
     if not body_code and not phrase:
         raise InvalidInput("Vælg et udvalg, eller skriv et søgeord.")
+    _one_at_a_time(session, email)
     found = session.exec(select(Subscription).where(
         Subscription.public.is_(True), Subscription.ended_at.is_(None),
         Subscription.email == email,
@@ -86,6 +87,15 @@ def sign_up(session: Session, *, email: str, body_code: str = "", phrase: str = 
                                    "confirm_days": CONFIRM_DAYS})
     follow.insert_news(session, [confirmation], now)
     return row
+
+
+def _one_at_a_time(session: Session, email: str) -> None:
+    """Two sign-ups of one address at once (a double click) must not both find nothing and
+    both send a confirmation: on PostgreSQL the second waits for the first's transaction
+    (a lock on the address, released at its end); SQLite runs one write at a time anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:email))"),
+                        {"email": f"sagsgang-follow:{email}"})
 
 
 def check_body(code: str) -> None:
@@ -189,12 +199,14 @@ def _search_news(session: Session, meeting: Meeting, items: list[AgendaItem], wh
     if not subscribers:
         return 0
     lines = [_line(session, item, minutes=context["minutes"]) for item in items]
-    open_lines = [(line, text) for line, text in lines if not line["closed"]]
+    # Each text's stems once, whatever the number of phrases matched against it.
+    open_lines = [(line, text, searchtext.stems_of(text)) for line, text in lines
+                  if not line["closed"]]
     wanted = []
     for subscription in subscribers:
         query = searchtext.parse(subscription.search_phrase)
         found = [line | {"snippet": searchtext.plain(searchtext.snippet(text, query.stems))}
-                 for line, text in open_lines if searchtext.matches(query, text)]
+                 for line, text, stems in open_lines if searchtext.matches(query, stems)]
         if found:
             wanted.append(follow.wanted_news(
                 session, subscription, FOLLOW_SEARCH, what,

@@ -4,6 +4,7 @@ confirmation mail, nothing to an unconfirmed address, the search-phrase and minu
 derived by the sweep, closed items, dedupe, the throttle and the pages."""
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -107,8 +108,8 @@ def test_a_phrase_matches_by_the_searchs_danish_stems():
 
 # -- signing up and confirming -----------------------------------------------------------------
 
-def test_a_sign_up_queues_exactly_one_confirmation_and_nothing_else_until_confirmed(engine):
-    with write_session(engine) as session:
+def test_a_sign_up_queues_exactly_one_confirmation_and_nothing_else_until_confirmed(db):
+    with write_session(db) as session:
         first = citizens.sign_up(session, email="Borger@Example.org ", body_code="SU",
                                  now=utcnow())
         again = citizens.sign_up(session, email="borger@example.org", body_code="SU",
@@ -117,24 +118,24 @@ def test_a_sign_up_queues_exactly_one_confirmation_and_nothing_else_until_confir
         meeting = agenda(session, open_case)
     assert again.id == first.id and first.email == "borger@example.org"
     assert first.confirmed_at is None and first.public
-    [confirmation] = rows(engine)
+    [confirmation] = rows(db)
     assert (confirmation.kind, confirmation.recipient) == (FOLLOW_CONFIRM, "borger@example.org")
-    text, message = mail_text(engine, confirmation)
+    text, message = mail_text(db, confirmation)
     assert "Bekræft, at du vil følge Socialudvalgets dagsordener og referater" in text
     link = re.search(r"(http\S+/offentlig/foelg/bekraeft/\S+)", text).group(1)
     assert link.endswith(confirm_token(first.id))
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
-    with write_session(engine) as session:  # published while unconfirmed: nothing for them
+    with write_session(db) as session:  # published while unconfirmed: nothing for them
         publish_agenda(session, meeting.id, actor="test", late_reason="Hastesag")
-    assert [r.kind for r in rows(engine)] == [FOLLOW_CONFIRM]
+    assert [r.kind for r in rows(db)] == [FOLLOW_CONFIRM]
 
-    with write_session(engine) as session:
+    with write_session(db) as session:
         citizens.confirm(session, session.get(Subscription, first.id), utcnow())
         place_case(session, meeting.id, new_case(session, title="Ny bænk"),
                    late_reason="Hastesag")
         publish_agenda(session, meeting.id, actor="test", late_reason="Hastesag")
-    [digest] = rows(engine, FOLLOW_AGENDA)
+    [digest] = rows(db, FOLLOW_AGENDA)
     assert digest.recipient == "borger@example.org"
     assert [i["title"] for i in digest.context["items"]] == ["Ny bænk"]  # the tillæg's item
 
@@ -150,6 +151,37 @@ def test_an_expired_link_is_refused_and_a_new_sign_up_starts_afresh(engine):
                                now=utcnow())
         assert new.id != old.id and old.ended_at is not None
     assert [r.recipient for r in rows(engine, FOLLOW_CONFIRM)] == ["sen@example.org"] * 2
+
+
+def test_two_sign_ups_of_one_address_at_once_send_one_confirmation(db):
+    """The second waits for the first's transaction (PostgreSQL: a lock on the address;
+    SQLite: one writer at a time), then finds its row: one subscription, one mail."""
+    first_done, second_done = threading.Event(), threading.Event()
+
+    def first():
+        with write_session(db) as session:
+            citizens.sign_up(session, email="dobbelt@example.org", body_code="SU",
+                             now=utcnow())
+            first_done.set()
+            # Open until the second has finished, or a while: without the lock it would
+            # finish now, before this commits, and find nothing.
+            second_done.wait(2)
+
+    def second():
+        first_done.wait(10)
+        with write_session(db) as session:
+            citizens.sign_up(session, email="dobbelt@example.org", body_code="SU",
+                             now=utcnow())
+        second_done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    with read_session(db) as session:
+        assert len(session.exec(select(Subscription)).all()) == 1
+    assert len(rows(db, FOLLOW_CONFIRM)) == 1
 
 
 @pytest.mark.parametrize(("fields", "message"), [
@@ -183,8 +215,8 @@ def test_a_citizen_never_gets_a_cases_news(engine):
     assert rows(engine, FOLLOW_CASE) == []
 
 
-def test_a_phrase_gets_one_mail_per_publication_with_the_matching_open_items_only(engine):
-    with write_session(engine) as session:
+def test_a_phrase_gets_one_mail_per_publication_with_the_matching_open_items_only(db):
+    with write_session(db) as session:
         vest = new_case(session, title="Cykelsti langs Vestvolden",
                         summary="Stien går fra Ballerup Boulevard til skoven.")
         tekst = new_case(session, title="Trafikplan", summary="Også ved Vestvolden.")
@@ -198,24 +230,24 @@ def test_a_phrase_gets_one_mail_per_publication_with_the_matching_open_items_onl
         both = confirmed(session, "begge@example.org", phrase="Vestvolden")
         confirmed(session, "begge@example.org", body="SU")  # gets the digest: that alone
         publication = publish_agenda(session, meeting.id, actor="test", late_reason="Hastesag")
-    [mail] = rows(engine, FOLLOW_SEARCH)
+    [mail] = rows(db, FOLLOW_SEARCH)
     assert mail.recipient == "vest@example.org"
     assert mail.dedupe_key == f"follow:{phrase_id}:agenda:{publication.id}"
     assert [i["title"] for i in mail.context["items"]] == ["Cykelsti langs Vestvolden",
                                                           "Trafikplan"]
-    text, message = mail_text(engine, mail)
+    text, message = mail_text(db, mail)
     assert "»Vestvolden« på dagsordenen: Socialudvalget" in text
     assert "Også ved Vestvolden." in text  # the matching text, quoted
     assert "HEMMELIG-PRIS-Q" not in text and "Ekspropriation" not in text
     stop = f"{_site()}/afmeld/{follow_unsubscribe_token(phrase_id)}"
     assert message["List-Unsubscribe"] == f"<{stop}>"
-    assert [r.recipient for r in rows(engine, FOLLOW_AGENDA)] == ["begge@example.org"]
-    assert both not in {r.context["subscription_id"] for r in rows(engine, FOLLOW_SEARCH)}
+    assert [r.recipient for r in rows(db, FOLLOW_AGENDA)] == ["begge@example.org"]
+    assert both not in {r.context["subscription_id"] for r in rows(db, FOLLOW_SEARCH)}
 
-    with write_session(engine) as session:  # the sweep again, or the same publication: no more
-        before = len(rows(engine))
+    with write_session(db) as session:  # the sweep again, or the same publication: no more
+        before = len(rows(db))
         citizens.publication_news(session, meeting, publication, utcnow())
-    assert len(rows(engine)) == before
+    assert len(rows(db)) == before
 
 
 def test_an_item_closed_after_its_mail_was_queued_is_sent_as_number_and_title(engine):
@@ -232,8 +264,8 @@ def test_an_item_closed_after_its_mail_was_queued_is_sent_as_number_and_title(en
     assert "SKJULT-TEKST-Q" not in text and "Kildedal Syd (lukket punkt)" in text
 
 
-def test_final_minutes_send_one_digest_and_the_phrases_matches(engine):
-    with write_session(engine) as session:
+def test_final_minutes_send_one_digest_and_the_phrases_matches(db):
+    with write_session(db) as session:
         member = User(username="m1", name="Medlem", email="m1@example.org", role="member",
                       password_hash="x")
         session.add(member)
@@ -245,34 +277,34 @@ def test_final_minutes_send_one_digest_and_the_phrases_matches(engine):
         body_id = confirmed(session, "su@example.org", body="SU")
         confirmed(session, "vest@example.org", phrase="Vestvolden")
         publish_agenda(session, meeting.id, actor="test", late_reason="Hastesag")
-    with write_session(engine) as session:
+    with write_session(db) as session:
         for item in queries.items(session, meeting.id):
             record_item_decision(session, item.id, wording="anbefales", actor="test",
                                  decision_text=f"Beslutning om {item.title}: BESLUTNING-"
                                                f"{'LUKKET' if item.closed else 'AABEN'}-Q")
         send_minutes_for_approval(session, meeting.id)
-    rows(engine)  # in approval: no minutes mail yet
-    assert rows(engine, FOLLOW_MINUTES) == []
-    with write_session(engine) as session:
+    rows(db)  # in approval: no minutes mail yet
+    assert rows(db, FOLLOW_MINUTES) == []
+    with write_session(db) as session:
         final_at = utcnow() + timedelta(days=30)
         finalise_due_minutes(session, final_at)
         confirmed(session, "sen@example.org", body="SU",  # after the minutes came out
                          now=final_at + timedelta(minutes=1))
-    [digest] = rows(engine, FOLLOW_MINUTES)
+    [digest] = rows(db, FOLLOW_MINUTES)
     assert digest.dedupe_key == f"follow:{body_id}:minutes:{meeting.id}"
-    text = mail_text(engine, digest)[0]
+    text = mail_text(db, digest)[0]
     assert "Referat: Socialudvalget" in text and "BESLUTNING-AABEN-Q" in text
     assert "Personalesag (lukket punkt)" in text and "BESLUTNING-LUKKET-Q" not in text
-    agenda_mail, search = rows(engine, FOLLOW_SEARCH)  # of the agenda, of the minutes
+    agenda_mail, search = rows(db, FOLLOW_SEARCH)  # of the agenda, of the minutes
     assert agenda_mail.dedupe_key.split(":")[2] == "agenda"
     assert search.recipient == "vest@example.org"
-    assert "»Vestvolden« i referatet" in mail_text(engine, search)[0]
-    assert [r.kind for r in rows(engine) if r.recipient == "sen@example.org"] == [
+    assert "»Vestvolden« i referatet" in mail_text(db, search)[0]
+    assert [r.kind for r in rows(db) if r.recipient == "sen@example.org"] == [
         FOLLOW_CONFIRM]
-    with write_session(engine) as session:  # the meeting marked again: nothing new
-        before = len(rows(engine))
+    with write_session(db) as session:  # the meeting marked again: nothing new
+        before = len(rows(db))
         citizens.minutes_published(session, queries.get_meeting(session, meeting.id), utcnow())
-    assert len(rows(engine)) == before
+    assert len(rows(db)) == before
 
 
 def _site() -> str:
