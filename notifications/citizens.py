@@ -199,20 +199,28 @@ def _search_news(session: Session, meeting: Meeting, items: list[AgendaItem], wh
     if not subscribers:
         return 0
     lines = [_line(session, item, minutes=context["minutes"]) for item in items]
-    # Each text's stems once, whatever the number of phrases matched against it.
-    open_lines = [(line, text, searchtext.stems_of(text)) for line, text in lines
+    # Each text stemmed once, and each phrase matched once, however many follow it.
+    open_lines = [(line, text, searchtext.Stemmed.of(text)) for line, text in lines
                   if not line["closed"]]
+    matched: dict[str, list[dict]] = {}
     wanted = []
     for subscription in subscribers:
-        query = searchtext.parse(subscription.search_phrase)
-        found = [line | {"snippet": searchtext.plain(searchtext.snippet(text, query.stems))}
-                 for line, text, stems in open_lines if searchtext.matches(query, stems)]
+        phrase = subscription.search_phrase
+        if phrase not in matched:
+            matched[phrase] = _matching(searchtext.parse(phrase), open_lines)
+        found = matched[phrase]
         if found:
             wanted.append(follow.wanted_news(
                 session, subscription, FOLLOW_SEARCH, what,
                 context | {"items": found, "phrase": subscription.search_phrase}, now))
     follow.insert_news(session, wanted, now)
     return len(wanted)
+
+
+def _matching(query: searchtext.Query, lines: list) -> list[dict]:
+    """The lines whose text matches, each with the words around the first match."""
+    return [line | {"snippet": searchtext.plain(searchtext.snippet(text, query.stems))}
+            for line, text, stems in lines if searchtext.matches(query, stems)]
 
 
 def phrase_followers(session: Session, body_code: str) -> list[Subscription]:
