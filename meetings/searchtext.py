@@ -140,3 +140,33 @@ def headline_html(headline: str) -> Markup:
 def plain(marked: Markup, start: str = "", stop: str = "") -> str:
     """A highlighted text as plain text again, the marks written as `start`/`stop`."""
     return html.unescape(str(marked).replace("<mark>", start).replace("</mark>", stop))
+
+
+@dataclass
+class Stemmed:
+    """A text's stems in order, and where each stem occurs: for matching many queries
+    against one text (a follow mail's items and every search phrase followed)."""
+
+    stems: list[str]
+    at: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, text: str) -> "Stemmed":
+        stems, at = [stem(word) for word in words(text)], {}
+        for index, found in enumerate(stems):
+            at.setdefault(found, []).append(index)
+        return cls(stems, at)
+
+    def holds(self, phrase: tuple[str, ...]) -> bool:
+        """Are the phrase's stems in the text, in a row?"""
+        size = len(phrase)
+        return any(tuple(self.stems[i:i + size]) == phrase for i in self.at.get(phrase[0], ()))
+
+
+def matches(query: Query, text: "str | Stemmed") -> bool:
+    """Does the text match the query as the index would: every group has a phrase in it,
+    and no excluded phrase is? For a text in hand (a follow mail's items), without the
+    index."""
+    found = Stemmed.of(text) if isinstance(text, str) else text
+    return bool(query) and all(any(found.holds(p) for p in group) for group in query.groups) \
+        and not any(found.holds(phrase) for phrase in query.excluded)

@@ -12,7 +12,8 @@ stays marked until a refresh of it commits.
 Meetings are marked the same way (`meeting.changed_seq` past `meeting.notified_seq`): for
 each, the meeting's own reminders (agenda, minutes) and those of every case in its body's
 queue are refreshed, and the body's followers are told of each agenda not yet told
-(`agenda_publication.followers_notified_at`).
+(`agenda_publication.followers_notified_at`), and citizens following without an account of
+its agendas and final minutes (notifications.citizens).
 
 The search index follows the same markers: a changed case is indexed again, a marked
 meeting has its items indexed again (meetings.search), in the same transaction.
@@ -36,9 +37,9 @@ from cases.services import information_bodies
 from cases.settings import current_organisation
 from meetings import queries as meeting_queries
 from meetings import search
-from meetings.models import AgendaPublication, Meeting
+from meetings.models import MINUTES_FINAL, AgendaPublication, Meeting
 from meetings.visibility import case_is_closed
-from notifications import outbox
+from notifications import citizens, outbox
 from notifications.config import current_rules
 from notifications.follow import agenda_published, case_moved
 from notifications.reminders import (
@@ -148,8 +149,11 @@ def notify_meeting(session: Session, meeting_id: int, *, seen: int, upto: int, n
         AgendaPublication.followers_notified_at.is_(None)).order_by(AgendaPublication.seq))
     for publication in untold:
         agenda_published(session, meeting, publication, now)
+        citizens.publication_news(session, meeting, publication, now)
         publication.followers_notified_at = now
         session.add(publication)
+    if meeting.minutes_status == MINUTES_FINAL:  # the dedupe keys tell each once
+        citizens.minutes_published(session, meeting, now)
     refresh_meeting_reminders(session, meeting, now, rules)
     cases = [case for case in meeting_queries.queued_cases(session, meeting.body_code)
              if case.id not in skip]

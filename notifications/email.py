@@ -32,8 +32,17 @@ FOLLOW_UNSUBSCRIBE_PATH = "/afmeld/"
 # ending the subscription, not by a reminder opt-out.
 FOLLOW_CASE = "follow-case"
 FOLLOW_AGENDA = "follow-agenda"
+# For citizens without an account (notifications.citizens): the one confirmation mail, the
+# minutes of a body they follow, and the items of a publication matching their search phrase.
+FOLLOW_CONFIRM = "follow-confirm"
+FOLLOW_MINUTES = "follow-minutes"
+FOLLOW_SEARCH = "follow-search"
 FOLLOW_KINDS = {FOLLOW_CASE: "Nyt i en sag, du følger",
-                FOLLOW_AGENDA: "Dagsorden fra et udvalg, du følger"}
+                FOLLOW_AGENDA: "Dagsorden fra et udvalg, du følger",
+                FOLLOW_CONFIRM: "Bekræft, at du vil følge med",
+                FOLLOW_MINUTES: "Referat fra et udvalg, du følger",
+                FOLLOW_SEARCH: "Nyt om et emne, du følger"}
+CONFIRM_PATH = "/offentlig/foelg/bekraeft/"
 
 
 # A character that ends a header line or hides in one. An address or name holding one (an old
@@ -90,8 +99,9 @@ def _serializer() -> URLSafeSerializer:
 
 
 # One signed-token scheme for every link that stops email without a login: a reminder kind
-# for an address ({"e", "k"}) or one follow subscription ({"s"}). The signature is the
-# permission, so the link cannot be guessed or altered.
+# for an address ({"e", "k"}) or one follow subscription ({"s"}); and for the link that
+# confirms a citizen's subscription ({"c"}). The signature is the permission, so the link
+# cannot be guessed or altered.
 
 def unsubscribe_token(email: str, kind: str) -> str:
     """A signed token naming the address and the kind of reminder ("*": all optional)."""
@@ -101,6 +111,12 @@ def unsubscribe_token(email: str, kind: str) -> str:
 def follow_unsubscribe_token(subscription_id: int) -> str:
     """A signed token naming one follow subscription (notifications.models.Subscription)."""
     return _serializer().dumps({"s": subscription_id})
+
+
+def confirm_token(subscription_id: int) -> str:
+    """A signed token confirming one (public) subscription; a different key from the
+    unsubscribe token's, so neither link can stand for the other."""
+    return _serializer().dumps({"c": subscription_id})
 
 
 def _signed(token: str) -> dict | None:
@@ -119,10 +135,11 @@ def read_unsubscribe_token(token: str) -> tuple[str, str] | None:
     return str(data.get("e", "")), data["k"]
 
 
-def read_follow_token(token: str) -> int | None:
-    """The subscription id from a genuine follow token; None otherwise."""
+def read_follow_token(token: str, key: str = "s") -> int | None:
+    """The subscription id from a genuine follow token ("c": a confirmation token); None
+    otherwise."""
     data = _signed(token)
-    found = data.get("s") if data else None
+    found = data.get(key) if data else None
     return found if isinstance(found, int) and not isinstance(found, bool) else None
 
 
@@ -181,6 +198,9 @@ def template_context(*, kind: str, recipient: str, recipient_name: str, optional
         result["case_url"] = case_url(values["case_number"])
     if kind in FOLLOW_KINDS:
         result["unsubscribe_url"] = follow_unsubscribe_url(values["subscription_id"])
+        if kind == FOLLOW_CONFIRM:
+            result["confirm_url"] = (f"{site_url}{CONFIRM_PATH}"
+                                     f"{confirm_token(values['subscription_id'])}")
         if values.get("meeting_id"):
             result["meeting_url"] = f"{site_url}/offentlig/moeder/{values['meeting_id']}"
     return result

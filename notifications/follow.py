@@ -27,7 +27,7 @@ from meetings.models import AgendaItem
 from meetings.visibility import case_is_closed, item_is_closed, may_read, viewer_of
 from notifications import outbox
 from notifications.config import current_rules
-from notifications.email import FOLLOW_AGENDA, FOLLOW_CASE
+from notifications.email import FOLLOW_AGENDA, FOLLOW_CASE, FOLLOW_MINUTES, FOLLOW_SEARCH
 from notifications.models import CANCELLED, PENDING, Reminder, Subscription
 from notifications.rules import Person, Wanted
 from workflow import decisions
@@ -35,18 +35,30 @@ from workflow.machine import TRIGGER_LABELS
 
 
 def followers_of_case(session: Session, case: Case) -> list[Subscription]:
-    """Who follows this case directly or through a body on its route (still following)."""
+    """Who follows this case directly or through a body on its route (still following).
+    Not a citizen without an account: a case's news is no part of what the public portal
+    shows (notifications.citizens)."""
     bodies = [code for code in {case.deciding_body, *case.committees} if code]
     return list(session.exec(select(Subscription).where(
-        Subscription.ended_at.is_(None),
+        Subscription.ended_at.is_(None), Subscription.public.is_(False),
         (Subscription.case_id == case.id) | Subscription.body_code.in_(bodies))
         .order_by(Subscription.id)))
 
 
+def counting():
+    """The conditions of a subscription that gets mail: still following and, if a citizen
+    signed it up without an account, confirmed (double opt-in: until then the address gets
+    the confirmation mail and nothing else)."""
+    return (Subscription.ended_at.is_(None),
+            sa.or_(Subscription.public.is_(False), Subscription.confirmed_at.is_not(None)))
+
+
 def followers_of_body(session: Session, body_code: str) -> list[Subscription]:
+    """Who follows the body's agendas (a search phrase within the body is no following of
+    all of it)."""
     return list(session.exec(select(Subscription).where(
-        Subscription.ended_at.is_(None), Subscription.body_code == body_code)
-        .order_by(Subscription.id)))
+        *counting(), Subscription.body_code == body_code,
+        Subscription.search_phrase.is_(None)).order_by(Subscription.id)))
 
 
 def one_per_address(subscriptions: list[Subscription]) -> list[Subscription]:
@@ -70,9 +82,9 @@ def case_moved(session: Session, case: Case, event: CaseEvent, now: datetime) ->
         reads_all = not closed or _may_still_read(session, case, subscription)
         context = {"case_number": case.number, "case_title": case.title,
                    "closed": closed, **(full if reads_all else {})}
-        wanted.append(_wanted(session, subscription, FOLLOW_CASE,
+        wanted.append(wanted_news(session, subscription, FOLLOW_CASE,
                               f"event:{event.id}", context, now))
-    _insert(session, wanted, now)
+    insert_news(session, wanted, now)
     return len(wanted)
 
 
@@ -116,9 +128,9 @@ def agenda_published(session: Session, meeting, publication, now: datetime) -> i
                "meeting_id": meeting.id,
                "meeting_day": meeting.starts_at.astimezone(COPENHAGEN).date().isoformat(),
                "supplementary": publication.kind == "tillaeg", "items": shown}
-    wanted = [_wanted(session, subscription, FOLLOW_AGENDA, f"agenda:{publication.id}",
+    wanted = [wanted_news(session, subscription, FOLLOW_AGENDA, f"agenda:{publication.id}",
                       context, now) for subscription in followers]
-    _insert(session, wanted, now)
+    insert_news(session, wanted, now)
     return len(wanted)
 
 
@@ -133,7 +145,7 @@ def served_context(session: Session, kind: str, context: dict) -> dict:
     """The row's context as it may be sent now: news of a case that has become closed since
     the row was made keeps only what a closed case's news may say to this recipient."""
     number = context.get("case_number")
-    if kind == FOLLOW_AGENDA:
+    if kind in (FOLLOW_AGENDA, FOLLOW_MINUTES, FOLLOW_SEARCH):
         return context | {"items": [_agenda_line(session, item)
                                     for item in context.get("items", [])]}
     if kind not in (FOLLOW_CASE, "case_information") or not number:
@@ -152,7 +164,15 @@ def served_context(session: Session, kind: str, context: dict) -> dict:
 
 def _agenda_line(session: Session, item: dict) -> dict:
     """A published agenda's line: an item whose case is closed now says so, without its
-    case's number."""
+    case's number; a line that names its item (`item_id`: the citizens' mails, which also
+    quote the item's text and decision) is asked of the item itself, and keeps only its
+    number and title once the item is closed."""
+    if item.get("item_id"):
+        row = session.get(AgendaItem, item["item_id"])
+        if row is not None and not item_is_closed(session, row):
+            return item
+        return {key: item.get(key) for key in ("item_id", "number", "title")} | {
+            "closed": True, "case_number": ""}
     if item.get("closed") or not item.get("case_number"):
         return item
     case = _case(session, item["case_number"])
@@ -182,7 +202,7 @@ def subscription_prefix(subscription_id: int) -> str:
     return f"follow:{subscription_id}:"
 
 
-def _wanted(session: Session, subscription: Subscription, kind: str, what: str,
+def wanted_news(session: Session, subscription: Subscription, kind: str, what: str,
             context: dict, now: datetime) -> Wanted:
     name = ""
     if subscription.user_id:
@@ -195,7 +215,7 @@ def _wanted(session: Session, subscription: Subscription, kind: str, what: str,
                   optional=False, context={**context, "subscription_id": subscription.id})
 
 
-def _insert(session: Session, wanted: list[Wanted], now: datetime) -> None:
+def insert_news(session: Session, wanted: list[Wanted], now: datetime) -> None:
     outbox.insert_missing(session, wanted, now, current_rules())
 
 

@@ -63,7 +63,14 @@ class ReminderOptOut(SQLModel, table=True):
 
 
 class Subscription(SQLModel, table=True):
-    """Someone follows a case or a body by email; ended by the unsubscribe link."""
+    """Someone follows a case or a body by email; ended by the unsubscribe link.
+
+    A citizen without an account (`public`, signed up on /offentlig/foelg) follows a body's
+    published agendas and minutes, or a search phrase (`search_phrase`, within `body_code`
+    when given), and gets only what the public portal shows. Their subscription counts from
+    `confirmed_at`, when the link of the one confirmation mail was used (double opt-in);
+    an account's subscription needs no confirming: the address is the account's.
+    """
 
     __tablename__ = "web_subscription"
     __table_args__ = (sa.Index("ix_web_subscription_body", "body_code"),)
@@ -74,3 +81,20 @@ class Subscription(SQLModel, table=True):
     body_code: str | None = Field(default=None, max_length=20)
     created_at: datetime = instant_field()
     ended_at: datetime | None = instant_field(nullable=True)
+    public: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    confirmed_at: datetime | None = instant_field(nullable=True)
+    search_phrase: str | None = Field(default=None, max_length=200)
+
+
+class FollowSignup(SQLModel, table=True):
+    """One sign-up on /offentlig/foelg, kept for the throttle's window (web.citizens): the
+    address typed and the client's address, so both are counted in every web process."""
+
+    __tablename__ = "web_follow_signup"
+    __table_args__ = (sa.Index("ix_web_follow_signup_email", "email", "at"),
+                      sa.Index("ix_web_follow_signup_address", "address", "at"),
+                      sa.Index("ix_web_follow_signup_at", "at"))
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)  # lowercased
+    address: str = Field(max_length=64)
+    at: datetime = instant_field()

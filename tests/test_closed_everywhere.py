@@ -50,9 +50,9 @@ from meetings.services import (
     record_item_decision,
     set_closed,
 )
-from notifications import delivery, outbox
+from notifications import citizens, delivery, outbox
 from notifications.changes import notify_changed_cases, notify_changed_meetings
-from notifications.email import follow_unsubscribe_token, unsubscribe_token
+from notifications.email import confirm_token, follow_unsubscribe_token, unsubscribe_token
 from notifications.models import CANCELLED, SENT, Reminder, Subscription
 from notifications.rules import ReminderRules
 from web.tokens import new_api_token, new_feed_token
@@ -291,7 +291,9 @@ def build(engine) -> World:
     world = World(no_rights={"follower": "follower@example.org",
                              "watcher": "watcher@example.org", "informed": "hrmember@example.org",
                              "case_by_email": "borger@example.org",
-                             "body_by_email": "udvalg@example.org"})
+                             "body_by_email": "udvalg@example.org",
+                             "citizen_body": "borger.udvalg@example.org",
+                             "citizen_phrase": "borger.soeg@example.org"})
     with write_session(engine) as session:
         add_user(session, "sekr", "secretariat")
         # Members of bodies on none of the cases' routes: they may not read a closed case.
@@ -302,6 +304,12 @@ def build(engine) -> World:
                                  body_code="SU", created_at=utcnow()))
         session.add(Subscription(email=world.no_rights["body_by_email"], body_code="SU",
                                  created_at=utcnow()))
+        # Citizens without an account (notifications.citizens): SU's agendas, and a phrase
+        # every case's summary holds ("Sammendrag …").
+        for who, fields in (("citizen_body", {"body_code": "SU"}),
+                            ("citizen_phrase", {"phrase": "sammendrag"})):
+            row = citizens.sign_up(session, email=world.no_rights[who], now=utcnow(), **fields)
+            citizens.confirm(session, row, utcnow())
         world.feed_tokens = {name: new_feed_token(session, users[name].id)
                              for name in ("follower", "watcher")}
         world.api_token = new_api_token(session, users["follower"].id, "uden adgang")
@@ -340,7 +348,9 @@ def urls(route: str, world: World, subscriptions: list[int]) -> list[tuple[str, 
               "/afmeld/": [(f"afmeld:{sid}", follow_unsubscribe_token(sid))
                            for sid in subscriptions],
               "/paamindelser/afmeld/": [(f"frameld:{who}", unsubscribe_token(email, "*"))
-                                        for who, email in world.no_rights.items()]}
+                                        for who, email in world.no_rights.items()],
+              "/offentlig/foelg/bekraeft/": [(f"bekraeft:{sid}", confirm_token(sid))
+                                             for sid in subscriptions]}
     values = {"number": [(n, quote(n, safe="")) for n in world.numbers.values()],
               "meeting_id": [(str(i), str(i)) for i in world.meetings],
               "code": [(b.code, quote(b.code)) for b in org.bodies],
@@ -583,6 +593,8 @@ def test_mails_to_people_without_rights_show_no_closed_text(served):
     assert ("case_event", "reason") in shown_anywhere(mails, "O", where=follower)
     informed = served.world.no_rights["informed"]
     assert ("case_event", "reason") in shown_anywhere(mails, "P", where=informed)
+    citizen = served.world.no_rights["citizen_phrase"]  # quotes the matching open text
+    assert ("case", "summary") in shown_anywhere(mails, "O", where=citizen)
 
 
 # -- mail queued while open, sent once closed (in this process: no web app needed) ------------

@@ -47,7 +47,7 @@ from cases.db import make_engine, read_session, write_session
 from cases.models import Hearing, User
 from meetings import services as meeting_services
 from notifications import delivery
-from notifications.email import follow_unsubscribe_token, unsubscribe_token
+from notifications.email import confirm_token, follow_unsubscribe_token, unsubscribe_token
 from notifications.models import Reminder, Subscription
 from notifications.rules import ReminderRules
 from web.tokens import new_api_token
@@ -69,6 +69,7 @@ MEETING = "meeting"
 USERS = "users"
 SELF = "self"  # the person's own login, API keys, calendar address, what they follow
 LINK = "link"  # no login: the signed link in an email is the permission
+PUBLIC_FORM = "public form"  # no login: anyone may sign up (throttled, web.citizens)
 
 OWNER_EMAIL = f"{ROLE_USERS['case_owner'][0]}@demo.sagsgang.invalid"  # as demo.users makes it
 OTHER_OWNER = "anden.sagsbehandler@ballerup.dk"
@@ -181,6 +182,15 @@ def subscription(t: Target) -> int:
         session.add(row)
         session.flush()
         return row.id
+
+
+def citizen_sign_up(t: Target) -> int:
+    """A citizen's sign-up without an account (web.citizens), not yet confirmed."""
+    from notifications import citizens
+
+    with write_session(t.engine) as session:
+        return citizens.sign_up(session, email=f"borger{next(_names)}@example.org",
+                                body_code="SU", now=datetime.now(UTC)).id
 
 
 FOLLOWED_BODY = {"secretariat": "SU", "case_owner": "BSU", "manager": "SÆU", "member": "KMU",
@@ -310,6 +320,13 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/paamindelser/afmeld/{token}"): Write(LINK, EVERYONE, lambda t: (
         f"/paamindelser/afmeld/{unsubscribe_token(f'p{next(_names)}@example.org', '*')}",
         {})),
+    ("POST", "/offentlig/foelg/bekraeft/{token}"): Write(LINK, EVERYONE, lambda t: (
+        f"/offentlig/foelg/bekraeft/{confirm_token(citizen_sign_up(t))}", {})),
+
+    # The public portal's sign-up for email without an account (web.citizens).
+    ("POST", "/offentlig/foelg"): Write(PUBLIC_FORM, EVERYONE, lambda t: (
+        "/offentlig/foelg", {"email": f"borger{next(_names)}@example.org", "organ": "SU",
+                             "phrase": ""})),
 
     # The case pages.
     ("POST", "/sager/ny"): Write(NEW_CASE, CASE_WRITERS, lambda t: ("/sager/ny", {

@@ -28,6 +28,7 @@ from cases.settings import PROJECT_DIR, get_settings, load_settings, secret_key
 from web import (
     api,
     bilag,
+    citizens,
     docs,
     feeds,
     meeting_pages,
@@ -104,6 +105,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(portal.router)
     app.include_router(public.router)
+    app.include_router(citizens.router)
     app.include_router(meeting_pages.router)
     app.include_router(user_pages.router)
     app.include_router(oidc.router)
@@ -179,7 +181,8 @@ class SecurityHeaders:
 POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
           "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 # Reached with a personal secret in the address instead of a login: personal answers too.
-PERSONAL_PATHS = ("/feeds/personlig/", "/afmeld/", "/paamindelser/afmeld/")
+PERSONAL_PATHS = ("/feeds/personlig/", "/afmeld/", "/paamindelser/afmeld/",
+                  "/offentlig/foelg/bekraeft/")
 
 
 def with_security_headers(scope, headers) -> list[tuple[bytes, bytes]]:

@@ -73,9 +73,12 @@ def forget_account(session: Session, username: str) -> None:
 
 
 def wait_message(seconds: int) -> str:
-    """The Danish refusal, in seconds up to two minutes, then in whole minutes."""
+    """The Danish refusal."""
+    return f"For mange forkerte forsøg på at logge ind. Prøv igen om {duration_text(seconds)}."
+
+
+def duration_text(seconds: int) -> str:
+    """A wait in Danish: in seconds up to two minutes, then in whole minutes."""
     if seconds < 120:
-        amount = "1 sekund" if seconds == 1 else f"{seconds} sekunder"
-    else:
-        amount = f"{math.ceil(seconds / 60)} minutter"
-    return f"For mange forkerte forsøg på at logge ind. Prøv igen om {amount}."
+        return "1 sekund" if seconds == 1 else f"{seconds} sekunder"
+    return f"{math.ceil(seconds / 60)} minutter"

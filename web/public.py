@@ -16,6 +16,7 @@ from meetings import pdf
 from meetings import queries as meeting_queries
 from meetings.documents import document_kind, meeting_context
 from meetings.models import AGENDA_PUBLISHED, Meeting
+from notifications.citizens import described
 from notifications.email import read_unsubscribe_token
 from notifications.email import unsubscribe as opt_out
 from notifications.outbox import is_opted_out
@@ -137,6 +138,8 @@ def _reminder_kind(kind: str) -> str:
 
 
 def _describe(session: Session, subscription) -> str:
+    if subscription.public:  # signed up without an account (web.citizens)
+        return described(subscription)
     if subscription.case_id:
         case = session.get(Case, subscription.case_id)
         return f"sag {case.number}" if case else "sagen"
