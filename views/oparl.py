@@ -177,13 +177,10 @@ def person(urls: Urls, user: User, memberships: list[Membership]) -> dict:
     if not user.active:
         return deleted("Person", urls.of("person", user.id), created,
                        user.modified_at or created)
-    words = user.name.split()
-    found = {**_base("Person", urls.of("person", user.id), created, user.modified_at),
-             "body": urls.body, "name": user.name,
-             "membership": [membership(urls, m) for m in memberships]}
-    if len(words) > 1:
-        found |= {"givenName": " ".join(words[:-1]), "familyName": words[-1]}
-    return found
+    # The name as kept (no given and family name: "Henrik Holm (Handicaprådet)" is one).
+    return {**_base("Person", urls.of("person", user.id), created, user.modified_at),
+            "body": urls.body, "name": user.name,
+            "membership": [membership(urls, m) for m in memberships]}
 
 
 def membership(urls: Urls, row: Membership) -> dict:

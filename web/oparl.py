@@ -282,8 +282,9 @@ def _membership(session: Session, key: str) -> Membership | None:
     return row
 
 
-@router.get("/membership/{key}")
-def membership(request: Request, key: str, session: Session = Depends(db)):
+@router.get("/membership/{membership_key}")
+def membership(request: Request, membership_key: str, session: Session = Depends(db)):
+    key = membership_key
     row = _membership(session, key)
     if row is not None:
         return answer(request, oparl.membership(urls(), row))
