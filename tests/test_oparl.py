@@ -434,3 +434,23 @@ def test_the_export_shows_a_lukket_punkt_as_number_title_and_decision(world):
 def test_the_export_of_an_unpublished_agenda_is_not_found(world):
     response = world["client"].get(f"/offentlig/moeder/{world['made']}/eksport.csv")
     assert response.status_code == 404
+
+
+def test_the_bilag_rule_for_many_at_once_is_the_rule_for_each(world):
+    """meetings.bilag.readable_of_many (a page's Bilag at once) answers as
+    may_read_attachment does, Bilag by Bilag, for the public and for a member."""
+    from cases.models import Attachment, Case
+    from cases.settings import current_organisation
+    from meetings.bilag import may_read_attachment, readable_of_many
+    from workflow import access
+
+    org = current_organisation()
+    with read_session(world["engine"]) as session:
+        bilag = list(session.exec(select(Attachment)))
+        cases = {c.id: c for c in session.exec(select(Case))}
+        for viewer in (access.PUBLIC, access.Viewer(role="member", bodies=frozenset({"SU"}))):
+            each = [a.id for a in bilag
+                    if may_read_attachment(org, session, cases[a.case_id], a, viewer)]
+            assert [a.id for a in readable_of_many(org, session, cases, bilag, viewer)] == each
+        assert len(each) > len([a for a in bilag if may_read_attachment(
+            org, session, cases[a.case_id], a, access.PUBLIC)])

@@ -17,7 +17,8 @@ The mapping:
   of its items on a published agenda (the body that treats it; authoritative for the deciding
   body).
 * File: a Bilag with a file that the public may read (meetings.bilag.may_read_attachment with
-  the public viewer), downloaded from the site's own /bilag/{id}.
+  the public viewer, for a page at once: readable_of_many), downloaded from the site's own
+  /bilag/{id}.
 * Location: a meeting's place (one per meeting: the place is a text on the meeting).
 
 Deleted objects (`deleted: true`, with id, type, created and modified) are what the public
@@ -41,7 +42,7 @@ from cases.dates import COPENHAGEN
 from cases.models import Attachment, Case, Membership, Tombstone, User, membership_key
 from cases.organisation import COUNCIL, FINANCE_COMMITTEE, HEARING_COUNCIL, Organisation
 from meetings import queries as meeting_queries
-from meetings.bilag import may_read_attachment
+from meetings.bilag import readable_of_many
 from meetings.models import AGENDA_PUBLISHED, CANCELLED, MEETING_STATUSES, AgendaItem, Meeting
 from meetings.visibility import may_read_item, readable_cases
 from workflow import access
@@ -225,11 +226,10 @@ def related(org: Organisation, session: Session, case_ids: set[int], *,
     found.readable = readable_cases(org, session, list(found.cases.values()), access.PUBLIC)
     bilag = session.exec(select(Attachment).where(Attachment.case_id.in_(found.readable),
                                                   Attachment.digest.is_not(None))
-                         .order_by(Attachment.case_id, Attachment.number))
-    for attachment in bilag:
-        if may_read_attachment(org, session, found.cases[attachment.case_id], attachment,
-                               access.PUBLIC):
-            found.files.setdefault(attachment.case_id, []).append(attachment)
+                         .order_by(Attachment.case_id, Attachment.number)).all()
+    open_cases = {i: c for i, c in found.cases.items() if i in found.readable}
+    for attachment in readable_of_many(org, session, open_cases, list(bilag), access.PUBLIC):
+        found.files.setdefault(attachment.case_id, []).append(attachment)
     if consultations:
         rows = session.exec(select(AgendaItem, Meeting)
                             .join(Meeting, Meeting.id == AgendaItem.meeting_id)
