@@ -30,7 +30,7 @@ from meetings.models import AGENDA_PUBLISHED, AgendaItem, AgendaPublication, Mee
 
 BODIES = ("SU", "BSU", "SÆU", "KMU", "UGO", "BEU", "ØU", "KB")
 YEARS = range(2006, 2026)
-LIMIT = 100  # the lists' page size (web.oparl's default)
+LIMITS = {"meeting": 20, "agendaitem": 100, "paper": 100}  # web.oparl's default page sizes
 
 
 def build(engine, items: int, bilag: int, rng: random.Random) -> list[int]:
@@ -111,6 +111,12 @@ FLOORS = {
                 # its agendas' items, for the embedded agendaItem
                 "SELECT i.* FROM agenda_item i WHERE i.meeting_id IN (SELECT id FROM meeting "
                 "ORDER BY id LIMIT :limit OFFSET :offset)"],
+    "meeting_since": [
+        "SELECT count(*) FROM meeting WHERE modified_at >= :since",
+        "SELECT * FROM meeting WHERE modified_at >= :since ORDER BY id LIMIT :limit "
+        "OFFSET :offset",
+        "SELECT i.* FROM agenda_item i WHERE i.meeting_id IN (SELECT id FROM meeting "
+        "WHERE modified_at >= :since ORDER BY id LIMIT :limit OFFSET :offset)"],
     "agendaitem": [f"SELECT count(*) FROM agenda_item i JOIN meeting m ON m.id = i.meeting_id "
                    f"WHERE {PUBLIC_ITEM}",
                    f"SELECT i.*, m.* FROM agenda_item i JOIN meeting m ON m.id = i.meeting_id "
@@ -138,17 +144,18 @@ def floor(engine, kind: str, params: dict) -> float:
 
 def pages(meeting_ids: list[int], items: int, rng: random.Random) -> list[tuple[str, str, dict]]:
     """(label, path, floor parameters) of the pages measured."""
-    middle = items // LIMIT // 2
     meeting = rng.choice(meeting_ids)
     found = []
-    for kind in ("meeting", "agendaitem", "paper"):
-        for page in (1, middle if kind != "meeting" else len(meeting_ids) // LIMIT // 2):
-            found.append((f"OParl {kind} side {page}",
+    for kind, limit in LIMITS.items():
+        rows = len(meeting_ids) if kind == "meeting" else items
+        for page in (1, rows // limit // 2):
+            found.append((f"OParl {kind} side {page} ({limit})",
                           f"/oparl/v1/body/kommune/{kind}?page={page}",
-                          {"kind": kind, "limit": LIMIT, "offset": (page - 1) * LIMIT}))
+                          {"kind": kind, "limit": limit, "offset": (page - 1) * limit}))
     found.append(("OParl meeting modified_since 2025",
                   "/oparl/v1/body/kommune/meeting?modified_since=2025-01-01T00:00:00%2B01:00",
-                  {"kind": "meeting", "limit": LIMIT, "offset": 0}))
+                  {"kind": "meeting_since", "limit": LIMITS["meeting"], "offset": 0,
+                   "since": datetime(2024, 12, 31, 23, tzinfo=UTC)}))
     found.append(("/offentlig", "/offentlig", {"kind": "offentlig"}))
     found.append((f"/offentlig/moeder/{meeting}", f"/offentlig/moeder/{meeting}",
                   {"kind": "moede", "meeting": meeting}))
@@ -176,7 +183,7 @@ def measure(url: str, meeting_ids: list[int], items: int, requests: int, label: 
     client = TestClient(app, follow_redirects=False)
     engine = make_engine(url)
     print(f"{label}: {len(meeting_ids):,} meetings, {items:,} agenda items and cases; ms per "
-          f"request over {requests} requests ({LIMIT} a page)")
+          f"request over {requests} requests (page sizes in brackets)")
     print(f"  {'page':<40} {'p50':>7} {'p95':>7}   {'floor p50':>9} {'p95':>7}  {'p95/floor':>9}")
     for name, path, params in pages(meeting_ids, items, random.Random(5)):
         kind = params.pop("kind")

@@ -454,3 +454,17 @@ def test_the_bilag_rule_for_many_at_once_is_the_rule_for_each(world):
             assert [a.id for a in readable_of_many(org, session, cases, bilag, viewer)] == each
         assert len(each) > len([a for a in bilag if may_read_attachment(
             org, session, cases[a.case_id], a, access.PUBLIC)])
+
+
+def test_the_page_size_is_the_servers_choice_within_limits(world):
+    """`limit` is a wish: meetings (which carry their agendas) 20 a page by default and at
+    most 100, the other lists 100 and at most 1000."""
+    meetings = get(world, "/oparl/v1/body/kommune/meeting")
+    assert meetings["pagination"]["elementsPerPage"] == 20 and len(meetings["data"]) == 20
+    assert "limit=" not in meetings["links"]["next"]
+    assert get(world, "/oparl/v1/body/kommune/meeting",
+               limit=5000)["pagination"]["elementsPerPage"] == 100
+    assert get(world, "/oparl/v1/body/kommune/agendaitem")["pagination"][
+        "elementsPerPage"] == 100
+    assert get(world, "/oparl/v1/body/kommune/paper",
+               limit=5000)["pagination"]["elementsPerPage"] == 1000

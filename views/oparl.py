@@ -222,7 +222,12 @@ def related(org: Organisation, session: Session, case_ids: set[int], *,
     found = Related()
     if not case_ids:
         return found
-    found.cases = {c.id: c for c in session.exec(select(Case).where(Case.id.in_(case_ids)))}
+    # Without their texts: the open data shows none of them, and a case's text can be long.
+    shown = sa.orm.load_only(Case.id, Case.number, Case.title, Case.confidential,
+                             Case.deciding_body, Case.committees, Case.joint_bodies,
+                             Case.created_at, Case.updated_at)
+    found.cases = {c.id: c for c in session.exec(select(Case).options(shown)
+                                                 .where(Case.id.in_(case_ids)))}
     found.readable = readable_cases(org, session, list(found.cases.values()), access.PUBLIC)
     bilag = session.exec(select(Attachment).where(Attachment.case_id.in_(found.readable),
                                                   Attachment.digest.is_not(None))
@@ -357,9 +362,19 @@ def meeting_rows(window: Window):
     return select(Meeting).where(*window.where(Meeting.created_at, Meeting.modified_at))
 
 
+def item_shown():
+    """An item's columns the open data shows or asks the rules with (not its texts)."""
+    return sa.orm.load_only(AgendaItem.id, AgendaItem.meeting_id, AgendaItem.case_id,
+                            AgendaItem.number, AgendaItem.title, AgendaItem.closed,
+                            AgendaItem.standing, AgendaItem.wording, AgendaItem.decision_text,
+                            AgendaItem.published_in, AgendaItem.created_at,
+                            AgendaItem.modified_at)
+
+
 def item_rows(window: Window):
     """The public items, with their meetings."""
-    return (select(AgendaItem, Meeting).join(Meeting, Meeting.id == AgendaItem.meeting_id)
+    return (select(AgendaItem, Meeting).options(item_shown())
+            .join(Meeting, Meeting.id == AgendaItem.meeting_id)
             .where(meeting_queries.public_item_condition(),
                    *window.where(AgendaItem.created_at, AgendaItem.modified_at)))
 
@@ -389,11 +404,13 @@ def meetings_objects(org: Organisation, session: Session, urls: Urls,
     published = [m.id for m in meetings if m.agenda_status == AGENDA_PUBLISHED]
     by_meeting: dict[int, list[AgendaItem]] = {}
     if published:
-        rows = session.exec(select(AgendaItem, Meeting)
-                            .join(Meeting, Meeting.id == AgendaItem.meeting_id)
-                            .where(AgendaItem.meeting_id.in_(published),
-                                   meeting_queries.public_item_condition())
-                            .order_by(AgendaItem.meeting_id, AgendaItem.number)).all()
+        by_id = {m.id: m for m in meetings}
+        items = session.exec(select(AgendaItem).options(item_shown())
+                             .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+                             .where(AgendaItem.meeting_id.in_(published),
+                                    meeting_queries.public_item_condition())
+                             .order_by(AgendaItem.meeting_id, AgendaItem.number)).all()
+        rows = [(item, by_id[item.meeting_id]) for item in items]
         for item, _ in rows:
             by_meeting.setdefault(item.meeting_id, []).append(item)
         objects = dict(zip([item.id for item, _ in rows],

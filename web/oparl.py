@@ -8,7 +8,8 @@ Retry-After and a Danish message as JSON.
 
 Lists follow the specification: `data`, `pagination` and `links` (first, prev, self, next,
 last), the filters created_since, created_until, modified_since, modified_until (ISO 8601;
-without an offset read as Copenhagen time) and `limit` (at most MAX_LIMIT a page).
+without an offset read as Copenhagen time) and `limit` (at most MAX_LIMIT a page; meetings,
+which carry their agendas, MEETING_LIMITS).
 """
 
 import csv
@@ -37,6 +38,8 @@ from workflow.errors import InvalidInput, NotFound
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
+# A meeting carries its whole agenda (its items embedded, as OParl has it): fewer a page.
+MEETING_LIMITS = (20, 100)  # the default, the most
 CACHE_SECONDS = 60
 NOT_FOUND = "Objektet findes ikke i de åbne data."
 
@@ -130,11 +133,13 @@ class ListQuery:
     """A list's parameters: its filters, its page and its page size."""
 
     def __init__(self, request: Request, page: int = Query(1, ge=1, le=10_000_000),
-                 limit: int = Query(DEFAULT_LIMIT, ge=1),
+                 limit: int | None = Query(None, ge=1),
                  created_since: str | None = None, created_until: str | None = None,
                  modified_since: str | None = None, modified_until: str | None = None):
         self.request = request
-        self.page, self.limit = page, min(limit, MAX_LIMIT)
+        default, most = MEETING_LIMITS if request.url.path.endswith("/meeting") \
+            else (DEFAULT_LIMIT, MAX_LIMIT)
+        self.page, self.limit, self.default = page, min(limit or default, most), default
         self.window = Window(instant(created_since, "created_since"),
                              instant(created_until, "created_until"),
                              instant(modified_since, "modified_since"),
@@ -150,7 +155,7 @@ class ListQuery:
 
     def link(self, page: int) -> str:
         params = {**self.given, "page": page}
-        if self.limit != DEFAULT_LIMIT:
+        if self.limit != self.default:
             params["limit"] = self.limit
         return f"{urls().site}{self.request.url.path}?{urlencode(params)}"
 
