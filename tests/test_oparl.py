@@ -186,8 +186,13 @@ def objects_in(value) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def crawl(world):
-    """From the System, every link followed once: {url: (status, content type, body)}."""
-    client, seen, queue = world["client"], {}, deque([ROOT])
+    return crawl_from(world["client"])
+
+
+def crawl_from(client) -> dict:
+    """From the System, every link followed once: {url: (status, content type, text,
+    bytes)}."""
+    seen, queue = {}, deque([ROOT])
     while queue:
         url = queue.popleft()
         if url in seen:
@@ -468,3 +473,25 @@ def test_the_page_size_is_the_servers_choice_within_limits(world):
         "elementsPerPage"] == 100
     assert get(world, "/oparl/v1/body/kommune/paper",
                limit=5000)["pagination"]["elementsPerPage"] == 1000
+
+
+@pytest.mark.postgres
+def test_the_demo_on_postgresql_crawls_valid_and_whole(pg_url, tmp_path, monkeypatch):
+    for name, value in {"SAGSGANG_SITE_URL": SITE, "SAGSGANG_VAR_DIR": str(tmp_path),
+                        "SAGSGANG_SECRET_KEY": "oparl-test-secret-key-0123456789abc",
+                        "SAGSGANG_OPARL_REQUESTS_PER_MINUTE": "100000"}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    assert load_demo(pg_url).loaded
+    from web.app import create_app
+
+    app = create_app(pg_url)
+    try:
+        crawled = crawl_from(TestClient(app, raise_server_exceptions=False))
+    finally:
+        app.state.engine.dispose()
+    assert {url: status for url, (status, *_) in crawled.items() if status != 200} == {}
+    schemas, objects = Schemas(), all_objects(crawled)
+    for obj in objects:
+        schemas.validate(obj)
+    assert len(by_type(crawled, "AgendaItem")) == 13 and len(by_type(crawled, "Paper")) == 11
