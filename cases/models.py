@@ -109,6 +109,8 @@ class Attachment(SQLModel, table=True):
     media_type: str = Field(default="", max_length=100)  # found from the content
     size: int | None = None  # bytes
     text: str = Field(default="", sa_type=sa.Text)  # extracted from PDF and DOCX, for search
+    created_at: datetime | None = instant_field(nullable=True)  # stamped (see stamp_changes)
+    modified_at: datetime | None = instant_field(nullable=True)
 
 
 class Blob(SQLModel, table=True):
@@ -260,6 +262,22 @@ class User(SQLModel, table=True):
     # person, the one thing a login matches on (names, addresses and usernames change).
     oidc_issuer: str | None = Field(default=None, max_length=300)
     oidc_subject: str | None = Field(default=None, max_length=255)
+    created_at: datetime | None = instant_field(nullable=True)  # stamped (see stamp_changes)
+    modified_at: datetime | None = instant_field(nullable=True)
+
+
+class Tombstone(SQLModel, table=True):
+    """Something the open data (OParl, views.oparl) listed that is gone: a Bilag with a file
+    taken off its case, a membership ended. OParl clients copy the data and follow it by
+    `modified_since`, so a deletion must be served (`deleted: true`) for them to drop it."""
+
+    __tablename__ = "oparl_tombstone"
+    __table_args__ = (sa.Index("ix_oparl_tombstone_kind_key", "kind", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # "file", "membership"
+    key: str = Field(max_length=100)  # the id in its OParl address
+    created_at: datetime = instant_field()  # when the thing itself was made
+    deleted_at: datetime = instant_field()
 
 
 class Membership(SQLModel, table=True):
@@ -267,6 +285,8 @@ class Membership(SQLModel, table=True):
 
     user_id: int = Field(foreign_key="user.id", primary_key=True)
     body_code: str = Field(max_length=20, primary_key=True)
+    created_at: datetime | None = instant_field(nullable=True)  # stamped (see stamp_changes)
+    modified_at: datetime | None = instant_field(nullable=True)
 
 
 # The managers' dashboard starts from the active cases (a few hundred, whatever the history):
@@ -322,3 +342,43 @@ class FeedToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", primary_key=True)
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     created_at: datetime = instant_field()
+
+
+# -- created, modified, deleted: stamped at every flush ----------------------------------------
+
+def stamp_changes(session, flush_context, instances) -> None:
+    """Every row of a table with `modified_at` gets its created and modified instants when it
+    is flushed, and a tombstone when it is deleted and was open data: one listener, so that no
+    action can forget it (the open data's `modified_since` depends on it). Bulk statements
+    pass by; the actions that use them (a meeting's mark) set `modified_at` themselves."""
+    now = utcnow()
+    for row in session.new:
+        if hasattr(type(row), "modified_at"):
+            if getattr(row, "created_at", now) is None:
+                row.created_at = now
+            if row.modified_at is None:
+                row.modified_at = now
+    for row in session.dirty:
+        if hasattr(type(row), "modified_at") and session.is_modified(row):
+            row.modified_at = now
+    for row in list(session.deleted):
+        tombstone = _tombstone(row, now)
+        if tombstone is not None:
+            session.add(tombstone)
+
+
+def _tombstone(row, now: datetime) -> Tombstone | None:
+    if isinstance(row, Attachment) and row.digest and row.public:
+        return Tombstone(kind="file", key=str(row.id), created_at=row.created_at or now,
+                         deleted_at=now)
+    if isinstance(row, Membership):
+        return Tombstone(kind="membership", key=membership_key(row.user_id, row.body_code),
+                         created_at=row.created_at or now, deleted_at=now)
+    return None
+
+
+def membership_key(user_id: int, body_code: str) -> str:
+    return f"{user_id}-{body_code}"
+
+
+sa.event.listen(sa.orm.Session, "before_flush", stamp_changes)

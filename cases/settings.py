@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(None, min_length=16, repr=False,
                                       validation_alias="SAGSGANG_METRICS_TOKEN")
     log_format: Literal["text", "json"] = Field("text", validation_alias="SAGSGANG_LOG_FORMAT")
+    # The open data (/oparl/v1): requests a client address may make per minute (web.oparl).
+    oparl_requests_per_minute: int = Field(
+        300, ge=1, le=100_000, validation_alias="SAGSGANG_OPARL_REQUESTS_PER_MINUTE")
 
     # How beat, the sweep and the workers pace themselves (notifications.outbox.Timing).
     sweep_seconds: float = Field(30.0, gt=0, validation_alias="SAGSGANG_SWEEP_SECONDS")

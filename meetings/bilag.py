@@ -12,7 +12,7 @@ from sqlmodel import Session
 from cases import files, queries
 from cases.models import Attachment, Case
 from cases.organisation import Organisation
-from meetings.visibility import case_bodies, may_read
+from meetings.visibility import case_bodies, may_read, readable_cases
 from workflow import access
 from workflow.errors import NotFound
 
@@ -24,6 +24,15 @@ def may_read_attachment(org: Organisation, session: Session, case: Case,
     if not may_read(org, session, case, viewer):
         return False
     return attachment.public or access.may_read_closed(viewer, case_bodies(org, session, case))
+
+
+def readable_of_many(org: Organisation, session: Session, cases: dict[int, Case],
+                     attachments: list[Attachment], viewer: access.Viewer) -> list[Attachment]:
+    """`may_read_attachment` for many Bilag at once (a page of the open data): which of
+    their `cases` (by id) may be read is one query (visibility.readable_cases)."""
+    readable = readable_cases(org, session, list(cases.values()), viewer)
+    return [a for a in attachments if a.case_id in readable and (
+        a.public or access.may_read_closed(viewer, case_bodies(org, session, cases[a.case_id])))]
 
 
 def readable_attachments(org: Organisation, session: Session, case: Case,

@@ -54,6 +54,9 @@ class Meeting(SQLModel, table=True):
     objection_deadline: date | None = None  # the minutes are final after this day
     minutes_final_at: datetime | None = instant_field(nullable=True)
     created_at: datetime = instant_field()
+    # Stamped by cases.models.stamp_changes, and by the meeting's mark (any change of its
+    # agenda): what the open data's `modified` and `modified_since` read.
+    modified_at: datetime | None = instant_field(nullable=True)
     # What the reminders were derived up to (as case.last_seq/notified_seq): every meeting
     # action moves changed_seq in its own transaction, the beat's sweep derives the meeting's
     # reminders and its queued cases' and then moves notified_seq (notifications.changes).
@@ -85,6 +88,8 @@ class AgendaItem(SQLModel, table=True):
                                            sa_column=Column(JSON, nullable=False))
     minority: str = Field(default="", sa_type=sa.Text)
     decided_at: datetime | None = instant_field(nullable=True)
+    created_at: datetime | None = instant_field(nullable=True)  # cases.models.stamp_changes
+    modified_at: datetime | None = instant_field(nullable=True)
 
 
 class AgendaPublication(SQLModel, table=True):

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases import queries as case_queries
@@ -77,6 +78,15 @@ def calendar(session: Session) -> dict[str, list[date]]:
 def items(session: Session, meeting_id: int) -> list[AgendaItem]:
     return list(session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
                              .order_by(AgendaItem.number)))
+
+
+def public_item_condition():
+    """The items the public sees, as a condition on AgendaItem joined with its Meeting: on a
+    published agenda, once published themselves; all of a meeting published before
+    publications were kept (as web.public.published_items decides item by item)."""
+    kept = sa.exists().where(AgendaPublication.meeting_id == Meeting.id)
+    return sa.and_(Meeting.agenda_status == AGENDA_PUBLISHED,
+                   sa.or_(AgendaItem.published_in.is_not(None), ~kept))
 
 
 def get_item(session: Session, item_id: int) -> AgendaItem:

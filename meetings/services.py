@@ -217,10 +217,11 @@ def _changeable_meeting(session: Session, meeting_id: int) -> Meeting:
 
 def _mark_changed(session: Session, meeting: Meeting) -> None:
     """Mark the meeting for the sweep, which derives its reminders and those of its body's
-    queue. One UPDATE that adds one, so two actions at once both count."""
+    queue. One UPDATE that adds one, so two actions at once both count. Its `modified_at`
+    moves too: the open data serves the meeting with its agenda (views.oparl)."""
     session.flush()
     session.execute(sa.update(Meeting).where(Meeting.id == meeting.id)
-                    .values(changed_seq=Meeting.changed_seq + 1))
+                    .values(changed_seq=Meeting.changed_seq + 1, modified_at=utcnow()))
 
 
 # -- the audit trail ---------------------------------------------------------------------------

@@ -37,11 +37,12 @@ from sqlmodel import SQLModel, select
 
 from cases import actions, files, services
 from cases.db import make_engine, read_session, write_session
-from cases.models import CaseLink, Membership, User, utcnow
+from cases.models import Case, CaseLink, Membership, User, membership_key, utcnow
 from cases.settings import current_organisation, get_settings
 from cli.main import cli
 from meetings import queries as meeting_queries
 from meetings.calendar import local_day
+from meetings.models import AgendaItem
 from meetings.pdf import store_publication
 from meetings.services import (
     create_meeting,
@@ -111,6 +112,10 @@ class World:
     numbers: dict[str, str] = field(default_factory=dict)
     meetings: list[int] = field(default_factory=list)
     user_ids: list[int] = field(default_factory=list)
+    # The open data's other ids (web.oparl): items, cases, memberships.
+    item_ids: list[int] = field(default_factory=list)
+    case_ids: list[int] = field(default_factory=list)
+    membership_keys: list[str] = field(default_factory=list)
     no_rights: dict[str, str] = field(default_factory=dict)  # role in the test: address
     feed_tokens: dict[str, str] = field(default_factory=dict)
     api_token: str = ""
@@ -323,6 +328,10 @@ def build(engine) -> World:
                   day=today + timedelta(days=30 + 7 * offset))
     with read_session(engine) as session:
         world.user_ids = list(session.exec(select(User.id)))
+        world.item_ids = list(session.exec(select(AgendaItem.id)))
+        world.case_ids = list(session.exec(select(Case.id)))
+        world.membership_keys = [membership_key(m.user_id, m.body_code)
+                                 for m in session.exec(select(Membership))]
     return world
 
 
@@ -355,7 +364,11 @@ def urls(route: str, world: World, subscriptions: list[int]) -> list[tuple[str, 
               "meeting_id": [(str(i), str(i)) for i in world.meetings],
               "code": [(b.code, quote(b.code)) for b in org.bodies],
               "user_id": [(str(i), str(i)) for i in world.user_ids],
-              "attachment_id": [(str(i), str(i)) for i in world.attachments]}
+              "attachment_id": [(str(i), str(i)) for i in world.attachments],
+              "item_id": [(str(i), str(i)) for i in world.item_ids],
+              "case_id": [(str(i), str(i)) for i in world.case_ids],
+              "membership_key": [(k, quote(k, safe="")) for k in world.membership_keys],
+              "year": [("2022", "2022")]}
     # The portal's years: the world's meetings are held within the coming three months.
     this_year = local_day(utcnow()).year
     values["aar"] = [(str(y), str(y)) for y in (this_year, this_year + 1)]
@@ -498,7 +511,8 @@ def served(tmp_path_factory, migrated_sqlite) -> Served:
 
     folder = tmp_path_factory.mktemp("closed")
     url = migrated_sqlite(folder / "closed.db")
-    env = {"DATABASE_URL": url, "SAGSGANG_SECRET_KEY": SECRET, "SAGSGANG_VAR_DIR": str(folder)}
+    env = {"DATABASE_URL": url, "SAGSGANG_SECRET_KEY": SECRET, "SAGSGANG_VAR_DIR": str(folder),
+           "SAGSGANG_OPARL_REQUESTS_PER_MINUTE": "100000"}  # the crawl asks the open data a lot
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)
@@ -554,6 +568,10 @@ def test_the_public_pages_and_feeds_show_no_closed_text(served):
     assert ("case", "summary") in shown_anywhere(anonymous, "O", where="/offentlig/soeg?")
     assert ("deadline", "description") in shown_anywhere(anonymous, "O", where="/feeds/sag/")
     assert ("attachment", "text") in shown_anywhere(anonymous, "O", where="GET /bilag/")
+    # The open data (web.oparl): the open case's Bilag by title, the decisions of all.
+    assert ("attachment", "title") in shown_anywhere(anonymous, "O", where="/oparl/v1/")
+    assert ("treatment", "decision_text") in shown_anywhere(anonymous, "A", where="/oparl/v1/")
+    assert ("case", "title") in shown_anywhere(anonymous, "A", where="/eksport.csv")
 
 
 @slow

@@ -99,6 +99,7 @@ MAPPED = [
     ("SAGSGANG_METRICS_ALLOW", "10.0.0.0/8", "metrics_allow", "10.0.0.0/8"),
     ("SAGSGANG_METRICS_TOKEN", "m" * 20, "metrics_token", "m" * 20),
     ("SAGSGANG_LOG_FORMAT", "json", "log_format", "json"),
+    ("SAGSGANG_OPARL_REQUESTS_PER_MINUTE", "60", "oparl_requests_per_minute", 60),
 ]
 
 
@@ -165,6 +166,7 @@ BAD = [
     ("SAGSGANG_ATTACHMENT_STORE", "s3", "skal være folder eller database (fik 's3')"),
     ("SAGSGANG_MAX_ATTACHMENT_MB", "0", "skal være mindst 1 (fik '0')"),
     ("SAGSGANG_LOG_FORMAT", "xml", "skal være 'text' eller 'json' (fik 'xml')"),
+    ("SAGSGANG_OPARL_REQUESTS_PER_MINUTE", "0", "skal være mindst 1 (fik '0')"),
 ]
 
 

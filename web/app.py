@@ -33,6 +33,7 @@ from web import (
     feeds,
     meeting_pages,
     oidc,
+    oparl,
     ops,
     pages,
     portal,
@@ -106,6 +107,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(portal.router)
     app.include_router(public.router)
     app.include_router(citizens.router)
+    app.include_router(oparl.router)
+    app.include_router(oparl.exports)
     app.include_router(meeting_pages.router)
     app.include_router(user_pages.router)
     app.include_router(oidc.router)
@@ -255,7 +258,8 @@ class BodyLimit:
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    """Answered in JSON, errors too: the API and the open data (web.oparl)."""
+    return request.url.path.startswith(("/api/", "/oparl/"))
 
 
 def status_for(error: UserError) -> int:
