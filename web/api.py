@@ -21,6 +21,7 @@ from cases.settings import current_organisation, get_settings
 from meetings import bilag, pdf
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
+from meetings.documents import attendance_context, items_minutes
 from meetings.models import AgendaItem, Meeting
 from meetings.visibility import item_is_closed, may_read, may_read_item
 from views import case as views
@@ -191,7 +192,10 @@ def record_decision(number: str, data: DecisionIn, request: Request,
             summary="Beslutningshistorik")
 def case_history(number: str, user: CurrentUser = api("view_cases"),
                  session: Session = Depends(db)):
-    return views.history(session, queries.get_case(session, number).id)
+    case = queries.get_case(session, number)
+    # Votes and notes go with the case's text: not for those who may not read a closed case.
+    return views.history(session, case.id, minutes=may_read(current_organisation(), session,
+                                                             case, user.viewer))
 
 
 @router.get("/cases/{number:path}/deadlines", tags=["frister"], summary="Sagens frister")
@@ -385,17 +389,23 @@ def meeting_agenda(meeting_id: int, user: CurrentUser = api("view_meetings"),
         raise NotFound(f"Mødet {meeting_id} findes ikke.")
     org = current_organisation()
     items = []
-    for item in session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
-                             .order_by(AgendaItem.number)).all():
+    rows = session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
+                        .order_by(AgendaItem.number)).all()
+    minutes = items_minutes(session, meeting, rows)
+    for item in rows:
         case = session.get(Case, item.case_id) if item.case_id else None
         readable = may_read_item(org, session, item, meeting.body_code, user.viewer)
+        # A closed item's votes and notes only for those who may read its text.
+        shown = minutes[item.id] if readable else {"votes": None, "notes": None,
+                                                    "not_present": None}
         items.append({"number": item.number, "title": item.title,
                       "closed": item_is_closed(session, item, case),
                       "case": case.number if case else None, "wording": item.wording,
                       "decision_text": item.decision_text,
                       "text": item.text if readable else None,
-                      "summary": case.summary if case and readable else None})
-    return _meeting_out(meeting) | {"items": items}
+                      "summary": case.summary if case and readable else None} | shown)
+    return _meeting_out(meeting) | {"attendance": attendance_context(session, meeting, rows),
+                                    "items": items}
 
 
 @router.get("/meetings/{meeting_id}/pdf", tags=["møder"],
