@@ -8,12 +8,15 @@ import json
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.script import ScriptDirectory
 from route_helpers import CENTRE, Both
 from servers import database_dump
 from sqlmodel import select
 
 from cases.dates import format_date
-from cases.db import write_session
+from cases.db import alembic_config, make_engine, write_session
 from cases.models import Membership, User, utcnow
 from meetings.attendance import (
     ABSENT,
@@ -27,6 +30,7 @@ from meetings.attendance import (
     vote_text,
 )
 from meetings.calendar import local_day
+from meetings.models import Attendance
 from web.tokens import new_api_token
 from workflow.errors import InvalidInput
 
@@ -252,6 +256,34 @@ def test_the_old_absence_command_adds_to_the_list(both):
     result = both.cli("meeting", "absent", ref, "--name", "anna andersen", ok=False)
     assert "står allerede på fremmødelisten" in result.output
     with write_session(both.engine) as session:
-        from meetings.models import Attendance
         rows = session.exec(select(Attendance.name, Attendance.user_id)).all()
     assert all(user_id is not None for _, user_id in rows)  # linked to the members
+
+
+# -- the migration: absences become attendance rows ---------------------------------------------
+
+def test_the_migration_keeps_the_absences_recorded_before(empty_url):
+    config = alembic_config(empty_url)
+    before = ScriptDirectory.from_config(config).get_revision("0019_attendance").down_revision
+    command.upgrade(config, before)
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO meeting (id, body_code, starts_at, place, status, status_reason, "
+                "agenda_status, minutes_status, created_at, changed_seq, notified_seq) VALUES "
+                "(1, 'SU', '2022-10-04 15:00:00', '', 'planned', '', 'published', 'none', "
+                "'2022-08-01 10:00:00', 0, 0)"))
+            conn.execute(sa.text("INSERT INTO absence (meeting_id, user_id, name, note) "
+                                 "VALUES (1, NULL, 'Bo Berg', 'Sygdom')"))
+        command.upgrade(config, "0019_attendance")
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT meeting_id, name, party, status, "
+                                        "substitute_for, note FROM attendance")).all()
+        assert [tuple(r) for r in rows] == [(1, "Bo Berg", "", "fravaerende", "", "Sygdom")]
+        command.downgrade(config, before)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT meeting_id, name, note FROM absence")).all()
+        assert [tuple(r) for r in rows] == [(1, "Bo Berg", "Sygdom")]
+    finally:
+        engine.dispose()
