@@ -366,6 +366,12 @@ WRITES: dict[tuple[str, str], Write] = {
         f"/moeder/{held_meeting(t, decided=True, sent=True)[0]}/referat/godkend", {})),
     ("POST", "/moeder/{meeting_id}/fravaer"): Write(MEETING, SECRETARIAT, lambda t: (
         f"/moeder/{held_meeting(t)[0]}/fravaer", {"name": "Pia Fraværende"})),
+    ("POST", "/moeder/{meeting_id}/fremmoede"): Write(MEETING, SECRETARIAT, lambda t: (
+        f"/moeder/{held_meeting(t)[0]}/fremmoede", {"present": "Pia Deltager (A)"})),
+    ("POST", "/punkter/{item_id}/afstemning"): Write(CASE, SECRETARIAT, lambda t: (
+        f"/punkter/{held_meeting(t, decided=True)[1]}/afstemning",
+        {"for_antal_1": "3", "note_kind_1": "protokol", "note_who_1": "A",
+         "note_text_1": "Ført til protokol."})),
     ("POST", "/moeder/{meeting_id}/referat/send"): Write(MEETING, SECRETARIAT, lambda t: (
         f"/moeder/{held_meeting(t, decided=True)[0]}/referat/send", {"confirmed": "ja"})),
 
