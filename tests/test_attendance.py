@@ -287,3 +287,63 @@ def test_the_migration_keeps_the_absences_recorded_before(empty_url):
         assert [tuple(r) for r in rows] == [(1, "Bo Berg", "Sygdom")]
     finally:
         engine.dispose()
+
+
+# -- the secretariat's pages -------------------------------------------------------------------
+
+def test_the_secretariat_records_attendance_and_votes_on_the_minutes_page(web_app, web_engine):
+    from web_fixtures import as_role, make_case, page_csrf
+
+    from meetings.services import (
+        create_meeting,
+        place_case,
+        publish_agenda,
+        record_item_decision,
+    )
+
+    number = make_case(web_engine, title="Sag med afstemning", committees=("SU",))
+    with write_session(web_engine) as session:
+        meeting_id = create_meeting(session, body="SU", day=TODAY, at="02:00").id
+        item_id = place_case(session, meeting_id, number, late_reason="Hastesag").id
+        publish_agenda(session, meeting_id, actor="test", late_reason="Hastesag")
+    path = f"/moeder/{meeting_id}/referat"
+    secretariat = as_role(web_app, "secretariat")
+    page = secretariat.get(path).text
+    assert ">Mads Medlem</textarea>" in page  # before any list: every member took part
+
+    response = secretariat.post(f"/moeder/{meeting_id}/fremmoede", data={
+        "csrf_token": page_csrf(secretariat, path), "present": "medlem (A)\nPia Gæst (Ø)",
+        "substitutes": "", "apologies": "Bo Berg (V) – ferie", "absent": "",
+        "not_under": "Pia Gæst: 7"})
+    assert response.status_code == 400  # no item 7: refused, what was typed kept
+    assert "Mødet har intet punkt 7" in response.text
+    assert "Pia Gæst: 7</textarea>" in response.text and "Det blev ikke gemt" in response.text
+    with write_session(web_engine) as session:
+        assert session.exec(select(Attendance).where(
+            Attendance.meeting_id == meeting_id)).all() == []
+
+    response = secretariat.post(f"/moeder/{meeting_id}/fremmoede", data={
+        "csrf_token": page_csrf(secretariat, path), "present": "medlem (A)\nPia Gæst (Ø)",
+        "apologies": "Bo Berg (V) – ferie", "not_under": ""})
+    assert response.status_code == 303
+    votes = {"csrf_token": page_csrf(secretariat, path), "for_1": "A", "imod_1": "Zorro",
+             "note_kind_1": "mindretal", "note_who_1": "Ø", "note_text_1": "Imod forslaget."}
+    response = secretariat.post(f"/punkter/{item_id}/afstemning", data=votes)
+    assert response.status_code == 400
+    assert "Ukendt medlem eller parti: &#39;Zorro&#39;" in response.text
+    assert 'value="Zorro"' in response.text and "Imod forslaget.</textarea>" in response.text
+    response = secretariat.post(f"/punkter/{item_id}/afstemning",
+                                data=votes | {"imod_1": "Pia Gæst"})
+    assert response.status_code == 303
+    page = secretariat.get(path).text
+    assert "Deltog: " not in page  # the page lists them under its own headings
+    assert "Mads Medlem (A); Pia Gæst (Ø)" in page and "Bo Berg (V) (ferie)" in page
+    assert "Afstemning om indstillingens punkt 1: For: A (1). Imod: Pia Gæst (1)." in page
+    assert "Mindretallet (Ø) ønsker ført til protokol: Imod forslaget." in page
+    assert 'name="imod_1" value="Pia Gæst"' in page  # the form shows what is recorded
+
+    with write_session(web_engine) as session:  # decided after the vote was recorded
+        record_item_decision(session, item_id, wording="godkendt", actor="test")
+    case_page = secretariat.get(f"/sager/{number}").text
+    assert "Afstemning om indstillingens punkt 1: For: A (1). Imod: Pia Gæst (1)." in case_page
+    assert "Mindretallet (Ø) ønsker ført til protokol: Imod forslaget." in case_page
