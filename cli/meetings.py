@@ -294,14 +294,13 @@ def absent_command(ref, name, username, note):
 def attendance_command(ref, present, apologies, absent, substitute, not_under):
     """Registrér mødets fremmøde, som referatet skal vise det; erstatter det registrerede.
     Uden tilvalg: vis fremmødet."""
-    given = present or apologies or absent or substitute or not_under
-    with write_session() as session:
-        found = resolve_meeting(session, ref)
-        if given:
-            services.record_attendance(session, found, attendance_entries(
-                present=present, apologies=apologies, absent=absent,
-                substitutes=substitute, not_under=not_under))
-        shown = documents.attendance_context(session, found)
+    if present or apologies or absent or substitute or not_under:
+        entries = attendance_entries(present=present, apologies=apologies, absent=absent,
+                                     substitutes=substitute, not_under=not_under)
+        with write_session() as session:
+            services.record_attendance(session, resolve_meeting(session, ref), entries)
+    with read_session() as session:
+        shown = documents.attendance_context(session, resolve_meeting(session, ref))
     for label, key in (("Deltog", "present"), ("Afbud", "apologies"),
                        ("Fraværende", "absent")):
         click.echo(f"{label}: " + ("; ".join(p["label"] for p in shown[key]) or "ingen"))
