@@ -955,10 +955,11 @@ def _checked_vote(session: Session, item: AgendaItem, meeting: Meeting,
         counted = 0
         for raw in entry.names.get(choice, []):
             name, user_id, weight = voters.find(raw)
-            if name.casefold() in seen:
-                raise InvalidInput(f"{name} står under både {seen[name.casefold()]} og "
-                                   f"{label}." if seen[name.casefold()] != label else
-                                   f"{name} står to gange under {label}.")
+            earlier = seen.get(name.casefold())
+            if earlier == label:
+                raise InvalidInput(f"{name} står to gange under {label}.")
+            if earlier:
+                raise InvalidInput(f"{name} står under både {earlier} og {label}.")
             seen[name.casefold()] = label
             rows.append(VoteVoter(vote_id=0, choice=choice, name=name, user_id=user_id))
             counted += weight

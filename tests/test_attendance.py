@@ -206,6 +206,41 @@ def test_the_minutes_show_attendance_votes_and_a_minority_everywhere(both):
     assert "HEMMELIG" not in json.dumps(seen)
 
 
+def test_the_api_records_attendance_votes_and_notes(both):
+    ref = held_meeting(both)
+    meeting_id = both.get("/api/meetings?body=SU")[0]["id"]
+    shown = both.post(f"/api/meetings/{meeting_id}/attendance", {"entries": [
+        {"username": "anna", "party": "A"}, {"name": "Dorte Dahl", "party": "Ø",
+                                             "not_under": [2]},
+        {"name": "Erik Eriksen", "party": "V", "substitute_for": "bo"},
+        {"name": "Bo Berg", "status": "afbud"}]})
+    assert [p["label"] for p in shown["present"]] == [
+        "Anna Andersen (A)", "Dorte Dahl (Ø), deltog ikke under punkt 2",
+        "Erik Eriksen (V), stedfortræder for Bo Berg"]
+    item_id = both.get(f"/api/meetings/{meeting_id}/agenda")["items"][0]["id"]
+    vote = both.post(f"/api/items/{item_id}/votes", {"proposal": 1, "for": ["A", "V"],
+                                                      "against": ["Ø"]})
+    assert vote["text"] == "For: A, V (2). Imod: Ø (1)."
+    note = both.post(f"/api/items/{item_id}/notes", {
+        "kind": "mindretal", "who": "Ø", "text": "Målet bør være 87 %."}, status=201)
+    assert note["sentence"] == "Mindretallet (Ø) ønsker ført til protokol: Målet bør være 87 %."
+    minutes = both.cli("meeting", "render", ref, "--kind", "referat", "--public").output
+    assert "Afstemning om indstillingens punkt 1: " in minutes
+    assert "Mindretallet (Ø) ønsker ført til protokol: Målet bør være 87 %." in minutes
+    # Refused in Danish, nothing written: an unknown member, a proposal the case lacks.
+    before = database_dump(both.engine)
+    refused = both.post(f"/api/items/{item_id}/votes", {"for": ["Zorro"]}, status=400)
+    assert refused["detail"].startswith("Ukendt medlem eller parti: 'Zorro'")
+    refused = both.post(f"/api/items/{item_id}/votes", {"proposal": 7, "for_count": 2},
+                        status=400)
+    assert refused["detail"] == "Punkt 1 har intet indstillingspunkt 7; afstemningen kan " \
+                                "ikke registreres."
+    refused = both.post(f"/api/meetings/{meeting_id}/attendance", {"entries": [
+        {"username": "zorro"}]}, status=404)
+    assert refused["detail"] == "Brugeren 'zorro' findes ikke."
+    assert database_dump(both.engine) == before
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("vote", "1", "--for", "Zorro"), "Ukendt medlem eller parti: 'Zorro'"),
     (("vote", "1", "--proposal", "9", "--for-count", "3"),

@@ -275,6 +275,15 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/api/cases/{number:path}/attachments/{attachment_id}/remove"): Write(
         CASE, CASE_WRITERS, lambda t: (
             "/api/cases/{}/attachments/{}/remove".format(*attached(t)), {})),
+    ("POST", "/api/meetings/{meeting_id}/attendance"): Write(MEETING, SECRETARIAT, lambda t: (
+        f"/api/meetings/{held_meeting(t)[0]}/attendance",
+        {"entries": [{"name": "Pia Deltager", "party": "A"}]})),
+    ("POST", "/api/items/{item_id}/votes"): Write(CASE, SECRETARIAT, lambda t: (
+        f"/api/items/{held_meeting(t, decided=True)[1]}/votes",
+        {"proposal": 1, "for_count": 3})),
+    ("POST", "/api/items/{item_id}/notes"): Write(CASE, SECRETARIAT, lambda t: (
+        f"/api/items/{held_meeting(t, decided=True)[1]}/notes",
+        {"kind": "forbehold", "who": "V"})),
     ("POST", "/api/hearings/{hearing_id}/close"): Write(CASE, SECRETARIAT, lambda t: (
         f"/api/hearings/{hearing_of(t)}/close", {"closed_on": days(0).strftime("%d-%m-%Y")})),
 
