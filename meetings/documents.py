@@ -30,6 +30,9 @@ from meetings.attendance import (
     ATTENDED,
     NOTE_KINDS,
     SENT_APOLOGIES,
+    VOTE_ABSTAIN,
+    VOTE_AGAINST,
+    VOTE_FOR,
     note_sentence,
     person_label,
     vote_groups,
@@ -186,8 +189,8 @@ def vote_context(vote, voters) -> dict:
     names: dict[str, list[str]] = {}
     for voter in voters:
         names.setdefault(voter.choice, []).append(voter.name)
-    groups = vote_groups(names, {"for": vote.votes_for, "imod": vote.votes_against,
-                                 "undlod": vote.abstentions})
+    groups = vote_groups(names, {VOTE_FOR: vote.votes_for, VOTE_AGAINST: vote.votes_against,
+                                 VOTE_ABSTAIN: vote.abstentions})
     return {"proposal": vote.proposal_number, "groups": groups, "text": vote_text(groups),
             "for": vote.votes_for, "against": vote.votes_against,
             "abstained": vote.abstentions}

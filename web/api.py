@@ -21,7 +21,14 @@ from cases.settings import current_organisation, get_settings
 from meetings import bilag, pdf
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
-from meetings.attendance import AttendanceEntry, NoteEntry, VoteEntry
+from meetings.attendance import (
+    VOTE_ABSTAIN,
+    VOTE_AGAINST,
+    VOTE_FOR,
+    AttendanceEntry,
+    NoteEntry,
+    VoteEntry,
+)
 from meetings.documents import attendance_context, items_minutes, note_context
 from meetings.models import AgendaItem, Meeting
 from meetings.visibility import item_is_closed, may_read, may_read_item
@@ -459,10 +466,10 @@ def record_attendance(meeting_id: int, data: AttendanceIn, request: Request,
 def record_vote(item_id: int, data: VoteIn, request: Request,
                 user: CurrentUser = api("record_decision")):
     entry = VoteEntry(proposal=data.proposal,
-                      names={"for": data.voted_for, "imod": data.against,
-                             "undlod": data.abstain},
-                      counts={"for": data.for_count, "imod": data.against_count,
-                              "undlod": data.abstain_count})
+                      names={VOTE_FOR: data.voted_for, VOTE_AGAINST: data.against,
+                             VOTE_ABSTAIN: data.abstain},
+                      counts={VOTE_FOR: data.for_count, VOTE_AGAINST: data.against_count,
+                              VOTE_ABSTAIN: data.abstain_count})
     with write(request) as session:
         case = item_case(session, item_id)
         if case is not None:
