@@ -166,6 +166,13 @@ def _echo_history(history: list[dict]) -> None:
         item = f" punkt {row['item']}" if row["item"] else ""
         click.echo(f"  {row['date']} {row['body']}{item}: {row['decision']}"
                    + (f" – {row['text']}" if row["text"] else ""))
+        for vote in row.get("votes") or []:
+            about = f" om indstillingens punkt {vote['proposal']}" if vote["proposal"] else ""
+            click.echo(f"    Afstemning{about}: {vote['text']}")
+        for note in row.get("notes") or []:
+            click.echo(f"    {note['sentence']}")
+        if row.get("not_present"):
+            click.echo(f"    Deltog ikke under punktet: {', '.join(row['not_present'])}")
     if not history:
         click.echo("  (ingen behandlinger endnu)")
 
@@ -185,7 +192,7 @@ def case_history(number, as_json, events):
                      "body": e.body, "reason": e.reason, "payload": e.payload}
                     for e in queries.events(session, found.id)]
         else:
-            rows = plain(views.history(session, found.id))
+            rows = plain(views.history(session, found.id, minutes=True))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif events:

@@ -15,6 +15,15 @@ from cases.models import utcnow
 from cases.settings import current_organisation
 from cli.common import ACTOR_HELP, user_errors
 from meetings import documents, pdf, queries, services
+from meetings.attendance import (
+    VOTE_ABSTAIN,
+    VOTE_AGAINST,
+    VOTE_FOR,
+    NoteEntry,
+    VoteEntry,
+    attendance_entries,
+    split_names,
+)
 from meetings.calendar import local_day
 from meetings.importer import import_referat
 from meetings.models import (
@@ -269,6 +278,84 @@ def absent_command(ref, name, username, note):
         absence = services.record_absence(session, resolve_meeting(session, ref).id, name=name,
                                           username=username, note=note)
     click.echo(f"{absence.name} er registreret som fraværende.")
+
+
+@meeting.command("attendance")
+@click.argument("ref")
+@click.option("--present", multiple=True,
+              help='Deltog: «Navn (Parti)», flere adskilt med komma (kan gentages).')
+@click.option("--apologies", multiple=True, help="Afbud: som --present.")
+@click.option("--absent", multiple=True, help="Fraværende: som --present.")
+@click.option("--substitute", multiple=True,
+              help='Stedfortræder eller suppleant: «Navn (Parti) for Medlem» (kan gentages).')
+@click.option("--not-under", multiple=True,
+              help='Deltog ikke under punkterne: «Navn:20-21» (kan gentages).')
+@user_errors
+def attendance_command(ref, present, apologies, absent, substitute, not_under):
+    """Registrér mødets fremmøde, som referatet skal vise det; erstatter det registrerede.
+    Uden tilvalg: vis fremmødet."""
+    if present or apologies or absent or substitute or not_under:
+        entries = attendance_entries(present=present, apologies=apologies, absent=absent,
+                                     substitutes=substitute, not_under=not_under)
+        with write_session() as session:
+            services.record_attendance(session, resolve_meeting(session, ref), entries)
+    with read_session() as session:
+        shown = documents.attendance_context(session, resolve_meeting(session, ref))
+    for label, key in (("Deltog", "present"), ("Afbud", "apologies"),
+                       ("Fraværende", "absent")):
+        click.echo(f"{label}: " + ("; ".join(p["label"] for p in shown[key]) or "ingen"))
+
+
+@meeting.command("vote")
+@click.argument("ref")
+@click.argument("item_number", type=int)
+@click.option("--proposal", type=int, default=None,
+              help="Indstillingens punkt, der stemmes om (standard: punktet som helhed).")
+@click.option("--for", "voted_for", multiple=True,
+              help="Stemte for: medlemmer (navn eller brugernavn) eller partier, adskilt med "
+                   "komma (kan gentages).")
+@click.option("--against", multiple=True, help="Stemte imod: som --for.")
+@click.option("--abstain", multiple=True, help="Undlod at stemme: som --for.")
+@click.option("--for-count", type=int, default=None,
+              help="Antal stemmer for (standard: talt af navnene; et parti med sine "
+                   "deltagere).")
+@click.option("--against-count", type=int, default=None, help="Antal stemmer imod.")
+@click.option("--abstain-count", type=int, default=None, help="Antal, der undlod.")
+@user_errors
+def vote_command(ref, item_number, proposal, voted_for, against, abstain, for_count,
+                 against_count, abstain_count):
+    """Registrér afstemningen om et punkt (eller et af indstillingens punkter); erstatter en
+    tidligere registrering af samme afstemning."""
+    entry = VoteEntry(proposal=proposal, names={
+        VOTE_FOR: split_names(voted_for), VOTE_AGAINST: split_names(against),
+        VOTE_ABSTAIN: split_names(abstain)}, counts={
+        VOTE_FOR: for_count, VOTE_AGAINST: against_count, VOTE_ABSTAIN: abstain_count})
+    with write_session() as session:
+        found = resolve_meeting(session, ref)
+        item = queries.item_by_number(session, found.id, item_number)
+        services.record_vote(session, item.id, entry)
+        votes = documents.items_minutes(session, found, [item])[item.id]["votes"]
+    text = next(v["text"] for v in votes if v["proposal"] == proposal)
+    click.echo(f"Afstemning registreret på punkt {item_number}: {text}")
+
+
+@meeting.command("note")
+@click.argument("ref")
+@click.argument("item_number", type=int)
+@click.option("--kind", required=True,
+              type=click.Choice(["mindretal", "forbehold", "protokol"]),
+              help="Mindretalsudtalelse, forbehold eller protokolbemærkning.")
+@click.option("--who", required=True, help="Hvem den er fra: navne eller partier, fx Ø.")
+@click.option("--text", default="", help="Teksten, der skal føres til protokol.")
+@user_errors
+def note_command(ref, item_number, kind, who, text):
+    """Føj en mindretalsudtalelse, et forbehold eller en protokolbemærkning til et punkt."""
+    with write_session() as session:
+        item = queries.item_by_number(session, resolve_meeting(session, ref).id, item_number)
+        note = services.add_item_note(session, item.id, NoteEntry(kind=kind, who=who,
+                                                                  text=text))
+        sentence = documents.note_context(note)["sentence"]
+    click.echo(f"Punkt {item_number}: {sentence}")
 
 
 @meeting.command("send-minutes")

@@ -25,6 +25,19 @@ from cases.organisation import Organisation
 from cases.settings import current_organisation
 from cases.templating import render
 from meetings import bilag, queries
+from meetings.attendance import (
+    ABSENT,
+    ATTENDED,
+    NOTE_KINDS,
+    SENT_APOLOGIES,
+    VOTE_ABSTAIN,
+    VOTE_AGAINST,
+    VOTE_FOR,
+    note_sentence,
+    person_label,
+    vote_groups,
+    vote_text,
+)
 from meetings.models import (
     AGENDA_STATUSES,
     MEETING_STATUSES,
@@ -135,10 +148,65 @@ def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem
     }
 
 
+def attendance_context(session: Session, meeting: Meeting,
+                       items: list[AgendaItem] | None = None) -> dict:
+    """The attendance list by status, each person as the minutes write them ("Carl Carlsen
+    (A), stedfortræder for Bo Berg, deltog ikke under punkt 20-21")."""
+    items = queries.items(session, meeting.id) if items is None else items
+    numbers = {item.id: item.number for item in items}
+    away = queries.not_under_items(session, meeting.id)
+    found = {ATTENDED: [], SENT_APOLOGIES: [], ABSENT: []}
+    for row in queries.attendance(session, meeting.id):
+        not_under = sorted(numbers[i] for i in away.get(row.id, []) if i in numbers)
+        found[row.status].append({
+            "name": row.name, "party": row.party, "substitute_for": row.substitute_for,
+            "note": row.note, "not_under": not_under,
+            "label": person_label(row.name, row.party, row.substitute_for, row.note,
+                                  not_under)})
+    return {"present": found[ATTENDED], "apologies": found[SENT_APOLOGIES],
+            "absent": found[ABSENT]}
+
+
+def items_minutes(session: Session, meeting: Meeting,
+                  items: list[AgendaItem]) -> dict[int, dict]:
+    """Per item id: its votes, notes and who took no part in it, as plain data."""
+    ids = [item.id for item in items]
+    votes, notes = queries.item_votes(session, ids), queries.item_notes(session, ids)
+    rows = {row.id: row for row in queries.attendance(session, meeting.id)}
+    away: dict[int, list[str]] = {}
+    for attendance_id, item_ids in queries.not_under_items(session, meeting.id).items():
+        row = rows[attendance_id]
+        for item_id in item_ids:
+            away.setdefault(item_id, []).append(person_label(row.name, row.party))
+    return {item_id: {"votes": [vote_context(vote, voters)
+                                for vote, voters in votes.get(item_id, [])],
+                      "notes": [note_context(note) for note in notes.get(item_id, [])],
+                      "not_present": away.get(item_id, [])}
+            for item_id in ids}
+
+
+def vote_context(vote, voters) -> dict:
+    names: dict[str, list[str]] = {}
+    for voter in voters:
+        names.setdefault(voter.choice, []).append(voter.name)
+    groups = vote_groups(names, {VOTE_FOR: vote.votes_for, VOTE_AGAINST: vote.votes_against,
+                                 VOTE_ABSTAIN: vote.abstentions})
+    return {"proposal": vote.proposal_number, "groups": groups, "text": vote_text(groups),
+            "for": vote.votes_for, "against": vote.votes_against,
+            "abstained": vote.abstentions}
+
+
+def note_context(note) -> dict:
+    return {"kind": note.kind, "label": NOTE_KINDS.get(note.kind, ""), "who": note.who,
+            "text": note.text, "sentence": note_sentence(note.kind, note.who, note.text)}
+
+
 def item_context(session: Session, org: Organisation, meeting: Meeting,
-                 item: AgendaItem) -> dict:
+                 item: AgendaItem, minutes: dict | None = None) -> dict:
+    """The item as the documents show it; `minutes` its votes, notes and who took no part
+    (items_minutes), which a closed item's reduced form leaves out (public_view)."""
     case = session.get(Case, item.case_id) if item.case_id else None
-    return {
+    return (minutes or {"votes": [], "notes": [], "not_present": []}) | {
         "number": item.number, "title": item.title,
         "closed": item_is_closed(session, item, case),
         "standing": item.standing, "text": item.text, "supplementary": item.supplementary,
@@ -159,10 +227,13 @@ def meeting_context(session: Session, meeting: Meeting | int, *, kind: str = "da
     if kind not in KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
     items = queries.items(session, meeting.id) if items is None else items
+    minutes = items_minutes(session, meeting, items)
     context = {
         "kind": kind, "kind_label": KINDS[kind], "public": False,
         "municipality": org.name, "meeting": meeting_header(meeting, org),
-        "items": [item_context(session, org, meeting, item) for item in items],
+        "items": [item_context(session, org, meeting, item, minutes[item.id])
+                  for item in items],
+        "attendance": attendance_context(session, meeting),
         "absences": [{"name": a.name, "note": a.note}
                      for a in queries.absences(session, meeting.id)],
         "approvals": [{"name": user.name, "at": format_instant(a.approved_at)}

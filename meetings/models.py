@@ -1,4 +1,5 @@
-"""The meeting tables: meetings, agenda items, published agendas, absences, approvals.
+"""The meeting tables: meetings, agenda items, published agendas, attendance, votes,
+approvals.
 
 A meeting's start is an aware UTC instant computed from its Copenhagen date and time
 (`meetings.calendar.local_instant`). Decisions on case items are also recorded as the case's
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from cases.models import instant_field
+from meetings.attendance import ATTENDED
 
 PLANNED = "planned"
 MOVED = "moved"
@@ -113,15 +115,65 @@ class AgendaPublication(SQLModel, table=True):
     content: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class Absence(SQLModel, table=True):
-    """Fraværende: a member absent from a meeting."""
+class Attendance(SQLModel, table=True):
+    """One person on a meeting's attendance list: Deltog, Afbud or Fraværende. A member of
+    the body (user_id) where known, else a name; a stedfortræder/suppleant is listed as
+    taking part, with the name of the member they stood in for."""
 
     __table_args__ = (sa.UniqueConstraint("meeting_id", "name"),)
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     user_id: int | None = Field(default=None, foreign_key="user.id")
     name: str = Field(max_length=200)
+    party: str = Field(default="", max_length=100)  # "A", "Socialdemokratiet"
+    # A key of meetings.attendance.ATTENDANCE_STATUSES.
+    status: str = Field(default=ATTENDED, max_length=20)
+    substitute_for: str = Field(default="", max_length=200)  # the member's name
     note: str = Field(default="", max_length=500)
+
+
+class ItemAbsence(SQLModel, table=True):
+    """"Deltog ikke under punkt 20": someone at the meeting who took no part in one item."""
+
+    __tablename__ = "item_absence"
+    attendance_id: int = Field(foreign_key="attendance.id", primary_key=True)
+    agenda_item_id: int = Field(foreign_key="agenda_item.id", primary_key=True, index=True)
+
+
+class Vote(SQLModel, table=True):
+    """Afstemning on one proposal of an item's Indstilling (proposal_number None: on the
+    item as a whole), with how many voted each way."""
+
+    __table_args__ = (sa.UniqueConstraint("agenda_item_id", "proposal_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agenda_item_id: int = Field(foreign_key="agenda_item.id", index=True)
+    proposal_number: int | None = None
+    votes_for: int = 0
+    votes_against: int = 0
+    abstentions: int = 0
+
+
+class VoteVoter(SQLModel, table=True):
+    """Who voted how in a Vote: a member (user_id) or a person on the attendance list, or a
+    party by its name."""
+
+    __tablename__ = "vote_voter"
+    id: int | None = Field(default=None, primary_key=True)
+    vote_id: int = Field(foreign_key="vote.id", index=True)
+    choice: str = Field(max_length=10)  # a key of meetings.attendance.VOTE_CHOICES
+    name: str = Field(max_length=200)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class ItemNote(SQLModel, table=True):
+    """A mindretalsudtalelse, forbehold or protokolbemærkning on an item, and whose."""
+
+    __tablename__ = "item_note"
+    id: int | None = Field(default=None, primary_key=True)
+    agenda_item_id: int = Field(foreign_key="agenda_item.id", index=True)
+    kind: str = Field(max_length=20)  # a key of meetings.attendance.NOTE_KINDS
+    who: str = Field(max_length=300)  # "Enhedslisten (Ø)", "Anna Andersen (A)"
+    text: str = Field(default="", sa_type=sa.Text)
 
 
 class MinutesApproval(SQLModel, table=True):

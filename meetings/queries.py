@@ -9,15 +9,20 @@ from sqlmodel import Session, select
 from cases import queries as case_queries
 from cases.models import Awaiting, Case, Hearing, HearingParty, HearingResponse, Membership, User
 from cases.organisation import Organisation
+from meetings.attendance import ATTENDED
 from meetings.calendar import agenda_deadlines, end_of_day, local_day, local_instant, rules_for
 from meetings.models import (
     AGENDA_PUBLISHED,
     CANCELLED,
-    Absence,
     AgendaItem,
     AgendaPublication,
+    Attendance,
+    ItemAbsence,
+    ItemNote,
     Meeting,
     MinutesApproval,
+    Vote,
+    VoteVoter,
 )
 from workflow.errors import NotFound
 
@@ -180,9 +185,56 @@ def published_items(session: Session, meeting: Meeting) -> list[AgendaItem]:
             if item_is_published(item, meeting, kept)]
 
 
-def absences(session: Session, meeting_id: int) -> list[Absence]:
-    return list(session.exec(select(Absence).where(Absence.meeting_id == meeting_id)
-                             .order_by(Absence.name)))
+def attendance(session: Session, meeting_id: int) -> list[Attendance]:
+    """The meeting's attendance list, in the order it was recorded."""
+    return list(session.exec(select(Attendance).where(Attendance.meeting_id == meeting_id)
+                             .order_by(Attendance.id)))
+
+
+def absences(session: Session, meeting_id: int) -> list[Attendance]:
+    """Those on the list who did not take part (Afbud, Fraværende), by name."""
+    return list(session.exec(select(Attendance).where(Attendance.meeting_id == meeting_id,
+                                                      Attendance.status != ATTENDED)
+                             .order_by(Attendance.name)))
+
+
+def not_under_items(session: Session, meeting_id: int) -> dict[int, list[int]]:
+    """Per attendance row: the ids of the items the person took no part in."""
+    rows = session.exec(select(ItemAbsence).join(
+        Attendance, Attendance.id == ItemAbsence.attendance_id)
+        .where(Attendance.meeting_id == meeting_id)).all()
+    found: dict[int, list[int]] = {}
+    for row in rows:
+        found.setdefault(row.attendance_id, []).append(row.agenda_item_id)
+    return found
+
+
+def item_votes(session: Session, item_ids: list[int]) -> dict[int, list[tuple[Vote,
+                                                                             list[VoteVoter]]]]:
+    """Per item: its votes (the item as a whole first, then by proposal) with their voters."""
+    if not item_ids:
+        return {}
+    votes = session.exec(select(Vote).where(Vote.agenda_item_id.in_(item_ids))
+                         .order_by(Vote.agenda_item_id, Vote.proposal_number, Vote.id)).all()
+    voters: dict[int, list[VoteVoter]] = {}
+    if votes:
+        for voter in session.exec(select(VoteVoter).where(
+                VoteVoter.vote_id.in_([v.id for v in votes])).order_by(VoteVoter.id)):
+            voters.setdefault(voter.vote_id, []).append(voter)
+    found: dict[int, list] = {}
+    for vote in sorted(votes, key=lambda v: (v.agenda_item_id, v.proposal_number or 0)):
+        found.setdefault(vote.agenda_item_id, []).append((vote, voters.get(vote.id, [])))
+    return found
+
+
+def item_notes(session: Session, item_ids: list[int]) -> dict[int, list[ItemNote]]:
+    """Per item: its minority statements, reservations and protocol notes, as recorded."""
+    found: dict[int, list[ItemNote]] = {}
+    if item_ids:
+        for note in session.exec(select(ItemNote).where(ItemNote.agenda_item_id.in_(item_ids))
+                                 .order_by(ItemNote.id)):
+            found.setdefault(note.agenda_item_id, []).append(note)
+    return found
 
 
 def members(session: Session, body_code: str) -> list[User]:

@@ -37,6 +37,21 @@ from cases.organisation import HEARING_COUNCIL, Organisation
 from cases.schemas import ACTION_TEXT, MAX_TEXT, checked_text
 from cases.settings import current_organisation
 from meetings import queries
+from meetings.attendance import (
+    ABSENT,
+    ATTENDANCE_STATUSES,
+    ATTENDED,
+    NOTE_KINDS,
+    RESERVATION,
+    VOTE_ABSTAIN,
+    VOTE_AGAINST,
+    VOTE_CHOICES,
+    VOTE_FOR,
+    AttendanceEntry,
+    NoteEntry,
+    VoteEntry,
+    note_kind,
+)
 from meetings.calendar import (
     add_weekdays,
     agenda_deadlines,
@@ -57,11 +72,15 @@ from meetings.models import (
     MOVED,
     ONCE_PER_AGENDA,
     STANDING_ITEMS,
-    Absence,
     AgendaItem,
     AgendaPublication,
+    Attendance,
+    ItemAbsence,
+    ItemNote,
     Meeting,
     MinutesApproval,
+    Vote,
+    VoteVoter,
 )
 from meetings.plan import PlannedMeeting
 from meetings.planner import RoutePlan, no_longer_fits, plan_route, remaining_stages
@@ -759,22 +778,275 @@ def _fire_case_decision(session, org, meeting, item, found, *, now, actor, decis
                             now=now, **arguments)
 
 
-def record_absence(session: Session, meeting_id: int, *, name: str = "",
-                   username: str | None = None, note: str = "") -> Absence:
-    meeting = queries.get_meeting(session, meeting_id)
-    if meeting.minutes_status == MINUTES_FINAL:
-        raise TransitionRefused("Referatet er endeligt.")
-    user = _user(session, username) if username else None
-    name = checked_text(user.name if user else name, "Navnet", max_length=200)
-    if not name:
-        raise InvalidInput("Angiv navnet på det fraværende medlem.")
-    if any(a.name == name for a in queries.absences(session, meeting.id)):
-        raise InvalidInput(f"{name} er allerede registreret som fraværende.")
-    absence = Absence(meeting_id=meeting.id, user_id=user.id if user else None, name=name,
-                      note=checked_text(note, "Bemærkningen", max_length=500, lines=True))
-    session.add(absence)
+# -- attendance and votes (meetings.attendance reads what was typed) ---------------------------
+# Recorded after the meeting, until the minutes go out for approval, as the decisions are.
+
+def record_attendance(session: Session, meeting: Meeting | int,
+                      entries: list[AttendanceEntry]) -> list[Attendance]:
+    """The meeting's attendance list as the referat has it (Deltog, Afbud, Fraværende, the
+    substitutes, who took no part in which items): it replaces what was recorded before.
+
+    A person is linked to the member of the body their username or name is; anyone else is
+    kept by name (a substitute, a guest). Everything is checked before anything is written.
+    """
+    meeting = _attendance_meeting(session, meeting)
+    members = queries.members(session, meeting.body_code)
+    items = {item.number: item for item in queries.items(session, meeting.id)}
+    rows, seen = [], set()
+    for entry in entries:
+        row = _attendance_row(session, meeting, members, entry)
+        if row.name.casefold() in seen:
+            raise InvalidInput(f"{row.name} står mere end én gang på fremmødelisten.")
+        seen.add(row.name.casefold())
+        rows.append((row, entry))
+    attending = {row.name.casefold() for row, _ in rows if row.status == ATTENDED}
+    for row, entry in rows:
+        if row.substitute_for and row.substitute_for.casefold() in attending:
+            raise InvalidInput(f"{row.substitute_for} står som deltager og kan ikke have en "
+                               f"stedfortræder ({row.name}).")
+        missing = [str(n) for n in entry.not_under if n not in items]
+        if missing:
+            raise InvalidInput(f"Mødet har intet punkt {', '.join(missing)} "
+                               f"({row.name} deltog ikke under punkt {', '.join(missing)}).")
+    _clear_attendance(session, meeting.id)
+    for row, entry in rows:
+        session.add(row)
+        session.flush()
+        session.add_all(ItemAbsence(attendance_id=row.id, agenda_item_id=items[n].id)
+                        for n in entry.not_under)
     session.flush()
-    return absence
+    return [row for row, _ in rows]
+
+
+def _attendance_meeting(session: Session, meeting: Meeting | int) -> Meeting:
+    if isinstance(meeting, int):
+        meeting = queries.get_meeting(session, meeting)
+    if meeting.status == CANCELLED:
+        raise TransitionRefused("Mødet er aflyst.")
+    if meeting.minutes_status != MINUTES_NONE:
+        raise TransitionRefused("Referatet er udsendt til godkendelse; fremmødet kan ikke "
+                                "ændres.")
+    return meeting
+
+
+def _attendance_row(session: Session, meeting: Meeting, members: list[User],
+                    entry: AttendanceEntry) -> Attendance:
+    if entry.status not in ATTENDANCE_STATUSES:
+        raise InvalidInput(f"Ukendt fremmøde {entry.status!r}; vælg deltog, afbud eller "
+                           "fraværende.")
+    user = _user(session, entry.username) if entry.username else \
+        _member_named(members, entry.name)
+    name = checked_text(user.name if user else entry.name, "Navnet", max_length=200)
+    if not name:
+        raise InvalidInput("Angiv navnet på hver person på fremmødelisten.")
+    substitute_for = checked_text(entry.substitute_for, "Navnet på det medlem, der havde "
+                                  "stedfortræder", max_length=200)
+    if substitute_for:
+        if entry.status != ATTENDED:
+            raise InvalidInput(f"{name} står som stedfortræder og skal derfor stå som "
+                               "deltager.")
+        member = _member_named(members, substitute_for)
+        substitute_for = member.name if member else substitute_for
+    if entry.not_under and entry.status != ATTENDED:
+        raise InvalidInput(f"{name} deltog ikke i mødet og kan ikke have punkter, "
+                           "vedkommende ikke deltog under.")
+    return Attendance(meeting_id=meeting.id, user_id=user.id if user else None, name=name,
+                      party=checked_text(entry.party, "Partiet", max_length=100),
+                      status=entry.status, substitute_for=substitute_for,
+                      note=checked_text(entry.note, "Bemærkningen", max_length=500,
+                                        lines=True))
+
+
+def _member_named(members: list[User], name: str) -> User | None:
+    """The member a typed name means: their name or username, in any case."""
+    wanted = " ".join((name or "").split()).casefold()
+    return next((m for m in members if wanted in (m.name.casefold(), m.username.casefold())),
+                None)
+
+
+def _clear_attendance(session: Session, meeting_id: int) -> None:
+    ids = [row.id for row in queries.attendance(session, meeting_id)]
+    if ids:
+        session.execute(sa.delete(ItemAbsence).where(ItemAbsence.attendance_id.in_(ids)))
+        session.execute(sa.delete(Attendance).where(Attendance.id.in_(ids)))
+        session.flush()
+
+
+def record_absence(session: Session, meeting_id: int, *, name: str = "",
+                   username: str | None = None, note: str = "") -> Attendance:
+    """Add one member as Fraværende to the attendance list (the rest stays as it is)."""
+    meeting = _attendance_meeting(session, meeting_id)
+    members = queries.members(session, meeting.body_code)
+    row = _attendance_row(session, meeting, members, AttendanceEntry(
+        name=name, username=username, status=ABSENT, note=note))
+    if any(a.name.casefold() == row.name.casefold()
+           for a in queries.attendance(session, meeting.id)):
+        raise InvalidInput(f"{row.name} står allerede på fremmødelisten.")
+    session.add(row)
+    session.flush()
+    return row
+
+
+def record_vote(session: Session, item_id: int, entry: VoteEntry, *,
+                now: datetime | None = None) -> Vote:
+    """The vote on one proposal of the item (or on the item as a whole): replaces an earlier
+    record of the same vote. Voters are members of the body, people on the attendance
+    list or parties on it; who was not there, or not under this item, cannot vote."""
+    item, meeting = _minutes_item(session, item_id, now)
+    vote, voters = _checked_vote(session, item, meeting, entry)
+    old = session.exec(select(Vote).where(Vote.agenda_item_id == item.id,
+                                          _same_proposal(entry.proposal))).first()
+    if old is not None:
+        _delete_votes(session, [old.id])
+    return _add_vote(session, vote, voters)
+
+
+def record_item_votes(session: Session, item_id: int, votes: list[VoteEntry],
+                      notes: list[NoteEntry], *, now: datetime | None = None) -> None:
+    """Everything the minutes say of the item besides its decision: its votes and its notes
+    (minority statements, reservations, protocol notes), replacing what was recorded."""
+    item, meeting = _minutes_item(session, item_id, now)
+    if len({v.proposal for v in votes}) != len(votes):
+        raise InvalidInput("Angiv hver afstemning én gang.")
+    checked = [_checked_vote(session, item, meeting, entry) for entry in votes]
+    kept = [_checked_note(item, note) for note in notes]
+    _delete_votes(session, [v.id for v in session.exec(
+        select(Vote).where(Vote.agenda_item_id == item.id))])
+    session.execute(sa.delete(ItemNote).where(ItemNote.agenda_item_id == item.id))
+    for vote, voters in checked:
+        _add_vote(session, vote, voters)
+    session.add_all(kept)
+    session.flush()
+
+
+def add_item_note(session: Session, item_id: int, note: NoteEntry, *,
+                  now: datetime | None = None) -> ItemNote:
+    """A minority statement, reservation or protocol note on the item."""
+    item, _ = _minutes_item(session, item_id, now)
+    row = _checked_note(item, note)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _minutes_item(session: Session, item_id: int,
+                  now: datetime | None) -> tuple[AgendaItem, Meeting]:
+    item = queries.get_item(session, item_id)
+    meeting = queries.get_meeting(session, item.meeting_id)
+    _check_minutes_open(meeting, now or utcnow())
+    return item, meeting
+
+
+def _same_proposal(number: int | None):
+    return Vote.proposal_number.is_(None) if number is None else \
+        Vote.proposal_number == number
+
+
+def _checked_vote(session: Session, item: AgendaItem, meeting: Meeting,
+                  entry: VoteEntry) -> tuple[Vote, list[VoteVoter]]:
+    if entry.proposal is not None:
+        numbers = {p.number for p in case_queries.proposals(session, item.case_id)} \
+            if item.case_id else set()
+        if entry.proposal not in numbers:
+            raise InvalidInput(f"Punkt {item.number} har intet indstillingspunkt "
+                               f"{entry.proposal}; afstemningen kan ikke registreres.")
+    voters = _Voters(session, meeting, item)
+    rows, counts, seen = [], {}, {}
+    for choice, label in VOTE_CHOICES.items():
+        counted = 0
+        for raw in entry.names.get(choice, []):
+            name, user_id, weight = voters.find(raw)
+            earlier = seen.get(name.casefold())
+            if earlier == label:
+                raise InvalidInput(f"{name} står to gange under {label}.")
+            if earlier:
+                raise InvalidInput(f"{name} står under både {earlier} og {label}.")
+            seen[name.casefold()] = label
+            rows.append(VoteVoter(vote_id=0, choice=choice, name=name, user_id=user_id))
+            counted += weight
+        given = entry.counts.get(choice)
+        if given is not None and (given < 0 or given > 10_000):
+            raise InvalidInput(f"Antallet under {label} skal være et tal fra 0 og op.")
+        if given is not None and given < counted:
+            raise InvalidInput(f"Under {label} står {counted} navngivne stemmer, men antallet "
+                               f"er {given}.")
+        counts[choice] = counted if given is None else given
+    if not rows and not any(counts.values()):
+        raise InvalidInput("Angiv, hvem der stemte for, imod eller undlod, eller antallet.")
+    vote = Vote(agenda_item_id=item.id, proposal_number=entry.proposal,
+                votes_for=counts[VOTE_FOR], votes_against=counts[VOTE_AGAINST],
+                abstentions=counts[VOTE_ABSTAIN])
+    return vote, rows
+
+
+class _Voters:
+    """Who may vote on an item, and how a typed name is read: a person (one vote) or a
+    party (its members present under the item)."""
+
+    def __init__(self, session: Session, meeting: Meeting, item: AgendaItem):
+        self.item = item
+        rows = queries.attendance(session, meeting.id)
+        away = {attendance_id for attendance_id, item_ids
+                in queries.not_under_items(session, meeting.id).items() if item.id in item_ids}
+        self.attendance = {row.name.casefold(): row for row in rows}
+        self.away = {row.name.casefold() for row in rows if row.id in away}
+        self.present = [row for row in rows if row.status == ATTENDED and row.id not in away]
+        self.members = queries.members(session, meeting.body_code)
+
+    def find(self, raw: str) -> tuple[str, int | None, int]:
+        """(name, user id, how many votes) of a typed voter, or a Danish refusal."""
+        typed = " ".join(raw.split())
+        member = _member_named(self.members, typed)
+        row = self.attendance.get((member.name if member else typed).casefold())
+        if row is not None:
+            if row.status != ATTENDED:
+                raise InvalidInput(f"{row.name} deltog ikke i mødet "
+                                   f"({ATTENDANCE_STATUSES[row.status].lower()}) og kan ikke "
+                                   "stemme.")
+            if row.name.casefold() in self.away:
+                raise InvalidInput(f"{row.name} deltog ikke under punkt {self.item.number} "
+                                   "og kan ikke stemme.")
+            return row.name, row.user_id, 1
+        party = [row for row in self.present if row.party.casefold() == typed.casefold()]
+        if party:
+            return party[0].party, None, len(party)
+        if member is not None and not self.attendance:  # no attendance list recorded
+            return member.name, member.id, 1
+        if member is not None:
+            raise InvalidInput(f"{member.name} står ikke på mødets fremmødeliste og kan ikke "
+                               "stemme.")
+        raise InvalidInput(f"Ukendt medlem eller parti: {typed!r}. Skriv et medlems navn "
+                           "eller brugernavn, en deltager fra fremmødelisten eller et parti "
+                           "fra den.")
+
+
+def _add_vote(session: Session, vote: Vote, voters: list[VoteVoter]) -> Vote:
+    session.add(vote)
+    session.flush()
+    for voter in voters:
+        voter.vote_id = vote.id
+    session.add_all(voters)
+    session.flush()
+    return vote
+
+
+def _delete_votes(session: Session, vote_ids: list[int]) -> None:
+    if vote_ids:
+        session.execute(sa.delete(VoteVoter).where(VoteVoter.vote_id.in_(vote_ids)))
+        session.execute(sa.delete(Vote).where(Vote.id.in_(vote_ids)))
+        session.flush()
+
+
+def _checked_note(item: AgendaItem, note: NoteEntry) -> ItemNote:
+    kind = note_kind(note.kind)
+    who = checked_text(note.who, "Hvem bemærkningen er fra", max_length=300)
+    text = checked_text(note.text, "Bemærkningens tekst", max_length=ACTION_TEXT, lines=True)
+    if not who:
+        raise InvalidInput(f"Angiv, hvem {NOTE_KINDS[kind].lower()}en er fra (navne eller "
+                           "partier).")
+    if not text and kind != RESERVATION:
+        raise InvalidInput(f"Skriv teksten til {NOTE_KINDS[kind].lower()}en.")
+    return ItemNote(agenda_item_id=item.id, kind=kind, who=who, text=text)
 
 
 def _user(session: Session, username: str) -> User:

@@ -41,14 +41,17 @@ from cases.models import Case, CaseLink, Membership, User, membership_key, utcno
 from cases.settings import current_organisation, get_settings
 from cli.main import cli
 from meetings import queries as meeting_queries
+from meetings.attendance import NoteEntry, VoteEntry
 from meetings.calendar import local_day
 from meetings.models import AgendaItem
 from meetings.pdf import store_publication
 from meetings.services import (
+    add_item_note,
     create_meeting,
     place_case,
     publish_agenda,
     record_item_decision,
+    record_vote,
     set_closed,
 )
 from notifications import citizens, delivery, outbox
@@ -234,6 +237,13 @@ def live_case(engine, world: World, users: dict[str, User], letter: str, route: 
             minority=f"Mindretal {m('treatment', 'minority')}",
             proposal_decisions=[{"number": 1, "text": m("treatment", "proposal_decisions")}],
             now=held)
+        # The item's vote and protocol note go with its text (meetings.attendance).
+        record_vote(session, item_id, VoteEntry(proposal=1, counts={"for": 5, "imod": 2}),
+                    now=held)
+        add_item_note(session, item_id, NoteEntry(
+            kind="protokol", who=m("item_note", "who"), text=f"Til protokol "
+                                                             f"{m('item_note', 'text')}"),
+                      now=held)
         if not council:
             actions.send_for_information(
                 session, number, actor="sekr", bodies=["HR"],
@@ -587,6 +597,7 @@ def test_the_api_shows_no_closed_text_to_a_member_without_rights(served):
     api = {name: text for name, text in served.pages.items() if name.startswith("token ")}
     assert_no_leaks(api)
     assert ("case", "summary") in shown_anywhere(api, "O", where="/api/cases/")
+    assert ("item_note", "text") in shown_anywhere(api, "O", where="/api/meetings/")
     assert ("attachment", "text") in shown_anywhere(api, "O", where="/api/attachments/")
     assert ("case", "summary") in shown_anywhere(api, "O", where="/api/search?")
 
@@ -596,6 +607,9 @@ def test_the_public_documents_show_no_closed_text_even_as_published_earlier(serv
     assert_no_leaks(served.documents)
     assert ("case", "summary") in shown_anywhere(served.documents, "O", where="--publication")
     assert ("case", "summary") in shown_anywhere(served.documents, "O", where="--offentlig")
+    # An open item's votes and notes are in the public minutes; a closed one's are not.
+    assert ("item_note", "text") in shown_anywhere(served.documents, "O",
+                                                   where="--kind referat")
     # The closed cases are there, as number, title and decision.
     for letter in SCENARIOS:
         assert ("case", "title") in shown_anywhere(served.documents, letter)

@@ -86,7 +86,7 @@ def test_it_shows_the_public_only_what_was_published(web_app, web_engine):
 
 def test_it_lets_members_approve_the_minutes_and_the_secretariat_record_absences(
         web_app, web_engine):
-    from meetings.models import Absence, MinutesApproval
+    from meetings.models import Attendance, MinutesApproval
     from meetings.services import place_case, publish_agenda, record_item_decision
 
     number = make_case(web_engine, title="Sag til referat", committees=("SU",))
@@ -132,7 +132,8 @@ def test_it_lets_members_approve_the_minutes_and_the_secretariat_record_absences
         from sqlmodel import select
         approvals = session.exec(select(MinutesApproval).where(
             MinutesApproval.meeting_id == meeting_id)).all()
-        absences = session.exec(select(Absence).where(Absence.meeting_id == meeting_id)).all()
+        absences = session.exec(select(Attendance).where(
+            Attendance.meeting_id == meeting_id)).all()
     assert len(approvals) == 1 and [a.name for a in absences] == ["Pia <Fraværende>"]
 
 

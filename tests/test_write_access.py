@@ -285,6 +285,15 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/api/cases/{number:path}/attachments/{attachment_id}/remove"): Write(
         CASE, CASE_WRITERS, lambda t: (
             "/api/cases/{}/attachments/{}/remove".format(*attached(t)), {})),
+    ("POST", "/api/meetings/{meeting_id}/attendance"): Write(MEETING, SECRETARIAT, lambda t: (
+        f"/api/meetings/{held_meeting(t)[0]}/attendance",
+        {"entries": [{"name": "Pia Deltager", "party": "A"}]})),
+    ("POST", "/api/items/{item_id}/votes"): Write(CASE, SECRETARIAT, lambda t: (
+        f"/api/items/{held_meeting(t, decided=True)[1]}/votes",
+        {"proposal": 1, "for_count": 3})),
+    ("POST", "/api/items/{item_id}/notes"): Write(CASE, SECRETARIAT, lambda t: (
+        f"/api/items/{held_meeting(t, decided=True)[1]}/notes",
+        {"kind": "forbehold", "who": "V"})),
     ("POST", "/api/hearings/{hearing_id}/close"): Write(CASE, SECRETARIAT, lambda t: (
         f"/api/hearings/{hearing_of(t)}/close", {"closed_on": days(0).strftime("%d-%m-%Y")})),
 
@@ -383,6 +392,12 @@ WRITES: dict[tuple[str, str], Write] = {
         f"/moeder/{held_meeting(t, decided=True, sent=True)[0]}/referat/godkend", {})),
     ("POST", "/moeder/{meeting_id}/fravaer"): Write(MEETING, SECRETARIAT, lambda t: (
         f"/moeder/{held_meeting(t)[0]}/fravaer", {"name": "Pia Fraværende"})),
+    ("POST", "/moeder/{meeting_id}/fremmoede"): Write(MEETING, SECRETARIAT, lambda t: (
+        f"/moeder/{held_meeting(t)[0]}/fremmoede", {"present": "Pia Deltager (A)"})),
+    ("POST", "/punkter/{item_id}/afstemning"): Write(CASE, SECRETARIAT, lambda t: (
+        f"/punkter/{held_meeting(t, decided=True)[1]}/afstemning",
+        {"for_antal_1": "3", "note_kind_1": "protokol", "note_who_1": "A",
+         "note_text_1": "Ført til protokol."})),
     ("POST", "/moeder/{meeting_id}/referat/send"): Write(MEETING, SECRETARIAT, lambda t: (
         f"/moeder/{held_meeting(t, decided=True)[0]}/referat/send", {"confirmed": "ja"})),
 

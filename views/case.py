@@ -13,6 +13,8 @@ from cases.models import Case
 from cases.organisation import Organisation
 from cases.settings import current_organisation
 from meetings import bilag
+from meetings.documents import items_minutes
+from meetings.models import AgendaItem, Meeting
 from meetings.services import plan_case
 from meetings.visibility import case_is_closed, may_read
 from notifications.models import SENT, Reminder
@@ -20,15 +22,36 @@ from workflow import access, decisions
 from workflow.machine import ACTIVE, available_triggers
 
 
-def history(session: Session, case_id: int) -> list[dict]:
+def history(session: Session, case_id: int, *, minutes: bool = False) -> list[dict]:
+    """The Beslutningshistorik; `minutes`: each treatment at a meeting with its item's votes,
+    notes and who took no part (for those who may read the case's text: a closed item's
+    votes and notes are no more public than its text)."""
+    treatments = queries.decision_history(session, case_id)
+    items = _items_minutes(session, [t.agenda_item_id for t in treatments]) if minutes else {}
     rows = []
-    for t in queries.decision_history(session, case_id):
+    for t in treatments:
         found = decisions.BY_CODE.get(t.wording)
-        rows.append({"body": t.body_name, "body_code": t.body_code, "date": t.meeting_date,
-                     "item": t.item_number, "wording": t.wording,
-                     "decision": found.label if found else t.wording, "text": t.decision_text,
-                     "proposals": t.proposal_decisions, "minority": t.minority})
+        row = {"body": t.body_name, "body_code": t.body_code, "date": t.meeting_date,
+               "item": t.item_number, "wording": t.wording,
+               "decision": found.label if found else t.wording, "text": t.decision_text,
+               "proposals": t.proposal_decisions, "minority": t.minority}
+        if minutes:
+            row |= items.get(t.agenda_item_id) or {"votes": [], "notes": [], "not_present": []}
+        rows.append(row)
     return rows
+
+
+def _items_minutes(session: Session, item_ids: list[int | None]) -> dict[int, dict]:
+    """meetings.documents.items_minutes for the items of several meetings."""
+    found = {}
+    by_meeting: dict[int, list[AgendaItem]] = {}
+    for item_id in {i for i in item_ids if i is not None}:
+        item = session.get(AgendaItem, item_id)
+        if item is not None:
+            by_meeting.setdefault(item.meeting_id, []).append(item)
+    for meeting_id, items in by_meeting.items():
+        found |= items_minutes(session, session.get(Meeting, meeting_id), items)
+    return found
 
 
 def summary(session: Session, case: Case) -> dict:
@@ -61,6 +84,7 @@ def details(org: Organisation, session: Session, case: Case, viewer: access.View
     data["actions"] = available_triggers(case.status)
     if not data["readable"]:
         return data
+    data["history"] = history(session, case.id, minutes=True)
     hearings = []
     for hearing in queries.hearings(session, case.id):
         parties = queries.hearing_parties(session, hearing.id)

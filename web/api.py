@@ -21,13 +21,22 @@ from cases.settings import current_organisation, get_settings
 from meetings import bilag, pdf
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
+from meetings.attendance import (
+    VOTE_ABSTAIN,
+    VOTE_AGAINST,
+    VOTE_FOR,
+    AttendanceEntry,
+    NoteEntry,
+    VoteEntry,
+)
+from meetings.documents import attendance_context, items_minutes, note_context
 from meetings.models import AgendaItem, Meeting
 from meetings.visibility import item_is_closed, may_read, may_read_item
 from views import case as views
 from views import dashboard as dash
 from web import bilag as bilag_http
 from web.auth import CurrentUser, Forbidden, db, require, write
-from web.ownership import case_to_change, hearing_case
+from web.ownership import case_to_change, hearing_case, item_case
 from web.public import pdf_response
 from workflow.access import refusal
 from workflow.errors import NotFound
@@ -111,6 +120,40 @@ class HearingCloseIn(BaseModel):
     closed_on: str
 
 
+class AttendanceEntryIn(BaseModel):
+    name: str = ""
+    username: str | None = Field(default=None, description="Medlemmets brugernavn")
+    status: str = Field(default="deltog", description="deltog, afbud eller fravaerende")
+    party: str = ""
+    substitute_for: str = Field(default="", description="Stedfortræder for dette medlem")
+    not_under: list[int] = Field(default_factory=list,
+                                 description="Punkter, personen ikke deltog under")
+    note: str = ""
+
+
+class AttendanceIn(BaseModel):
+    entries: list[AttendanceEntryIn] = Field(description="Hele fremmødelisten; erstatter "
+                                                         "den registrerede.")
+
+
+class VoteIn(BaseModel):
+    proposal: int | None = Field(default=None, description="Indstillingens punkt; ikke "
+                                                           "angivet: punktet som helhed")
+    voted_for: list[str] = Field(default_factory=list, alias="for",
+                                 description="Medlemmer eller partier, der stemte for")
+    against: list[str] = Field(default_factory=list)
+    abstain: list[str] = Field(default_factory=list)
+    for_count: int | None = Field(default=None, description="Ikke angivet: tælles")
+    against_count: int | None = None
+    abstain_count: int | None = None
+
+
+class NoteIn(BaseModel):
+    kind: str = Field(description="mindretal, forbehold eller protokol")
+    who: str
+    text: str = ""
+
+
 def _case_out(session: Session, case: Case, user: CurrentUser) -> dict:
     data = views.details(current_organisation(), session, case, user.viewer, today())
     data.pop("timeline", None)
@@ -191,7 +234,10 @@ def record_decision(number: str, data: DecisionIn, request: Request,
             summary="Beslutningshistorik")
 def case_history(number: str, user: CurrentUser = api("view_cases"),
                  session: Session = Depends(db)):
-    return views.history(session, queries.get_case(session, number).id)
+    case = queries.get_case(session, number)
+    # Votes and notes go with the case's text: not for those who may not read a closed case.
+    return views.history(session, case.id, minutes=may_read(current_organisation(), session,
+                                                             case, user.viewer))
 
 
 @router.get("/cases/{number:path}/deadlines", tags=["frister"], summary="Sagens frister")
@@ -385,17 +431,69 @@ def meeting_agenda(meeting_id: int, user: CurrentUser = api("view_meetings"),
         raise NotFound(f"Mødet {meeting_id} findes ikke.")
     org = current_organisation()
     items = []
-    for item in session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
-                             .order_by(AgendaItem.number)).all():
+    rows = session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
+                        .order_by(AgendaItem.number)).all()
+    minutes = items_minutes(session, meeting, rows)
+    for item in rows:
         case = session.get(Case, item.case_id) if item.case_id else None
         readable = may_read_item(org, session, item, meeting.body_code, user.viewer)
-        items.append({"number": item.number, "title": item.title,
+        # A closed item's votes and notes only for those who may read its text.
+        shown = minutes[item.id] if readable else {"votes": None, "notes": None,
+                                                    "not_present": None}
+        items.append({"id": item.id, "number": item.number, "title": item.title,
                       "closed": item_is_closed(session, item, case),
                       "case": case.number if case else None, "wording": item.wording,
                       "decision_text": item.decision_text,
                       "text": item.text if readable else None,
-                      "summary": case.summary if case and readable else None})
-    return _meeting_out(meeting) | {"items": items}
+                      "summary": case.summary if case and readable else None} | shown)
+    return _meeting_out(meeting) | {"attendance": attendance_context(session, meeting, rows),
+                                    "items": items}
+
+
+@router.post("/meetings/{meeting_id}/attendance", tags=["møder"],
+             summary="Registrér mødets fremmøde (Deltog, Afbud, Fraværende, stedfortrædere)")
+def record_attendance(meeting_id: int, data: AttendanceIn, request: Request,
+                      user: CurrentUser = api("manage_minutes")):
+    with write(request) as session:
+        meeting = meeting_queries.get_meeting(session, meeting_id)
+        meeting_services.record_attendance(session, meeting, [
+            AttendanceEntry(**entry.model_dump()) for entry in data.entries])
+        return attendance_context(session, meeting)
+
+
+@router.post("/items/{item_id}/votes", tags=["møder"],
+             summary="Registrér afstemningen om et punkt eller et af indstillingens punkter")
+def record_vote(item_id: int, data: VoteIn, request: Request,
+                user: CurrentUser = api("record_decision")):
+    entry = VoteEntry(proposal=data.proposal,
+                      names={VOTE_FOR: data.voted_for, VOTE_AGAINST: data.against,
+                             VOTE_ABSTAIN: data.abstain},
+                      counts={VOTE_FOR: data.for_count, VOTE_AGAINST: data.against_count,
+                              VOTE_ABSTAIN: data.abstain_count})
+    with write(request) as session:
+        case = item_case(session, item_id)
+        if case is not None:
+            case_to_change(session, user, case, "record_decision",
+                           "registrere afstemninger på")
+        item = meeting_queries.get_item(session, item_id)
+        meeting_services.record_vote(session, item_id, entry)
+        found = items_minutes(session, meeting_queries.get_meeting(session, item.meeting_id),
+                              [item])[item.id]["votes"]
+        return next(v for v in found if v["proposal"] == data.proposal)
+
+
+@router.post("/items/{item_id}/notes", tags=["møder"], status_code=201,
+             summary="Føj en mindretalsudtalelse, et forbehold eller en protokolbemærkning "
+                     "til et punkt")
+def add_item_note(item_id: int, data: NoteIn, request: Request,
+                  user: CurrentUser = api("record_decision")):
+    with write(request) as session:
+        case = item_case(session, item_id)
+        if case is not None:
+            case_to_change(session, user, case, "record_decision",
+                           "registrere bemærkninger på")
+        note = meeting_services.add_item_note(session, item_id, NoteEntry(**data.model_dump()))
+        return note_context(note)
 
 
 @router.get("/meetings/{meeting_id}/pdf", tags=["møder"],

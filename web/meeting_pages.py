@@ -3,11 +3,13 @@ create/move/cancel`), place cases from the queue on the agenda, number and order
 mark closed items, publish, and record each item's decision after the meeting (which fires
 the case's workflow: meetings.services.record_item_decision), with what some decisions need:
 the hearing for "Godkendt og sendes i høring", the new case for "Ny sag forelægges", and a
-decision per proposal of the Indstilling. After the meeting the secretariat records who was
-absent (Fraværende) and sends the minutes for approval, and each member of the body clicks
-"Godkendt" on the minutes page."""
+decision per proposal of the Indstilling. After the meeting the secretariat records the
+attendance (Deltog, Afbud, Fraværende, substitutes, who took no part in which items) and each
+item's votes and notes on the minutes page, sends the minutes for approval, and each member
+of the body clicks "Godkendt" there."""
 
 import logging
+import re
 from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Request
@@ -22,6 +24,15 @@ from cases.settings import current_organisation
 from meetings import pdf
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
+from meetings.attendance import (
+    NOTE_KINDS,
+    VOTE_CHOICES,
+    NoteEntry,
+    VoteEntry,
+    attendance_entries,
+    item_ranges,
+    split_names,
+)
 from meetings.calendar import agenda_deadlines, local_day, rules_for
 from meetings.documents import document_kind, viewer_context
 from meetings.models import CANCELLED, MEETING_STATUSES, AgendaPublication
@@ -30,7 +41,7 @@ from web.ownership import case_to_change, item_case
 from web.public import pdf_response
 from web.rendering import flash, page, redirect
 from workflow import decisions
-from workflow.errors import InvalidInput
+from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused, UserError
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -380,7 +391,13 @@ def _proposal_decisions(form) -> list[dict]:
 def minutes_page(request: Request, meeting_id: int,
                  user: CurrentUser = Depends(require("view_meetings")),
                  session: Session = Depends(db)):
+    return _minutes_page(request, user, session, meeting_id)
 
+
+def _minutes_page(request: Request, user: CurrentUser, session: Session, meeting_id: int, *,
+                  typed: dict | None = None, refusal: dict | None = None,
+                  status_code: int = 200):
+    """The minutes page; after a refused form, with what was typed and why it was refused."""
     meeting = meeting_queries.get_meeting(session, meeting_id)
     # Each closed item the user may not read as number, title and decision (the one rule).
     doc = viewer_context(session, meeting, user.viewer, kind="referat")
@@ -390,7 +407,158 @@ def minutes_page(request: Request, meeting_id: int,
     return page(request, "minutes.html", user=user, meeting=meeting, doc=doc,
                 body=current_organisation().body(meeting.body_code), members=members,
                 approved=approved, may_approve=is_member and user.id not in approved
-                and meeting.minutes_status == "approval")
+                and meeting.minutes_status == "approval",
+                attendance_lines=_attendance_lines(doc["attendance"], members),
+                vote_forms=_vote_forms(session, user, meeting, doc), note_kinds=NOTE_KINDS,
+                typed=typed, refusal=refusal, status_code=status_code)
+
+
+def _refused_minutes(request: Request, user: CurrentUser, meeting_id: int, form_id: str,
+                     form, error: UserError):
+    """The minutes page again with every field as typed and the message over the form."""
+    values, lists = {}, {}
+    for name, value in form.items:
+        values.setdefault(name, value)
+        lists.setdefault(name, []).append(value)
+    return _minutes_page(request, user, request.state.connection.read(), meeting_id,
+                         typed={"form": form_id, "values": values, "lists": lists},
+                         refusal={"form": form_id, "field": None, "message": error.message},
+                         status_code=409 if isinstance(error, Conflict | TransitionRefused)
+                         else 400)
+
+
+def _attendance_lines(attendance: dict, members) -> dict[str, str]:
+    """The attendance form's fields as the list stands (before any: every member took
+    part), one person a line as the form reads them (meetings.attendance)."""
+    def person(p: dict) -> str:
+        text = f"{p['name']} ({p['party']})" if p["party"] else p["name"]
+        return f"{text} – {p['note']}" if p["note"] else text
+
+    present = [p for p in attendance["present"] if not p["substitute_for"]]
+    substitutes = [p for p in attendance["present"] if p["substitute_for"]]
+    recorded = any(attendance.values())
+    return {
+        "present": "\n".join([person(p) for p in present] if recorded
+                              else [m.name for m in members]),
+        "substitutes": "\n".join(f"{person(p)} for {p['substitute_for']}"
+                                  for p in substitutes),
+        "apologies": "\n".join(person(p) for p in attendance["apologies"]),
+        "absent": "\n".join(person(p) for p in attendance["absent"]),
+        "not_under": "\n".join(f"{p['name']}: {item_ranges(p['not_under'])}"
+                                for p in attendance["present"] if p["not_under"])}
+
+
+def _vote_forms(session: Session, user: CurrentUser, meeting, doc: dict) -> dict[int, dict]:
+    """Per item number: what its votes-and-notes form needs (the item's id, the votes to
+    record: one per proposal of the Indstilling, else one on the item as a whole, each with
+    what is recorded; the notes and one empty row), for the secretariat while the minutes
+    are open."""
+    if not user.can("record_decision") or meeting.minutes_status != "none" \
+            or meeting.agenda_status != "published":
+        return {}
+    forms = {}
+    for item, shown in zip(meeting_queries.items(session, meeting.id), doc["items"],
+                           strict=True):
+        proposals = case_queries.proposals(session, item.case_id) if item.case_id else []
+        recorded = {v["proposal"]: v for v in shown.get("votes") or []}
+        votes = [(str(p.number), f"Indstillingens punkt {p.number}: {p.text}",
+                  recorded.get(p.number)) for p in proposals] or \
+            [("0", "Punktet som helhed", recorded.get(None))]
+        forms[item.number] = {
+            "id": item.id,
+            "votes": [{"key": key, "title": title, "choices": _vote_fields(vote)}
+                      for key, title, vote in votes],
+            "notes": [*(shown.get("notes") or []),
+                      {"kind": "mindretal", "who": "", "text": ""}]}
+    return forms
+
+
+def _vote_fields(vote: dict | None) -> list[dict]:
+    """For, Imod, Undlod with what is recorded: the names typed back, and the count."""
+    groups = {g["choice"]: g for g in (vote or {}).get("groups", [])}
+    return [{"choice": choice, "label": label,
+             "names": ", ".join(groups[choice]["names"]) if choice in groups else "",
+             "count": str(groups[choice]["count"]) if choice in groups else ""}
+            for choice, label in VOTE_CHOICES.items()]
+
+
+@router.post("/moeder/{meeting_id}/fremmoede")
+async def record_attendance(request: Request, meeting_id: int,
+                            user: CurrentUser = Depends(require("manage_minutes"))):
+    """The whole attendance list, as the minutes show it (it replaces what was recorded)."""
+    form = await form_with_csrf(request)
+    try:
+        with write(request) as session:
+            rows = meeting_services.record_attendance(session, meeting_id, attendance_entries(
+                present=form.get("present"), apologies=form.get("apologies"),
+                absent=form.get("absent"), substitutes=form.get("substitutes"),
+                not_under=form.get("not_under")))
+            count = len(rows)
+    except NotFound:
+        raise
+    except UserError as error:
+        return _refused_minutes(request, user, meeting_id, "fremmoede", form, error)
+    flash(request, f"Fremmødet er registreret ({count} på listen).")
+    return redirect(f"/moeder/{meeting_id}/referat#fremmoede")
+
+
+# Fields of the votes form: "for_1", "imod_antal_1" (proposal 1; 0: the item as a whole).
+VOTE_FIELD = re.compile(r"^(for|imod|undlod)(_antal)?_(\d{1,3})$")
+NOTE_FIELD = re.compile(r"^note_(kind|who|text)_(\d{1,3})$")
+
+
+@router.post("/punkter/{item_id}/afstemning")
+async def record_votes(request: Request, item_id: int,
+                       user: CurrentUser = Depends(require("record_decision"))):
+    """An item's votes and notes (mindretalsudtalelser, forbehold, protokolbemærkninger)."""
+    form = await form_with_csrf(request)
+    try:
+        with write(request) as session:
+            meeting_id = meeting_queries.get_item(session, item_id).meeting_id
+            _check_item_case(session, user, item_id, "record_decision",
+                             "registrere afstemninger på")
+            meeting_services.record_item_votes(session, item_id, _votes_of(form),
+                                               _notes_of(form))
+    except NotFound:
+        raise
+    except UserError as error:
+        return _refused_minutes(request, user, meeting_id, f"afstemning-{item_id}", form,
+                                error)
+    flash(request, "Afstemning og bemærkninger er registreret.")
+    return redirect(f"/moeder/{meeting_id}/referat#punkt-{item_id}")
+
+
+def _votes_of(form) -> list[VoteEntry]:
+    """The votes typed in the form: those with a name or a count."""
+    votes: dict[int, VoteEntry] = {}
+    for key, value in form.items:
+        found = VOTE_FIELD.match(key)
+        if not found or not value.strip():
+            continue
+        choice, is_count, number = found.groups()
+        vote = votes.setdefault(int(number), VoteEntry(proposal=int(number) or None))
+        if is_count:
+            vote.counts[choice] = _count(value)
+        else:
+            vote.names[choice] = split_names(value)
+    return [votes[number] for number in sorted(votes)]
+
+
+def _count(raw: str) -> int:
+    if not raw.strip().isdigit():
+        raise InvalidInput(f"Et antal stemmer skal være et helt tal (fik {raw.strip()!r}).")
+    return int(raw)
+
+
+def _notes_of(form) -> list[NoteEntry]:
+    rows: dict[int, dict] = {}
+    for key, value in form.items:
+        found = NOTE_FIELD.match(key)
+        if found:
+            rows.setdefault(int(found[2]), {})[found[1]] = value.strip()
+    return [NoteEntry(kind=row.get("kind", ""), who=row.get("who", ""),
+                      text=row.get("text", ""))
+            for _, row in sorted(rows.items()) if row.get("who") or row.get("text")]
 
 
 @router.post("/moeder/{meeting_id}/referat/godkend")

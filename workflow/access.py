@@ -50,7 +50,7 @@ PERMISSION_LABELS = {
     "record_decision": "registrere beslutninger",
     "manage_agenda": "sætte dagsordener",
     "manage_meetings": "oprette, flytte og aflyse møder",
-    "manage_minutes": "registrere fravær og sende referater til godkendelse",
+    "manage_minutes": "registrere fremmøde og sende referater til godkendelse",
     "approve_minutes": "godkende referater",
     "view_meetings": "se møder",
     "follow": "følge sager",
