@@ -139,14 +139,19 @@ def queue_command(body):
 @click.argument("number")
 @click.option("--closed/--open", default=None, help="Lukket punkt (standard: sagens egen).")
 @click.option("--late-reason", default="", help="Begrundelse, hvis fristen er overskredet.")
+@click.option("--efterregistreret", "afterwards", is_flag=True,
+              help="Mødet er afholdt og registreres efterfølgende (dagsorden og beslutninger "
+                   "som historik; ingen påmindelser eller nyheder).")
 @click.option("--actor", default="cli", help=ACTOR_HELP)
 @user_errors
-def place_command(ref, number, closed, late_reason, actor):
+def place_command(ref, number, closed, late_reason, afterwards, actor):
     """Sæt en sag fra køen på mødets dagsorden."""
     with write_session() as session:
         item = services.place_case(session, resolve_meeting(session, ref).id, number,
-                                   closed=closed, late_reason=late_reason, actor=actor)
+                                   closed=closed, late_reason=late_reason, actor=actor,
+                                   afterwards=afterwards)
     extra = " (tillægsdagsorden)" if item.supplementary else ""
+    extra += " (registreret efterfølgende)" if afterwards else ""
     click.echo(f"Sag {number} er punkt {item.number}{extra}.")
 
 

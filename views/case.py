@@ -22,12 +22,15 @@ from workflow.machine import ACTIVE, available_triggers
 
 def history(session: Session, case_id: int) -> list[dict]:
     rows = []
+    afterwards = queries.items_recorded_afterwards(session, case_id)
     for t in queries.decision_history(session, case_id):
         found = decisions.BY_CODE.get(t.wording)
         rows.append({"body": t.body_name, "body_code": t.body_code, "date": t.meeting_date,
                      "item": t.item_number, "wording": t.wording,
                      "decision": found.label if found else t.wording, "text": t.decision_text,
-                     "proposals": t.proposal_decisions, "minority": t.minority})
+                     "proposals": t.proposal_decisions, "minority": t.minority,
+                     "afterwards": t.agenda_item_id is not None
+                     and t.agenda_item_id in afterwards})
     return rows
 
 
@@ -165,6 +168,8 @@ def timeline(org: Organisation, session: Session, case: Case, hearings: list[dic
             text += f" i {org.body_name(e.body)}"
         elif e.body:
             text += f" ({org.body_name(e.body)})"
+        if e.payload.get(queries.RECORDED_AFTERWARDS):
+            text += " (registreret efterfølgende)"
         if e.from_state != e.to_state and e.trigger in SAYS_NOT_WHERE:
             text += f" – nu: {org.state_label(e.to_state)}"
         rows.append({"at": e.at, "text": text, "reason": e.reason,
