@@ -75,9 +75,19 @@ def meetings_page(request: Request, organ: str = "", aflyste: str = "",
         current_organisation().body(organ)
     found = meeting_queries.meetings(session, body_code=organ or None,
                                      include_cancelled=bool(aflyste))
-    return page(request, "meetings.html", user=user, meetings=found[-200:], organ=organ,
+    shown = found[-200:]
+    return page(request, "meetings.html", user=user, meetings=shown, organ=organ,
                 aflyste=bool(aflyste), statuses=MEETING_STATUSES,
+                agenda_out={m.id: agenda_out(m) for m in shown},
                 own=own_next_meetings(session, user))
+
+
+def agenda_out(meeting) -> date:
+    """The day the meeting's agenda must be out by (its body's rule, in its weekdays)."""
+    org = current_organisation()
+    body = org.body(meeting.body_code)
+    return agenda_deadlines(body, local_day(meeting.starts_at), rules_for(org, body.code)) \
+        .agenda_out
 
 
 def own_next_meetings(session: Session, user: CurrentUser) -> list[dict]:
