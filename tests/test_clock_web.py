@@ -42,3 +42,22 @@ def test_the_pages_follow_the_set_clock_and_the_login_the_wall_clock(web_app, we
                            follow_redirects=True)
     assert "Mødet er afholdt" in response.text
     assert client.get("/moeder").status_code == 200
+
+
+def test_the_secretariat_enters_a_held_meeting_afterwards(web_app, web_engine):
+    number = make_case(web_engine, committees=("SU",))
+    with write_session(web_engine) as session:
+        meeting_id = create_meeting(session, body="SU", day=days(-40)).id
+    client = as_role(web_app, "secretariat")
+    html = client.get(f"/moeder/{meeting_id}").text
+    assert 'id="efterregistrering"' in html and 'id="koe"' not in html
+    refused = client.post(f"/moeder/{meeting_id}/placer",
+                          data={"csrf_token": page_csrf(client), "number": number},
+                          follow_redirects=True)
+    assert "Mødet er afholdt" in refused.text
+    placed = client.post(f"/moeder/{meeting_id}/placer",
+                         data={"csrf_token": page_csrf(client), "number": number,
+                               "efterregistreret": "1"}, follow_redirects=True)
+    assert "punkt 1 (registreret efterfølgende)" in placed.text
+    case_page = client.get(f"/sager/{number}").text
+    assert "Sat på dagsordenen i Socialudvalget (registreret efterfølgende)" in case_page

@@ -217,10 +217,12 @@ async def place_case(request: Request, meeting_id: int,
     form = await form_with_csrf(request)
     with write(request) as session:
         case_to_change(session, user, form.get("number"), "manage_agenda", "dagsordenssætte")
+        afterwards = form.get("efterregistreret") == "1"  # a meeting held: entered afterwards
         item = meeting_services.place_case(session, meeting_id, form.get("number"),
                                            late_reason=form.get("late_reason"),
-                                           actor=user.username)
-    flash(request, f"Sagen er sat på dagsordenen som punkt {item.number}.")
+                                           actor=user.username, afterwards=afterwards)
+    flash(request, f"Sagen er sat på dagsordenen som punkt {item.number}"
+                   + (" (registreret efterfølgende)." if afterwards else "."))
     return redirect(f"/moeder/{meeting_id}")
 
 
