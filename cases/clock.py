@@ -11,7 +11,8 @@ placed, published and decided "on its day"), and how the demo can run as of its 
   the same day reads the same time, so the outbox's claims and timeouts, written by the
   beat and read by the workers, agree.
 - `SAGSGANG_TODAY=2022-10-04T10:00` (Copenhagen time unless an offset is given): the clock
-  stands still at that instant, for recording one step of a history at a known moment.
+  stands still at that instant, for recording one step of a history at a known moment
+  (not for running the workers: a mail to be retried later would wait for ever).
 
 What must follow real time does not ask this clock but `wall_now`: logins and their
 expiry, login throttling, API and feed tokens: security must not move with a setting.
@@ -43,11 +44,6 @@ def now() -> datetime:
 def today() -> date:
     """The product's calendar day, in Copenhagen."""
     return now().astimezone(COPENHAGEN).date()
-
-
-def is_set() -> bool:
-    """Whether the clock is set away from the wall clock (a history being recorded)."""
-    return get_settings().today is not None
 
 
 @lru_cache(maxsize=8)
