@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from cases import clock
 from workflow.machine import ACTIVE
 
 
@@ -37,7 +38,9 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The product's now: the one clock (cases.clock), which a setting can move to another
+    day. Security and the outbox's own timing keep the wall clock (cases.clock.wall_now)."""
+    return clock.now()
 
 
 def instant_field(nullable: bool = False, index: bool = False):

@@ -68,6 +68,20 @@ def events(session: Session, case_id: int) -> list[CaseEvent]:
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq)))
 
 
+# The payload flag of an agenda placement recorded after its meeting was held (meetings.
+# services.place_case with afterwards): the meeting is entered afterwards (efterregistreret).
+RECORDED_AFTERWARDS = "recorded_afterwards"
+
+
+def items_recorded_afterwards(session: Session, case_id: int) -> set[int]:
+    """The agenda items of the case placed on a meeting after it was held: what was decided
+    on them is history entered afterwards, news to nobody."""
+    placed = session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id,
+                                                  CaseEvent.trigger == "place_on_agenda"))
+    return {event.payload.get("agenda_item_id") for event in placed
+            if event.payload.get(RECORDED_AFTERWARDS)}
+
+
 def decision_history(session: Session, case_id: int) -> list[Treatment]:
     """The Beslutningshistorik: every treatment, oldest first."""
     return list(session.exec(select(Treatment).where(Treatment.case_id == case_id)

@@ -7,14 +7,18 @@ never a stack trace and never a guess.
 """
 
 import os
+import re
 import secrets
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cases.dates import COPENHAGEN
 from cases.organisation import Organisation, load_organisation
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -87,6 +91,10 @@ class Settings(BaseSettings):
                                   validation_alias="SAGSGANG_ATTACHMENT_STORE")
     attachment_dir: Path | None = Field(None, validation_alias="SAGSGANG_ATTACHMENT_DIR",
                                         validate_default=True)
+    # The product's clock (cases.clock): unset, the real time. A day (2022-10-04) sets the
+    # clock to that day, running on; an instant (2022-10-04T10:00) stops it there. `sagsgang
+    # --today` sets it for one command.
+    today: date | datetime | None = Field(None, validation_alias="SAGSGANG_TODAY")
     # The dashboard's "no movement for N weeks".
     stale_weeks: int = Field(6, ge=1, validation_alias="SAGSGANG_STALE_WEEKS")
 
@@ -137,6 +145,11 @@ class Settings(BaseSettings):
             return value
         return info.data["var_dir"] / "bilag"
 
+    @field_validator("today", mode="before")
+    @classmethod
+    def _day_or_instant(cls, value):
+        return parse_today(value) if isinstance(value, str) else value
+
     @field_validator("site_url")
     @classmethod
     def _without_trailing_slash(cls, value: str) -> str:
@@ -162,7 +175,27 @@ _PROBLEMS = {
     "string_too_short": "skal være mindst {min_length} tegn",
     "string_pattern_mismatch": "skal være folder eller database",
     "literal_error": "skal være {expected}",
+    "today": "skal være en dag som 2022-10-04 eller 04-10-2022, eller et tidspunkt som "
+             "2022-10-04T10:00",
 }
+
+_DAY = re.compile(r"(\d{4})-(\d\d)-(\d\d)|(\d\d)-(\d\d)-(\d{4})", re.ASCII)
+
+
+def parse_today(raw: str) -> date | datetime:
+    """SAGSGANG_TODAY: a day, or an instant (Copenhagen time unless it has an offset)."""
+    text = raw.strip()
+    try:
+        if found := _DAY.fullmatch(text):
+            year, month, day = (found[1], found[2], found[3]) if found[1] else \
+                (found[6], found[5], found[4])
+            return date(int(year), int(month), int(day))
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise PydanticCustomError("today", "not a day or an instant") from None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=COPENHAGEN)
+    return instant.astimezone(UTC)
 
 
 def _danish(error: dict) -> str:

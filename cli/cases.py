@@ -165,7 +165,8 @@ def _echo_history(history: list[dict]) -> None:
     for row in history or []:
         item = f" punkt {row['item']}" if row["item"] else ""
         click.echo(f"  {row['date']} {row['body']}{item}: {row['decision']}"
-                   + (f" – {row['text']}" if row["text"] else ""))
+                   + (f" – {row['text']}" if row["text"] else "")
+                   + (" (registreret efterfølgende)" if row.get("afterwards") else ""))
         for vote in row.get("votes") or []:
             about = f" om indstillingens punkt {vote['proposal']}" if vote["proposal"] else ""
             click.echo(f"    Afstemning{about}: {vote['text']}")
@@ -203,8 +204,11 @@ def case_history(number, as_json, events):
                      else "")
             body = f" ({org.body_name(r['body'])})" if r["body"] else ""
             reason = f" – {r['reason']}" if r["reason"] else ""
+            afterwards = " (registreret efterfølgende)" \
+                if r["payload"].get(queries.RECORDED_AFTERWARDS) else ""
             click.echo(f"{r['seq']:>3} {r['at']} {r['actor']}: "
-                       f"{views.PAST_TENSE.get(r['action'], r['action'])}{body}{moved}{reason}")
+                       f"{views.PAST_TENSE.get(r['action'], r['action'])}{body}{afterwards}"
+                       f"{moved}{reason}")
     else:
         _echo_history(rows)
 

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from sqlmodel import func, select
 from cases import settings
 from cases.dates import format_instant
 from cases.db import migrate, read_session, write_session
-from cases.models import Case, User
+from cases.models import Case, User, utcnow
 from demo import cases as demo
 from demo.users import DEMO_USERS, demo_logins_text
 from notifications import outbox
@@ -82,7 +81,7 @@ def reminders_failed():
 def reminders_retry(reminder_id):
     """Send en fejlet påmindelse igen (fx efter rettet e-mailadresse)."""
     with write_session() as session:
-        done = outbox.retry_failed(session, reminder_id, datetime.now(UTC), current_rules())
+        done = outbox.retry_failed(session, reminder_id, utcnow(), current_rules())
     if not done:
         click.echo(f"Fejl: påmindelse {reminder_id} findes ikke eller er ikke fejlet.", err=True)
         sys.exit(1)

@@ -5,6 +5,7 @@ nothing is written when a command fails. The groups live beside this file, one p
 the product; this module is the only one that knows them all.
 """
 
+import os
 import sys
 import tomllib
 import traceback
@@ -26,13 +27,37 @@ from cli.users import user
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli():
+@click.option("--today", default=None, metavar="DAG",
+              help="Kør kommandoen, som om det var denne dag (2022-10-04 eller 04-10-2022) "
+                   "eller dette tidspunkt (2022-10-04T10:00): til at registrere og genspille "
+                   "en historik. Som SAGSGANG_TODAY.")
+@click.pass_context
+def cli(ctx: click.Context, today: str | None):
     """Sagsgang: politiske sagers gang gennem råd, udvalg, ØU og KB."""
+    if today is not None:
+        _set_clock_for_this_command(ctx, today)
     try:
         load_settings()  # checked at start: a bad setting stops the command before it acts
     except SettingsError as error:
         click.echo(f"Fejl: {error}", err=True)
         sys.exit(1)
+
+
+def _set_clock_for_this_command(ctx: click.Context, today: str) -> None:
+    """--today is SAGSGANG_TODAY for this command: checked as the setting is, and seen by the
+    processes it starts (`run`). Put back when the command ends, for a caller that runs
+    several commands in one process."""
+    before = os.environ.get("SAGSGANG_TODAY")
+    os.environ["SAGSGANG_TODAY"] = today
+
+    def put_back():
+        if before is None:
+            os.environ.pop("SAGSGANG_TODAY", None)
+        else:
+            os.environ["SAGSGANG_TODAY"] = before
+        get_settings.cache_clear()
+
+    ctx.call_on_close(put_back)
 
 
 @cli.command("init-db")

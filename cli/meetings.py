@@ -4,14 +4,13 @@ Registered by cli.main (one add_command line for all groups). A meeting is named
 as BODY:DATE, e.g. SU:04-10-2022.
 """
 
-from datetime import date
 from pathlib import Path
 
 import click
 
+from cases import clock
 from cases.dates import format_date, parse_date
 from cases.db import read_session, write_session
-from cases.models import utcnow
 from cases.settings import current_organisation
 from cli.common import ACTOR_HELP, user_errors
 from meetings import documents, pdf, queries, services
@@ -47,10 +46,6 @@ def resolve_meeting(session, ref: str):
         raise InvalidInput(f"Angiv mødet som id eller ORGAN:DATO, fx SU:04-10-2022 (fik {ref!r}).")
     return queries.meeting_by_body_day(session, current_organisation().body(body).code,
                                        parse_date(day))
-
-
-def _today(raw: str | None) -> date:
-    return parse_date(raw) if raw else local_day(utcnow())
 
 
 @click.group("meeting")
@@ -153,14 +148,19 @@ def queue_command(body):
 @click.argument("number")
 @click.option("--closed/--open", default=None, help="Lukket punkt (standard: sagens egen).")
 @click.option("--late-reason", default="", help="Begrundelse, hvis fristen er overskredet.")
+@click.option("--efterregistreret", "afterwards", is_flag=True,
+              help="Mødet er afholdt og registreres efterfølgende (dagsorden og beslutninger "
+                   "som historik; ingen påmindelser eller nyheder).")
 @click.option("--actor", default="cli", help=ACTOR_HELP)
 @user_errors
-def place_command(ref, number, closed, late_reason, actor):
+def place_command(ref, number, closed, late_reason, afterwards, actor):
     """Sæt en sag fra køen på mødets dagsorden."""
     with write_session() as session:
         item = services.place_case(session, resolve_meeting(session, ref).id, number,
-                                   closed=closed, late_reason=late_reason, actor=actor)
+                                   closed=closed, late_reason=late_reason, actor=actor,
+                                   afterwards=afterwards)
     extra = " (tillægsdagsorden)" if item.supplementary else ""
+    extra += " (registreret efterfølgende)" if afterwards else ""
     click.echo(f"Sag {number} er punkt {item.number}{extra}.")
 
 
@@ -445,16 +445,16 @@ def pdf_command(ref, kind, public, publication, med_bilag, out):
 @click.command("plan")
 @click.argument("number")
 @click.option("--deadline", default=None, help="Frist (standard: sagens tidligste frist).")
-@click.option("--today", default=None, help="Set fra denne dag (standard: i dag).")
 @user_errors
-def plan(number, deadline, today):
-    """Planlæg sagens rute baglæns fra fristen gennem mødekalenderen."""
+def plan(number, deadline):
+    """Planlæg sagens rute baglæns fra fristen gennem mødekalenderen (set fra i dag; en
+    anden dag: sagsgang --today DAG plan SAG)."""
     with read_session() as session:
         found = services.plan_case(session, number, deadline=deadline)
     if found is None:
         click.echo(f"Sag {number} har ingen frist eller ingen trin tilbage; angiv --deadline.")
         return
-    for line in found.describe(_today(today)):
+    for line in found.describe(clock.today()):
         click.echo(line)
 
 

@@ -262,15 +262,18 @@ def _agenda_event(session: Session, meeting: Meeting, item: AgendaItem, trigger:
 
 def place_case(session: Session, meeting_id: int, number: str, *, closed: bool | None = None,
                late_reason: str = "", org: Organisation | None = None,
-               now: datetime | None = None, actor: str = DEFAULT_ACTOR) -> AgendaItem:
+               now: datetime | None = None, actor: str = DEFAULT_ACTOR,
+               afterwards: bool = False) -> AgendaItem:
     """Put a case from the body's queue on the meeting's agenda.
 
     After the body's submission deadline the case is refused unless a reason is given; the
     reason is kept on the item. After publishing, the item goes on a tillægsdagsorden.
+    `afterwards` records a meeting already held (efterregistreret: its agenda, then its
+    decisions): no deadline applies, and the audit event says so.
     """
     org = org or current_organisation()
     now = now or utcnow()
-    meeting = _open_agenda(session, meeting_id, now)
+    meeting = _open_agenda(session, meeting_id, now, afterwards=afterwards)
     case = case_queries.get_case(session, number)
     waiting = case_queries.awaiting_bodies(session, case.id)
     heard = case_services.heard_party(session, case.id, meeting.body_code)
@@ -283,12 +286,14 @@ def place_case(session: Session, meeting_id: int, number: str, *, closed: bool |
         raise InvalidInput(f"Sagen {case.number} står allerede på dagsordenen for "
                            f"{other.body_code}-mødet {format_date(other.starts_at)} "
                            f"(punkt {already.number}).")
-    late_reason = _late_reason(org, meeting, now, late_reason)
+    late_reason = "" if afterwards else _late_reason(org, meeting, now, late_reason)
     item = _append_item(session, meeting, AgendaItem(
         meeting_id=meeting.id, case_id=case.id, number=0, title=case.title[:300],
         closed=case.confidential if closed is None else closed, late_reason=late_reason))
+    flag = {case_queries.RECORDED_AFTERWARDS: True} if afterwards else {}
     _agenda_event(session, meeting, item, "place_on_agenda", actor=actor, now=now,
-                  reason=late_reason, supplementary=item.supplementary, closed=item.closed)
+                  reason=late_reason, supplementary=item.supplementary, closed=item.closed,
+                  **flag)
     _mark_changed(session, meeting)
     return item
 
@@ -311,12 +316,18 @@ def add_standing_item(session: Session, meeting_id: int, kind: str, *, text: str
         text=checked_text(text, "Punktets tekst", max_length=MAX_TEXT, lines=True)))
 
 
-def _open_agenda(session: Session, meeting_id: int, now: datetime) -> Meeting:
+def _open_agenda(session: Session, meeting_id: int, now: datetime,
+                 afterwards: bool = False) -> Meeting:
     meeting = _changeable_meeting(session, meeting_id)
     if meeting.agenda_status == AGENDA_LOCKED:
         raise TransitionRefused("Dagsordenen er låst. Lås den op eller offentliggør den først.")
-    if local_day(now) > local_day(meeting.starts_at):
-        raise TransitionRefused("Mødet er afholdt; dagsordenen kan ikke ændres.")
+    held = local_day(now) > local_day(meeting.starts_at)
+    if held and not afterwards:
+        raise TransitionRefused("Mødet er afholdt; dagsordenen kan ikke ændres. Et afholdt "
+                                "møde kan registreres efterfølgende.")
+    if afterwards and not held:
+        raise TransitionRefused(f"Mødet holdes {format_date(meeting.starts_at)}; kun et "
+                                "afholdt møde registreres efterfølgende.")
     return meeting
 
 

@@ -37,6 +37,7 @@ from cases.services import information_bodies
 from cases.settings import current_organisation
 from meetings import queries as meeting_queries
 from meetings import search
+from meetings.calendar import local_day
 from meetings.models import MINUTES_FINAL, AgendaPublication, Meeting
 from meetings.visibility import case_is_closed
 from notifications import citizens, outbox
@@ -47,7 +48,7 @@ from notifications.reminders import (
     refresh_case_reminders,
     refresh_meeting_reminders,
 )
-from notifications.rules import ReminderRules, information_notices
+from notifications.rules import ReminderRules, information_notices, is_history
 from workflow import decisions
 from workflow.machine import MACHINE
 
@@ -92,13 +93,25 @@ def notify_case(session: Session, case_id: int, *, seen: int, upto: int, now: da
     events = session.exec(select(CaseEvent).where(
         CaseEvent.case_id == case_id, CaseEvent.seq > seen, CaseEvent.seq <= upto,
         CaseEvent.trigger.in_(list(MACHINE.events))).order_by(CaseEvent.seq))
+    rules = rules or current_rules()
+    afterwards = queries.items_recorded_afterwards(session, case_id)
     for event in events:
+        if _is_past_news(event, afterwards, now, rules):
+            continue
         case_moved(session, case, event, now)
         if event.trigger == "send_for_information":
-            tell_informed_bodies(session, case, event, now, rules or current_rules())
+            tell_informed_bodies(session, case, event, now, rules)
     refresh_case_reminders(session, case, now, rules)
     search.index_case(current_organisation(), session, case_id)  # with the marker: never lost
     return True
+
+
+def _is_past_news(event: CaseEvent, afterwards: set[int], now: datetime,
+                  rules: ReminderRules) -> bool:
+    """An event recorded long ago by the clock (a history replayed with the clock set back),
+    or a decision on a meeting entered afterwards, is told to no follower."""
+    return is_history(event.at, now, rules) or \
+        event.payload.get("agenda_item_id") in afterwards
 
 
 _MEETING = Meeting.__table__
@@ -148,8 +161,12 @@ def notify_meeting(session: Session, meeting_id: int, *, seen: int, upto: int, n
         AgendaPublication.meeting_id == meeting_id,
         AgendaPublication.followers_notified_at.is_(None)).order_by(AgendaPublication.seq))
     for publication in untold:
-        agenda_published(session, meeting, publication, now)
-        citizens.publication_news(session, meeting, publication, now)
+        # An agenda published after its meeting (entered afterwards, or replayed with the
+        # clock set back) is no news.
+        if not is_history(publication.published_at, now, rules) and \
+                local_day(publication.published_at) <= local_day(meeting.starts_at):
+            agenda_published(session, meeting, publication, now)
+            citizens.publication_news(session, meeting, publication, now)
         publication.followers_notified_at = now
         session.add(publication)
     if meeting.minutes_status == MINUTES_FINAL:  # the dedupe keys tell each once

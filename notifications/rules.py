@@ -24,6 +24,7 @@ KINDS = {
     "hearing_request": "Anmodning om høringssvar",
     "hearing_reminder": "Påmindelse om høringsfrist",
     "hearing_missing": "Manglende høringssvar",
+    "hearing_overdue": "Høringsfristen er overskredet",
     "deadline_warning": "Frist nærmer sig",
     "deadline_overdue": "Frist overskredet",
     "submission_due": "Intern aflevering nærmer sig",
@@ -52,6 +53,9 @@ class ReminderRules:
     hearing_request: bool = True
     hearing_reminder_weekdays: tuple[int, ...] = (3,)
     hearing_missing: bool = True
+    # Weekdays after a missed deadline that the party who missed it is reminded itself: a
+    # hearing party whose answer is overdue, a case owner whose submission is late.
+    overdue_weekdays: tuple[int, ...] = (1, 5)
     deadline_warning_weekdays: tuple[int, ...] = (5,)
     deadline_overdue: bool = True
     submission_weekdays: tuple[int, ...] = (10, 5, 1)
@@ -63,6 +67,10 @@ class ReminderRules:
     case_information: bool = True  # members of the bodies a decided case is sent to
     weekly_digest_weekday: int | None = 0  # Monday; None: no digest
     secretariat_email: str = ""  # used when no user has the secretariat role
+    # A reminder due, or news of a thing done, longer ago than this is history, not news: it
+    # is never queued. A history recorded afterwards, or replayed with the clock set back,
+    # sends nobody a mail about a meeting held a year ago.
+    stale_after_days: int = 14
     optional_kinds: frozenset[str] = frozenset(
         {"hearing_reminder", "deadline_warning", "submission_due", "agenda_published",
          "weekly_digest", "case_information"})
@@ -73,9 +81,11 @@ class ReminderRules:
         return WeekdayRules(custom_days_off=self.custom_days_off)
 
 
-def _offsets(raw, where: str) -> tuple[int, ...]:
-    if not isinstance(raw, list) or not all(isinstance(n, int) and n >= 0 for n in raw):
-        raise ValueError(f"[reminders] {where}: expected a list of whole weekdays, got {raw!r}")
+def _offsets(raw, where: str, least: int = 0) -> tuple[int, ...]:
+    if not isinstance(raw, list) or not all(isinstance(n, int) and not isinstance(n, bool)
+                                            and n >= least for n in raw):
+        raise ValueError(f"[reminders] {where}: expected a list of whole weekdays"
+                         f"{' (at least 1)' if least else ''}, got {raw!r}")
     return tuple(sorted(set(raw), reverse=True))
 
 
@@ -105,6 +115,15 @@ def parse_rules(data: dict) -> ReminderRules:
                  "submission_weekdays", "agenda_due_weekdays"):
         if name in raw:
             values[name] = _offsets(raw[name], name)
+    if "overdue_weekdays" in raw:  # after the deadline: 0 would be the deadline's own day
+        values["overdue_weekdays"] = tuple(sorted(_offsets(raw["overdue_weekdays"],
+                                                           "overdue_weekdays", least=1)))
+    if "stale_after_days" in raw:
+        days = raw["stale_after_days"]
+        if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+            raise ValueError(f"[reminders] stale_after_days: expected a whole number of days "
+                             f"(at least 1), got {days!r}")
+        values["stale_after_days"] = days
     if "send_at" in raw:
         values["send_at"] = parse_time(raw["send_at"], "[reminders] send_at")
     if "weekly_digest" in raw:
@@ -161,6 +180,17 @@ def next_send_time(instant: datetime, rules: ReminderRules) -> datetime:
     if not (is_weekday(day, rules.weekdays) and local.time() < start):
         day = next_weekday_after(day, rules)
     return local_instant(day, start)
+
+
+def is_history(instant: datetime, now: datetime, rules: ReminderRules) -> bool:
+    """Is this (a reminder's due time, the time a thing was done) too long ago to tell anyone
+    of now? Then it is history, and no mail is queued for it."""
+    return instant < now - timedelta(days=rules.stale_after_days)
+
+
+def weekdays_after(day: date, days: int, rules: ReminderRules) -> date:
+    """The office weekday `days` weekdays after `day` (1: the next one)."""
+    return add_weekdays(day, days, rules.weekdays)
 
 
 def send_time_on(day: date, rules: ReminderRules) -> datetime:
@@ -334,9 +364,14 @@ def _submission_reminders(facts: CaseFacts, meeting: NextMeeting, rules: Reminde
                                       send_time_on(day, rules), facts.id, weekdays=days,
                                       **context))
     if rules.submission_passed:
-        wanted.append(_wanted(rules, "submission_passed", f"{base}:passed", facts.owner,
-                              send_time_on(next_weekday_after(meeting.submission, rules),
-                                           rules), facts.id, **context))
+        for days in rules.overdue_weekdays:
+            # The first weekday's key is the one used before the offsets could be set: a
+            # reminder sent already is not sent again under a new key.
+            key = f"{base}:passed" if days == 1 else f"{base}:passed:{days}wd"
+            day = weekdays_after(meeting.submission, days, rules)
+            wanted.append(_wanted(rules, "submission_passed", key, facts.owner,
+                                  send_time_on(day, rules), facts.id, weekdays=days,
+                                  **context))
     return wanted
 
 
@@ -409,6 +444,14 @@ def _hearing_reminders(facts: CaseFacts, hearing: HearingFacts, rules: ReminderR
         for person in facts.secretariat if rules.hearing_missing else ():
             wanted.append(_wanted(rules, "hearing_missing", f"hearing-missing:{base}", person,
                                   missing_due, facts.id, **context))
+        for days in rules.overdue_weekdays:  # [] in the file: none
+            # The party itself, once its answer is overdue (the secretariat hears above).
+            day = weekdays_after(hearing.deadline, days, rules)
+            for person in party.recipients:
+                wanted.append(_wanted(rules, "hearing_overdue",
+                                      f"hearing-overdue:{base}:{days}wd", person,
+                                      send_time_on(day, rules), facts.id, weekdays=days,
+                                      **context))
     return wanted
 
 

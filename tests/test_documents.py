@@ -123,7 +123,7 @@ def test_it_walks_a_meeting_on_the_command_line(sqlite_url, monkeypatch, tmp_pat
     assert "offentliggjort" in run("meeting", "publish", "SU:01-11-2099")
     html = run("meeting", "render", "SU:01-11-2099", "--public")
     assert "Ny legeplads" in html
-    planned = run("plan", "K-1", "--today", "01-06-2099")
+    planned = run("--today", "01-06-2099", "plan", "K-1")
     assert "KB    møde 30-11-2099" in planned and "Ruten holder" in planned
     late = runner.invoke(cli, ["meeting", "place", "SU:01-11-2099", "NOPE"])
     assert late.exit_code == 1 and "Fejl:" in late.output and "Traceback" not in late.output

@@ -46,6 +46,9 @@ def test_it_adds_the_hearing_reminders_when_a_hearing_opens(db):
         ("hearing_reminder", "forening@example.org", "Foreningen"): PENDING,
         ("hearing_missing", "sekr@ballerup.dk", "Handicaprådet"): PENDING,
         ("hearing_missing", "sekr@ballerup.dk", "Foreningen"): PENDING,
+        # The parties themselves once the høringsfrist is missed (1 and 5 weekdays after).
+        ("hearing_overdue", "hr1@example.org", "Handicaprådet"): PENDING,
+        ("hearing_overdue", "forening@example.org", "Foreningen"): PENDING,
     }
 
 
@@ -72,12 +75,14 @@ def test_it_cancels_pending_reminders_but_keeps_sent_ones_when_the_case_is_withd
         actions.withdraw(session, "26-001", actor="test",
                          reason="Erstattes af en ny strategi.", now=NOW)
     statuses = sorted(outbox_rows(db).values())
-    assert statuses == [CANCELLED] * 5 + [SENT]
+    assert statuses == [CANCELLED] * 7 + [SENT]  # by kind, recipient and party
 
 
 def test_it_never_duplicates_a_reminder_when_refreshed_again(db):
     open_hearing(db)
     before = outbox_rows(db)
+    with write_session(db) as session:
+        count_before = len(session.exec(select(Reminder)).all())
     with write_session(db) as session:
         services.add_deadline(session, "26-001", {"due_date": "30-11-2026",
                                                   "description": "KB-behandling"},
@@ -86,7 +91,7 @@ def test_it_never_duplicates_a_reminder_when_refreshed_again(db):
     with write_session(db) as session:
         count = len(session.exec(select(Reminder)).all())
     assert {k: v for k, v in after.items() if k in before} == before
-    assert count == len(before) + 2  # the owner's warning and the manager's escalation
+    assert count == count_before + 2  # the owner's warning and the manager's escalation
     assert after[("deadline_overdue", "chef@ballerup.dk", "")] == PENDING
 
 

@@ -6,7 +6,7 @@ import os
 import stat
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -100,6 +100,7 @@ MAPPED = [
     ("SAGSGANG_METRICS_TOKEN", "m" * 20, "metrics_token", "m" * 20),
     ("SAGSGANG_LOG_FORMAT", "json", "log_format", "json"),
     ("SAGSGANG_OPARL_REQUESTS_PER_MINUTE", "60", "oparl_requests_per_minute", 60),
+    ("SAGSGANG_TODAY", "04-10-2022", "today", date(2022, 10, 4)),
 ]
 
 
@@ -156,6 +157,8 @@ def test_celery_is_configured_from_the_same_settings(tmp_path):
                                          str(tmp_path / "celerybeat-schedule"), 7.0, 70.0]
 
 
+TODAY_PROBLEM = ("skal være en dag som 2022-10-04 eller 04-10-2022, eller et tidspunkt som "
+                 "2022-10-04T10:00")
 BAD = [
     ("SAGSGANG_SWEEP_SECONDS", "abc", "skal være et tal (fik 'abc')"),
     ("SAGSGANG_SESSION_HOURS", "tolv", "skal være et helt tal (fik 'tolv')"),
@@ -167,6 +170,8 @@ BAD = [
     ("SAGSGANG_MAX_ATTACHMENT_MB", "0", "skal være mindst 1 (fik '0')"),
     ("SAGSGANG_LOG_FORMAT", "xml", "skal være 'text' eller 'json' (fik 'xml')"),
     ("SAGSGANG_OPARL_REQUESTS_PER_MINUTE", "0", "skal være mindst 1 (fik '0')"),
+    ("SAGSGANG_TODAY", "i morgen", f"{TODAY_PROBLEM} (fik 'i morgen')"),
+    ("SAGSGANG_TODAY", "31-02-2022", f"{TODAY_PROBLEM} (fik '31-02-2022')"),
 ]
 
 

@@ -29,12 +29,14 @@ def history(session: Session, case_id: int, *, minutes: bool = False) -> list[di
     treatments = queries.decision_history(session, case_id)
     items = _items_minutes(session, [t.agenda_item_id for t in treatments]) if minutes else {}
     rows = []
+    afterwards = queries.items_recorded_afterwards(session, case_id)
     for t in treatments:
         found = decisions.BY_CODE.get(t.wording)
         row = {"body": t.body_name, "body_code": t.body_code, "date": t.meeting_date,
                "item": t.item_number, "wording": t.wording,
                "decision": found.label if found else t.wording, "text": t.decision_text,
-               "proposals": t.proposal_decisions, "minority": t.minority}
+               "proposals": t.proposal_decisions, "minority": t.minority,
+               "afterwards": t.agenda_item_id is not None and t.agenda_item_id in afterwards}
         if minutes:
             row |= items.get(t.agenda_item_id) or {"votes": [], "notes": [], "not_present": []}
         rows.append(row)
@@ -189,6 +191,8 @@ def timeline(org: Organisation, session: Session, case: Case, hearings: list[dic
             text += f" i {org.body_name(e.body)}"
         elif e.body:
             text += f" ({org.body_name(e.body)})"
+        if e.payload.get(queries.RECORDED_AFTERWARDS):
+            text += " (registreret efterfølgende)"
         if e.from_state != e.to_state and e.trigger in SAYS_NOT_WHERE:
             text += f" – nu: {org.state_label(e.to_state)}"
         rows.append({"at": e.at, "text": text, "reason": e.reason,

@@ -23,8 +23,9 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlmodel import Session, select
 
+from cases.clock import wall_now
 from cases.db import RequestConnection
-from cases.models import ApiToken, Membership, User, utcnow
+from cases.models import ApiToken, Membership, User
 from cases.settings import get_settings
 from web import users
 from web.passwords import token_hash
@@ -105,7 +106,7 @@ def optional_user(request: Request, session: Session = Depends(db)) -> CurrentUs
     if not isinstance(user_id, int):
         return None
     user = session.get(User, user_id)
-    now = int(utcnow().timestamp())
+    now = int(wall_now().timestamp())
     ended = _ended(request.session, user, now)
     if ended:
         request.session.clear()
@@ -167,7 +168,7 @@ LAST_USED_STEP = timedelta(minutes=1)
 
 
 def _note_use(request: Request, row: ApiToken) -> None:
-    now = utcnow()
+    now = wall_now()
     if row.last_used_at is not None and now - row.last_used_at < LAST_USED_STEP:
         return
     table = ApiToken.__table__
@@ -193,7 +194,7 @@ def require(permission: str, *, api: bool = False):
 def log_in(request: Request, user: User) -> None:
     """Start a fresh session in the user's current epoch (a new CSRF token too, so a planted
     one dies with the old)."""
-    now = int(utcnow().timestamp())
+    now = int(wall_now().timestamp())
     request.session.clear()
     request.session.update(user_id=user.id, epoch=user.session_epoch, since=now, seen=now,
                            csrf=secrets.token_urlsafe(32))

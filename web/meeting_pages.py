@@ -86,9 +86,19 @@ def meetings_page(request: Request, organ: str = "", aflyste: str = "",
         current_organisation().body(organ)
     found = meeting_queries.meetings(session, body_code=organ or None,
                                      include_cancelled=bool(aflyste))
-    return page(request, "meetings.html", user=user, meetings=found[-200:], organ=organ,
+    shown = found[-200:]
+    return page(request, "meetings.html", user=user, meetings=shown, organ=organ,
                 aflyste=bool(aflyste), statuses=MEETING_STATUSES,
+                agenda_out={m.id: agenda_out(m) for m in shown},
                 own=own_next_meetings(session, user))
+
+
+def agenda_out(meeting) -> date:
+    """The day the meeting's agenda must be out by (its body's rule, in its weekdays)."""
+    org = current_organisation()
+    body = org.body(meeting.body_code)
+    return agenda_deadlines(body, local_day(meeting.starts_at), rules_for(org, body.code)) \
+        .agenda_out
 
 
 def own_next_meetings(session: Session, user: CurrentUser) -> list[dict]:
@@ -218,10 +228,12 @@ async def place_case(request: Request, meeting_id: int,
     form = await form_with_csrf(request)
     with write(request) as session:
         case_to_change(session, user, form.get("number"), "manage_agenda", "dagsordenssætte")
+        afterwards = form.get("efterregistreret") == "1"  # a meeting held: entered afterwards
         item = meeting_services.place_case(session, meeting_id, form.get("number"),
                                            late_reason=form.get("late_reason"),
-                                           actor=user.username)
-    flash(request, f"Sagen er sat på dagsordenen som punkt {item.number}.")
+                                           actor=user.username, afterwards=afterwards)
+    flash(request, f"Sagen er sat på dagsordenen som punkt {item.number}"
+                   + (" (registreret efterfølgende)." if afterwards else "."))
     return redirect(f"/moeder/{meeting_id}")
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 
 from cases import actions, files, queries, services
+from cases.clock import wall_now
 from cases.dates import COPENHAGEN, format_date, parse_date
 from cases.models import DEADLINE_KINDS, Case, User, utcnow
 from cases.organisation import HEARING_COUNCIL
@@ -76,7 +77,8 @@ async def login(request: Request, session: Session = Depends(db)):
                        f"{current_organisation().name}-konto.", "error")
         return redirect("/login")
     form = await form_with_csrf(request)
-    username, address, now = form.get("username"), logins.client_address(request), utcnow()
+    # Throttling counts real seconds, whatever day the product's clock is set to.
+    username, address, now = form.get("username"), logins.client_address(request), wall_now()
     wait = logins.wait_seconds(session, username, address, now)
     if wait:
         flash(request, logins.wait_message(wait), "error")

@@ -3,7 +3,8 @@
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from cases.models import ApiToken, FeedToken, User, utcnow
+from cases.clock import wall_now
+from cases.models import ApiToken, FeedToken, User
 from cases.schemas import checked_text
 from web.passwords import new_token, token_hash
 from workflow.errors import InvalidInput, NotFound
@@ -16,7 +17,7 @@ def new_api_token(session: Session, user_id: int, name: str) -> str:
         raise InvalidInput("Giv API-nøglen et navn (1-200 tegn), fx systemets navn.")
     token = "sg_" + new_token()
     session.add(ApiToken(user_id=user_id, name=name, token_hash=token_hash(token),
-                         created_at=utcnow()))
+                         created_at=wall_now()))
     session.flush()
     return token
 
@@ -30,7 +31,7 @@ def revoke_api_token(session: Session, user_id: int, token_id: int) -> None:
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != user_id:
         raise NotFound("API-nøglen findes ikke.")
-    row.revoked_at = row.revoked_at or utcnow()
+    row.revoked_at = row.revoked_at or wall_now()
     session.add(row)
 
 
@@ -39,7 +40,7 @@ def revoke_api_tokens(session: Session, user_id: int) -> None:
     reactivation: web.users.end_sessions). The page lists them as revoked."""
     session.execute(sa.update(ApiToken).where(ApiToken.user_id == user_id,
                                               ApiToken.revoked_at.is_(None))
-                    .values(revoked_at=utcnow()))
+                    .values(revoked_at=wall_now()))
 
 
 def new_feed_token(session: Session, user_id: int) -> str:
@@ -47,9 +48,9 @@ def new_feed_token(session: Session, user_id: int) -> str:
     token = new_token()
     row = session.get(FeedToken, user_id)
     if row is None:
-        row = FeedToken(user_id=user_id, token_hash="", created_at=utcnow())
+        row = FeedToken(user_id=user_id, token_hash="", created_at=wall_now())
     row.token_hash = token_hash(token)
-    row.created_at = utcnow()
+    row.created_at = wall_now()
     session.add(row)
     session.flush()
     return token

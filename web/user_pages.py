@@ -10,7 +10,8 @@ the Danish message (or flashes it on the user's page); nothing is written then.
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
-from cases.models import ROLES, utcnow
+from cases.clock import wall_now
+from cases.models import ROLES
 from web import logins, users
 from web.auth import (
     CurrentUser,
@@ -168,7 +169,7 @@ async def own_password(request: Request, user: CurrentUser = Depends(page_user),
     """A wrong current password counts as a wrong login (web.logins): a stolen session must
     not become a way to guess the password past the login page's limits."""
     form = await form_with_csrf(request)
-    address, now = logins.client_address(request), utcnow()
+    address, now = logins.client_address(request), wall_now()  # real seconds
     wait = logins.wait_seconds(session, user.username, address, now)
     if wait:
         return _password_form(request, user, logins.wait_message(wait), status_code=429)
