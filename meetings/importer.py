@@ -50,12 +50,7 @@ class ImportReport:
 
 def body_code_for(org: Organisation, name: str) -> str | None:
     """A body's code from its name as written, also in the genitive ("Socialudvalgets")."""
-    by_name = {b.name.lower(): b.code for b in org.bodies}
-    lowered = " ".join(name.split()).lower()
-    for candidate in (lowered, lowered.removesuffix("s")):
-        if candidate in by_name:
-            return by_name[candidate]
-    return None
+    return org.code_for(name)
 
 
 def meeting_body_from_hint(org: Organisation, referat: Referat) -> tuple[str, date] | None:
