@@ -78,6 +78,7 @@ class Row:
 
     number: int
     fields: dict
+    problem: str = ""  # why it cannot be read at all
 
     @property
     def case_number(self) -> str:
@@ -106,7 +107,8 @@ def json_rows(text: str) -> list[Row]:
         data = data["sager"]
     if not isinstance(data, list):
         raise InvalidInput("JSON-filen skal være en liste af sager (eller {\"sager\": [...]}).")
-    return [Row(number, fields if isinstance(fields, dict) else {"": fields})
+    return [Row(number, fields) if isinstance(fields, dict) else
+            Row(number, {}, "Sagen skal være et objekt med sagens felter.")
             for number, fields in enumerate(data, start=1)]
 
 
@@ -120,7 +122,11 @@ def csv_rows(text: str) -> list[Row]:
                            "«sagsnummer» blandt dem.")
     rows = []
     for number, raw in enumerate(reader, start=2):
-        rows.append(Row(number, _grouped({(k or "").strip(): v for k, v in raw.items()})))
+        if None in raw:  # csv's key for the cells beyond the header's columns
+            rows.append(Row(number, {"sagsnummer": raw.get("sagsnummer") or ""},
+                            "Rækken har flere celler end der er kolonner."))
+        else:
+            rows.append(Row(number, _grouped({(k or "").strip(): v for k, v in raw.items()})))
     return rows
 
 
@@ -131,9 +137,7 @@ def _grouped(raw: dict) -> dict:
     fields: dict = {}
     groups: dict[tuple[str, int], dict] = {}
     for name, value in raw.items():
-        if value is None or isinstance(value, list):  # a row longer than the header
-            fields.setdefault("", value)
-            continue
+        value = value or ""  # None: a row shorter than the header
         found = CSV_GROUP_COLUMN.match(name)
         if found:
             groups.setdefault((found[1], int(found[2])), {})[found[3]] = value
@@ -196,6 +200,8 @@ class CaseIn:
 def read_case(org: Organisation, row: Row) -> CaseIn:
     """The case a row describes, checked against the organisation; InvalidInput (Danish,
     naming the field) for the first thing that is wrong."""
+    if row.problem:
+        raise InvalidInput(row.problem)
     fields = row.fields
     _known_fields(fields, CASE_FIELDS, "")
     number = _text(fields, "sagsnummer")

@@ -28,8 +28,15 @@ def import_cases_command(path, actor):
     rows = read_rows(path)
     counts = {CREATED: 0, UNCHANGED: 0}
     refused = []
+    first_row: dict[str, int] = {}  # case number: the row it is first in
     with click.progressbar(rows, label="Indlæser sager", file=sys.stderr) as progress:
         for row in progress:
+            if row.case_number in first_row:
+                refused.append((row, f"Sagsnummeret står også i række "
+                                     f"{first_row[row.case_number]}; kun den er læst."))
+                continue
+            if row.case_number:
+                first_row[row.case_number] = row.number
             try:
                 with write_session() as session:  # one case: all of it, or none of it
                     outcome = import_case(session, org, row, actor=actor)

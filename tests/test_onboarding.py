@@ -311,3 +311,37 @@ def test_the_command_line_refuses_an_unreadable_file_in_danish(tmp_path, sqlite_
     other = runner.invoke(cli, ["import-cases", str(tmp_path / "sager.xlsx")])
     assert other.exit_code == 1 and ".csv eller .json" in other.output
     assert "Traceback" not in missing.output + other.output
+
+
+def test_rows_that_cannot_be_cases_are_refused_with_their_row(tmp_path, sqlite_url,
+                                                              monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    case = {"sagsnummer": "23/1", "titel": "Ny plan for botilbud", "center": SU_CENTRE,
+            "tilstand": "Til behandling i fagudvalg", "beslutningskompetence": "SU"}
+    path = tmp_path / "sager.json"
+    path.write_text(json.dumps([case, "ikke en sag", {**case, "titel": "En anden"}]))
+    result = CliRunner().invoke(cli, ["import-cases", str(path)])
+    assert result.exit_code == 1
+    assert "1 sager oprettet, 0 uændret (findes allerede), 2 afvist." in result.stdout
+    assert "Række 2 afvist: Sagen skal være et objekt med sagens felter." in result.stdout
+    assert "Række 3 (sag 23/1) afvist: Sagsnummeret står også i række 1; kun den er læst." \
+        in result.stdout
+    (row,) = csv_rows("sagsnummer;titel\n23/2;Sag;til overs\n")
+    assert row.problem == "Rækken har flere celler end der er kolonner."
+
+
+def test_the_case_page_says_which_events_were_imported(tmp_path, sqlite_url, monkeypatch, org):
+    from views.case import timeline
+
+    engine = make_engine(sqlite_url)
+    try:
+        with write_session(engine) as session:
+            import_case(session, org, Row(2, {
+                "sagsnummer": "23/1", "titel": "Ny plan for botilbud", "center": SU_CENTRE,
+                "tilstand": "Afgjort", "beslutningskompetence": "SU",
+                "behandlinger": [treatment(10, "SU", "Godkendt")]}), actor="import")
+        with read_session(engine) as session:
+            rows = timeline(org, session, queries.get_case(session, "23/1"), [])
+    finally:
+        engine.dispose()
+    assert [row["imported"] for row in rows] == [True, True, True]
