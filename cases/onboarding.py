@@ -391,8 +391,7 @@ def _owner(session: Session, owner: str) -> tuple[str, str]:
 
 class History:
     """Replays one case's treatments and hearings in the order of their days: a hearing
-    opens in the morning, a body treats the case in the evening, a hearing closes in the
-    afternoon of its closing day."""
+    opens in the morning, closes in the afternoon, a body treats the case in the evening."""
 
     def __init__(self, session: Session, org: Organisation, case: CaseIn, clock: Clock,
                  actor: str):
@@ -414,12 +413,13 @@ class History:
         self._reach(self.case.state)
 
     def _steps(self) -> list[tuple[date, int, str, int]]:
-        steps = [(t.day, 1, "treatment", n) for n, t in enumerate(self.case.treatments)]
+        # In the order of the day: 9 o'clock, 15 o'clock, the evening meeting.
+        steps = [(t.day, 2, "treatment", n) for n, t in enumerate(self.case.treatments)]
         for n, hearing in enumerate(self.case.hearings):
             if n not in self.by_decision:
                 steps.append((hearing.opened, 0, "open", n))
             if hearing.closed:
-                steps.append((hearing.closed, 2, "close", n))
+                steps.append((hearing.closed, 1, "close", n))
         return steps
 
     def _hearing_opened_by(self, treatment: TreatmentIn) -> int:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from html.parser import HTMLParser
 
-from meetings.referat import Attendance, Item, Referat, Treatment, parse_referat
+from meetings.referat import Attendance, Item, Referat, Treatment, parse_referat, recognise_wording
 
 WHEN = re.compile(r"^(?P<day>\d{1,2})\.(?P<month>\d{1,2})\.(?P<year>\d{4}),? kl\. "
                   r"(?P<hour>\d{1,2})[:.](?P<minute>\d{2})$")
@@ -53,7 +53,7 @@ def read_referat(text: str) -> Referat:
     if text.lstrip()[:1] == "<":
         return parse_web_lines(html_lines(text))
     lines = [(number, raw.strip()) for number, raw in enumerate(text.splitlines(), start=1)]
-    if any(WHEN.match(line) for _, line in [(n, t) for n, t in lines if t][:12]):
+    if any(WHEN.match(text) for text in [text for _, text in lines if text][:12]):
         return parse_web_lines(lines)
     return parse_referat(text)
 
@@ -401,5 +401,7 @@ def _take_off(referat: Referat, withdrawn: list[tuple[int, int]]) -> None:
             referat.problems.append(f"Linje {line}: «Sag {number} udgår», men dagsordenen har "
                                     f"intet punkt {number}.")
             continue
-        found[0].decision_text = found[0].decision_text or "Udgår."
-        found[0].withdrawn = True
+        item = found[0]
+        if recognise_wording(item.decision_text) != "udgaar":  # its decision is Udgår
+            item.decision_text = "\n\n".join(t for t in ("Udgår.", item.decision_text) if t)
+        item.withdrawn = True

@@ -68,7 +68,7 @@ KINDS = [
       "fagudvalg": ["SU"],
       "høringer": [{"titel": "Høring", "parter": ["HR"], "åbnet": day(1), "frist": day(20),
                     "afsluttet": day(21)}],
-      "behandlinger": [treatment(30, "SU", "Udsat", "Udsat til næste møde.")]},
+      "behandlinger": [treatment(21, "SU", "Udsat", "Udsat til næste møde.")]},  # as it closes
      "committee", ["SU"], [("SU", "udsat")]),
     ({"tilstand": "Til behandling i fagudvalg", "beslutningskompetence": "SU",
       "behandlinger": [treatment(-400, "Teknik- og Miljøudvalget", "Behandlet",
