@@ -1,7 +1,7 @@
 """Dates and times as users write and read them: 04-10-2022, Europe/Copenhagen."""
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from workflow.errors import InvalidInput
@@ -55,3 +55,18 @@ def format_instant(instant: datetime | None) -> str:
 def local_to_utc(day: date, hour: int = 0, minute: int = 0) -> datetime:
     """A wall-clock time in Copenhagen on `day`, as an aware UTC instant."""
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=COPENHAGEN).astimezone(UTC)
+
+
+class Clock:
+    """Historical instants for one case's events: each at its natural time, never earlier
+    than the event before it."""
+
+    def __init__(self):
+        self.last: datetime | None = None
+
+    def at(self, day: str | date | None = None, hour: int = 9) -> datetime:
+        wanted = local_to_utc(parse_date(day), hour) if day else None
+        if self.last is not None and (wanted is None or wanted <= self.last):
+            wanted = self.last + timedelta(minutes=1)
+        self.last = wanted
+        return wanted

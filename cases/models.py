@@ -218,6 +218,9 @@ class CaseEvent(SQLModel, table=True):
     body: str | None = Field(default=None, max_length=20)
     reason: str = Field(default="", sa_type=sa.Text)
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Written by the onboarding import (cases.onboarding): history carried over from the
+    # municipality's earlier system, at its historical times, not lived here.
+    imported: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class Treatment(SQLModel, table=True):

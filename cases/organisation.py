@@ -137,6 +137,16 @@ class Organisation:
             known = ", ".join(b.code for b in self.bodies)
             raise NotFound(f"Ukendt organ: {code!r}. Kendte organer: {known}") from None
 
+    def code_for(self, code_or_name: str) -> str | None:
+        """The code of a body written by its code (SU) or its name, also in the genitive
+        ("Socialudvalgets"); None for one not configured."""
+        text = " ".join(code_or_name.split())
+        if text in self._by_code:
+            return text
+        by_name = {b.name.lower(): b.code for b in self.bodies}
+        lowered = text.lower()
+        return by_name.get(lowered) or by_name.get(lowered.removesuffix("s"))
+
     def body_name(self, code: str) -> str:
         """The body's name, or its code if it is no longer configured (old records)."""
         found = self._by_code.get(code)

@@ -7,6 +7,7 @@ updates the case with a compare-and-set on its version, so that a concurrent wri
 Conflict instead of silently overwriting (transitions is not process-safe: docs/engineering.md).
 """
 
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -531,7 +532,23 @@ def append_event(session: Session, case: Case, *, actor: str, trigger: str,
         "payload": payload})
 
 
+IMPORTING = "importing"  # the session's info key set by `importing`
+
+
+@contextmanager
+def importing(session: Session):
+    """Every audit event written in the block is flagged `imported`: history carried over
+    from the municipality's earlier system (cases.onboarding), not lived here. A flag at
+    insert, since the log is append-only (the database refuses an update)."""
+    session.info[IMPORTING] = True
+    try:
+        yield
+    finally:
+        session.info.pop(IMPORTING, None)
+
+
 def _insert_event(session: Session, values: dict) -> CaseEvent:
+    values = {"imported": session.info.get(IMPORTING, False), **values}
     event_id = session.connection().execute(_INSERT_EVENT, values).inserted_primary_key[0]
     return _as_loaded(CaseEvent, {"id": event_id, **values})
 

@@ -20,6 +20,7 @@ from cli.cases import bodies, case
 from cli.demo import demo_command
 from cli.mail import mail, reminders, run
 from cli.meetings import import_referat_command, meeting, plan
+from cli.onboarding import import_cases_command
 from cli.ops import backup, check, restore
 from cli.search import search
 from cli.serve import serve
@@ -67,8 +68,8 @@ def init_db():
     click.echo("Databasen er klar.")
 
 
-for _command in (case, bodies, meeting, plan, import_referat_command, run, reminders, mail, user,
-                 demo_command, check, serve, backup, restore, search):
+for _command in (case, bodies, meeting, plan, import_referat_command, import_cases_command, run,
+                 reminders, mail, user, demo_command, check, serve, backup, restore, search):
     cli.add_command(_command)
 
 

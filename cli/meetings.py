@@ -32,7 +32,7 @@ from meetings.models import (
     AgendaPublication,
 )
 from meetings.plan import load_plan
-from meetings.referat import parse_referat
+from meetings.referat_web import read_referat
 from workflow import access, decisions
 from workflow.errors import InvalidInput
 
@@ -465,13 +465,14 @@ def plan(number, deadline):
 @click.option("--actor", default="import", help=ACTOR_HELP)
 @user_errors
 def import_referat_command(path, body, day, actor):
-    """Indlæs et offentliggjort referat (Ballerups tekstformat): møde, punkter, sager,
-    beslutninger og tidligere behandlinger. Uden ændringer, hvis det allerede er indlæst."""
+    """Indlæs et offentliggjort referat: hjemmesidens (HTML eller dens tekst) eller
+    PDF'ens tekst. Møde, fremmøde, punkter, sager, beslutninger og tidligere behandlinger.
+    Uden ændringer, hvis det allerede er indlæst."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInput(f"Filen {path} kan ikke læses: {error}") from None
-    referat = parse_referat(text)
+    referat = read_referat(text)
     with write_session() as session:
         report = import_referat(session, referat, body_code=body,
                                 day=parse_date(day) if day else None, actor=actor)

@@ -19,14 +19,14 @@ Where other parts plug in:
 
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases import actions, queries, services
-from cases.dates import local_to_utc, parse_date
+from cases.dates import Clock, local_to_utc, parse_date
 from cases.db import get_engine, make_engine, write_session
 from cases.models import Case, Membership, User, utcnow
 from cases.organisation import Organisation
@@ -112,21 +112,6 @@ def _present(session: Session, numbers: list[str]) -> list[str]:
 
 
 # -- one case --------------------------------------------------------------------------------
-
-class Clock:
-    """Historical instants for one case's events: each at its natural time, never earlier
-    than the event before it."""
-
-    def __init__(self):
-        self.last: datetime | None = None
-
-    def at(self, day: str | date | None = None, hour: int = 9) -> datetime:
-        wanted = local_to_utc(parse_date(day), hour) if day else None
-        if self.last is not None and (wanted is None or wanted <= self.last):
-            wanted = self.last + timedelta(minutes=1)
-        self.last = wanted
-        return wanted
-
 
 def _create(session: Session, org: Organisation, spec: dict) -> None:
     fields = ("number", "title", "summary", "centre", "deciding_body", "committees",

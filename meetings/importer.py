@@ -11,6 +11,11 @@ agenda is left as it is. What cannot be carried over faithfully is reported, not
 * a body or centre name the organisation does not know is reported (a former committee is
   kept by name in the case's history, as `record_earlier` allows).
 
+A web referat (meetings.referat_web) names its body, day, time and place, and lists who
+attended: the absent are recorded through the meeting service (`record_attendance`). A case
+item whose "Tidligere behandling" names a treatment recorded here (body, day, item number) is
+that case, seen again: its decision goes into the same case's history.
+
 The referat carries no case numbers. A case gets the number "<body>-<yyyymmdd>-<item>" (the
 meeting where it was first read); the demo's data file uses the same scheme. An existing case
 is found by that number first, then by exact title. A meeting that already has an agenda is
@@ -32,7 +37,7 @@ from cases.settings import current_organisation
 from meetings import queries, services
 from meetings.calendar import local_day
 from meetings.models import MINUTES_FINAL, AgendaItem
-from meetings.referat import Item, Referat, recognise_wording
+from meetings.referat import Attendance, Item, Referat, recognise_wording
 from workflow import decisions
 from workflow.errors import InvalidInput, UserError
 
@@ -50,15 +55,17 @@ class ImportReport:
 
 def body_code_for(org: Organisation, name: str) -> str | None:
     """A body's code from its name as written, also in the genitive ("Socialudvalgets")."""
-    by_name = {b.name.lower(): b.code for b in org.bodies}
-    lowered = " ".join(name.split()).lower()
-    for candidate in (lowered, lowered.removesuffix("s")):
-        if candidate in by_name:
-            return by_name[candidate]
-    return None
+    return org.code_for(name)
 
 
 def meeting_body_from_hint(org: Organisation, referat: Referat) -> tuple[str, date] | None:
+    """The meeting's body and day, from a web referat's head or else the source address."""
+    if referat.body_name and referat.day:
+        code = org.code_for(referat.body_name)
+        if code is None:
+            raise InvalidInput(f"Referatets organ «{referat.body_name}» er ikke et kendt organ."
+                               " Angiv det (fx --body SU).")
+        return code, referat.day
     hint = referat.meeting_hint()
     if not hint:
         return None
@@ -109,16 +116,19 @@ def import_referat(session: Session, referat: Referat, *, body_code: str | None 
     body = org.body(body_code)
     meeting = queries.find_meeting(session, body.code, day)
     if meeting is not None and queries.items(session, meeting.id):
-        return _already_there(session, meeting, referat, day, report)
+        return _already_there(session, org, meeting, referat, day, report)
     if meeting is None:
-        meeting = services.create_meeting(session, body=body.code, day=day, org=org, now=now)
+        meeting = services.create_meeting(session, body=body.code, day=day, org=org, now=now,
+                                          at=referat.starts, place=referat.place)
     report.meeting_id = meeting.id
+    record_attendance(session, meeting, referat.attendance)
     placed = []
     for parsed in referat.items:
         case = None if parsed.standing else _case_for(session, org, body.code, day, parsed,
                                                       report, actor=actor, now=now)
         item = AgendaItem(meeting_id=meeting.id, case_id=case.id if case else None,
                           standing=parsed.standing, number=parsed.number,
+                          closed=parsed.closed, supplementary=parsed.supplementary,
                           title=parsed.title[:300], attachments_note=parsed.attachments_note,
                           text=parsed.description or (parsed.recommendation_text
                                                       if parsed.standing else ""))
@@ -136,10 +146,19 @@ def import_referat(session: Session, referat: Referat, *, body_code: str | None 
     return report
 
 
-def _already_there(session, meeting, referat, day, report) -> ImportReport:
+def record_attendance(session: Session, meeting, attendance: list[Attendance]) -> None:
+    """The referat's attendance list on the meeting: each member not present (Afbud,
+    Fraværende) as an absence, with the status as written. The one place the importer
+    records attendance, through the meeting service."""
+    for member in attendance:
+        if not member.present:
+            services.record_absence(session, meeting.id, name=member.name, note=member.note)
+
+
+def _already_there(session, org, meeting, referat, day, report) -> ImportReport:
     existing = queries.items(session, meeting.id)
     if len(existing) != len(referat.items) or not all(
-            _same_item(session, meeting.body_code, day, item, parsed)
+            _same_item(session, org, meeting.body_code, day, item, parsed)
             for item, parsed in zip(existing, referat.items, strict=True)):
         raise InvalidInput(f"{meeting.body_code}-mødet {local_day(meeting.starts_at):%d-%m-%Y} "
                            "findes allerede med en anden dagsorden; intet er ændret.")
@@ -153,13 +172,14 @@ def _already_there(session, meeting, referat, day, report) -> ImportReport:
     return report
 
 
-def _same_item(session, body_code, day, item: AgendaItem, parsed: Item) -> bool:
+def _same_item(session, org, body_code, day, item: AgendaItem, parsed: Item) -> bool:
     if item.number != parsed.number or item.standing != parsed.standing:
         return False
     if item.standing or item.title == parsed.title[:300]:
         return True
     case = session.get(Case, item.case_id) if item.case_id else None
-    return case is not None and case.number == case_number(body_code, day, parsed)
+    return case is not None and (case.number == case_number(body_code, day, parsed) or
+                                 case.id == _earlier_case_id(session, org, parsed, day))
 
 
 def case_number(body_code: str, day: date, parsed: Item) -> str:
@@ -167,14 +187,35 @@ def case_number(body_code: str, day: date, parsed: Item) -> str:
     return f"{body_code}-{day:%Y%m%d}-{parsed.number:02d}"
 
 
+def _earlier_case_id(session, org, parsed: Item, day: date) -> int | None:
+    """The case of a treatment the item's "Tidligere behandling" names (body, day, item
+    number) at an earlier meeting imported or held here: the same case seen again."""
+    for earlier in parsed.earlier:
+        code = org.code_for(earlier.body)
+        if code is None or earlier.day >= day:
+            continue
+        found = session.exec(select(Treatment.case_id).where(
+            Treatment.body_code == code, Treatment.meeting_date == earlier.day,
+            Treatment.item_number == earlier.item)).first()
+        if found is not None:
+            return found
+    return None
+
+
 def _case_for(session, org, body_code, day, parsed: Item, report, *, actor, now) -> Case | None:
     where = f"Punkt {parsed.number}"
     number = case_number(body_code, day, parsed)
-    existing = session.exec(select(Case).where(Case.number == number)).first() or \
+    linked = _earlier_case_id(session, org, parsed, day)
+    existing = (session.get(Case, linked) if linked else None) or \
+        session.exec(select(Case).where(Case.number == number)).first() or \
         session.exec(select(Case).where(Case.title == parsed.title[:300])).first()
     if existing:
         report.matched_cases.append(existing.number)
-        if existing.title != parsed.title[:300]:
+        if linked == existing.id:
+            report.notes.append(f"{where}: sagen {existing.number} er den, der blev behandlet "
+                                "tidligere (Tidligere behandling); beslutningen er føjet til "
+                                "dens historik.")
+        elif existing.title != parsed.title[:300]:
             report.notes.append(f"{where}: sagen {existing.number} findes allerede med titlen "
                                 f"«{existing.title}»; den er brugt.")
         return existing
@@ -195,7 +236,8 @@ def _case_for(session, org, body_code, day, parsed: Item, report, *, actor, now)
         "background": parsed.background, "presentation": parsed.presentation,
         "economy": parsed.economy, "centre": centres[0], "deciding_body": deciding,
         "committees": _route(org, body_code, parsed, report),
-        "proposals": parsed.proposals}, actor=actor, org=org, now=now)
+        "proposals": parsed.proposals, "confidential": parsed.closed},
+        actor=actor, org=org, now=now)
     for earlier in parsed.earlier:
         _record_earlier(session, org, case, earlier, "behandlet", earlier.note, report,
                         actor=actor, now=now)

@@ -12,7 +12,7 @@ loader (meetings.importer), which knows the organisation.
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 
 from workflow import decisions
 
@@ -91,6 +91,19 @@ class Item:
     earlier: list[Treatment] = field(default_factory=list)  # Tidligere behandling
     history: list[Treatment] = field(default_factory=list)  # Beslutningshistorik
     route: list[str] = field(default_factory=list)  # bodies named in "Sagen behandles i ..."
+    # Read from the web layout (meetings.referat_web):
+    closed: bool = False  # lukket punkt
+    supplementary: bool = False  # on the tillægsdagsorden
+    former_number: int | None = None  # "(tidligere punkt 3)": renumbered by a tillæg
+    withdrawn: bool = False  # "Sag N udgår"
+    line: int | None = None  # the line its heading is on
+
+    @property
+    def sent_out_number(self) -> int | None:
+        """Its number on the agenda as first sent out (None: added by a tillæg)."""
+        if self.former_number is not None:
+            return self.former_number
+        return None if self.supplementary else self.number
 
     @property
     def wording(self) -> str | None:
@@ -114,10 +127,25 @@ class Item:
 
 
 @dataclass
+class Attendance:
+    """A member on the attendance list, as written: present (Deltog) or not (Afbud, ...)."""
+
+    name: str  # "Anne Holm (A)"
+    present: bool
+    note: str = ""  # the status as written when not present: "Afbud", "Deltog ikke under ..."
+
+
+@dataclass
 class Referat:
     items: list[Item]
     source_url: str = ""
     problems: list[str] = field(default_factory=list)
+    # What a web referat's head says (meetings.referat_web); the PDF text says none of it.
+    body_name: str = ""
+    day: date | None = None
+    starts: time | None = None
+    place: str = ""
+    attendance: list[Attendance] = field(default_factory=list)
 
     def meeting_hint(self) -> tuple[str, date] | None:
         """(body name slug, meeting day) from the source address, if it says."""

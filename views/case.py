@@ -196,7 +196,7 @@ def timeline(org: Organisation, session: Session, case: Case, hearings: list[dic
         if e.from_state != e.to_state and e.trigger in SAYS_NOT_WHERE:
             text += f" – nu: {org.state_label(e.to_state)}"
         rows.append({"at": e.at, "text": text, "reason": e.reason,
-                     "actor": names.get(e.actor, e.actor)})
+                     "actor": names.get(e.actor, e.actor), "imported": e.imported})
     return rows
 
 
