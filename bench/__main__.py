@@ -9,7 +9,7 @@ import importlib.util
 import sys
 import time
 
-AREAS = ("transitions", "meetings", "reminders", "web", "writers", "pdf", "search")
+AREAS = ("transitions", "meetings", "reminders", "web", "writers", "pdf", "search", "load")
 
 
 def main() -> None:

@@ -164,8 +164,8 @@ def run_part(url: str, run: int, slots: int) -> dict:
                     at="16:00")
                 publish.append({"meeting": meeting.id, "cases": [
                     queued_case(session, f"L-P{run}-{i}-{k}") for k in range(10)]})
-            add_due_reminders(engine, REMINDERS_PER_RUN, title="Belastningsprøve",
-                              prefix=f"load{run}")
+        add_due_reminders(engine, REMINDERS_PER_RUN, title="Belastningsprøve",
+                          prefix=f"load{run}")
     finally:
         engine.dispose()
     return {"decision_cases": decisions, "publish_slots": publish}
