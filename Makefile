@@ -41,6 +41,7 @@ test: install browser oidc-provider node_modules/.installed
 	$(BIN)/python -m pytest
 
 bench: install
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
 
 lint: install
