@@ -9,7 +9,8 @@ import importlib.util
 import sys
 import time
 
-AREAS = ("transitions", "meetings", "reminders", "web", "writers", "pdf", "search", "citizens", "oparl", "load")
+AREAS = ("transitions", "meetings", "reminders", "web", "writers", "pdf", "search", "citizens",
+         "oparl", "load")
 
 
 def main() -> None:

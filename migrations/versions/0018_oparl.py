@@ -2,7 +2,7 @@
 tombstones of what it served that is gone (oparl_tombstone)
 
 Revision ID: 0018_oparl
-Revises: 0016_search
+Revises: 0017_citizen_follow
 """
 from collections.abc import Sequence
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018_oparl"
-down_revision: str | None = "0016_search"
+down_revision: str | None = "0017_citizen_follow"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@ item who took no part (item_absence), votes (vote, vote_voter) and notes (item_n
 The absences recorded so far become attendance rows with the status Fraværende.
 
 Revision ID: 0019_attendance
-Revises: 0016_search
+Revises: 0018_oparl
 """
 from collections.abc import Sequence
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019_attendance"
-down_revision: str | None = "0016_search"
+down_revision: str | None = "0018_oparl"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,16 +1,16 @@
 """onboarding: audit events written by the import of a municipality's cases under way
 (case_event.imported)
 
-Revision ID: 0021_onboarding
-Revises: 0016_search
+Revision ID: 0020_onboarding
+Revises: 0019_attendance
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021_onboarding"
-down_revision: str | None = "0016_search"
+revision: str = "0020_onboarding"
+down_revision: str | None = "0019_attendance"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
