@@ -39,7 +39,6 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,18 +50,16 @@ from bench.servers import (
     ChildProcess,
     RedisServer,
     add_due_reminders,
+    bench_database,
     celery_env,
     free_port,
     organisation_file,
     port_open,
-    postgres_database,
     wait_for,
 )
-from cases.db import make_engine, migrate, write_session
+from cases.db import make_engine, write_session
 from cli.serve import web_command
 
-PG_ADMIN_URL = os.environ.get("SAGSGANG_BENCH_PG_ADMIN_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BIN = Path(sys.executable).parent
 CENTRE = "Center for Voksne og Sundhed"
 MIX = ("Public", "Member", "Manager", "CaseOwner", "Secretariat")
@@ -75,16 +72,6 @@ LOGINS = {"member": ["medlem", "medlem-demo"], "manager": ["leder", "leder-demo"
 
 
 # -- the data ----------------------------------------------------------------------------------
-
-@contextmanager
-def database(dialect: str, directory: Path):
-    if dialect == "sqlite":
-        url = f"sqlite:///{directory / 'load.db'}"
-        migrate(url)
-        yield url
-        return
-    with postgres_database(PG_ADMIN_URL) as url:
-        yield url
 
 
 def load_archive(url: str, cases: int) -> dict:
@@ -360,7 +347,7 @@ def alone(base: str, plan: dict, requests: int = 20) -> dict:
 def run_dialect(dialect: str, cases: int, args) -> list[dict]:
     results = []
     with tempfile.TemporaryDirectory(prefix="sagsgang-load-") as tmp, \
-            database(dialect, Path(tmp)) as url:
+            bench_database(dialect, Path(tmp) / "load.db") as url:
         var = Path(tmp)
         print(f"{dialect}: loading {cases:,} cases ...", flush=True)
         data = load_archive(url, cases)

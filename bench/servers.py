@@ -245,6 +245,26 @@ class WebServer(ChildProcess):
 
 # -- PostgreSQL ------------------------------------------------------------------------------
 
+# The server the benchmarks create their own PostgreSQL databases on.
+PG_ADMIN_URL = os.environ.get("SAGSGANG_BENCH_PG_ADMIN_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def bench_database(dialect: str, path: Path) -> Iterator[str]:
+    """A migrated database for a benchmark run: SQLite at `path`, or PostgreSQL of our own
+    (postgres_database on PG_ADMIN_URL); its URL."""
+    if dialect == "sqlite":
+        from cases.db import migrate
+
+        url = f"sqlite:///{path}"
+        migrate(url)
+        yield url
+        return
+    with postgres_database(PG_ADMIN_URL) as url:
+        yield url
+
+
 @contextmanager
 def postgres_database(admin_url: str) -> Iterator[str]:
     """A migrated PostgreSQL database of our own on the server of `admin_url`; its URL.

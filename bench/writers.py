@@ -20,7 +20,6 @@ postgres@127.0.0.1:5432) and dropped afterwards.
 """
 
 import argparse
-import os
 import statistics
 import tempfile
 import threading
@@ -34,12 +33,10 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from bench.servers import WebServer, postgres_database
+from bench.servers import WebServer, bench_database
 from cases import actions, services
-from cases.db import make_engine, migrate, write_session
+from cases.db import make_engine, write_session
 
-PG_ADMIN_URL = os.environ.get("SAGSGANG_BENCH_PG_ADMIN_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CENTRE = "Center for Voksne og Sundhed"
 POSTPONED = "udsat"  # keeps the case in the committee's queue: it can be postponed again
 
@@ -202,16 +199,6 @@ def web_app(url: str, directory: Path, **env):
         yield server
 
 
-@contextmanager
-def database(dialect: str, directory: Path):
-    if dialect == "sqlite":
-        url = f"sqlite:///{directory / 'writers.db'}"
-        migrate(url)
-        yield url
-        return
-    with postgres_database(PG_ADMIN_URL) as url:
-        yield url
-
 
 def percentiles(values: list[float]) -> str:
     if len(values) < 2:
@@ -221,7 +208,8 @@ def percentiles(values: list[float]) -> str:
 
 
 def run(dialect: str, writers: int, readers: int, seconds: float) -> None:
-    with tempfile.TemporaryDirectory() as tmp, database(dialect, Path(tmp)) as url:
+    with tempfile.TemporaryDirectory() as tmp, \
+            bench_database(dialect, Path(tmp) / "writers.db") as url:
         conflict_sets = int(seconds // 3) + 1
         token, numbers = prepare(url, writers + conflict_sets + 1)
         with web_app(url, Path(tmp)) as server:
