@@ -153,3 +153,19 @@ def database_dump(engine_or_url) -> dict:
     finally:
         if engine is not engine_or_url:
             engine.dispose()
+
+
+def row_counts(engine_or_url) -> dict:
+    """The number of rows in each of our tables: to show that a run added nothing."""
+    import sqlalchemy as sa
+    from sqlmodel import SQLModel
+
+    engine = sa.create_engine(engine_or_url) if isinstance(engine_or_url, str) \
+        else engine_or_url
+    try:
+        with engine.connect() as conn:
+            return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                    for t in SQLModel.metadata.sorted_tables}
+    finally:
+        if engine is not engine_or_url:
+            engine.dispose()

@@ -9,10 +9,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
-from servers import database_dump
-from sqlmodel import SQLModel
+from servers import database_dump, row_counts
 
 from cases import actions as case_actions
 from cases import queries as case_queries
@@ -41,10 +39,6 @@ def load(engine, path_or_referat, org, **kw):
         return import_referat(session, referat, org=org, **kw)
 
 
-def row_counts(engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-                for t in SQLModel.metadata.sorted_tables}
 
 
 # -- the parser on our own referat -------------------------------------------------------------

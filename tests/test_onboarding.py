@@ -16,8 +16,8 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from servers import database_dump
-from sqlmodel import SQLModel, select
+from servers import database_dump, row_counts
+from sqlmodel import select
 
 from cases import queries
 from cases.db import make_engine, read_session, write_session
@@ -185,14 +185,6 @@ def as_csv(cases: list[dict]) -> str:
     return out.getvalue()
 
 
-def row_counts(url) -> dict[str, int]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-                    for t in SQLModel.metadata.sorted_tables}
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ from datetime import date, time
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
-from sqlmodel import SQLModel
+from servers import row_counts
 from test_importer import ReferatStructure
 
 from cases import queries as case_queries
@@ -39,10 +38,6 @@ def load(engine, path_or_referat, org, **kw):
         return import_referat(session, referat, org=org, **kw)
 
 
-def row_counts(engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-                for t in SQLModel.metadata.sorted_tables}
 
 
 # -- the parser --------------------------------------------------------------------------------
