@@ -39,8 +39,6 @@ def load(engine, path_or_referat, org, **kw):
         return import_referat(session, referat, org=org, **kw)
 
 
-
-
 # -- the parser on our own referat -------------------------------------------------------------
 
 def test_it_joins_a_sentence_broken_by_a_page_break():

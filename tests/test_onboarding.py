@@ -185,8 +185,6 @@ def as_csv(cases: list[dict]) -> str:
     return out.getvalue()
 
 
-
-
 @pytest.fixture
 def onboarding_db(any_db_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", any_db_url)

@@ -38,8 +38,6 @@ def load(engine, path_or_referat, org, **kw):
         return import_referat(session, referat, org=org, **kw)
 
 
-
-
 # -- the parser --------------------------------------------------------------------------------
 
 def test_it_reads_the_head_of_the_page_body_date_time_place_and_attendance():
