@@ -39,7 +39,7 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 def utcnow() -> datetime:
     """The product's now: the one clock (cases.clock), which a setting can move to another
-    day. Security and the outbox's own timing keep the wall clock (cases.clock.wall_now)."""
+    day. Logins, sessions and tokens keep the wall clock (cases.clock.wall_now)."""
     return clock.now()
 
 
