@@ -36,7 +36,7 @@ from notifications.models import (
     Reminder,
     ReminderOptOut,
 )
-from notifications.rules import ReminderRules, Wanted, is_history, next_send_time
+from notifications.rules import ReminderRules, Wanted, next_send_time
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def rows_with_prefix(session: Session, prefix: str) -> list[tuple[int, str, str]
 def sync(session: Session, wanted: list[Wanted], existing: list[tuple[int, str, str]],
          now: datetime, rules: ReminderRules) -> None:
     """Insert the wanted rows that are missing, cancel pending rows no longer wanted."""
-    wanted = [w for w in wanted if not is_history(w.due_at, now, rules)]
+    wanted = [w for w in wanted if not w.is_history(now, rules)]
     wanted_keys = {w.key for w in wanted}
     status_of = {key: (row_id, status) for row_id, key, status in existing}
     unwanted = [row_id for row_id, key, status in existing
@@ -133,7 +133,7 @@ def insert_missing(session: Session, wanted: list[Wanted], now: datetime,
                    rules: ReminderRules) -> None:
     """Insert rows for these reminders; a key that exists already is left as it is. One due
     so long ago that it is history (a meeting recorded afterwards) is not queued."""
-    wanted = [w for w in wanted if not is_history(w.due_at, now, rules)]
+    wanted = [w for w in wanted if not w.is_history(now, rules)]
     if not wanted:
         return
     rows = [{"dedupe_key": w.key, "kind": w.kind, "case_id": w.case_id,

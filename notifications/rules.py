@@ -11,7 +11,7 @@ reminder counted back from a body's agenda deadline counts that body's weekdays 
 `saturday_is_weekday`), as the deadline itself was counted.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from cases.dates import COPENHAGEN
@@ -299,6 +299,12 @@ class Wanted:
     optional: bool
     case_id: int | None = None
     context: dict = field(default_factory=dict, compare=False)
+    # When it stops being news (is_history); None: its due time. A hearing request is news
+    # until the høringsfrist, however long ago the hearing opened.
+    news_until: datetime | None = None
+
+    def is_history(self, now: datetime, rules: "ReminderRules") -> bool:
+        return is_history(self.news_until or self.due_at, now, rules)
 
 
 def _wanted(rules: ReminderRules, kind: str, key: str, person: Person, due_at: datetime,
@@ -427,9 +433,12 @@ def _hearing_reminders(facts: CaseFacts, hearing: HearingFacts, rules: ReminderR
         base = f"{hearing.id}:{party.id}:{deadline}"
         context = {"hearing_id": hearing.id, "party_id": party.id, "party": party.name,
                    "hearing_title": hearing.title, "deadline": deadline}
-        for person in party.recipients if rules.hearing_request else ():
-            wanted.append(_wanted(rules, "hearing_request", f"hearing-request:{base}", person,
-                                  send_time_on(hearing.opened_on, rules), facts.id, **context))
+        # A request is news while the hearing runs (it may have opened long before it was
+        # registered); after the høringsfrist it asks for nothing that can still be given.
+        for person in party.recipients if rules.hearing_request and not deadline_over else ():
+            request = _wanted(rules, "hearing_request", f"hearing-request:{base}", person,
+                              send_time_on(hearing.opened_on, rules), facts.id, **context)
+            wanted.append(replace(request, news_until=send_time_on(hearing.deadline, rules)))
         if party.responded:
             continue
         for days in rules.hearing_reminder_weekdays if not deadline_over else ():

@@ -256,3 +256,16 @@ def test_it_refuses_a_misspelt_setting():
         parse_rules({"reminders": {"hearing_reminder_days": [3]}})
     with pytest.raises(ValueError, match="weekdays"):
         parse_rules({"reminders": {"hearing_reminder_weekdays": "3"}})
+
+
+def test_a_hearing_request_is_news_while_the_hearing_runs_however_long_ago_it_opened():
+    """A hearing registered today that opened months ago still asks its parties; once its
+    deadline is long past, the request is history and is not mailed."""
+    facts = case_with(hearing_deadline=date(2026, 6, 30), opened=date(2026, 1, 5))
+    running = utc(2026, 5, 4, 9)
+    requests = [w for w in case_reminders(facts, RULES, running) if w.kind == "hearing_request"]
+    assert len(requests) == 2
+    assert all(w.due_at < utc(2026, 1, 6) for w in requests)  # due when it opened
+    assert not any(w.is_history(running, RULES) for w in requests)
+    long_after = utc(2026, 8, 3, 9)
+    assert all(w.is_history(long_after, RULES) for w in requests)
