@@ -192,7 +192,7 @@ def viewer_pdf(session: Session, meeting: Meeting, viewer: access.Viewer, *,
                med_bilag: bool = False) -> bytes:
     """The PDF a signed-in person may read: the document now (each closed item they may not
     read reduced), or publication number `publication` as kept — the members' version if
-    they may read every closed item on it, else the public one; `med_bilag`: the samlet
+    they may read everything on it (_reads_all), else the public one; `med_bilag`: the samlet
     version, with the Bilag they may read."""
     org = org or current_organisation()
     if publication is None:
@@ -202,10 +202,27 @@ def viewer_pdf(session: Session, meeting: Meeting, viewer: access.Viewer, *,
         content = render_pdf(context, org)
         return with_bilag(session, content, context, viewer, org) if med_bilag else content
     kept = find_publication(session, meeting, publication)
-    readable = all(may_read_item(org, session, item, meeting.body_code, viewer)
-                   for item in queries.items(session, meeting.id) if item_is_closed(session, item))
-    return publication_pdf(session, kept, public=not readable, org=org,
-                           bilag_for=viewer if med_bilag else None)
+    return publication_pdf(session, kept, public=not _reads_all(session, org, meeting, kept,
+                                                                   viewer),
+                           org=org, bilag_for=viewer if med_bilag else None)
+
+
+def _reads_all(session: Session, org: Organisation, meeting: Meeting,
+               publication: AgendaPublication, viewer: access.Viewer) -> bool:
+    """May the viewer read everything the members' version of the publication shows: every
+    closed item of the meeting, and every Bilag it lists (a not-public one is listed there
+    by title)? Anyone else gets the public version."""
+    if not all(may_read_item(org, session, item, meeting.body_code, viewer)
+               for item in queries.items(session, meeting.id) if item_is_closed(session, item)):
+        return False
+    for item in publication.content["items"]:
+        for shown in (item.get("case") or {}).get("attachments", []):
+            attachment = session.get(Attachment, shown["id"])
+            case = session.get(Case, attachment.case_id) if attachment else None
+            if case is None or not bilag.may_read_attachment(org, session, case, attachment,
+                                                              viewer):
+                return False
+    return True
 
 
 def find_publication(session: Session, meeting: Meeting, seq: int) -> AgendaPublication:

@@ -204,3 +204,26 @@ def test_the_pdf_routes_with_med_bilag_give_each_reader_their_bilag(web_app, web
         "su": ["Webside offentlig", "Webside intern", "Webside lukket"],
         "su kept": ["Webside offentlig", "Webside intern", "Webside lukket"],
         "api": ["Webside offentlig", "Webside intern", "Webside lukket"]}
+
+
+def test_a_kept_publication_shows_a_not_public_bilag_only_to_those_who_may_read_it(engine,
+                                                                                     folder):
+    """With no closed item on the meeting, the members' kept version still lists a not-public
+    Bilag by title: a member of another body gets the public version instead."""
+    with write_session(engine) as session:
+        case_with(session, "S-9", [("Fortroligt notat", pdf_with_text("Fortrolig side"), False),
+                                   ("Offentligt bilag", pdf_with_text("Offentlig side"), True)])
+        meeting = create_meeting(session, body="SU", day=date.today() + timedelta(days=30))
+        place_case(session, meeting.id, "S-9", late_reason="Hastesag")
+        publish_agenda(session, meeting.id, actor="test", late_reason="Test")
+        meeting_id = meeting.id
+    texts = {}
+    with read_session(engine) as session:
+        meeting = queries.get_meeting(session, meeting_id)
+        for who, viewer in (("su", SU_MEMBER),
+                            ("bsu", Viewer(role="member", bodies=frozenset({"BSU"})))):
+            texts[who] = all_text(viewer_pdf(session, meeting, viewer, publication=1)) + \
+                all_text(viewer_pdf(session, meeting, viewer, publication=1, med_bilag=True))
+    assert "Fortroligt notat" in texts["su"] and "Fortrolig side" in texts["su"]
+    assert "Fortroligt notat" not in texts["bsu"] and "Fortrolig side" not in texts["bsu"]
+    assert "Offentligt bilag" in texts["bsu"] and "Offentlig side" in texts["bsu"]
