@@ -59,7 +59,10 @@ def meeting_by_body_day(session: Session, body_code: str, day: date) -> Meeting:
 
 
 def meetings(session: Session, *, body_code: str | None = None, start: datetime | None = None,
-             end: datetime | None = None, include_cancelled: bool = False) -> list[Meeting]:
+             end: datetime | None = None, include_cancelled: bool = False,
+             first: int | None = None, last: int | None = None) -> list[Meeting]:
+    """The meetings in time order; `first` or `last`: only that many from the start or the
+    end (counted by the database: twenty years hold tens of thousands)."""
     query = select(Meeting)
     if body_code:
         query = query.where(Meeting.body_code == body_code)
@@ -69,7 +72,10 @@ def meetings(session: Session, *, body_code: str | None = None, start: datetime 
         query = query.where(Meeting.starts_at <= end)
     if not include_cancelled:
         query = query.where(Meeting.status != CANCELLED)
-    return list(session.exec(query.order_by(Meeting.starts_at, Meeting.body_code)))
+    if last:
+        latest = query.order_by(Meeting.starts_at.desc(), Meeting.body_code.desc()).limit(last)
+        return list(reversed(session.exec(latest).all()))
+    return list(session.exec(query.order_by(Meeting.starts_at, Meeting.body_code).limit(first)))
 
 
 def calendar(session: Session) -> dict[str, list[date]]:

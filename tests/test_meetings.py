@@ -82,6 +82,14 @@ def test_it_loads_the_autumn_plan_once(db, org):
     assert kb.starts_at == datetime(2022, 11, 28, 17, tzinfo=UTC)  # 18:00 winter time
 
 
+def test_it_gives_the_first_or_last_meetings_in_time_order(db, org):
+    with read_session(db) as session:
+        every = queries.meetings(session, body_code="SU")
+        assert queries.meetings(session, body_code="SU", first=2) == every[:2]
+        assert queries.meetings(session, body_code="SU", last=3) == every[-3:]
+        assert len(every) > 3
+
+
 def test_it_refuses_a_plan_with_an_unknown_body(org):
     with pytest.raises(UserError, match="Ukendt organ"):
         parse_csv_plan("body,date\nXX,04-10-2022\n", org)

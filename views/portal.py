@@ -92,7 +92,7 @@ def upcoming(session: Session, org: Organisation, now: datetime, *,
              body_code: str | None = None, limit: int = 8) -> list[PortalMeeting]:
     """The coming meetings (from the start of today), soonest first: the meeting plan."""
     start = local_instant(to_local(now).date())
-    found = queries.meetings(session, body_code=body_code, start=start)[:limit]
+    found = queries.meetings(session, body_code=body_code, start=start, first=limit)
     return [_portal_meeting(session, org, meeting, now) for meeting in found]
 
 

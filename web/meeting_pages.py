@@ -84,9 +84,8 @@ def meetings_page(request: Request, organ: str = "", aflyste: str = "",
 
     if organ:
         current_organisation().body(organ)
-    found = meeting_queries.meetings(session, body_code=organ or None,
-                                     include_cancelled=bool(aflyste))
-    shown = found[-200:]
+    shown = meeting_queries.meetings(session, body_code=organ or None,
+                                     include_cancelled=bool(aflyste), last=200)
     return page(request, "meetings.html", user=user, meetings=shown, organ=organ,
                 aflyste=bool(aflyste), statuses=MEETING_STATUSES,
                 agenda_out={m.id: agenda_out(m) for m in shown},
@@ -202,7 +201,7 @@ def meeting_page(request: Request, meeting_id: int,
                 held=local_day(meeting.starts_at) < to_local(utcnow()).date(),
                 later_meetings=meeting_queries.meetings(
                     session, body_code=meeting.body_code,
-                    start=meeting.starts_at + timedelta(minutes=1))[:6]
+                    start=meeting.starts_at + timedelta(minutes=1), first=6)
                 if user.can("record_decision") else [],
                 status_label=MEETING_STATUSES[meeting.status],
                 meeting_day=format_date(meeting.starts_at),
