@@ -76,6 +76,9 @@ def is_weekday(day: date, rules: WeekdayRules) -> bool:
     return day_off_reason(day, rules) is None
 
 
+# Kept: the dashboard plans the route of every case under way, asking the same few meeting
+# days over and over (the rules are a frozen value, so the answer depends on the arguments only).
+@lru_cache(maxsize=8192)
 def add_weekdays(day: date, n: int, rules: WeekdayRules) -> date:
     """The n-th weekday after `day` (n > 0) or before it (n < 0); `day` itself not counted.
 

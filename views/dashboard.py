@@ -142,7 +142,7 @@ def at_risk_ids(session: Session, org: Organisation, filters: Filters, today: da
     if not rows:
         return []
     ids = [case.id for case, _ in rows]
-    calendar = meeting_calendar(session)
+    calendar = meeting_calendar(session, since=today)
     if calendar:
         pending: dict[int, list[str]] = {}
         for case_id, code in session.execute(select(Awaiting.case_id, Awaiting.body_code)
