@@ -88,6 +88,18 @@ def decision_history(session: Session, case_id: int) -> list[Treatment]:
                              .order_by(Treatment.meeting_date, Treatment.id)))
 
 
+def grouped(session: Session, column, ids, *order) -> dict[int, list]:
+    """The rows whose `column` (Treatment.case_id, say) is one of `ids`, in one query, by
+    that value, each list in `order`: a meeting's items read together, not one query per
+    item and table."""
+    found: dict[int, list] = {value: [] for value in ids}
+    if found:
+        for row in session.exec(select(column.class_).where(column.in_(list(found)))
+                                .order_by(*order)):
+            found[getattr(row, column.key)].append(row)
+    return found
+
+
 def proposals(session: Session, case_id: int) -> list[Proposal]:
     return list(session.exec(select(Proposal).where(Proposal.case_id == case_id)
                              .order_by(Proposal.number)))

@@ -14,13 +14,22 @@ whose case is closed now (a case can become a lukket punkt after its agenda went
 """
 
 import copy
+from dataclasses import dataclass
 from datetime import date
 
 from sqlmodel import Session, select
 
 from cases import queries as case_queries
 from cases.dates import format_date, format_instant, to_local
-from cases.models import Case, Treatment
+from cases.models import (
+    Attachment,
+    Case,
+    Hearing,
+    HearingParty,
+    HearingResponse,
+    Proposal,
+    Treatment,
+)
 from cases.organisation import Organisation
 from cases.settings import current_organisation
 from cases.templating import render
@@ -47,7 +56,7 @@ from meetings.models import (
     AgendaPublication,
     Meeting,
 )
-from meetings.visibility import case_is_closed, item_is_closed, may_read_item
+from meetings.visibility import case_is_closed, closed_cases, closed_item, readable_items
 from workflow import access, decisions
 
 KINDS = {"dagsorden": "Dagsorden", "referat": "Referat", "tillaeg": "Tillægsdagsorden"}
@@ -84,18 +93,48 @@ def _treatment_row(t: Treatment) -> dict:
             "decision": t.decision_text or (found.label if found else t.wording)}
 
 
-def _hearings(session: Session, case: Case, day: date) -> list[dict]:
+@dataclass
+class _CaseRows:
+    """What a meeting's cases show, each table read once for all of them (by case id;
+    a hearing's parties and answers by hearing id), and which of them are closed."""
+
+    treatments: dict[int, list[Treatment]]
+    proposals: dict[int, list[Proposal]]
+    attachments: dict[int, list[Attachment]]
+    hearings: dict[int, list[Hearing]]
+    parties: dict[int, list[HearingParty]]
+    responses: dict[int, list[HearingResponse]]
+    closed: set[int]
+
+
+def _case_rows(session: Session, cases: list[Case]) -> _CaseRows:
+    ids = [case.id for case in cases]
+    hearings = case_queries.grouped(session, Hearing.case_id, ids, Hearing.deadline, Hearing.id)
+    hearing_ids = [hearing.id for found in hearings.values() for hearing in found]
+    return _CaseRows(
+        treatments=case_queries.grouped(session, Treatment.case_id, ids, Treatment.meeting_date,
+                                        Treatment.id),
+        proposals=case_queries.grouped(session, Proposal.case_id, ids, Proposal.number),
+        attachments=case_queries.grouped(session, Attachment.case_id, ids, Attachment.number),
+        hearings=hearings,
+        parties=case_queries.grouped(session, HearingParty.hearing_id, hearing_ids,
+                                     HearingParty.id),
+        responses=case_queries.grouped(session, HearingResponse.hearing_id, hearing_ids,
+                                       HearingResponse.received_on, HearingResponse.id),
+        closed=closed_cases(session, cases))
+
+
+def _hearings(rows: _CaseRows, case: Case, day: date) -> list[dict]:
     """The case's hearings as the body has them at its meeting on `day`: those opened before
     that day (one opened on it or later is the meeting's outcome, "sendes i høring"), with
     the answers received by then; a party with no answer by then is listed as missing."""
     found = []
-    for hearing in case_queries.hearings(session, case.id):
+    for hearing in rows.hearings[case.id]:
         if hearing.opened_on >= day:
             continue
-        parties = case_queries.hearing_parties(session, hearing.id)
+        parties = rows.parties[hearing.id]
         names = {p.id: p.name for p in parties}
-        responses = [r for r in case_queries.hearing_responses(session, hearing.id)
-                     if r.received_on <= day]
+        responses = [r for r in rows.responses[hearing.id] if r.received_on <= day]
         answered = {r.party_id for r in responses}
         found.append({
             "title": hearing.title, "deadline": format_date(hearing.deadline),
@@ -121,11 +160,11 @@ def split_participation(text: str) -> tuple[str, str, str]:
     return text, "", ""
 
 
-def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem,
+def _case_part(rows: _CaseRows, org: Organisation, case: Case, item: AgendaItem,
                meeting: Meeting) -> dict:
     day = to_local(meeting.starts_at).date()
     # Treatments before this meeting; the one at this meeting is the item's own decision.
-    earlier = [t for t in case_queries.decision_history(session, case.id)
+    earlier = [t for t in rows.treatments[case.id]
                if t.agenda_item_id != item.id and t.meeting_date <= day
                and not (t.body_code == meeting.body_code and t.meeting_date == day)]
     presentation, heading, participation = split_participation(case.presentation)
@@ -135,12 +174,12 @@ def _case_part(session: Session, org: Organisation, case: Case, item: AgendaItem
         "participation_heading": heading, "economy": case.economy, "centre": case.centre,
         "deciding_body": org.body_name(case.deciding_body),
         "proposals": [{"number": p.number, "text": p.text}
-                      for p in case_queries.proposals(session, case.id)],
-        "attachments": [bilag.described(a) for a in case_queries.attachments(session, case.id)],
+                      for p in rows.proposals[case.id]],
+        "attachments": [bilag.described(a) for a in rows.attachments[case.id]],
         "attachments_note": item.attachments_note,
         # Høringssvar are shown to the deciding body (a closed item's go with its case text:
         # public_view drops the whole case part).
-        "hearings": _hearings(session, case, day),
+        "hearings": _hearings(rows, case, day),
         # Tidligere behandling: where it was before, no decision known; Beslutningshistorik:
         # the earlier decisions.
         "earlier": [_treatment_row(t) for t in earlier if t.wording == "behandlet"],
@@ -201,17 +240,16 @@ def note_context(note) -> dict:
             "text": note.text, "sentence": note_sentence(note.kind, note.who, note.text)}
 
 
-def item_context(session: Session, org: Organisation, meeting: Meeting,
-                 item: AgendaItem, minutes: dict | None = None) -> dict:
+def item_context(org: Organisation, meeting: Meeting, item: AgendaItem, case: Case | None,
+                 rows: _CaseRows, minutes: dict) -> dict:
     """The item as the documents show it; `minutes` its votes, notes and who took no part
     (items_minutes), which a closed item's reduced form leaves out (public_view)."""
-    case = session.get(Case, item.case_id) if item.case_id else None
-    return (minutes or {"votes": [], "notes": [], "not_present": []}) | {
+    return minutes | {
         "number": item.number, "title": item.title,
-        "closed": item_is_closed(session, item, case),
+        "closed": closed_item(item, case, rows.closed),
         "standing": item.standing, "text": item.text, "supplementary": item.supplementary,
         "late_reason": item.late_reason, "attachments_note": item.attachments_note,
-        "case": _case_part(session, org, case, item, meeting) if case else None,
+        "case": _case_part(rows, org, case, item, meeting) if case else None,
         "decision": _decision(item.wording, item.decision_text, item.proposal_decisions,
                               item.minority),
     }
@@ -228,11 +266,13 @@ def meeting_context(session: Session, meeting: Meeting | int, *, kind: str = "da
         raise ValueError(f"unknown document kind {kind!r}")
     items = queries.items(session, meeting.id) if items is None else items
     minutes = items_minutes(session, meeting, items)
+    cases = _item_cases(session, items)
+    rows = _case_rows(session, list(cases.values()))
     context = {
         "kind": kind, "kind_label": KINDS[kind], "public": False,
         "municipality": org.name, "meeting": meeting_header(meeting, org),
-        "items": [item_context(session, org, meeting, item, minutes[item.id])
-                  for item in items],
+        "items": [item_context(org, meeting, item, cases.get(item.case_id), rows,
+                               minutes[item.id]) for item in items],
         "attendance": attendance_context(session, meeting),
         "absences": [{"name": a.name, "note": a.note}
                      for a in queries.absences(session, meeting.id)],
@@ -271,18 +311,29 @@ def viewer_context(session: Session, meeting: Meeting | int, viewer: access.View
     if isinstance(meeting, int):
         meeting = queries.get_meeting(session, meeting)
     items = queries.items(session, meeting.id)
+    # Held here for the whole call: the session keeps loaded rows only while referenced, and
+    # the rules below ask for each item's case again.
+    cases = _item_cases(session, items)
     context = meeting_context(session, meeting, kind=kind, org=org, items=items)
-    readable = {item.number for item in items
-                if may_read_item(org, session, item, meeting.body_code, viewer)}
-    context["items"] = [item if item["number"] in readable else _reduced(item)
-                        for item in context["items"]]
-    for item, row in zip(context["items"], items, strict=True):
-        if item.get("case"):  # only the Bilag the viewer may read (meetings.bilag's rule)
-            case = session.get(Case, row.case_id)
-            shown = {a.id for a in bilag.readable_attachments(org, session, case, viewer)}
+    readable = readable_items(org, session, items, meeting.body_code, viewer)
+    context["items"] = [item if row.id in readable else _reduced(item)
+                        for item, row in zip(context["items"], items, strict=True)]
+    # Only the Bilag the viewer may read (meetings.bilag's rule), for all items at once.
+    listed = case_queries.grouped(session, Attachment.case_id, list(cases), Attachment.number)
+    shown = {a.id for a in bilag.readable_of_many(
+        org, session, cases, [a for found in listed.values() for a in found], viewer)}
+    for item in context["items"]:
+        if item.get("case"):
             item["case"]["attachments"] = [a for a in item["case"]["attachments"]
                                            if a["id"] in shown]
     return context
+
+
+def _item_cases(session: Session, items: list[AgendaItem]) -> dict[int, Case]:
+    """The items' cases by id (one query)."""
+    ids = {item.case_id for item in items if item.case_id}
+    return {case.id: case for case in session.exec(select(Case).where(Case.id.in_(ids)))} \
+        if ids else {}
 
 
 def document_kind(meeting: Meeting, items: list[AgendaItem]) -> str:

@@ -23,12 +23,18 @@ def case_is_closed(session: Session, case: Case) -> bool:
     """Is the case a lukket punkt? It is when confidential, or when any agenda item of it was
     marked closed ("Gør til lukket punkt"): closing it on one agenda closes its text
     everywhere (case page, API, feeds, follow emails), not only on that agenda."""
-    if case.confidential:
-        return True
-    return bool(_closed_on_an_agenda(session, [case.id]))
+    return case.id in closed_cases(session, [case])
+
+
+def closed_cases(session: Session, cases: list[Case]) -> set[int]:
+    """The ids of those cases that are lukkede punkter (case_is_closed for many at once)."""
+    on_agenda = _closed_on_an_agenda(session, [case.id for case in cases if not case.confidential])
+    return {case.id for case in cases if case.confidential or case.id in on_agenda}
 
 
 def _closed_on_an_agenda(session: Session, case_ids: list[int]) -> set[int]:
+    if not case_ids:
+        return set()
     closed_items = select(AgendaItem.case_id).where(AgendaItem.case_id.in_(case_ids),
                                                     AgendaItem.closed.is_(True)).distinct()
     return set(session.exec(closed_items))
@@ -38,9 +44,8 @@ def readable_cases(org: Organisation, session: Session, cases: list[Case],
                    viewer: access.Viewer) -> set[int]:
     """The ids of the cases whose text the viewer may read: `may_read` for many cases at
     once (a search's hits), with one query for which of them are closed."""
-    closed = _closed_on_an_agenda(session, [case.id for case in cases])
-    return {case.id for case in cases
-            if not (case.confidential or case.id in closed)
+    closed = closed_cases(session, cases)
+    return {case.id for case in cases if case.id not in closed
             or access.may_read_closed(viewer, case_bodies(org, session, case))}
 
 
@@ -50,7 +55,12 @@ def item_is_closed(session: Session, item: AgendaItem, case: Case | None = None)
     if item.closed:
         return True
     case = case or (session.get(Case, item.case_id) if item.case_id else None)
-    return case is not None and case_is_closed(session, case)
+    return closed_item(item, case, closed_cases(session, [case]) if case else set())
+
+
+def closed_item(item: AgendaItem, case: Case | None, closed_case_ids: set[int]) -> bool:
+    """item_is_closed with the closed cases known (closed_cases of a meeting's cases)."""
+    return item.closed or (case is not None and case.id in closed_case_ids)
 
 
 def case_bodies(org: Organisation, session: Session, case: Case) -> set[str]:
@@ -70,10 +80,19 @@ def may_read_item(org: Organisation, session: Session, item: AgendaItem, body_co
                   viewer: access.Viewer) -> bool:
     """May the viewer read this item's text on the agenda of `body_code`? A case's item as
     its case; a closed standing item (no case) only in the meeting's own body."""
-    case = session.get(Case, item.case_id) if item.case_id else None
-    if case is not None:
-        return may_read(org, session, case, viewer)
-    return not item.closed or access.may_read_closed(viewer, {body_code})
+    return item.id in readable_items(org, session, [item], body_code, viewer)
+
+
+def readable_items(org: Organisation, session: Session, items: list[AgendaItem],
+                   body_code: str, viewer: access.Viewer) -> set[int]:
+    """The ids of the items whose text the viewer may read (may_read_item for a meeting's
+    items at once: one query for which of their cases are closed)."""
+    cases = {item.id: session.get(Case, item.case_id) for item in items if item.case_id}
+    readable = readable_cases(org, session, [case for case in cases.values() if case], viewer)
+    standing = access.may_read_closed(viewer, {body_code})
+    return {item.id for item in items
+            if (cases[item.id].id in readable if cases.get(item.id) is not None
+                else not item.closed or standing)}
 
 
 def viewer_of(session: Session, user: User | None) -> access.Viewer:
