@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from cases import queries, services
-from cases.models import Attachment, Blob, utcnow
+from cases.models import Attachment, Blob, Case, utcnow
 from cases.schemas import checked_text
 from cases.settings import get_settings
 from workflow.errors import InvalidInput, NotFound
@@ -280,15 +280,68 @@ def attach(session: Session, number: str, *, filename: str, content: bytes, titl
     return attachment
 
 
+def _attached_file(session: Session, case: Case, attachment_id: int) -> Attachment:
+    """The case's Bilag with a file; NotFound for one of another case, or a title only."""
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or attachment.case_id != case.id or not attachment.digest:
+        raise NotFound(f"Sagen {case.number} har ikke det bilag.")
+    return attachment
+
+
+# What an edit of a Bilag may change, in the order the timeline names it.
+EDITED = ("title", "recommended", "public")
+
+
+def edit(session: Session, number: str, attachment_id: int, *, title: str | None = None,
+         recommended: bool | None = None, public: bool | None = None,
+         actor: str) -> tuple[Attachment, list[str]]:
+    """Change a Bilag's title, whether it is recommended and whether it is public (None:
+    unchanged); returns it and what changed (nothing changed: nothing written). The caller
+    has checked that `actor` may change the case and commits. Who may read it follows at
+    once: meetings.bilag decides when it is served. A Bilag that is a title only is edited
+    with the case's text (services.update_case), which writes those rows anew."""
+    case = queries.get_case(session, number)
+    services.check_editable(case)
+    attachment = _attached_file(session, case, attachment_id)
+    wanted = {"recommended": recommended, "public": public}
+    if title is not None:
+        wanted["title"] = checked_text(title, "Bilagets titel", max_length=300)
+        if not wanted["title"]:
+            raise InvalidInput("Skriv bilagets titel.")
+    changed = [name for name in EDITED
+               if wanted.get(name) is not None and wanted[name] != getattr(attachment, name)]
+    if not changed:
+        return attachment, []
+    for name in changed:
+        setattr(attachment, name, wanted[name])
+    session.add(attachment)
+    session.flush()
+    services.append_event(session, case, actor=actor, trigger="edit_case",
+                          from_state=case.status, to_state=case.status, now=utcnow(),
+                          reason=edit_reason(attachment, changed),
+                          payload={"fields": ["attachments"], "values": {},
+                                   "attachment_id": attachment.id, "changed": changed})
+    return attachment, changed
+
+
+def edit_reason(attachment: Attachment, changed: list[str]) -> str:
+    """The timeline's words for an edit. As for attach: all who may read the case and its
+    followers read them, so a Bilag that is not public now is not named."""
+    if not attachment.public:
+        return "Bilag ikke længere offentligt" if "public" in changed \
+            else "Bilag ændret (ikke offentligt)"
+    labels = {"title": "ny titel", "public": "gjort offentligt",
+              "recommended": "anbefales" if attachment.recommended else "anbefales ikke"}
+    return f"Bilag ændret ({', '.join(labels[name] for name in changed)}): {attachment.title}"
+
+
 def remove(session: Session, number: str, attachment_id: int, *, actor: str) -> Attachment:
     """Take a Bilag with a file off the case (the caller has checked that `actor` may change
     it). Its file stays in the store: an agenda published with it keeps it, and another
     Bilag may be the same file."""
     case = queries.get_case(session, number)
     services.check_editable(case)
-    attachment = session.get(Attachment, attachment_id)
-    if attachment is None or attachment.case_id != case.id or not attachment.digest:
-        raise NotFound(f"Sagen {case.number} har ikke det bilag.")
+    attachment = _attached_file(session, case, attachment_id)
     session.delete(attachment)
     session.flush()
     services.append_event(session, case, actor=actor, trigger="edit_case",

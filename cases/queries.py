@@ -137,6 +137,17 @@ def hearing_responses(session: Session, hearing_id: int) -> list[HearingResponse
                              .order_by(HearingResponse.received_on, HearingResponse.id)))
 
 
+def case_hearing_responses(session: Session,
+                           case_id: int) -> list[tuple[HearingResponse, HearingParty]]:
+    """Every høringssvar on the case, each with the party that gave it, in order received."""
+    return list(session.exec(
+        select(HearingResponse, HearingParty)
+        .join(HearingParty, HearingParty.id == HearingResponse.party_id)
+        .join(Hearing, Hearing.id == HearingResponse.hearing_id)
+        .where(Hearing.case_id == case_id)
+        .order_by(HearingResponse.received_on, HearingResponse.id)))
+
+
 def open_blocking_hearings(session: Session, case_id: int) -> int:
     return session.exec(select(func.count()).select_from(Hearing).where(
         Hearing.case_id == case_id, Hearing.blocking, Hearing.closed_on.is_(None))).one()

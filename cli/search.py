@@ -29,8 +29,8 @@ class _SearchGroup(click.Group):
 
 @click.group("search", cls=_SearchGroup)
 def search():
-    """Søg i sager, dagsordenspunkter, beslutninger og bilag (på dansk: "udsatte" finder
-    også "udsat")."""
+    """Søg i sager, dagsordenspunkter, beslutninger, bilag og høringssvar (på dansk:
+    "udsatte" finder også "udsat")."""
 
 
 @search.command("find")

@@ -220,15 +220,16 @@ def made_by_migration_only(name: str | None, type_: str, parent_names: dict) -> 
 
 
 class SearchDoc(SQLModel, table=True):
-    """One searchable text: a case, an agenda item, a decision (treatment) or a Bilag, with
-    what the filters and the closed-item rule need. Who may read it is not stored: it is
-    decided when a hit is served (meetings.visibility), as a case can become closed later."""
+    """One searchable text: a case, an agenda item, a decision (treatment), a Bilag or a
+    høringssvar, with what the filters and the closed-item rule need. Who may read it is not
+    stored: it is decided when a hit is served (meetings.visibility), as a case can become
+    closed later."""
 
     __tablename__ = "search_doc"
     __table_args__ = (sa.UniqueConstraint("kind", "source_id"),)
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=20)  # a key of meetings.search.KINDS
-    source_id: int  # the row of that kind (case, agenda_item, treatment, attachment)
+    source_id: int  # the row of its kind (case, agendaitem, treatment, attachment, response)
     case_id: int | None = Field(default=None, index=True)
     meeting_id: int | None = Field(default=None, index=True)
     bodies: str = Field(default="", max_length=400)  # " SU BU ": the bodies it belongs to

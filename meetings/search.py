@@ -1,4 +1,5 @@
-"""Search in Danish across cases, agenda items, decisions and Bilag: the index and its queries.
+"""Search in Danish across cases, agenda items, decisions, Bilag and høringssvar: the index
+and its queries.
 
 **The index** holds every text once (`search_doc`), whoever may read it, with what the
 filters and the rules need (case, meeting, bodies, year, state), and its Danish full-text
@@ -13,9 +14,10 @@ closed after it was indexed, so an index split by audience would have to be rebu
 moment, and would leak until it was; filtering at serve time cannot lag.
 
 **Kept up to date** by the beat's sweep (notifications.changes), from the same markers as the
-reminders: a case whose audit log moved is indexed again (its text, decisions, Bilag and
-items), a marked meeting has its items indexed again, each in the transaction that moves the
-marker, so a change is never lost. `sagsgang search reindex` rebuilds everything.
+reminders: a case whose audit log moved is indexed again (its text, decisions, Bilag,
+høringssvar and items), a marked meeting has its items indexed again, each in the transaction
+that moves the marker, so a change is never lost. `sagsgang search reindex` rebuilds
+everything.
 """
 
 from dataclasses import dataclass, field
@@ -37,7 +39,8 @@ from workflow import access, decisions
 from workflow.errors import InvalidInput
 from workflow.machine import STATE_LABELS
 
-KINDS = {"case": "Sag", "item": "Dagsordenspunkt", "decision": "Beslutning", "bilag": "Bilag"}
+KINDS = {"case": "Sag", "item": "Dagsordenspunkt", "decision": "Beslutning", "bilag": "Bilag",
+         "response": "Høringssvar"}
 
 _DOC = SearchDoc.__table__
 
@@ -63,7 +66,8 @@ def _bodies(codes) -> str:
 
 
 def case_docs(org: Organisation, session: Session, case: Case) -> list[dict]:
-    """The case's own texts: the case, each decision on it (treatment) and each Bilag."""
+    """The case's own texts: the case, each decision on it (treatment), each Bilag and each
+    høringssvar (read as the case is: _Reader)."""
     registered = to_local(case.created_at).date()
     route = _bodies(visibility.case_bodies(org, session, case))
     common = {"case_id": case.id, "meeting_id": None, "state": case.status}
@@ -84,6 +88,11 @@ def case_docs(org: Organisation, session: Session, case: Case) -> list[dict]:
         docs.append({**common, "kind": "bilag", "source_id": attachment.id, "bodies": route,
                      "year": registered.year, "on": registered, "title": attachment.title,
                      "text": files.extracted_text(attachment)})
+    for response, party in queries.case_hearing_responses(session, case.id):
+        docs.append({**common, "kind": "response", "source_id": response.id,
+                     "bodies": _bodies([*route.split(), party.body_code]),
+                     "year": response.received_on.year, "on": response.received_on,
+                     "title": f"Høringssvar fra {party.name}", "text": response.text})
     return docs
 
 
@@ -100,8 +109,8 @@ def item_doc(session: Session, item: AgendaItem, meeting: Meeting,
 
 
 def index_case(org: Organisation, session: Session, case_id: int) -> None:
-    """(Re)index the case and everything of it: its texts, decisions, Bilag and agenda items
-    (they carry its state). A case no longer there leaves nothing behind."""
+    """(Re)index the case and everything of it: its texts, decisions, Bilag, høringssvar and
+    agenda items (they carry its state). A case no longer there leaves nothing behind."""
     _delete(session, _DOC.c.case_id == case_id)
     case = session.get(Case, case_id)
     if case is None:
@@ -393,6 +402,7 @@ class _Reader:
             if item.case_id is None:  # a standing item: closed only in its own body
                 return visibility.may_read_item(self.org, self.session, item,
                                                 meeting.body_code, self.viewer)
+        # A case's own texts (the case, its decisions, Bilag and høringssvar) as the case.
         if row.case_id is None or row.case_id not in self._readable_cases:
             return False
         if self.public and row.case_id not in self._published:

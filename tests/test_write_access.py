@@ -285,6 +285,9 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/api/cases/{number:path}/attachments/{attachment_id}/remove"): Write(
         CASE, CASE_WRITERS, lambda t: (
             "/api/cases/{}/attachments/{}/remove".format(*attached(t)), {})),
+    ("POST", "/api/cases/{number:path}/attachments/{attachment_id}"): Write(
+        CASE, CASE_WRITERS, lambda t: (
+            "/api/cases/{}/attachments/{}".format(*attached(t)), {"title": "Nyt navn"})),
     ("POST", "/api/meetings/{meeting_id}/attendance"): Write(MEETING, SECRETARIAT, lambda t: (
         f"/api/meetings/{held_meeting(t)[0]}/attendance",
         {"entries": [{"name": "Pia Deltager", "party": "A"}]})),
@@ -356,6 +359,9 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "/sager/{number:path}/rediger"): Write(CASE, CASE_WRITERS, _edit),
     ("POST", "/sager/{number:path}/bilag"): Write(CASE, CASE_WRITERS, lambda t: (
         f"/sager/{t.case()}/bilag", {"title": "Et bilag"}), upload=True),
+    ("POST", "/sager/{number:path}/bilag/{attachment_id}"): Write(CASE, CASE_WRITERS,
+        lambda t: ("/sager/{}/bilag/{}".format(*attached(t)),
+                   {"title": "Nyt navn", "not_public": "on"})),
     ("POST", "/sager/{number:path}/bilag/{attachment_id}/fjern"): Write(CASE, CASE_WRITERS,
         lambda t: ("/sager/{}/bilag/{}/fjern".format(*attached(t)), {})),
     ("POST", "/sager/{number:path}/hoering"): Write(CASE, CASE_WRITERS, lambda t: (

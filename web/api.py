@@ -120,6 +120,14 @@ class HearingCloseIn(BaseModel):
     closed_on: str
 
 
+class AttachmentEditIn(BaseModel):
+    title: str | None = Field(default=None, description="Bilagets titel")
+    recommended: bool | None = Field(default=None, description="Anbefales")
+    public: bool | None = Field(default=None, description="false: ikke offentligt (kun for "
+                                                          "dem, der må læse sagens lukkede "
+                                                          "oplysninger)")
+
+
 class AttendanceEntryIn(BaseModel):
     name: str = ""
     username: str | None = Field(default=None, description="Medlemmets brugernavn")
@@ -354,6 +362,20 @@ def remove_attachment(number: str, attachment_id: int, request: Request,
         attachment = files.remove(session, number, attachment_id,
                                   actor=f"api:{user.username}")
         return {"id": attachment_id, "removed": True, "title": attachment.title}
+
+
+@router.post("/cases/{number:path}/attachments/{attachment_id}", tags=["bilag"],
+             summary="Ret et bilags titel, anbefaling og offentlighed")
+def edit_attachment(number: str, attachment_id: int, data: AttachmentEditIn, request: Request,
+                    user: CurrentUser = api("edit_case")):
+    """Det, der ikke er angivet, er uændret. Et bilag, der gøres ikke offentligt, vises og
+    udleveres straks kun til dem, der må læse sagens lukkede oplysninger."""
+    with write(request) as session:
+        case_to_change(session, user, number, "edit_case", "rette bilag på")
+        attachment, changed = files.edit(session, number, attachment_id, title=data.title,
+                                         recommended=data.recommended, public=data.public,
+                                         actor=f"api:{user.username}")
+        return {**bilag.described(attachment), "changed": changed}
 
 
 @router.get("/attachments/{attachment_id}", tags=["bilag"], summary="Et bilags fil",

@@ -380,6 +380,29 @@ async def attach_file(request: Request, number: str,
     return redirect(f"/sager/{number}")
 
 
+@router.post("/sager/{number:path}/bilag/{attachment_id}")
+async def edit_attachment(request: Request, number: str, attachment_id: int,
+                          user: CurrentUser = Depends(require("edit_case"))):
+    form = await form_with_csrf(request)
+    try:
+        with write(request) as session:
+            case_to_change(session, user, number, "edit_case", "rette bilag på")
+            attachment, changed = files.edit(
+                session, number, attachment_id, title=form.get("title"),
+                recommended=form.get("recommended") == "on",
+                public=form.get("not_public") != "on", actor=user.username)
+    except NotFound:
+        raise
+    except UserError as error:
+        return _refused(request, user, number, f"bilag-{attachment_id}", form, ("title",),
+                        error)
+    if changed:
+        flash(request, f"Bilaget «{attachment.title}» er rettet.")
+    else:
+        flash(request, "Ingen ændringer – bilaget er uændret.", "info")
+    return redirect(f"/sager/{number}")
+
+
 @router.post("/sager/{number:path}/bilag/{attachment_id}/fjern")
 async def remove_attachment(request: Request, number: str, attachment_id: int,
                             user: CurrentUser = Depends(require("edit_case"))):

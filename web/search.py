@@ -75,7 +75,8 @@ def public_search_page(request: Request, q: str = Words, organ: str = Organ, aar
     return _page(request, user, access.PUBLIC, True, session, q, organ, aar, tilstand, antal)
 
 
-@router.get("/api/search", tags=["søgning"], summary="Søg i sager, punkter, beslutninger og bilag")
+@router.get("/api/search", tags=["søgning"],
+            summary="Søg i sager, punkter, beslutninger, bilag og høringssvar")
 def search_api(q: str = Words, organ: str = Organ, aar: str = Year, tilstand: str = State,
                antal: int = Count, user: CurrentUser = Depends(require("view_cases", api=True)),
                session: Session = Depends(db)):
