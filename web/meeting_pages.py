@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from cases import queries as case_queries
+from cases.clock import today
 from cases.dates import format_date, to_local
 from cases.models import utcnow
 from cases.organisation import HEARING_COUNCIL
@@ -183,7 +184,8 @@ def meeting_page(request: Request, meeting_id: int,
     waiting = [e for e in meeting_queries.agenda_queue(session, meeting.body_code)
                if e.placed_on is None] if user.can("manage_agenda") else []
     body = org.body(meeting.body_code)
-    deadlines = agenda_deadlines(body, local_day(meeting.starts_at), rules_for(org, body.code))
+    day = local_day(meeting.starts_at)
+    deadlines = agenda_deadlines(body, day, rules_for(org, body.code))
     # The Indstilling's numbered proposals, for the decision form (its users may read a
     # closed item's text).
     proposals = {i.id: case_queries.proposals(session, i.case_id) for i in items
@@ -199,7 +201,9 @@ def meeting_page(request: Request, meeting_id: int,
                 councils=[b for b in org.bodies if b.kind == HEARING_COUNCIL],
                 proposals=proposals, cancelled=meeting.status == CANCELLED,
                 # A meeting of an earlier day is held: nothing more goes on its agenda.
-                held=local_day(meeting.starts_at) < to_local(utcnow()).date(),
+                held=day < today(),
+                # Its decisions are recorded from its day on (cases.services.check_decision_day).
+                decisions_open=day <= today(),
                 later_meetings=meeting_queries.meetings(
                     session, body_code=meeting.body_code,
                     start=meeting.starts_at + timedelta(minutes=1))[:6]
@@ -464,9 +468,9 @@ def _vote_forms(session: Session, user: CurrentUser, meeting, doc: dict) -> dict
     """Per item number: what its votes-and-notes form needs (the item's id, the votes to
     record: one per proposal of the Indstilling, else one on the item as a whole, each with
     what is recorded; the notes and one empty row), for the secretariat while the minutes
-    are open."""
+    are open, from the meeting's day (meetings.services refuses votes before it)."""
     if not user.can("record_decision") or meeting.minutes_status != "none" \
-            or meeting.agenda_status != "published":
+            or meeting.agenda_status != "published" or local_day(meeting.starts_at) > today():
         return {}
     forms = {}
     for item, shown in zip(meeting_queries.items(session, meeting.id), doc["items"],
