@@ -34,7 +34,7 @@ from meetings.attendance import (
     item_ranges,
     split_names,
 )
-from meetings.calendar import agenda_deadlines, local_day, rules_for
+from meetings.calendar import agenda_deadlines, local_day, local_instant, rules_for
 from meetings.documents import document_kind, viewer_context
 from meetings.models import CANCELLED, MEETING_STATUSES, AgendaPublication
 from web.auth import CurrentUser, db, form_with_csrf, require, write
@@ -204,9 +204,10 @@ def meeting_page(request: Request, meeting_id: int,
                 held=day < today(),
                 # Its decisions are recorded from its day on (cases.services.check_decision_day).
                 decisions_open=day <= today(),
+                # "Udsat til" puts the case on that agenda: a meeting not yet held, then.
                 later_meetings=meeting_queries.meetings(
                     session, body_code=meeting.body_code,
-                    start=meeting.starts_at + timedelta(minutes=1))[:6]
+                    start=max(meeting.starts_at + timedelta(minutes=1), local_instant(today())))[:6]
                 if user.can("record_decision") else [],
                 status_label=MEETING_STATUSES[meeting.status],
                 meeting_day=format_date(meeting.starts_at),
