@@ -38,6 +38,7 @@ from meetings.calendar import agenda_deadlines, local_day, local_instant, rules_
 from meetings.documents import document_kind, viewer_context
 from meetings.models import CANCELLED, MEETING_STATUSES, AgendaPublication
 from web.auth import CurrentUser, db, form_with_csrf, require, write
+from web.confirm import Confirmation, Unconfirmed, confirm_page, unless_confirmed
 from web.ownership import case_to_change, item_case
 from web.public import pdf_response
 from web.rendering import flash, page, redirect
@@ -48,34 +49,21 @@ router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
 
 
-# -- what cannot be undone is confirmed first (templates/web/confirm.html) --------------------
-# The action is run in its write transaction, so that a refusal (a missing reason, an empty
-# agenda) is said at once, as before; unconfirmed, it is then rolled back (nothing written)
-# and the confirmation page says what will happen, with the form's fields to post again.
-
-class _Unconfirmed(Exception):
-    def __init__(self, confirm: dict):
-        self.confirm = confirm
-
+# -- what cannot be undone is confirmed first (web.confirm: after the action, in its write
+# transaction, so that a refusal is said at once; unconfirmed, it is rolled back) ------------
 
 def _unless_confirmed(form, meeting, *, title: str, consequences: list[str], action: str,
                       button: str, fields: tuple[str, ...] = (), quoted=(),
                       back: str = "", back_label: str = "Fortryd – gå tilbage til mødet"):
     """Inside the write block, after the action: unconfirmed, undo it and ask."""
-    if form.get("confirmed") == "ja":
-        return
     subject = f"{current_organisation().body_name(meeting.body_code)} – møde " \
               f"{format_date(meeting.starts_at)} kl. {to_local(meeting.starts_at):%H:%M}"
-    raise _Unconfirmed({
-        "title": title, "subject": subject,
-        "consequences": [*consequences, "Det kan ikke gøres om."], "action": action,
-        "back": back or f"/moeder/{meeting.id}", "back_label": back_label,
-        "fields": [(name, form.get(name)) for name in fields],
-        "quoted": [(label, text) for label, text in quoted if text], "button": button})
-
-
-def _confirm_page(request: Request, user: CurrentUser, asked: _Unconfirmed):
-    return page(request, "confirm.html", user=user, **asked.confirm)
+    unless_confirmed(form, Confirmation(
+        title=title, subject=subject,
+        consequences=[*consequences, "Det kan ikke gøres om."], action=action,
+        back=back or f"/moeder/{meeting.id}", back_label=back_label,
+        fields=tuple((name, form.get(name)) for name in fields), quoted=tuple(quoted),
+        button=button))
 
 
 @router.get("/moeder")
@@ -166,8 +154,8 @@ async def cancel_meeting(request: Request, meeting_id: int,
                     else "Der er ingen sager på dagsordenen."],
                 action=f"/moeder/{meeting_id}/aflys", button="Ja, aflys mødet",
                 fields=("reason",), quoted=[("Begrundelse", form.get("reason"))])
-    except _Unconfirmed as asked:
-        return _confirm_page(request, user, asked)
+    except Unconfirmed as asked:
+        return confirm_page(request, user, asked.confirmation)
     flash(request, "Mødet er aflyst." + (
         " Tilbage i køen: " + ", ".join(returned) + "." if returned else ""))
     return redirect(f"/moeder/{meeting_id}")
@@ -299,8 +287,8 @@ async def publish(request: Request, meeting_id: int,
             kind = "Tillægsdagsordenen" if publication.kind == "tillaeg" else "Dagsordenen"
             publication_id = publication.id
             _confirm_publication(session, form, meeting_id, publication, kind)
-    except _Unconfirmed as asked:
-        return _confirm_page(request, user, asked)
+    except Unconfirmed as asked:
+        return confirm_page(request, user, asked.confirmation)
     # Its PDFs are kept as published: made while reading (rendering takes seconds; no write
     # waits for it), kept in a short transaction of their own. Should that fail, the
     # publication stands, and its PDF is made when asked for.
@@ -625,7 +613,7 @@ async def send_minutes(request: Request, meeting_id: int,
                 button="Ja, send referatet til godkendelse",
                 fields=("objection_deadline",), back=f"/moeder/{meeting_id}/referat",
                 back_label="Fortryd – gå tilbage til referatet")
-    except _Unconfirmed as asked:
-        return _confirm_page(request, user, asked)
+    except Unconfirmed as asked:
+        return confirm_page(request, user, asked.confirmation)
     flash(request, f"Referatet er sendt til godkendelse; indsigelsesfrist {format_date(deadline)}.")
     return redirect(f"/moeder/{meeting_id}/referat")
