@@ -338,6 +338,8 @@ def transition(session: Session, number: str, model: type[ActionIn], data: dict,
     if expected_version is not None and case.version != expected_version:
         raise Conflict(_conflict_message(case))
     payload = validated(model, data).model_dump(mode="json", exclude_none=True)
+    if "wording" in payload and payload.get("meeting_date"):
+        check_decision_day(date.fromisoformat(payload["meeting_date"]), now)
     _check_in_register(session, org, case, model.trigger, payload)
     if model.trigger == "refer":
         _complete_referral(org, case, payload)
@@ -356,6 +358,16 @@ def transition(session: Session, number: str, model: type[ActionIn], data: dict,
     if model.trigger == "replace":
         _link_replaced(session, case, payload["replaced_by"])
     return event
+
+
+def check_decision_day(meeting_day: date, now: datetime) -> None:
+    """A body's decision is recorded from its meeting's day on (in Copenhagen), never
+    before: what a meeting not yet held decides is not known. Every way a decision is
+    recorded passes here (an agenda item's, a case's on its page, the API's, the command
+    line's), so none of them is a way round it."""
+    if meeting_day > now.astimezone(COPENHAGEN).date():
+        raise TransitionRefused("Beslutningen kan først registreres på mødedagen "
+                                f"({format_date(meeting_day)}).")
 
 
 def _link_replaced(session: Session, case: sa.Row, new_number: str) -> None:

@@ -669,7 +669,7 @@ def record_item_decision(session: Session, item_id: int, *, wording: str, actor:
     now = now or utcnow()
     item = queries.get_item(session, item_id)
     meeting = queries.get_meeting(session, item.meeting_id)
-    _check_minutes_open(meeting, now)
+    _check_minutes_open(meeting, now, decision=True)
     if item.decided_at:
         raise InvalidInput(f"Punkt {item.number} har allerede en beslutning.")
     found = decisions.wording(wording or "")
@@ -745,7 +745,7 @@ def _refuse_fields_of_another_wording(found: decisions.Wording, hearing: dict | 
                            f"«{decisions.wordings_for('replace')[0].label}».")
 
 
-def _check_minutes_open(meeting: Meeting, now: datetime) -> None:
+def _check_minutes_open(meeting: Meeting, now: datetime, *, decision: bool = False) -> None:
     if meeting.status == CANCELLED:
         raise TransitionRefused("Mødet er aflyst.")
     if meeting.agenda_status != AGENDA_PUBLISHED:
@@ -753,7 +753,9 @@ def _check_minutes_open(meeting: Meeting, now: datetime) -> None:
                                 "efter mødet.")
     if meeting.minutes_status != MINUTES_NONE:
         raise TransitionRefused("Referatet er udsendt til godkendelse og kan ikke ændres.")
-    if local_day(now) < local_day(meeting.starts_at):
+    if decision:
+        case_services.check_decision_day(local_day(meeting.starts_at), now)
+    elif local_day(now) < local_day(meeting.starts_at):
         raise TransitionRefused(f"Mødet holdes først {format_date(meeting.starts_at)}.")
 
 

@@ -21,6 +21,7 @@ from web_fixtures import (
 )
 
 from cases import actions, queries, services
+from cases.dates import local_to_utc, parse_date
 from cases.db import make_engine, read_session, write_session
 from cases.models import Awaiting
 from cli.main import cli
@@ -53,9 +54,11 @@ def marks(engine, number="26-001") -> dict[str, tuple]:
 
 
 def decide(engine, body, wording, number="26-001", meeting_date="31-03-2026", **arguments):
+    """Recorded on the meeting's day, at its end: a decision is not recorded before."""
+    when = local_to_utc(parse_date(meeting_date), 19)
     with write_session(engine) as session:
         actions.record_decision(session, number, body=body, wording=wording, actor="sekr",
-                                meeting_date=meeting_date, now=NOW, **arguments)
+                                meeting_date=meeting_date, now=when, **arguments)
 
 
 def a_case_awaiting_su(engine, deciding_body="SU", committees=(), people=True) -> None:
@@ -156,7 +159,8 @@ def test_it_keeps_the_mark_over_a_postponement_and_drops_it_when_the_case_moves_
     decide(db, "SU", "anbefales", meeting_date="28-04-2026")  # treated: on to ØU
     assert marks(db) == {"ØU": (None, None)}
     deliver(db, body="ØU")
-    decide(db, "ØU", "sendes_tilbage", bodies=["SU"], reason="Mangler økonomi")
+    decide(db, "ØU", "sendes_tilbage", meeting_date="05-05-2026", bodies=["SU"],
+           reason="Mangler økonomi")
     # Back in SU: a new queue row, undelivered; ØU's row and its mark are gone.
     assert marks(db) == {"SU": (None, None)}
 

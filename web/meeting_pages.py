@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from cases import queries as case_queries
+from cases.clock import today
 from cases.dates import format_date, to_local
 from cases.models import utcnow
 from cases.organisation import HEARING_COUNCIL
@@ -33,10 +34,11 @@ from meetings.attendance import (
     item_ranges,
     split_names,
 )
-from meetings.calendar import agenda_deadlines, local_day, rules_for
+from meetings.calendar import agenda_deadlines, local_day, local_instant, rules_for
 from meetings.documents import document_kind, viewer_context
 from meetings.models import CANCELLED, MEETING_STATUSES, AgendaPublication
 from web.auth import CurrentUser, db, form_with_csrf, require, write
+from web.confirm import Confirmation, Unconfirmed, confirm_page, unless_confirmed
 from web.ownership import case_to_change, item_case
 from web.public import pdf_response
 from web.rendering import flash, page, redirect
@@ -47,34 +49,21 @@ router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
 
 
-# -- what cannot be undone is confirmed first (templates/web/confirm.html) --------------------
-# The action is run in its write transaction, so that a refusal (a missing reason, an empty
-# agenda) is said at once, as before; unconfirmed, it is then rolled back (nothing written)
-# and the confirmation page says what will happen, with the form's fields to post again.
-
-class _Unconfirmed(Exception):
-    def __init__(self, confirm: dict):
-        self.confirm = confirm
-
+# -- what cannot be undone is confirmed first (web.confirm: after the action, in its write
+# transaction, so that a refusal is said at once; unconfirmed, it is rolled back) ------------
 
 def _unless_confirmed(form, meeting, *, title: str, consequences: list[str], action: str,
                       button: str, fields: tuple[str, ...] = (), quoted=(),
                       back: str = "", back_label: str = "Fortryd – gå tilbage til mødet"):
     """Inside the write block, after the action: unconfirmed, undo it and ask."""
-    if form.get("confirmed") == "ja":
-        return
     subject = f"{current_organisation().body_name(meeting.body_code)} – møde " \
               f"{format_date(meeting.starts_at)} kl. {to_local(meeting.starts_at):%H:%M}"
-    raise _Unconfirmed({
-        "title": title, "subject": subject,
-        "consequences": [*consequences, "Det kan ikke gøres om."], "action": action,
-        "back": back or f"/moeder/{meeting.id}", "back_label": back_label,
-        "fields": [(name, form.get(name)) for name in fields],
-        "quoted": [(label, text) for label, text in quoted if text], "button": button})
-
-
-def _confirm_page(request: Request, user: CurrentUser, asked: _Unconfirmed):
-    return page(request, "confirm.html", user=user, **asked.confirm)
+    unless_confirmed(form, Confirmation(
+        title=title, subject=subject,
+        consequences=[*consequences, "Det kan ikke gøres om."], action=action,
+        back=back or f"/moeder/{meeting.id}", back_label=back_label,
+        fields=tuple((name, form.get(name)) for name in fields), quoted=tuple(quoted),
+        button=button))
 
 
 @router.get("/moeder")
@@ -164,8 +153,8 @@ async def cancel_meeting(request: Request, meeting_id: int,
                     else "Der er ingen sager på dagsordenen."],
                 action=f"/moeder/{meeting_id}/aflys", button="Ja, aflys mødet",
                 fields=("reason",), quoted=[("Begrundelse", form.get("reason"))])
-    except _Unconfirmed as asked:
-        return _confirm_page(request, user, asked)
+    except Unconfirmed as asked:
+        return confirm_page(request, user, asked.confirmation)
     flash(request, "Mødet er aflyst." + (
         " Tilbage i køen: " + ", ".join(returned) + "." if returned else ""))
     return redirect(f"/moeder/{meeting_id}")
@@ -182,7 +171,8 @@ def meeting_page(request: Request, meeting_id: int,
     waiting = [e for e in meeting_queries.agenda_queue(session, meeting.body_code)
                if e.placed_on is None] if user.can("manage_agenda") else []
     body = org.body(meeting.body_code)
-    deadlines = agenda_deadlines(body, local_day(meeting.starts_at), rules_for(org, body.code))
+    day = local_day(meeting.starts_at)
+    deadlines = agenda_deadlines(body, day, rules_for(org, body.code))
     # The Indstilling's numbered proposals, for the decision form (its users may read a
     # closed item's text).
     proposals = {i.id: case_queries.proposals(session, i.case_id) for i in items
@@ -198,10 +188,14 @@ def meeting_page(request: Request, meeting_id: int,
                 councils=[b for b in org.bodies if b.kind == HEARING_COUNCIL],
                 proposals=proposals, cancelled=meeting.status == CANCELLED,
                 # A meeting of an earlier day is held: nothing more goes on its agenda.
-                held=local_day(meeting.starts_at) < to_local(utcnow()).date(),
+                held=day < today(),
+                # Its decisions are recorded from its day on (cases.services.check_decision_day).
+                decisions_open=day <= today(),
+                # "Udsat til" puts the case on that agenda: a meeting not yet held, then.
                 later_meetings=meeting_queries.meetings(
                     session, body_code=meeting.body_code,
-                    start=meeting.starts_at + timedelta(minutes=1), first=6)
+                    start=max(meeting.starts_at + timedelta(minutes=1), local_instant(today())),
+                    first=6)
                 if user.can("record_decision") else [],
                 status_label=MEETING_STATUSES[meeting.status],
                 meeting_day=format_date(meeting.starts_at),
@@ -293,8 +287,8 @@ async def publish(request: Request, meeting_id: int,
             kind = "Tillægsdagsordenen" if publication.kind == "tillaeg" else "Dagsordenen"
             publication_id = publication.id
             _confirm_publication(session, form, meeting_id, publication, kind)
-    except _Unconfirmed as asked:
-        return _confirm_page(request, user, asked)
+    except Unconfirmed as asked:
+        return confirm_page(request, user, asked.confirmation)
     # Its PDFs are kept as published: made while reading (rendering takes seconds; no write
     # waits for it), kept in a short transaction of their own. Should that fail, the
     # publication stands, and its PDF is made when asked for.
@@ -463,9 +457,9 @@ def _vote_forms(session: Session, user: CurrentUser, meeting, doc: dict) -> dict
     """Per item number: what its votes-and-notes form needs (the item's id, the votes to
     record: one per proposal of the Indstilling, else one on the item as a whole, each with
     what is recorded; the notes and one empty row), for the secretariat while the minutes
-    are open."""
+    are open, from the meeting's day (meetings.services refuses votes before it)."""
     if not user.can("record_decision") or meeting.minutes_status != "none" \
-            or meeting.agenda_status != "published":
+            or meeting.agenda_status != "published" or local_day(meeting.starts_at) > today():
         return {}
     forms = {}
     for item, shown in zip(meeting_queries.items(session, meeting.id), doc["items"],
@@ -619,7 +613,7 @@ async def send_minutes(request: Request, meeting_id: int,
                 button="Ja, send referatet til godkendelse",
                 fields=("objection_deadline",), back=f"/moeder/{meeting_id}/referat",
                 back_label="Fortryd – gå tilbage til referatet")
-    except _Unconfirmed as asked:
-        return _confirm_page(request, user, asked)
+    except Unconfirmed as asked:
+        return confirm_page(request, user, asked.confirmation)
     flash(request, f"Referatet er sendt til godkendelse; indsigelsesfrist {format_date(deadline)}.")
     return redirect(f"/moeder/{meeting_id}/referat")

@@ -43,6 +43,7 @@ from web.auth import (
     require,
     write,
 )
+from web.confirm import Confirmation, confirm_page, confirmed
 from web.ownership import case_to_change, hearing_case, may_change
 from web.passwords import verify_password
 from web.plot import deadlines_chart
@@ -268,7 +269,7 @@ async def other_action(request: Request, number: str,
     try:
         with write(request) as session:
             case = case_to_change(session, user, number, "fire_transition", "flytte")
-            if trigger == "withdraw" and form.get("confirmed") != "ja":
+            if trigger == "withdraw" and not confirmed(form):
                 # Cannot be undone: first say what will happen, and ask (nothing written).
                 return _confirm_withdraw(request, user, session, case, form)
             event = actions.run_action(session, number, trigger, {
@@ -298,13 +299,13 @@ def _confirm_withdraw(request: Request, user: CurrentUser, session: Session, cas
     if awaiting:
         consequences.append(f"Den tages ud af køen hos {views.and_list(awaiting)}.")
     consequences.append("Begrundelsen står i sagens tidslinje.")
-    return page(request, "confirm.html", user=user, title=f"Træk sag {case.number} tilbage?",
-                subject=f"Sag {case.number}: {case.title}", consequences=consequences,
-                action=f"/sager/{case.number}/handling", back=f"/sager/{case.number}",
-                fields=[("trigger", "withdraw"), ("version", form.get("version")),
-                        ("reason", form.get("reason"))],
-                quoted=[("Begrundelse", form.get("reason"))],
-                button="Ja, træk sagen tilbage")
+    return confirm_page(request, user, Confirmation(
+        title=f"Træk sag {case.number} tilbage?", subject=f"Sag {case.number}: {case.title}",
+        consequences=consequences, action=f"/sager/{case.number}/handling",
+        back=f"/sager/{case.number}",
+        fields=(("trigger", "withdraw"), ("version", form.get("version")),
+                ("reason", form.get("reason"))),
+        quoted=(("Begrundelse", form.get("reason")),), button="Ja, træk sagen tilbage"))
 
 
 def _version(form) -> int:
@@ -580,17 +581,17 @@ async def close_hearing(request: Request, hearing_id: int,
                               "close_hearing", "afslutte høringer på")
         number = case.number
         missing = _missing_answers(session, hearing_id)
-        if missing and form.get("confirmed") != "ja":
+        if missing and not confirmed(form):
             # Answers are missing: say what closing means, and ask (nothing written).
-            return page(request, "confirm.html", user=user,
-                        title="Afslut høringen uden alle svar?",
-                        subject=f"Sag {case.number}: {case.title}",
-                        consequences=[f"Der mangler svar fra {views.and_list(missing)}.",
-                                      "Når høringen er afsluttet, kan der ikke registreres "
-                                      "flere svar, og der sendes ikke flere påmindelser.",
-                                      "Sagen kan derefter gå videre til behandling."],
-                        action=f"/hoeringer/{hearing_id}/afslut", back=f"/sager/{number}",
-                        fields=[], quoted=[], button="Ja, afslut høringen")
+            return confirm_page(request, user, Confirmation(
+                title="Afslut høringen uden alle svar?",
+                subject=f"Sag {case.number}: {case.title}",
+                consequences=[f"Der mangler svar fra {views.and_list(missing)}.",
+                              "Når høringen er afsluttet, kan der ikke registreres flere "
+                              "svar, og der sendes ikke flere påmindelser.",
+                              "Sagen kan derefter gå videre til behandling."],
+                action=f"/hoeringer/{hearing_id}/afslut", back=f"/sager/{number}",
+                button="Ja, afslut høringen"))
         services.close_hearing(session, hearing_id, closed_on=form.get("closed_on") or today(),
                                actor=user.username)
     flash(request, "Høringen er afsluttet.")
