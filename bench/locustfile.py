@@ -158,9 +158,10 @@ class Secretariat(Person):
 
     @task(4)
     def decision(self):
-        """Open the case and record «Udsat» for a meeting a week later each time."""
+        """Open the case and record «Udsat» for a meeting a week earlier each time (a
+        decision is recorded from its meeting's day on, never before)."""
         page = self.client.get(f"/sager/{self.number}", name="/sager/[nr]").text
-        day = date.today() + timedelta(days=7 * next(DECISION_DAYS))
+        day = date.today() - timedelta(days=7 * next(DECISION_DAYS))
         self.post_form(f"/sager/{self.number}/beslutning", "/sager/[nr]/beslutning (post)", {
             "csrf_token": CSRF.search(page).group(1),
             "version": VERSION.search(page).group(1), "form": "beslutning", "body": "SU",
