@@ -156,7 +156,7 @@ def load(base: str, token: str, numbers: list[str], *, writers: int, readers: in
     sets: list[tuple[str, int]] = []
 
     def writer(number: str) -> None:
-        day = date(2030, 1, 7)
+        day = date(2000, 1, 3)  # meetings held: a decision is recorded from its day on
         with httpx.Client(base_url=base, timeout=120,
                           headers={"Authorization": f"Bearer {token}"}) as client:
             while time.monotonic() < stop:
@@ -175,7 +175,7 @@ def load(base: str, token: str, numbers: list[str], *, writers: int, readers: in
             number = next(spare, None)
             if number is None:
                 return
-            body = decision(POSTPONED, date(2029, 12, 3))
+            body = decision(POSTPONED, date(1999, 12, 6))
             statuses = fire_together(base, token, [(number, body)] * writers, answers)
             sets.append((number, statuses.count(200)))
 
