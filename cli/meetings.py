@@ -27,7 +27,6 @@ from meetings.calendar import local_day
 from meetings.importer import import_referat
 from meetings.models import (
     AGENDA_STATUSES,
-    MEETING_STATUSES,
     MINUTES_STATUSES,
     AgendaPublication,
 )
@@ -76,7 +75,7 @@ def list_command(body, include_cancelled):
         for m in found:
             count = len(queries.items(session, m.id))
             click.echo(f"{m.id:>4} {m.body_code:<5} {format_date(m.starts_at)} "
-                       f"{MEETING_STATUSES[m.status]:<9} dagsorden: "
+                       f"{queries.status_label(m, clock.today()):<9} dagsorden: "
                        f"{AGENDA_STATUSES[m.agenda_status]:<18} referat: "
                        f"{MINUTES_STATUSES[m.minutes_status]:<14} {count} punkter")
     if not found:

@@ -19,6 +19,9 @@ PLANNED = "planned"
 MOVED = "moved"
 CANCELLED = "cancelled"
 MEETING_STATUSES = {PLANNED: "Planlagt", MOVED: "Flyttet", CANCELLED: "Aflyst"}
+# Not stored: a meeting (planned or moved) whose day has passed reads as held
+# (meetings.queries.status_label).
+HELD_LABEL = "Afholdt"
 
 # The agenda: assembled (draft), locked (no more changes before publishing), published.
 AGENDA_DRAFT = "draft"

@@ -14,6 +14,8 @@ from meetings.calendar import agenda_deadlines, end_of_day, local_day, local_ins
 from meetings.models import (
     AGENDA_PUBLISHED,
     CANCELLED,
+    HELD_LABEL,
+    MEETING_STATUSES,
     AgendaItem,
     AgendaPublication,
     Attendance,
@@ -37,6 +39,14 @@ def get_meeting(session: Session, meeting_id: int) -> Meeting:
 def meeting_day(meeting: Meeting) -> date:
     """The meeting's calendar day in Copenhagen."""
     return local_day(meeting.starts_at)
+
+
+def status_label(meeting: Meeting, today: date) -> str:
+    """The meeting's status as people say it: "Afholdt" once its day has passed (a 2022
+    meeting still "Planlagt" reads as a dead end), else as stored."""
+    if meeting.status != CANCELLED and meeting_day(meeting) < today:
+        return HELD_LABEL
+    return MEETING_STATUSES[meeting.status]
 
 
 def find_meeting(session: Session, body_code: str, day: date,

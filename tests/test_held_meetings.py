@@ -106,3 +106,29 @@ def test_the_decision_form_offers_no_held_meeting_to_postpone_to(web_app, web_en
     choice = form[start:form.index("</select>", start)]
     assert f'<option value="{coming}">{days_of[coming]}</option>' in choice
     assert f'<option value="{held_later}">' not in choice
+
+
+def test_a_meeting_whose_day_has_passed_reads_as_held_not_planned(web_app, web_engine):
+    """Stored as planned, a meeting of an earlier day is shown as "Afholdt" (list, page and
+    command line); today's and later ones as planned, a cancelled one as cancelled."""
+    from click.testing import CliRunner
+
+    from cli.main import cli
+    from meetings.services import cancel_meeting
+
+    held, today_id, later = (su_meeting(web_engine, days(n)) for n in (-3, 0, 5))
+    cancelled = su_meeting(web_engine, days(-2), at="11:00")
+    with write_session(web_engine) as session:
+        cancel_meeting(session, cancelled, reason="Ingen sager", actor="test")
+    secretariat = as_role(web_app, "secretariat")
+    listed = secretariat.get("/moeder?aflyste=1").text
+    for meeting_id, label in ((held, "Afholdt"), (today_id, "Planlagt"), (later, "Planlagt"),
+                              (cancelled, "Aflyst")):
+        row = listed.split(f'href="/moeder/{meeting_id}"')[1].split("</tr>")[0]
+        assert f"<td>{label}</td>" in row
+        page = secretariat.get(f"/moeder/{meeting_id}").text
+        assert f'<strong id="meeting-status">{label}</strong>' in page
+    listing = CliRunner().invoke(cli, ["meeting", "list", "--all"],
+                                 env={"DATABASE_URL": str(web_engine.url)}).output
+    lines = {int(line.split()[0]): line for line in listing.splitlines() if line.strip()}
+    assert "Afholdt" in lines[held] and "Planlagt" in lines[later] and "Aflyst" in lines[cancelled]

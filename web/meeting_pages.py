@@ -36,7 +36,7 @@ from meetings.attendance import (
 )
 from meetings.calendar import agenda_deadlines, local_day, local_instant, rules_for
 from meetings.documents import document_kind, viewer_context
-from meetings.models import CANCELLED, MEETING_STATUSES, AgendaPublication
+from meetings.models import CANCELLED, AgendaPublication
 from web.auth import CurrentUser, db, form_with_csrf, require, write
 from web.confirm import Confirmation, Unconfirmed, confirm_page, unless_confirmed
 from web.ownership import case_to_change, item_case
@@ -76,7 +76,8 @@ def meetings_page(request: Request, organ: str = "", aflyste: str = "",
     shown = meeting_queries.meetings(session, body_code=organ or None,
                                      include_cancelled=bool(aflyste), last=200)
     return page(request, "meetings.html", user=user, meetings=shown, organ=organ,
-                aflyste=bool(aflyste), statuses=MEETING_STATUSES,
+                aflyste=bool(aflyste),
+                statuses={m.id: meeting_queries.status_label(m, today()) for m in shown},
                 agenda_out={m.id: agenda_out(m) for m in shown},
                 own=own_next_meetings(session, user))
 
@@ -197,7 +198,7 @@ def meeting_page(request: Request, meeting_id: int,
                     start=max(meeting.starts_at + timedelta(minutes=1), local_instant(today())),
                     first=6)
                 if user.can("record_decision") else [],
-                status_label=MEETING_STATUSES[meeting.status],
+                status_label=meeting_queries.status_label(meeting, today()),
                 meeting_day=format_date(meeting.starts_at),
                 meeting_time=f"{to_local(meeting.starts_at):%H:%M}")
 
