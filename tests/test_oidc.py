@@ -47,6 +47,14 @@ ACCOUNTS = {
     "finn2": {"name": "Finn Anden", "email": "finn2@ballerup.dk",
               "groups": ["sagsgang-sekretariat"]},
     "hans": {"name": "Hans Holm", "groups": ["sagsgang-sekretariat"]},  # no e-mail address
+    # As AD FS and many Keycloak realms: groups, name and e-mail only from userinfo.
+    "ivan": {"name": "Ivan Iversen", "email": "ivan@ballerup.dk", "groups": ["sagsgang-ledere"],
+             "userinfo_only": ["groups", "name", "email"]},
+    # Entra ID's groups overage: too many groups for a token, only a pointer to Graph.
+    "jens": {"name": "Jens Juhl", "email": "jens@ballerup.dk",
+             "_claim_names": {"groups": "src1"},
+             "_claim_sources": {"src1": {"endpoint": "https://graph.microsoft.com/v1.0/users/"
+                                                     "jens/getMemberObjects"}}},
 }
 
 
@@ -466,6 +474,28 @@ def test_an_id_token_from_another_issuer_than_the_configured_one_is_refused(
         assert not logged_in(browser)
         assert "OpenID Connect login refused: invalid_claim: Invalid claim: 'iss'" in \
             other.server.tail(50)
+
+
+@slow
+def test_groups_name_and_email_only_in_userinfo_are_read_from_there(sso):
+    """As AD FS and many Keycloak realms: the ID token has no groups; the userinfo endpoint,
+    asked with the access token, has them (and here the name and e-mail address too)."""
+    browser, response = sso_login(sso, "ivan")
+    assert response.status_code == 303 and logged_in(browser)
+    user, _ = user_of(sso, "ivan")
+    assert (user.role, user.name, user.email) == ("manager", "Ivan Iversen", "ivan@ballerup.dk")
+
+
+@slow
+def test_entra_ids_groups_overage_is_refused_with_what_to_configure(sso):
+    browser, response = sso_login(sso, "jens")
+    message = refusal(browser, response)
+    assert "så mange grupper" in message
+    assert "Groups assigned to the application" in message and "app-roller" in message
+    assert not logged_in(browser)
+    assert user_of(sso, "jens") == (None, set())
+    assert "OpenID Connect login of subject jens refused: the 'groups' claim is not in the " \
+        "token but kept elsewhere (Entra ID's groups overage" in sso.server.tail(50)
 
 
 # -- in a real browser ---------------------------------------------------------------------------

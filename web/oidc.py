@@ -11,7 +11,11 @@ challenge), and verifies the ID token: its signature by the provider's published
 The person is matched by issuer and subject alone ("sub": stable, where names, addresses and
 usernames change). Their role, bodies and centre come from the groups claim by the
 organisation file's [oidc] section, afresh on every login; someone in no mapped group is
-refused and nothing is written. A first login creates the user, without a password. The
+refused and nothing is written. An ID token without the groups claim is completed from the
+provider's userinfo endpoint (AD FS and many Keycloak realms send groups only there); one
+that points to the groups elsewhere instead (Entra ID's "groups overage", for someone in too
+many groups) is refused with what the administrator should configure: we do not ask
+Microsoft Graph. A first login creates the user, without a password. The
 session that follows is the ordinary revocable one (web.auth.log_in), and logging out ends
 it like any other and then, if the provider has an end-session endpoint, ends the login there.
 """
@@ -153,8 +157,15 @@ async def callback(request: Request):
                                 "login-siden.")
     next_path = request.session.get("oidc_next", "/")
     try:
+        claims = await _with_userinfo(provider, token, dict(claims))
+    except http.HTTPError as error:
+        log.warning("identity provider's userinfo endpoint failed: %s", error)
+        return _refuse(request, _UNREACHABLE)
+    except InvalidInput as refusal:
+        return _refuse(request, refusal.message)
+    try:
         with write(request) as session:
-            user = sign_in(session, provider, dict(claims))
+            user = sign_in(session, provider, claims)
     except InvalidInput as refusal:
         return _refuse(request, refusal.message)
     log_in(request, user)
@@ -163,6 +174,39 @@ async def callback(request: Request):
 
 
 _UNREACHABLE = "Kommunens login svarer ikke lige nu. Prøv igen om lidt."
+
+
+async def _with_userinfo(provider: Provider, token: dict, claims: dict) -> dict:
+    """The ID token's claims, completed from the provider's userinfo endpoint (asked with
+    the access token) when they lack the mapped claim: AD FS and many Keycloak realms send
+    the groups, and sometimes name and e-mail, only there. Not asked when the ID token says
+    the claim is kept elsewhere (Entra ID's groups overage: sign_in refuses that)."""
+    claim = provider.mapping.claim
+    if claim in claims or _overage(claims, claim):
+        return claims
+    client = _client(provider)
+    if not (await client.load_server_metadata()).get("userinfo_endpoint"):
+        return claims
+    try:
+        found = dict(await client.userinfo(token=token))
+    except ValueError:  # not JSON: a signed (JWT) userinfo answer, which we do not read
+        log.warning("OpenID Connect userinfo answer is not JSON (signed userinfo is not "
+                    "supported) for subject %s", claims["sub"])
+        found = {}
+    if found and str(found.get("sub")) != str(claims["sub"]):
+        # OpenID Connect Core 5.3.2: another person's answer must not be used.
+        log.warning("OpenID Connect userinfo names subject %r, the ID token %r",
+                    found.get("sub"), claims["sub"])
+        raise InvalidInput(f"Login via {current_organisation().name} blev afvist. Prøv "
+                           "igen fra login-siden.")
+    return {**found, **claims}  # what the verified ID token says stands
+
+
+def _overage(claims: dict, claim: str) -> bool:
+    """Whether the claim is not sent but pointed to (`_claim_names`, OpenID Connect Core
+    5.6.2): Entra ID does so for someone in more groups than fit in a token."""
+    names = claims.get("_claim_names")
+    return isinstance(names, dict) and claim in names
 
 
 def _refuse(request: Request, message: str) -> RedirectResponse:
@@ -174,6 +218,17 @@ def sign_in(session: Session, provider: Provider, claims: dict) -> User:
     """The user these verified claims name (created at the first login), with role, bodies
     and centre from their groups; InvalidInput (nothing written) if they get no access."""
     org, mapping = current_organisation(), provider.mapping
+    if mapping.claim not in claims and _overage(claims, mapping.claim):
+        log.warning("OpenID Connect login of subject %s refused: the %r claim is not in the "
+                    "token but kept elsewhere (Entra ID's groups overage: more groups than a "
+                    "token holds); configure the application to emit only the groups "
+                    "assigned to it, or app roles", claims["sub"], mapping.claim)
+        raise InvalidInput(f"Login via {org.name} kunne ikke gennemføres: din konto er med i "
+                           f"så mange grupper, at {org.name}s login ikke sender dem med. Bed "
+                           "kommunens it-administrator om at indstille appen hos "
+                           "identitetsudbyderen til kun at sende de grupper, der er tildelt "
+                           "appen (i Entra ID: »Groups assigned to the application«), eller "
+                           "til at bruge app-roller.")
     groups = _groups(claims.get(mapping.claim))
     role = mapping.role_for(groups)
     if role is None:
@@ -246,3 +301,4 @@ async def end_session_url(request: Request) -> str | None:
         log.warning("identity provider unreachable at logout: %s", error)
         return None
     return found["url"]
+

@@ -4,7 +4,11 @@
 // /interaction/UID?account=NAME logs that account in (no password: this provider is only
 // ever a test's), and consent is given at once, so a test drives the whole flow with plain
 // HTTP requests. The accounts are read from CONFIG at each login, so a test changes a
-// person's groups by rewriting it. Every other address is oidc-provider's own.
+// person's groups by rewriting it. An account's `userinfo_only` names claims that are left
+// out of its ID token and given only by the userinfo endpoint (as AD FS and many Keycloak
+// realms send groups); claims it lists under `_claim_names` and `_claim_sources` stand for
+// claims kept elsewhere (Entra ID's groups overage).
+// Every other address is oidc-provider's own.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
@@ -29,12 +33,22 @@ const provider = new Provider(issuer, {
   conformIdTokenClaims: false, // the claims in the ID token, as Entra ID and AD FS send them
   findAccount: async (ctx, id) => {
     const account = accounts()[id];
-    return account && { accountId: id, claims: async () => ({ sub: id, ...account }) };
+    return account && { accountId: id, claims: async (use) => claimsFor(id, account, use) };
   },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-  features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+  features: {
+    devInteractions: { enabled: false },
+    rpInitiatedLogout: { enabled: true },
+  },
   cookies: { keys: ['only-a-test-provider'] },
 });
+
+function claimsFor(id, { userinfo_only: userinfoOnly = [], ...account }, use) {
+  const claims = { sub: id, ...account };
+  if (use === 'id_token') userinfoOnly.forEach((name) => delete claims[name]);
+  return claims;
+}
+
 provider.proxy = false;
 // Why a token request was refused (its answer only says "invalid_grant"), for the tests.
 provider.on('grant.error', (ctx, error) => console.log(`grant refused: ${error.error_detail}`));
