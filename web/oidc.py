@@ -18,6 +18,10 @@ many groups) is refused with what the administrator should configure: we do not 
 Microsoft Graph. A first login creates the user, without a password. The
 session that follows is the ordinary revocable one (web.auth.log_in), and logging out ends
 it like any other and then, if the provider has an end-session endpoint, ends the login there.
+
+The other way round, by OpenID Connect Back-Channel Logout 1.0: when the login ends at the
+provider, it posts a logout token (a JWT it signed) to BACKCHANNEL, server to server, and
+every session of that person here ends.
 """
 
 import logging
@@ -30,10 +34,14 @@ from urllib.parse import urlsplit
 import authlib.deprecate  # noqa: F401  (sets its warning filter before ours below)
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
-from joserfc.errors import JoseError
+from fastapi.responses import PlainTextResponse, RedirectResponse
+from joserfc import jwt
+from joserfc.errors import InvalidClaimError, InvalidKeyIdError, JoseError, MissingClaimError
+from joserfc.jwk import KeySet
+from joserfc.jws import JWSRegistry
 from sqlmodel import Session, select
 
+from cases.clock import wall_now
 from cases.models import User
 from cases.organisation import OidcMapping
 from cases.settings import SettingsError, current_organisation, get_settings
@@ -57,6 +65,12 @@ router = APIRouter(include_in_schema=False)
 
 START = "/login/oidc"
 CALLBACK = "/login/oidc/svar"
+BACKCHANNEL = "/login/oidc/backchannel"
+LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+# A logout token older than this is refused: a replayed one must not end the sessions begun
+# after it (the provider sends it the moment the login ends there).
+LOGOUT_TOKEN_MAX_AGE = 5 * 60
+CLOCK_LEEWAY = 60  # seconds the provider's clock may be ahead of ours
 SCOPE = "openid profile email"
 TIMEOUT_SECONDS = 10  # a provider that does not answer: the login is refused, not hung
 _NOT_A_USERNAME = re.compile(r"[^\w.@-]+")
@@ -302,3 +316,75 @@ async def end_session_url(request: Request) -> str | None:
         return None
     return found["url"]
 
+
+# -- back-channel logout (OpenID Connect Back-Channel Logout 1.0) ---------------------------
+
+@router.post(BACKCHANNEL)
+async def backchannel_logout(request: Request):
+    """The provider tells us, server to server, that a person's login there has ended: a
+    logout token (a JWT it signed) in a form post. No login and no CSRF token: the
+    signature by the provider's keys is the permission. Every session of that person here
+    ends (their API keys stay, as on logging out); 400 for a token that does not hold.
+    Answered in plain text, never a page or a redirect: no browser comes here."""
+    provider = configured()
+    if provider is None:
+        return _answer(404, "no single sign-on configured")
+    token = (await request.form()).get("logout_token")
+    try:
+        subject = logout_subject(await _verified(provider, token), provider,
+                                 int(wall_now().timestamp()))
+    except http.HTTPError as error:
+        log.warning("back-channel logout: identity provider's keys unreachable: %s", error)
+        return _answer(503, "identity provider's keys unreachable")
+    except (JoseError, ValueError) as error:
+        log.warning("back-channel logout refused: %s", error)
+        return _answer(400, "invalid logout_token")
+    with write(request) as session:
+        user = session.exec(select(User).where(User.oidc_issuer == provider.issuer,
+                                               User.oidc_subject == subject)).first()
+        if user is not None:
+            users.end_sessions(session, user, api_keys=False)
+    log.info("back-channel logout of subject %s: %s", subject,
+             "every session ended" if user else "no such user here")
+    return _answer(200, "")
+
+
+def _answer(status: int, text: str) -> PlainTextResponse:
+    return PlainTextResponse(text, status, headers={"cache-control": "no-store"})
+
+
+async def _verified(provider: Provider, token) -> dict:
+    """The logout token's claims, once its signature by the provider's published keys
+    (JWKS) holds; keys fetched again once for a key id not known yet (a rotation)."""
+    if not isinstance(token, str) or not token:
+        raise ValueError("no logout_token sent")
+    client = _client(provider)
+    metadata = await client.load_server_metadata()
+    registry = JWSRegistry(algorithms=metadata.get("id_token_signing_alg_values_supported")
+                           or ["RS256"])
+    try:
+        decoded = jwt.decode(token, KeySet.import_key_set(await client.fetch_jwk_set()),
+                             registry=registry)
+    except InvalidKeyIdError:
+        decoded = jwt.decode(token, KeySet.import_key_set(
+            await client.fetch_jwk_set(force=True)), registry=registry)
+    return decoded.claims
+
+
+def logout_subject(claims: dict, provider: Provider, now: int) -> str:
+    """The subject whose sessions a verified logout token ends, once its claims hold
+    (Back-Channel Logout 1.0, 2.6): our issuer, our client id among its audiences, issued
+    lately, the logout event, a subject, and no nonce (an ID token is no logout token).
+    A token with only a session id ("sid") is refused: we end sessions by person."""
+    jwt.JWTClaimsRegistry(
+        now=now, leeway=CLOCK_LEEWAY, iss={"essential": True, "value": provider.issuer},
+        aud={"essential": True, "value": provider.client_id}, iat={"essential": True},
+        sub={"essential": True}).validate(claims)
+    if claims["iat"] < now - LOGOUT_TOKEN_MAX_AGE:
+        raise InvalidClaimError("iat", "the logout token is too old")
+    events = claims.get("events")
+    if not isinstance(events, dict) or not isinstance(events.get(LOGOUT_EVENT), dict):
+        raise MissingClaimError("events (backchannel-logout)")
+    if "nonce" in claims:
+        raise InvalidClaimError("nonce", "a logout token carries no nonce")
+    return claims["sub"]

@@ -7,7 +7,8 @@
 // person's groups by rewriting it. An account's `userinfo_only` names claims that are left
 // out of its ID token and given only by the userinfo endpoint (as AD FS and many Keycloak
 // realms send groups); claims it lists under `_claim_names` and `_claim_sources` stand for
-// claims kept elsewhere (Entra ID's groups overage).
+// claims kept elsewhere (Entra ID's groups overage). When a login ends here (the end-session
+// page), the provider tells the client at its backchannel_logout_uri (Back-Channel Logout).
 // Every other address is oidc-provider's own.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -26,6 +27,7 @@ const provider = new Provider(issuer, {
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
+    backchannel_logout_uri: config.backchannel_logout_uri,
   }],
   pkce: { required: () => true }, // even for a confidential client (S256 is the only method)
   // The groups come with the profile, as Entra ID sends them without a scope of their own.
@@ -39,8 +41,12 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: false },
     rpInitiatedLogout: { enabled: true },
+    backchannelLogout: { enabled: true },
   },
   cookies: { keys: ['only-a-test-provider'] },
+  // The app under test listens on 127.0.0.1, which oidc-provider's protection against
+  // requests to internal addresses (its own dispatcher) would refuse to call back.
+  fetch: (url, { dispatcher, ...options }) => globalThis.fetch(url, options),
 });
 
 function claimsFor(id, { userinfo_only: userinfoOnly = [], ...account }, use) {
@@ -52,6 +58,10 @@ function claimsFor(id, { userinfo_only: userinfoOnly = [], ...account }, use) {
 provider.proxy = false;
 // Why a token request was refused (its answer only says "invalid_grant"), for the tests.
 provider.on('grant.error', (ctx, error) => console.log(`grant refused: ${error.error_detail}`));
+provider.on('backchannel.success', (ctx, client, accountId) => console.log(
+  `back-channel logout of ${accountId} answered`));
+provider.on('backchannel.error', (ctx, error, client, accountId) => console.log(
+  `back-channel logout of ${accountId} failed: ${error.message} ${error.cause ?? ""}`));
 
 async function interaction(req, res) {
   const details = await provider.interactionDetails(req, res);
