@@ -5,8 +5,10 @@ our login page, the provider's authorisation endpoint, its login and consent, ou
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,9 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 import pytest
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
 from live_web import SECRET, client, copy_of, csrf, flashes, logged_in, try_login
 from servers import WebServer, free_port, port_open, wait_for
 from sqlmodel import select
@@ -47,7 +52,18 @@ ACCOUNTS = {
     "finn2": {"name": "Finn Anden", "email": "finn2@ballerup.dk",
               "groups": ["sagsgang-sekretariat"]},
     "hans": {"name": "Hans Holm", "groups": ["sagsgang-sekretariat"]},  # no e-mail address
+    # As AD FS and many Keycloak realms: groups, name and e-mail only from userinfo.
+    "ivan": {"name": "Ivan Iversen", "email": "ivan@ballerup.dk", "groups": ["sagsgang-ledere"],
+             "userinfo_only": ["groups", "name", "email"]},
+    # Entra ID's groups overage: too many groups for a token, only a pointer to Graph.
+    "jens": {"name": "Jens Juhl", "email": "jens@ballerup.dk",
+             "_claim_names": {"groups": "src1"},
+             "_claim_sources": {"src1": {"endpoint": "https://graph.microsoft.com/v1.0/users/"
+                                                     "jens/getMemberObjects"}}},
+    "kim": {"name": "Kim Krog", "email": "kim@ballerup.dk", "groups": ["sagsgang-sekretariat"]},
+    "lis": {"name": "Lis Lund", "email": "lis@ballerup.dk", "groups": ["sagsgang-sekretariat"]},
 }
+BACKCHANNEL = "/login/oidc/backchannel"
 
 
 def npm_ci() -> None:
@@ -74,6 +90,8 @@ class OpenIdProvider:
                        "client_secret": CLIENT_SECRET,
                        "redirect_uris": [base + CALLBACK for base in redirect_bases],
                        "post_logout_redirect_uris": [base + "/login" for base in redirect_bases],
+                       # the first app (the `sso` fixture's) hears of logins ended there
+                       "backchannel_logout_uri": redirect_bases[0] + BACKCHANNEL,
                        "accounts": json.loads(json.dumps(ACCOUNTS))}
 
     @property
@@ -266,6 +284,45 @@ def test_a_provider_that_does_not_answer_refuses_the_login_with_a_message(monkey
     response = browser.get("/login/oidc")
     assert (response.status_code, response.headers["location"]) == (303, "/login")
     assert "Kommunens login svarer ikke lige nu" in flashes(browser.get("/login").text)
+
+
+ISSUER = "https://login.example.dk/realms/ballerup"
+NOW = 1_800_000_000
+
+
+def logout_claims(**changes) -> dict:
+    claims = {"iss": ISSUER, "aud": CLIENT_ID, "iat": NOW - 10, "jti": "j1", "sub": "anne",
+              "sid": "s1", "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}
+    claims.update(changes)
+    return {key: value for key, value in claims.items() if value is not None}
+
+
+def test_a_logout_token_names_the_subject_whose_sessions_end():
+    from web.oidc import Provider, logout_subject
+
+    provider = Provider(ISSUER, CLIENT_ID, CLIENT_SECRET, parse_organisation({}).oidc)
+    assert logout_subject(logout_claims(), provider, NOW) == "anne"
+    assert logout_subject(logout_claims(aud=["andet", CLIENT_ID]), provider, NOW) == "anne"
+
+
+@pytest.mark.parametrize("changes", [
+    {"iss": "https://login.example.dk/realms/andet"},
+    {"aud": "en-anden-klient"},
+    {"iat": None},
+    {"iat": NOW - 6 * 60},  # too old: a replayed token must not end later sessions
+    {"iat": NOW + 5 * 60},  # issued in the future
+    {"events": None},
+    {"events": {"http://schemas.openid.net/event/something-else": {}}},
+    {"events": {"http://schemas.openid.net/event/backchannel-logout": "ja"}},
+    {"nonce": "n1"},  # an ID token is no logout token
+    {"sub": None},  # only a session id: we end sessions by person
+], ids=lambda changes: ",".join(f"{key}={value}" for key, value in changes.items()))
+def test_a_logout_token_that_does_not_hold_is_refused(changes):
+    from web.oidc import Provider, logout_subject
+
+    provider = Provider(ISSUER, CLIENT_ID, CLIENT_SECRET, parse_organisation({}).oidc)
+    with pytest.raises(JoseError):
+        logout_subject(logout_claims(**changes), provider, NOW)
 
 
 # -- tests against the provider --------------------------------------------------------------
@@ -466,6 +523,74 @@ def test_an_id_token_from_another_issuer_than_the_configured_one_is_refused(
         assert not logged_in(browser)
         assert "OpenID Connect login refused: invalid_claim: Invalid claim: 'iss'" in \
             other.server.tail(50)
+
+
+@slow
+def test_groups_name_and_email_only_in_userinfo_are_read_from_there(sso):
+    """As AD FS and many Keycloak realms: the ID token has no groups; the userinfo endpoint,
+    asked with the access token, has them (and here the name and e-mail address too)."""
+    browser, response = sso_login(sso, "ivan")
+    assert response.status_code == 303 and logged_in(browser)
+    user, _ = user_of(sso, "ivan")
+    assert (user.role, user.name, user.email) == ("manager", "Ivan Iversen", "ivan@ballerup.dk")
+
+
+@slow
+def test_entra_ids_groups_overage_is_refused_with_what_to_configure(sso):
+    browser, response = sso_login(sso, "jens")
+    message = refusal(browser, response)
+    assert "så mange grupper" in message
+    assert "Groups assigned to the application" in message and "app-roller" in message
+    assert not logged_in(browser)
+    assert user_of(sso, "jens") == (None, set())
+    assert "OpenID Connect login of subject jens refused: the 'groups' claim is not in the " \
+        "token but kept elsewhere (Entra ID's groups overage" in sso.server.tail(50)
+
+
+def epoch_of(sso: Site, subject: str) -> int:
+    return user_of(sso, subject)[0].session_epoch
+
+
+@slow
+def test_a_logout_at_the_provider_ends_every_session_here_by_back_channel(sso):
+    """The real flow: the person ends their login on the provider's end-session page; the
+    provider posts a logout token to our back-channel address, and every session of theirs
+    here ends, in this browser and another."""
+    browser, _ = sso_login(sso, "kim")
+    elsewhere, _ = sso_login(sso, "kim")
+    epoch = epoch_of(sso, "kim")
+    copied = copy_of(browser)
+    assert logged_in(copied) and logged_in(elsewhere)
+    page = browser.get(sso.provider.issuer + "/session/end")
+    xsrf = re.search(r'name="xsrf" value="([^"]+)"', page.text).group(1)
+    response = browser.post(sso.provider.issuer + "/session/end/confirm",
+                            data={"xsrf": xsrf, "logout": "yes"})
+    assert response.status_code in (302, 303), response.text
+    assert "back-channel logout of kim answered" in sso.provider.log_path.read_text()
+    assert not logged_in(copied)
+    assert not logged_in(elsewhere)
+    assert epoch_of(sso, "kim") == epoch + 1
+
+
+@slow
+def test_a_forged_logout_token_is_refused_and_the_session_lives(sso):
+    """Signed by another key under the provider's own key id, otherwise as the provider's:
+    refused with 400, and nothing changes. Garbage and no token at all are refused too."""
+    browser, _ = sso_login(sso, "lis")
+    epoch = epoch_of(sso, "lis")
+    kid = httpx.get(sso.provider.issuer + "/jwks").json()["keys"][0]["kid"]
+    forger = RSAKey.generate_key(2048, parameters={"kid": kid})
+    forged = jwt.encode({"alg": "RS256", "kid": kid, "typ": "logout+jwt"}, {
+        "iss": sso.provider.issuer, "aud": CLIENT_ID, "iat": int(time.time()), "jti": "f1",
+        "sub": "lis", "events": {"http://schemas.openid.net/event/backchannel-logout": {}}},
+        forger)
+    for sent in ({"logout_token": forged}, {"logout_token": "ikke.en.jwt"}, {}):
+        response = httpx.post(sso.server.url + BACKCHANNEL, data=sent, timeout=30)
+        assert (response.status_code, response.text) == (400, "invalid logout_token"), sent
+        assert response.headers["cache-control"] == "no-store"
+    assert logged_in(browser)
+    assert epoch_of(sso, "lis") == epoch
+    assert "back-channel logout refused: bad_signature" in sso.server.tail(50)
 
 
 # -- in a real browser ---------------------------------------------------------------------------

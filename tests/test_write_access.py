@@ -70,6 +70,7 @@ USERS = "users"
 SELF = "self"  # the person's own login, API keys, calendar address, what they follow
 LINK = "link"  # no login: the signed link in an email is the permission
 PUBLIC_FORM = "public form"  # no login: anyone may sign up (throttled, web.citizens)
+PROVIDER = "provider"  # no login, no CSRF token: the identity provider's signed token is all
 
 OWNER_EMAIL = f"{ROLE_USERS['case_owner'][0]}@demo.sagsgang.invalid"  # as demo.users makes it
 OTHER_OWNER = "anden.sagsbehandler@ballerup.dk"
@@ -334,6 +335,14 @@ WRITES: dict[tuple[str, str], Write] = {
         {})),
     ("POST", "/offentlig/foelg/bekraeft/{token}"): Write(LINK, EVERYONE, lambda t: (
         f"/offentlig/foelg/bekraeft/{confirm_token(citizen_sign_up(t))}", {})),
+
+    # The identity provider's back-channel logout (server to server, web.oidc): a login or a
+    # cookie gives nothing, the provider's signed logout token is the permission. This app
+    # has no provider, so everyone alike gets 404 and nothing changes; tests/test_oidc.py
+    # sends it the real provider's token and forged ones.
+    ("POST", "/login/oidc/backchannel"): Write(PROVIDER, EVERYONE, lambda t: (
+        "/login/oidc/backchannel", {"logout_token": "ikke.en.jwt"}), writes=False,
+        done=lambda r: (r.status_code, r.text) == (404, "no single sign-on configured")),
 
     # The public portal's sign-up for email without an account (web.citizens).
     ("POST", "/offentlig/foelg"): Write(PUBLIC_FORM, EVERYONE, lambda t: (

@@ -11,9 +11,17 @@ challenge), and verifies the ID token: its signature by the provider's published
 The person is matched by issuer and subject alone ("sub": stable, where names, addresses and
 usernames change). Their role, bodies and centre come from the groups claim by the
 organisation file's [oidc] section, afresh on every login; someone in no mapped group is
-refused and nothing is written. A first login creates the user, without a password. The
+refused and nothing is written. An ID token without the groups claim is completed from the
+provider's userinfo endpoint (AD FS and many Keycloak realms send groups only there); one
+that points to the groups elsewhere instead (Entra ID's "groups overage", for someone in too
+many groups) is refused with what the administrator should configure: we do not ask
+Microsoft Graph. A first login creates the user, without a password. The
 session that follows is the ordinary revocable one (web.auth.log_in), and logging out ends
 it like any other and then, if the provider has an end-session endpoint, ends the login there.
+
+The other way round, by OpenID Connect Back-Channel Logout 1.0: when the login ends at the
+provider, it posts a logout token (a JWT it signed) to BACKCHANNEL, server to server, and
+every session of that person here ends.
 """
 
 import logging
@@ -26,10 +34,14 @@ from urllib.parse import urlsplit
 import authlib.deprecate  # noqa: F401  (sets its warning filter before ours below)
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
-from joserfc.errors import JoseError
+from fastapi.responses import PlainTextResponse, RedirectResponse
+from joserfc import jwt
+from joserfc.errors import InvalidClaimError, InvalidKeyIdError, JoseError, MissingClaimError
+from joserfc.jwk import KeySet
+from joserfc.jws import JWSRegistry
 from sqlmodel import Session, select
 
+from cases.clock import wall_now
 from cases.models import User
 from cases.organisation import OidcMapping
 from cases.settings import SettingsError, current_organisation, get_settings
@@ -53,6 +65,12 @@ router = APIRouter(include_in_schema=False)
 
 START = "/login/oidc"
 CALLBACK = "/login/oidc/svar"
+BACKCHANNEL = "/login/oidc/backchannel"
+LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+# A logout token older than this is refused: a replayed one must not end the sessions begun
+# after it (the provider sends it the moment the login ends there).
+LOGOUT_TOKEN_MAX_AGE = 5 * 60
+CLOCK_LEEWAY = 60  # seconds the provider's clock may be ahead of ours
 SCOPE = "openid profile email"
 TIMEOUT_SECONDS = 10  # a provider that does not answer: the login is refused, not hung
 _NOT_A_USERNAME = re.compile(r"[^\w.@-]+")
@@ -153,8 +171,15 @@ async def callback(request: Request):
                                 "login-siden.")
     next_path = request.session.get("oidc_next", "/")
     try:
+        claims = await _with_userinfo(provider, token, dict(claims))
+    except http.HTTPError as error:
+        log.warning("identity provider's userinfo endpoint failed: %s", error)
+        return _refuse(request, _UNREACHABLE)
+    except InvalidInput as refusal:
+        return _refuse(request, refusal.message)
+    try:
         with write(request) as session:
-            user = sign_in(session, provider, dict(claims))
+            user = sign_in(session, provider, claims)
     except InvalidInput as refusal:
         return _refuse(request, refusal.message)
     log_in(request, user)
@@ -163,6 +188,39 @@ async def callback(request: Request):
 
 
 _UNREACHABLE = "Kommunens login svarer ikke lige nu. Prøv igen om lidt."
+
+
+async def _with_userinfo(provider: Provider, token: dict, claims: dict) -> dict:
+    """The ID token's claims, completed from the provider's userinfo endpoint (asked with
+    the access token) when they lack the mapped claim: AD FS and many Keycloak realms send
+    the groups, and sometimes name and e-mail, only there. Not asked when the ID token says
+    the claim is kept elsewhere (Entra ID's groups overage: sign_in refuses that)."""
+    claim = provider.mapping.claim
+    if claim in claims or _overage(claims, claim):
+        return claims
+    client = _client(provider)
+    if not (await client.load_server_metadata()).get("userinfo_endpoint"):
+        return claims
+    try:
+        found = dict(await client.userinfo(token=token))
+    except ValueError:  # not JSON: a signed (JWT) userinfo answer, which we do not read
+        log.warning("OpenID Connect userinfo answer is not JSON (signed userinfo is not "
+                    "supported) for subject %s", claims["sub"])
+        found = {}
+    if found and str(found.get("sub")) != str(claims["sub"]):
+        # OpenID Connect Core 5.3.2: another person's answer must not be used.
+        log.warning("OpenID Connect userinfo names subject %r, the ID token %r",
+                    found.get("sub"), claims["sub"])
+        raise InvalidInput(f"Login via {current_organisation().name} blev afvist. Prøv "
+                           "igen fra login-siden.")
+    return {**found, **claims}  # what the verified ID token says stands
+
+
+def _overage(claims: dict, claim: str) -> bool:
+    """Whether the claim is not sent but pointed to (`_claim_names`, OpenID Connect Core
+    5.6.2): Entra ID does so for someone in more groups than fit in a token."""
+    names = claims.get("_claim_names")
+    return isinstance(names, dict) and claim in names
 
 
 def _refuse(request: Request, message: str) -> RedirectResponse:
@@ -174,6 +232,17 @@ def sign_in(session: Session, provider: Provider, claims: dict) -> User:
     """The user these verified claims name (created at the first login), with role, bodies
     and centre from their groups; InvalidInput (nothing written) if they get no access."""
     org, mapping = current_organisation(), provider.mapping
+    if mapping.claim not in claims and _overage(claims, mapping.claim):
+        log.warning("OpenID Connect login of subject %s refused: the %r claim is not in the "
+                    "token but kept elsewhere (Entra ID's groups overage: more groups than a "
+                    "token holds); configure the application to emit only the groups "
+                    "assigned to it, or app roles", claims["sub"], mapping.claim)
+        raise InvalidInput(f"Login via {org.name} kunne ikke gennemføres: din konto er med i "
+                           f"så mange grupper, at {org.name}s login ikke sender dem med. Bed "
+                           "kommunens it-administrator om at indstille appen hos "
+                           "identitetsudbyderen til kun at sende de grupper, der er tildelt "
+                           "appen (i Entra ID: »Groups assigned to the application«), eller "
+                           "til at bruge app-roller.")
     groups = _groups(claims.get(mapping.claim))
     role = mapping.role_for(groups)
     if role is None:
@@ -246,3 +315,76 @@ async def end_session_url(request: Request) -> str | None:
         log.warning("identity provider unreachable at logout: %s", error)
         return None
     return found["url"]
+
+
+# -- back-channel logout (OpenID Connect Back-Channel Logout 1.0) ---------------------------
+
+@router.post(BACKCHANNEL)
+async def backchannel_logout(request: Request):
+    """The provider tells us, server to server, that a person's login there has ended: a
+    logout token (a JWT it signed) in a form post. No login and no CSRF token: the
+    signature by the provider's keys is the permission. Every session of that person here
+    ends (their API keys stay, as on logging out); 400 for a token that does not hold.
+    Answered in plain text, never a page or a redirect: no browser comes here."""
+    provider = configured()
+    if provider is None:
+        return _answer(404, "no single sign-on configured")
+    token = (await request.form()).get("logout_token")
+    try:
+        subject = logout_subject(await _verified(provider, token), provider,
+                                 int(wall_now().timestamp()))
+    except http.HTTPError as error:
+        log.warning("back-channel logout: identity provider's keys unreachable: %s", error)
+        return _answer(503, "identity provider's keys unreachable")
+    except (JoseError, ValueError) as error:
+        log.warning("back-channel logout refused: %s", error)
+        return _answer(400, "invalid logout_token")
+    with write(request) as session:
+        user = session.exec(select(User).where(User.oidc_issuer == provider.issuer,
+                                               User.oidc_subject == subject)).first()
+        if user is not None:
+            users.end_sessions(session, user, api_keys=False)
+    log.info("back-channel logout of subject %s: %s", subject,
+             "every session ended" if user else "no such user here")
+    return _answer(200, "")
+
+
+def _answer(status: int, text: str) -> PlainTextResponse:
+    return PlainTextResponse(text, status, headers={"cache-control": "no-store"})
+
+
+async def _verified(provider: Provider, token) -> dict:
+    """The logout token's claims, once its signature by the provider's published keys
+    (JWKS) holds; keys fetched again once for a key id not known yet (a rotation)."""
+    if not isinstance(token, str) or not token:
+        raise ValueError("no logout_token sent")
+    client = _client(provider)
+    metadata = await client.load_server_metadata()
+    registry = JWSRegistry(algorithms=metadata.get("id_token_signing_alg_values_supported")
+                           or ["RS256"])
+    try:
+        decoded = jwt.decode(token, KeySet.import_key_set(await client.fetch_jwk_set()),
+                             registry=registry)
+    except InvalidKeyIdError:
+        decoded = jwt.decode(token, KeySet.import_key_set(
+            await client.fetch_jwk_set(force=True)), registry=registry)
+    return decoded.claims
+
+
+def logout_subject(claims: dict, provider: Provider, now: int) -> str:
+    """The subject whose sessions a verified logout token ends, once its claims hold
+    (Back-Channel Logout 1.0, 2.6): our issuer, our client id among its audiences, issued
+    lately, the logout event, a subject, and no nonce (an ID token is no logout token).
+    A token with only a session id ("sid") is refused: we end sessions by person."""
+    jwt.JWTClaimsRegistry(
+        now=now, leeway=CLOCK_LEEWAY, iss={"essential": True, "value": provider.issuer},
+        aud={"essential": True, "value": provider.client_id}, iat={"essential": True},
+        sub={"essential": True}).validate(claims)
+    if claims["iat"] < now - LOGOUT_TOKEN_MAX_AGE:
+        raise InvalidClaimError("iat", "the logout token is too old")
+    events = claims.get("events")
+    if not isinstance(events, dict) or not isinstance(events.get(LOGOUT_EVENT), dict):
+        raise MissingClaimError("events (backchannel-logout)")
+    if "nonce" in claims:
+        raise InvalidClaimError("nonce", "a logout token carries no nonce")
+    return claims["sub"]

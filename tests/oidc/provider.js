@@ -4,7 +4,12 @@
 // /interaction/UID?account=NAME logs that account in (no password: this provider is only
 // ever a test's), and consent is given at once, so a test drives the whole flow with plain
 // HTTP requests. The accounts are read from CONFIG at each login, so a test changes a
-// person's groups by rewriting it. Every other address is oidc-provider's own.
+// person's groups by rewriting it. An account's `userinfo_only` names claims that are left
+// out of its ID token and given only by the userinfo endpoint (as AD FS and many Keycloak
+// realms send groups); claims it lists under `_claim_names` and `_claim_sources` stand for
+// claims kept elsewhere (Entra ID's groups overage). When a login ends here (the end-session
+// page), the provider tells the client at its backchannel_logout_uri (Back-Channel Logout).
+// Every other address is oidc-provider's own.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
@@ -22,6 +27,7 @@ const provider = new Provider(issuer, {
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
+    backchannel_logout_uri: config.backchannel_logout_uri,
   }],
   pkce: { required: () => true }, // even for a confidential client (S256 is the only method)
   // The groups come with the profile, as Entra ID sends them without a scope of their own.
@@ -29,15 +35,33 @@ const provider = new Provider(issuer, {
   conformIdTokenClaims: false, // the claims in the ID token, as Entra ID and AD FS send them
   findAccount: async (ctx, id) => {
     const account = accounts()[id];
-    return account && { accountId: id, claims: async () => ({ sub: id, ...account }) };
+    return account && { accountId: id, claims: async (use) => claimsFor(id, account, use) };
   },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-  features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+  features: {
+    devInteractions: { enabled: false },
+    rpInitiatedLogout: { enabled: true },
+    backchannelLogout: { enabled: true },
+  },
   cookies: { keys: ['only-a-test-provider'] },
+  // The app under test listens on 127.0.0.1, which oidc-provider's protection against
+  // requests to internal addresses (its own dispatcher) would refuse to call back.
+  fetch: (url, { dispatcher, ...options }) => globalThis.fetch(url, options),
 });
+
+function claimsFor(id, { userinfo_only: userinfoOnly = [], ...account }, use) {
+  const claims = { sub: id, ...account };
+  if (use === 'id_token') userinfoOnly.forEach((name) => delete claims[name]);
+  return claims;
+}
+
 provider.proxy = false;
 // Why a token request was refused (its answer only says "invalid_grant"), for the tests.
 provider.on('grant.error', (ctx, error) => console.log(`grant refused: ${error.error_detail}`));
+provider.on('backchannel.success', (ctx, client, accountId) => console.log(
+  `back-channel logout of ${accountId} answered`));
+provider.on('backchannel.error', (ctx, error, client, accountId) => console.log(
+  `back-channel logout of ${accountId} failed: ${error.message} ${error.cause ?? ""}`));
 
 async function interaction(req, res) {
   const details = await provider.interactionDetails(req, res);
