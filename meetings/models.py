@@ -194,14 +194,19 @@ class PublishedPdf(SQLModel, table=True):
     `public`: the public version; `closed_items` the numbers of the items that were closed
     when it was made ("3,7"). The public version is served only while the same items are
     closed (a case can become a lukket punkt later: then it is made anew, meetings.pdf).
+    `with_bilag`: the samlet dagsorden med bilag, `bilag` the ids of the Bilag PDFs it was
+    made with ("12,15"); served only while the reader may read exactly those.
     """
 
     __tablename__ = "published_pdf"
-    __table_args__ = (sa.UniqueConstraint("publication_id", "public", "closed_items"),)
+    __table_args__ = (
+        sa.UniqueConstraint("publication_id", "public", "with_bilag", "closed_items"),)
     id: int | None = Field(default=None, primary_key=True)
     publication_id: int = Field(foreign_key="agenda_publication.id", index=True)
     public: bool
+    with_bilag: bool = False
     closed_items: str = Field(default="", max_length=2000)
+    bilag: str = Field(default="", sa_type=sa.Text)  # an agenda can have hundreds of Bilag
     sha256: str = Field(max_length=64)
     size: int
     content: bytes = Field(sa_column=Column(sa.LargeBinary, nullable=False))

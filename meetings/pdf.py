@@ -9,6 +9,9 @@ A publication's PDFs are kept as published (`store_publication`, table published
 their SHA-256 checksum, and served from there (`publication_pdf`), checked against it. The
 public one is kept with the numbers of the items closed when it was made; once another item
 is closed (a case can become a lukket punkt later), it is made anew from the publication.
+The public samlet version is kept too, with the ids of the Bilag it was made with: it is
+served only while the public may read exactly those now (one made not public or removed
+since: made anew). The members' samlet version is made when asked for (not kept).
 
 The "samlet dagsorden med bilag" (`with_bilag`): the document with each item's Bilag PDFs
 appended by pypdf, each as a bookmark under its item's. Which Bilag: those the context lists
@@ -60,10 +63,14 @@ def render_pdf(context: dict, org: Organisation | None = None) -> bytes:
 
 
 def with_bilag(session: Session, content: bytes, context: dict, viewer: access.Viewer,
-               org: Organisation | None = None) -> bytes:
+               org: Organisation | None = None,
+               appended: list[list[Attachment]] | None = None) -> bytes:
     """The samlet dagsorden med bilag: `content` (render_pdf of `context`) with each item's
-    Bilag PDFs that `viewer` may read appended, one bookmark each under the item's."""
+    Bilag PDFs that `viewer` may read appended (`appended`, if asked already: samlet_bilag),
+    one bookmark each under the item's."""
     org = org or current_organisation()
+    if appended is None:
+        appended = samlet_bilag(session, context, viewer, org)
     writer = PdfWriter(clone_from=io.BytesIO(content))
     reader = PdfReader(io.BytesIO(content))
     starts = [reader.get_destination_page_number(entry) for entry in reader.outline]
@@ -72,9 +79,9 @@ def with_bilag(session: Session, content: bytes, context: dict, viewer: access.V
     titles = [entry.title for entry in reader.outline]
     # The bookmarks are made anew: pypdf adds children only to bookmarks it made itself.
     del writer.root_object["/Outlines"]
-    for item, start, title in zip(context["items"], starts, titles, strict=True):
+    for pdfs, start, title in zip(appended, starts, titles, strict=True):
         parent = writer.add_outline_item(title=title, page_number=start)
-        for attachment in _item_pdfs(session, org, item, viewer):
+        for attachment in pdfs:
             label = f"Bilag {attachment.number}: {attachment.title}"
             first = len(writer.pages)
             try:
@@ -93,6 +100,19 @@ def with_bilag(session: Session, content: bytes, context: dict, viewer: access.V
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def samlet_bilag(session: Session, context: dict, viewer: access.Viewer,
+                 org: Organisation | None = None) -> list[list[Attachment]]:
+    """Per item of `context`, the Bilag PDFs its samlet version for `viewer` appends."""
+    org = org or current_organisation()
+    return [_item_pdfs(session, org, item, viewer) for item in context["items"]]
+
+
+def bilag_key(appended: list[list[Attachment]]) -> str:
+    """The Bilag a samlet PDF is made with, as kept with it ("12,15"); a damaged file is
+    in it too (the PDF notes it): what the reader may read decides, not what pypdf could."""
+    return ",".join(str(attachment.id) for pdfs in appended for attachment in pdfs)
 
 
 def _item_pdfs(session: Session, org: Organisation, item: dict,
@@ -127,25 +147,40 @@ def _public_context(session: Session, publication: AgendaPublication) -> dict:
 
 def publication_pdfs(session: Session, publication: AgendaPublication,
                      org: Organisation | None = None) -> list[PublishedPdf]:
-    """The publication's PDFs not kept yet, the members' and the public's, made (unsaved:
-    rendering takes seconds, so it happens outside the write transaction that keeps them)."""
+    """The publication's PDFs not kept yet, the members' and the public's, and the public's
+    samlet version (made from the public one), made (unsaved: rendering takes seconds, so
+    it happens outside the write transaction that keeps them)."""
+    org = org or current_organisation()
     made = []
     for public in (False, True):
         context = _public_context(session, publication) if public else publication.content
         key = closed_key(context)
-        if _stored(session, publication.id, public, key) is not None:
-            continue
-        content = render_pdf(context, org)
-        made.append(PublishedPdf(publication_id=publication.id, public=public,
-                                 closed_items=key, sha256=checksum(content),
-                                 size=len(content), content=content, created_at=utcnow()))
+        row = _stored(session, publication.id, public, key)
+        if row is None:
+            row = _made(publication, public, key, render_pdf(context, org))
+            made.append(row)
+        # The members' samlet version is not kept: the public's is the one downloaded most,
+        # and each kept one holds all its Bilag's pages again.
+        if public and _stored(session, publication.id, True, key, with_bilag=True) is None:
+            appended = samlet_bilag(session, context, access.PUBLIC, org)
+            content = with_bilag(session, _checked(row), context, access.PUBLIC, org, appended)
+            made.append(_made(publication, True, key, content, bilag=bilag_key(appended)))
     return made
+
+
+def _made(publication: AgendaPublication, public: bool, key: str, content: bytes,
+          bilag: str | None = None) -> PublishedPdf:
+    """A PDF to keep; `bilag` (the ids of its Bilag) for a samlet version."""
+    return PublishedPdf(publication_id=publication.id, public=public, closed_items=key,
+                        with_bilag=bilag is not None, bilag=bilag or "",
+                        sha256=checksum(content), size=len(content), content=content,
+                        created_at=utcnow())
 
 
 def keep(session: Session, made: list[PublishedPdf]) -> list[PublishedPdf]:
     """Keep the PDFs made (in the caller's write transaction); one kept meanwhile stays."""
-    kept = [row for row in made
-            if _stored(session, row.publication_id, row.public, row.closed_items) is None]
+    kept = [row for row in made if _stored(session, row.publication_id, row.public,
+                                           row.closed_items, row.with_bilag) is None]
     session.add_all(kept)
     session.flush()
     return kept
@@ -157,10 +192,18 @@ def store_publication(session: Session, publication: AgendaPublication,
     return keep(session, publication_pdfs(session, publication, org))
 
 
-def _stored(session: Session, publication_id: int, public: bool, key: str):
+def _stored(session: Session, publication_id: int, public: bool, key: str,
+            with_bilag: bool = False) -> PublishedPdf | None:
     return session.exec(select(PublishedPdf).where(
         PublishedPdf.publication_id == publication_id, PublishedPdf.public.is_(public),
-        PublishedPdf.closed_items == key)).first()
+        PublishedPdf.with_bilag.is_(with_bilag), PublishedPdf.closed_items == key)).first()
+
+
+def _checked(row: PublishedPdf) -> bytes:
+    """A kept PDF's bytes; refused when they do not match its checksum (never served)."""
+    if checksum(row.content) != row.sha256 or len(row.content) != row.size:
+        raise NotFound("Den gemte PDF passer ikke med sin kontrolsum; den kan ikke udleveres.")
+    return row.content
 
 
 def publication_pdf(session: Session, publication: AgendaPublication, *, public: bool,
@@ -168,18 +211,28 @@ def publication_pdf(session: Session, publication: AgendaPublication, *, public:
                     bilag_for: access.Viewer | None = None) -> bytes:
     """The publication's PDF as kept (its checksum checked), or made from the publication
     when none is kept for what is closed now; `bilag_for`: with the Bilag that viewer may
-    read appended (with_bilag; the public's when `public`)."""
+    read appended (with_bilag; the public's when `public`, kept too: served only while the
+    public may read exactly the Bilag it was made with)."""
+    org = org or current_organisation()
     context = _public_context(session, publication) if public else publication.content
-    row = _stored(session, publication.id, public, closed_key(context))
-    if row is None:
-        content = render_pdf(context, org)
-    elif checksum(row.content) != row.sha256 or len(row.content) != row.size:
-        raise NotFound("Den gemte PDF passer ikke med sin kontrolsum; den kan ikke udleveres.")
-    else:
-        content = row.content
+    key = closed_key(context)
     if bilag_for is None:
-        return content
-    return with_bilag(session, content, context, access.PUBLIC if public else bilag_for, org)
+        return _document(session, publication, public, key, context, org)
+    reader = access.PUBLIC if public else bilag_for
+    appended = samlet_bilag(session, context, reader, org)
+    if public:
+        samlet = _stored(session, publication.id, True, key, with_bilag=True)
+        if samlet is not None and samlet.bilag == bilag_key(appended):
+            return _checked(samlet)
+    document = _document(session, publication, public, key, context, org)
+    return with_bilag(session, document, context, reader, org, appended)
+
+
+def _document(session: Session, publication: AgendaPublication, public: bool, key: str,
+              context: dict, org: Organisation) -> bytes:
+    """The publication's document as kept for `key`, else made from `context`."""
+    row = _stored(session, publication.id, public, key)
+    return render_pdf(context, org) if row is None else _checked(row)
 
 
 def stored_pdfs(session: Session, publication_id: int) -> list[PublishedPdf]:

@@ -105,8 +105,9 @@ def test_an_agenda_published_on_the_web_keeps_its_pdf(web_app, web_engine):
         (publication,) = queries.publications(session, meeting_id)
         rows = session.exec(select(PublishedPdf).where(
             PublishedPdf.publication_id == publication.id)).all()
-    assert sorted(row.public for row in rows) == [False, True]
-    public_row = [row for row in rows if row.public][0]
+    assert sorted((row.public, row.with_bilag) for row in rows) == [
+        (False, False), (True, False), (True, True)]  # the last: the samlet med bilag
+    public_row = [row for row in rows if row.public and not row.with_bilag][0]
     page = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}").text
     assert f'href="/offentlig/moeder/{meeting_id}/pdf?udgivelse=1"' in page
     served = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}/pdf?udgivelse=1")

@@ -20,6 +20,7 @@ from meetings.importer import import_referat
 from meetings.models import PublishedPdf
 from meetings.pdf import checksum, publication_pdf, render_pdf, store_publication, stored_pdfs
 from meetings.referat import parse_referat
+from workflow.access import PUBLIC
 from workflow.errors import NotFound
 
 SEED = Path(__file__).resolve().parent.parent / ".." / "shared" / "seed" / \
@@ -147,16 +148,19 @@ def test_a_publication_keeps_its_pdf_with_its_checksum(seed_db):
                                                  late_reason="Test")
         store_publication(session, second)
         store_publication(session, second)  # once only
-    assert [row.public for row in made] == [False, True]
+    # The members', the public's and the public's samlet dagsorden med bilag.
+    assert [(row.public, row.with_bilag) for row in made] == [(False, False), (True, False),
+                                                              (True, True)]
     with read_session(engine) as session:
         rows = {p.seq: stored_pdfs(session, p.id)
                 for p in queries.publications(session, meeting.id)}
         served = publication_pdf(session, queries.publications(session, meeting.id)[0],
                                  public=True)
-    assert [len(found) for found in rows.values()] == [2, 2]  # the tillæg has its own
-    public_first = [r for r in rows[1] if r.public][0]
+    assert [len(found) for found in rows.values()] == [3, 3]  # the tillæg has its own
+    public_first = [r for r in rows[1] if r.public and not r.with_bilag][0]
     assert served == public_first.content and checksum(served) == public_first.sha256
     assert "Tillægsdagsorden" in text_of([r for r in rows[2] if r.public][0].content)
+    assert "Tillægsdagsorden" in text_of([r for r in rows[2] if r.with_bilag][0].content)
     with write_session(engine) as session:  # a damaged copy is refused, never served
         row = session.get(PublishedPdf, public_first.id)
         row.content = row.content[:-10] + b"0123456789"
@@ -207,14 +211,16 @@ def test_publishing_on_the_command_line_keeps_the_pdfs(seed_db, monkeypatch, tmp
     with read_session(engine) as session:
         (publication,) = queries.publications(session, meeting.id)
         rows = stored_pdfs(session, publication.id)
-    assert sorted(row.public for row in rows) == [False, True]
-    out = tmp_path / "udgave.pdf"
-    result = runner.invoke(cli, ["meeting", "pdf", str(meeting.id), "--publication", "1",
-                                 "--public", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    public_row = [row for row in rows if row.public][0]
-    assert out.read_bytes() == public_row.content
-    assert checksum(out.read_bytes()) == public_row.sha256
+    assert sorted((row.public, row.with_bilag) for row in rows) == [
+        (False, False), (True, False), (True, True)]
+    for row in (r for r in rows if r.public):
+        out = tmp_path / "udgave.pdf"
+        result = runner.invoke(cli, ["meeting", "pdf", str(meeting.id), "--publication", "1",
+                                     "--public", "--out", str(out)]
+                               + (["--med-bilag"] if row.with_bilag else []))
+        assert result.exit_code == 0, result.output
+        assert out.read_bytes() == row.content
+        assert checksum(out.read_bytes()) == row.sha256
 
 
 def test_a_kept_pdf_comes_back_byte_identical_on_sqlite_and_postgresql(db, org):
@@ -224,10 +230,11 @@ def test_a_kept_pdf_comes_back_byte_identical_on_sqlite_and_postgresql(db, org):
         meeting_services.add_standing_item(session, meeting.id, "meddelelser", text="Intet.")
         publication = meeting_services.publish_agenda(session, meeting.id, actor="t", org=org,
                                                       late_reason="Test")
-        made = {row.public: (row.content, row.sha256)
+        made = {(row.public, row.with_bilag): (row.content, row.sha256)
                 for row in store_publication(session, publication, org)}
     with read_session(db) as session:
         (publication,) = queries.publications(session, meeting.id)
-        for public in (False, True):
-            served = publication_pdf(session, publication, public=public, org=org)
-            assert (served, checksum(served)) == made[public]
+        for public, samlet in made:
+            served = publication_pdf(session, publication, public=public, org=org,
+                                     bilag_for=PUBLIC if samlet else None)
+            assert (served, checksum(served)) == made[public, samlet]
