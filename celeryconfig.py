@@ -39,6 +39,13 @@ beat_schedule = {
         # A sweep that could not run on time is useless later: the next one does its work.
         "options": {"expires": 60},
     },
+    # A published agenda's PDFs (meetings.pdf.keep_unkept): a PDF asked for meanwhile is made
+    # from the publication, as it will be kept.
+    "keep-pdfs": {
+        "task": "meetings.keep_pdfs",
+        "schedule": timedelta(seconds=_settings.sweep_seconds),
+        "options": {"expires": 60},
+    },
     "plan-reminders": {
         "task": "notifications.plan",
         "schedule": timedelta(seconds=_settings.plan_seconds),

@@ -10,7 +10,7 @@ import click
 
 from cases import clock
 from cases.dates import format_date, parse_date
-from cases.db import read_session, write_session
+from cases.db import get_engine, read_session, write_session
 from cases.settings import current_organisation
 from cli.common import ACTOR_HELP, user_errors
 from meetings import documents, pdf, queries, services
@@ -28,7 +28,6 @@ from meetings.importer import import_referat
 from meetings.models import (
     AGENDA_STATUSES,
     MINUTES_STATUSES,
-    AgendaPublication,
 )
 from meetings.plan import load_plan
 from meetings.referat_web import read_referat
@@ -190,13 +189,9 @@ def publish_command(ref, late_reason, actor):
     with write_session() as session:
         publication = services.publish_agenda(session, resolve_meeting(session, ref).id,
                                               actor=actor, late_reason=late_reason)
-    # Its PDFs are kept as published: made while reading (rendering takes seconds; no write
-    # waits for it), kept in a short transaction of their own. Should that fail, the
-    # publication stands, and its PDF is made when asked for.
-    with read_session() as session:
-        made = pdf.publication_pdfs(session, session.get(AgendaPublication, publication.id))
-    with write_session() as session:
-        pdf.keep(session, made)
+    # Its PDFs are kept as published at once (no web request waits here; the worker would
+    # make them within a sweep otherwise).
+    pdf.keep_publication(get_engine(), publication.id)
     label = "Dagsordenen" if publication.kind == "dagsorden" else "Tillægsdagsordenen"
     late = f" efter fristen: {publication.late_reason}" if publication.late_reason else ""
     click.echo(f"{label} er offentliggjort (udgave {publication.seq}){late}.")

@@ -5,8 +5,11 @@ WeasyPrint with a cover, the table of contents with page numbers, one bookmark p
 What a PDF may show is decided before it is rendered, by the same contexts as the HTML
 (`public_view`, `viewer_context`): the PDF of the public never receives a closed item's text.
 
-A publication's PDFs are kept as published (`store_publication`, table published_pdf) with
-their SHA-256 checksum, and served from there (`publication_pdf`), checked against it. The
+A publication's PDFs are kept as published (table published_pdf) with their SHA-256 checksum,
+made by the worker (`keep_unkept`, from the beat's schedule) and not by the publishing request:
+rendering takes seconds of one core, which a web process would take from every other request.
+Until they are kept, a PDF asked for is made from the publication, as it will be kept; once
+kept, served from there (`publication_pdf`), checked against it. The
 public one is kept with the numbers of the items closed when it was made; once another item
 is closed (a case can become a lukket punkt later), it is made anew from the publication.
 The public samlet version is kept too, with the ids of the Bilag it was made with: it is
@@ -24,13 +27,16 @@ bookmark, never an error.
 import hashlib
 import io
 import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from pypdf import PdfReader, PdfWriter
 from sqlmodel import Session, select
 
 from cases import files
 from cases.dates import format_date
+from cases.db import read_session, write_session
 from cases.models import Attachment, Case, utcnow
 from cases.organisation import Organisation
 from cases.settings import current_organisation
@@ -184,6 +190,43 @@ def keep(session: Session, made: list[PublishedPdf]) -> list[PublishedPdf]:
     session.add_all(kept)
     session.flush()
     return kept
+
+
+# Publications this old without kept PDFs are left to be made when asked for: what could not
+# be made for days (a rendering that fails every time) is not tried every half minute forever.
+KEEP_WITHIN = timedelta(days=7)
+
+
+def unkept(session: Session, now: datetime, limit: int) -> list[int]:
+    """Recent publications with no PDF kept yet, oldest first."""
+    kept = sa.exists().where(PublishedPdf.publication_id == AgendaPublication.id)
+    return list(session.exec(select(AgendaPublication.id).where(
+        ~kept, AgendaPublication.published_at >= now - KEEP_WITHIN)
+        .order_by(AgendaPublication.id).limit(limit)))
+
+
+def keep_publication(engine: sa.Engine, publication_id: int) -> int:
+    """Make the publication's PDFs not kept yet while reading, and keep them in a short write
+    transaction of their own (no write waits for the rendering); how many were kept."""
+    with read_session(engine) as session:
+        made = publication_pdfs(session, session.get(AgendaPublication, publication_id))
+    with write_session(engine) as session:
+        return len(keep(session, made))
+
+
+def keep_unkept(engine: sa.Engine, now: datetime | None = None, limit: int = 3) -> int:
+    """The worker's part: keep the PDFs of up to `limit` publications without any; one that
+    fails is logged and the others still made. How many publications got theirs."""
+    with read_session(engine) as session:
+        waiting = unkept(session, now or utcnow(), limit)
+    done = 0
+    for publication_id in waiting:
+        try:
+            keep_publication(engine, publication_id)
+            done += 1
+        except Exception:  # one failing publication must not stop the others
+            log.exception("The PDFs of publication %s could not be kept", publication_id)
+    return done
 
 
 def store_publication(session: Session, publication: AgendaPublication,

@@ -2,6 +2,7 @@
 this process's engine, SMTP connection and queue."""
 
 from cases.db import get_engine
+from meetings import pdf
 from notifications import delivery
 from notifications.celery_app import app, clean_embedded_broker
 from notifications.metrics import SWEEP_SECONDS
@@ -31,6 +32,12 @@ def sweep() -> dict:
 @app.task(name="notifications.plan", ignore_result=True)
 def plan() -> dict:
     return delivery.plan(get_engine())
+
+
+@app.task(name="meetings.keep_pdfs", ignore_result=True)
+def keep_pdfs() -> int:
+    """Published agendas' PDFs, made here rather than in the publishing web request."""
+    return pdf.keep_unkept(get_engine())
 
 
 @app.task(name="notifications.clean_broker", ignore_result=True)

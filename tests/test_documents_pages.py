@@ -8,7 +8,8 @@ from sqlmodel import select
 from web_fixtures import anonymous, as_role, bearer, days, logged_in, make_case, page_csrf
 
 from cases.db import read_session, write_session
-from meetings import queries
+from cases.models import utcnow
+from meetings import pdf, queries
 from meetings.models import PublishedPdf
 from meetings.pdf import checksum
 from meetings.services import create_meeting, place_case, publish_agenda, set_closed
@@ -101,8 +102,17 @@ def test_an_agenda_published_on_the_web_keeps_its_pdf(web_app, web_engine):
     response = client.post(f"/moeder/{meeting_id}/offentliggoer", data={
         "csrf_token": page_csrf(client), "late_reason": "Test", "confirmed": "ja"})
     assert response.status_code == 303
+    # Until the worker has kept them, a PDF asked for is made from the publication.
+    meanwhile = anonymous(web_app).get(f"/offentlig/moeder/{meeting_id}/pdf?udgivelse=1")
+    assert "Sag i den gemte PDF" in _pdf_text(meanwhile.content)
     with read_session(web_engine) as session:
         (publication,) = queries.publications(session, meeting_id)
+        assert publication.id in pdf.unkept(session, utcnow(), 1000)
+    while pdf.keep_unkept(web_engine):  # what the worker does, a few each sweep
+        pass
+    with read_session(web_engine) as session:
+        assert publication.id not in pdf.unkept(session, utcnow(), 1000)
+    with read_session(web_engine) as session:
         rows = session.exec(select(PublishedPdf).where(
             PublishedPdf.publication_id == publication.id)).all()
     assert sorted((row.public, row.with_bilag) for row in rows) == [

@@ -54,6 +54,27 @@ def mails_to(sink: MailSink, address: str) -> list:
         return [m for m in sink.handler.messages if address in (m["To"] or "")]
 
 
+def publish_one_case(engine, number: str) -> int:
+    """An SU agenda with one case on it, published (as the web does it, without the PDFs)."""
+    from datetime import date, timedelta
+
+    from meetings.services import create_meeting, place_case, publish_agenda
+
+    with write_session(engine) as session:
+        create_case(session, number, title="Dagsorden til PDF")
+        actions.submit(session, number, actor="test")
+        meeting = create_meeting(session, body="SU", day=date.today() + timedelta(days=40))
+        place_case(session, meeting.id, number)
+        return publish_agenda(session, meeting.id, actor="test").id
+
+
+def kept_pdfs(engine, publication_id: int) -> int:
+    with engine.connect() as connection:
+        return connection.execute(sa.text(
+            "SELECT count(*) FROM published_pdf WHERE publication_id = :id"),
+            {"id": publication_id}).scalar_one()
+
+
 def sweeps(scraped: str) -> float:
     line = next(line for line in scraped.splitlines()
                 if line.startswith("sagsgang_sweep_duration_seconds_count"))
@@ -86,6 +107,12 @@ def test_the_production_profile_delivers_has_one_beat_and_drains_on_sigterm(tmp_
             wait_for(lambda: mails_to(sink, "forening@example.org"), 60, interval=0.3,
                      what="the hearing request")
             assert mails_to(sink, "forening@example.org")[0]["Subject"].startswith(SUBJECT)
+
+            # An agenda published: the worker makes and keeps its PDFs (members', public,
+            # public samlet), not the web request.
+            publication_id = publish_one_case(engine, "26-303")
+            wait_for(lambda: kept_pdfs(engine, publication_id) == 3, 90, interval=0.5,
+                     what="the published agenda's PDFs kept by the worker")
 
             # A second beat started by mistake: it waits, and nothing is sent twice.
             with CeleryProcess("beat", env, tmp_path, "second-beat") as second:
@@ -124,7 +151,7 @@ def test_the_production_profile_delivers_has_one_beat_and_drains_on_sigterm(tmp_
             locker.close()
             request.join(60)
             assert answers and answers[0].status_code == 200, answers
-            assert {case["number"] for case in answers[0].json()} == {"26-301", "26-302"}
+            assert {case["number"] for case in answers[0].json()} == {"26-301", "26-302", "26-303"}
             output, _ = runner.communicate(timeout=90)
         finally:
             if runner.poll() is None:

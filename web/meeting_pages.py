@@ -13,7 +13,6 @@ import re
 from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from cases import queries as case_queries
@@ -277,8 +276,7 @@ async def set_closed(request: Request, item_id: int,
 
 @router.post("/moeder/{meeting_id}/offentliggoer")
 async def publish(request: Request, meeting_id: int,
-                  user: CurrentUser = Depends(require("manage_agenda")),
-                  reading: Session = Depends(db)):
+                  user: CurrentUser = Depends(require("manage_agenda"))):
 
     form = await form_with_csrf(request)
     try:
@@ -286,20 +284,12 @@ async def publish(request: Request, meeting_id: int,
             publication = meeting_services.publish_agenda(
                 session, meeting_id, actor=user.username, late_reason=form.get("late_reason"))
             kind = "Tillægsdagsordenen" if publication.kind == "tillaeg" else "Dagsordenen"
-            publication_id = publication.id
             _confirm_publication(session, form, meeting_id, publication, kind)
     except Unconfirmed as asked:
         return confirm_page(request, user, asked.confirmation)
-    # Its PDFs are kept as published: made while reading (rendering takes seconds; no write
-    # waits for it), kept in a short transaction of their own. Should that fail, the
-    # publication stands, and its PDF is made when asked for.
-    try:
-        made = await run_in_threadpool(pdf.publication_pdfs, reading,
-                                       reading.get(AgendaPublication, publication_id))
-        with write(request) as session:
-            pdf.keep(session, made)
-    except Exception:  # the publication is committed: never answer it as failed
-        log.exception("The PDFs of publication %s could not be kept", publication_id)
+    # Its PDFs are made and kept by the worker within a sweep (meetings.pdf.keep_unkept):
+    # rendering them here would hold this process's core for seconds, every other request
+    # waiting behind it.
     flash(request, f"{kind} er offentliggjort.")
     return redirect(f"/moeder/{meeting_id}")
 
