@@ -22,7 +22,7 @@ from cases.settings import current_organisation
 from notifications import citizens
 from notifications.email import read_follow_token
 from notifications.models import FollowSignup, Subscription
-from web.auth import db, form_with_csrf, write
+from web.auth import PostedForm, db, form_with_csrf, write
 from web.follow import unsubscribe_path
 from web.logins import client_address, duration_text
 from web.rendering import flash, page, redirect
@@ -44,8 +44,8 @@ def follow_form(request: Request, organ: str = ""):
 
 
 @router.post("/offentlig/foelg")
-async def sign_up(request: Request, session: Session = Depends(db)):
-    form = await form_with_csrf(request)
+def sign_up(request: Request, session: Session = Depends(db),
+            form: PostedForm = Depends(form_with_csrf)):
     values = {"email": form.get("email"), "organ": form.get("organ"),
               "phrase": form.get("phrase")}
     email, client, now = values["email"].lower()[:254], client_address(request), utcnow()

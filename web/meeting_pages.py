@@ -36,7 +36,7 @@ from meetings.attendance import (
 from meetings.calendar import agenda_deadlines, local_day, local_instant, rules_for
 from meetings.documents import document_kind, viewer_context
 from meetings.models import CANCELLED, AgendaPublication
-from web.auth import CurrentUser, db, form_with_csrf, require, write
+from web.auth import CurrentUser, PostedForm, db, form_with_csrf, require, write
 from web.confirm import Confirmation, Unconfirmed, confirm_page, unless_confirmed
 from web.ownership import case_to_change, item_case
 from web.public import pdf_response
@@ -102,10 +102,10 @@ def own_next_meetings(session: Session, user: CurrentUser) -> list[dict]:
 # -- the calendar: create, move, cancel (as `sagsgang meeting create/move/cancel`) ------------
 
 @router.post("/moeder/ny")
-async def create_meeting(request: Request,
-                         user: CurrentUser = Depends(require("manage_meetings"))):
+def create_meeting(request: Request,
+                   user: CurrentUser = Depends(require("manage_meetings")),
+                   form: PostedForm = Depends(form_with_csrf)):
 
-    form = await form_with_csrf(request)
     with write(request) as session:
         meeting = meeting_services.create_meeting(
             session, body=form.get("body"), day=form.get("date"), at=form.get("time") or None,
@@ -118,11 +118,11 @@ async def create_meeting(request: Request,
 
 
 @router.post("/moeder/{meeting_id}/flyt-moedet")
-async def move_meeting(request: Request, meeting_id: int,
-                       user: CurrentUser = Depends(require("manage_meetings"))):
+def move_meeting(request: Request, meeting_id: int,
+                 user: CurrentUser = Depends(require("manage_meetings")),
+                 form: PostedForm = Depends(form_with_csrf)):
     """A new date and time; the agenda's items (and so their cases) follow the meeting."""
 
-    form = await form_with_csrf(request)
     with write(request) as session:
         meeting = meeting_services.move_meeting(
             session, meeting_id, day=form.get("date"), at=form.get("time") or None,
@@ -133,11 +133,11 @@ async def move_meeting(request: Request, meeting_id: int,
 
 
 @router.post("/moeder/{meeting_id}/aflys")
-async def cancel_meeting(request: Request, meeting_id: int,
-                         user: CurrentUser = Depends(require("manage_meetings"))):
+def cancel_meeting(request: Request, meeting_id: int,
+                   user: CurrentUser = Depends(require("manage_meetings")),
+                   form: PostedForm = Depends(form_with_csrf)):
     """The cases on the agenda stay in the body's queue, waiting for another meeting."""
 
-    form = await form_with_csrf(request)
     try:
         with write(request) as session:
             returned = meeting_services.cancel_meeting(session, meeting_id,
@@ -215,10 +215,10 @@ def meeting_pdf(meeting_id: int, udgivelse: int | None = None, med_bilag: bool =
 
 
 @router.post("/moeder/{meeting_id}/placer")
-async def place_case(request: Request, meeting_id: int,
-                     user: CurrentUser = Depends(require("manage_agenda"))):
+def place_case(request: Request, meeting_id: int,
+               user: CurrentUser = Depends(require("manage_agenda")),
+               form: PostedForm = Depends(form_with_csrf)):
 
-    form = await form_with_csrf(request)
     with write(request) as session:
         case_to_change(session, user, form.get("number"), "manage_agenda", "dagsordenssætte")
         afterwards = form.get("efterregistreret") == "1"  # a meeting held: entered afterwards
@@ -231,10 +231,10 @@ async def place_case(request: Request, meeting_id: int,
 
 
 @router.post("/moeder/{meeting_id}/fast-punkt")
-async def standing_item(request: Request, meeting_id: int,
-                        user: CurrentUser = Depends(require("manage_agenda"))):
+def standing_item(request: Request, meeting_id: int,
+                  user: CurrentUser = Depends(require("manage_agenda")),
+                  form: PostedForm = Depends(form_with_csrf)):
 
-    form = await form_with_csrf(request)
     with write(request) as session:
         meeting_services.add_standing_item(session, meeting_id, form.get("kind"))
     flash(request, "Punktet er tilføjet.")
@@ -242,11 +242,11 @@ async def standing_item(request: Request, meeting_id: int,
 
 
 @router.post("/moeder/{meeting_id}/flyt")
-async def move_item(request: Request, meeting_id: int,
-                    user: CurrentUser = Depends(require("manage_agenda"))):
+def move_item(request: Request, meeting_id: int,
+              user: CurrentUser = Depends(require("manage_agenda")),
+              form: PostedForm = Depends(form_with_csrf)):
     """Move one item up or down; the agenda is renumbered 1..n."""
 
-    form = await form_with_csrf(request)
     with write(request) as session:
         ids = [i.id for i in meeting_queries.items(session, meeting_id)]
         try:
@@ -262,10 +262,10 @@ async def move_item(request: Request, meeting_id: int,
 
 
 @router.post("/punkter/{item_id}/lukket")
-async def set_closed(request: Request, item_id: int,
-                     user: CurrentUser = Depends(require("manage_agenda"))):
+def set_closed(request: Request, item_id: int,
+               user: CurrentUser = Depends(require("manage_agenda")),
+               form: PostedForm = Depends(form_with_csrf)):
 
-    form = await form_with_csrf(request)
     with write(request) as session:
         _check_item_case(session, user, item_id, "manage_agenda", "lukke punkter for")
         item = meeting_services.set_closed(session, item_id, form.get("closed") == "on")
@@ -275,10 +275,10 @@ async def set_closed(request: Request, item_id: int,
 
 
 @router.post("/moeder/{meeting_id}/offentliggoer")
-async def publish(request: Request, meeting_id: int,
-                  user: CurrentUser = Depends(require("manage_agenda"))):
+def publish(request: Request, meeting_id: int,
+            user: CurrentUser = Depends(require("manage_agenda")),
+            form: PostedForm = Depends(form_with_csrf)):
 
-    form = await form_with_csrf(request)
     try:
         with write(request) as session:
             publication = meeting_services.publish_agenda(
@@ -314,10 +314,10 @@ def _confirm_publication(session: Session, form, meeting_id: int,
 
 
 @router.post("/punkter/{item_id}/beslutning")
-async def record_decision(request: Request, item_id: int,
-                          user: CurrentUser = Depends(require("record_decision"))):
+def record_decision(request: Request, item_id: int,
+                    user: CurrentUser = Depends(require("record_decision")),
+                    form: PostedForm = Depends(form_with_csrf)):
 
-    form = await form_with_csrf(request)
     found = decisions.wording(form.get("wording"))
     with write(request) as session:
         _check_item_case(session, user, item_id, "record_decision", "registrere beslutninger på")
@@ -479,10 +479,10 @@ def _vote_fields(vote: dict | None) -> list[dict]:
 
 
 @router.post("/moeder/{meeting_id}/fremmoede")
-async def record_attendance(request: Request, meeting_id: int,
-                            user: CurrentUser = Depends(require("manage_minutes"))):
+def record_attendance(request: Request, meeting_id: int,
+                      user: CurrentUser = Depends(require("manage_minutes")),
+                      form: PostedForm = Depends(form_with_csrf)):
     """The whole attendance list, as the minutes show it (it replaces what was recorded)."""
-    form = await form_with_csrf(request)
     try:
         with write(request) as session:
             rows = meeting_services.record_attendance(session, meeting_id, attendance_entries(
@@ -504,10 +504,10 @@ NOTE_FIELD = re.compile(r"^note_(kind|who|text)_(\d{1,3})$")
 
 
 @router.post("/punkter/{item_id}/afstemning")
-async def record_votes(request: Request, item_id: int,
-                       user: CurrentUser = Depends(require("record_decision"))):
+def record_votes(request: Request, item_id: int,
+                 user: CurrentUser = Depends(require("record_decision")),
+                 form: PostedForm = Depends(form_with_csrf)):
     """An item's votes and notes (mindretalsudtalelser, forbehold, protokolbemærkninger)."""
-    form = await form_with_csrf(request)
     try:
         with write(request) as session:
             meeting_id = meeting_queries.get_item(session, item_id).meeting_id
@@ -558,10 +558,10 @@ def _notes_of(form) -> list[NoteEntry]:
 
 
 @router.post("/moeder/{meeting_id}/referat/godkend")
-async def approve_minutes(request: Request, meeting_id: int,
-                          user: CurrentUser = Depends(require("approve_minutes"))):
+def approve_minutes(request: Request, meeting_id: int,
+                    user: CurrentUser = Depends(require("approve_minutes")),
+                    form: PostedForm = Depends(form_with_csrf)):
 
-    await form_with_csrf(request)
     with write(request) as session:
         # The service checks that the user is a member of this body.
         meeting_services.approve_minutes(session, meeting_id, username=user.username)
@@ -570,10 +570,10 @@ async def approve_minutes(request: Request, meeting_id: int,
 
 
 @router.post("/moeder/{meeting_id}/fravaer")
-async def record_absence(request: Request, meeting_id: int,
-                         user: CurrentUser = Depends(require("manage_minutes"))):
+def record_absence(request: Request, meeting_id: int,
+                   user: CurrentUser = Depends(require("manage_minutes")),
+                   form: PostedForm = Depends(form_with_csrf)):
 
-    form = await form_with_csrf(request)
     with write(request) as session:
         absence = meeting_services.record_absence(
             session, meeting_id, username=form.get("username") or None,
@@ -584,10 +584,10 @@ async def record_absence(request: Request, meeting_id: int,
 
 
 @router.post("/moeder/{meeting_id}/referat/send")
-async def send_minutes(request: Request, meeting_id: int,
-                       user: CurrentUser = Depends(require("manage_minutes"))):
+def send_minutes(request: Request, meeting_id: int,
+                 user: CurrentUser = Depends(require("manage_minutes")),
+                 form: PostedForm = Depends(form_with_csrf)):
 
-    form = await form_with_csrf(request)
     try:
         with write(request) as session:
             meeting = meeting_services.send_minutes_for_approval(

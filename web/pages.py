@@ -34,6 +34,7 @@ from web import bilag as bilag_http
 from web import follow, logins, oidc, tokens
 from web.auth import (
     CurrentUser,
+    PostedForm,
     db,
     form_with_csrf,
     log_in,
@@ -193,8 +194,8 @@ def new_case_form(request: Request, user: CurrentUser = Depends(require("create_
 
 
 @router.post("/sager/ny")
-async def new_case(request: Request, user: CurrentUser = Depends(require("create_case"))):
-    form = await form_with_csrf(request)
+def new_case(request: Request, user: CurrentUser = Depends(require("create_case")),
+             form: PostedForm = Depends(form_with_csrf)):
     values = {k: form.get(k) for k in ("number", "title", "summary", "background",
                                         "presentation", "economy", "centre", "owner_name",
                                         "owner_email", "deciding_body")}
@@ -222,9 +223,9 @@ async def new_case(request: Request, user: CurrentUser = Depends(require("create
 
 
 @router.post("/sager/{number:path}/beslutning")
-async def record_decision(request: Request, number: str,
-                          user: CurrentUser = Depends(require("record_decision"))):
-    form = await form_with_csrf(request)
+def record_decision(request: Request, number: str,
+                    user: CurrentUser = Depends(require("record_decision")),
+                    form: PostedForm = Depends(form_with_csrf)):
     wording = decisions.wording(form.get("wording"))
     # The committees to send back to are ticked in advance (the case's own), so they are the
     # decision's only when it sends back, as the form says.
@@ -260,9 +261,9 @@ DECISION_FIELDS = {
 
 
 @router.post("/sager/{number:path}/handling")
-async def other_action(request: Request, number: str,
-                      user: CurrentUser = Depends(require("fire_transition"))):
-    form = await form_with_csrf(request)
+def other_action(request: Request, number: str,
+                 user: CurrentUser = Depends(require("fire_transition")),
+                 form: PostedForm = Depends(form_with_csrf)):
     trigger = form.get("trigger")
     if trigger not in TRIGGER_LABELS or trigger in (*DECISION_TRIGGERS, "record_earlier"):
         raise InvalidInput("Vælg en handling.")
@@ -316,9 +317,9 @@ def _version(form) -> int:
 
 
 @router.post("/sager/{number:path}/frist")
-async def add_deadline(request: Request, number: str,
-                       user: CurrentUser = Depends(require("add_deadline"))):
-    form = await form_with_csrf(request)
+def add_deadline(request: Request, number: str,
+                 user: CurrentUser = Depends(require("add_deadline")),
+                 form: PostedForm = Depends(form_with_csrf)):
     try:
         with write(request) as session:
             case_to_change(session, user, number, "add_deadline", "tilføje frister til")
@@ -336,9 +337,9 @@ async def add_deadline(request: Request, number: str,
 
 
 @router.post("/sager/{number:path}/frister/{deadline_id}/overholdt")
-async def meet_deadline(request: Request, number: str, deadline_id: int,
-                        user: CurrentUser = Depends(require("add_deadline"))):
-    form = await form_with_csrf(request)
+def meet_deadline(request: Request, number: str, deadline_id: int,
+                  user: CurrentUser = Depends(require("add_deadline")),
+                  form: PostedForm = Depends(form_with_csrf)):
     try:
         with write(request) as session:
             case_to_change(session, user, number, "add_deadline",
@@ -382,9 +383,9 @@ async def attach_file(request: Request, number: str,
 
 
 @router.post("/sager/{number:path}/bilag/{attachment_id}")
-async def edit_attachment(request: Request, number: str, attachment_id: int,
-                          user: CurrentUser = Depends(require("edit_case"))):
-    form = await form_with_csrf(request)
+def edit_attachment(request: Request, number: str, attachment_id: int,
+                    user: CurrentUser = Depends(require("edit_case")),
+                    form: PostedForm = Depends(form_with_csrf)):
     try:
         with write(request) as session:
             case_to_change(session, user, number, "edit_case", "rette bilag på")
@@ -405,9 +406,9 @@ async def edit_attachment(request: Request, number: str, attachment_id: int,
 
 
 @router.post("/sager/{number:path}/bilag/{attachment_id}/fjern")
-async def remove_attachment(request: Request, number: str, attachment_id: int,
-                            user: CurrentUser = Depends(require("edit_case"))):
-    await form_with_csrf(request)
+def remove_attachment(request: Request, number: str, attachment_id: int,
+                      user: CurrentUser = Depends(require("edit_case")),
+                      form: PostedForm = Depends(form_with_csrf)):
     with write(request) as session:
         case_to_change(session, user, number, "edit_case", "fjerne bilag fra")
         attachment = files.remove(session, number, attachment_id, actor=user.username)
@@ -428,9 +429,9 @@ def download_attachment(attachment_id: int,
 # -- delivered for the agenda ------------------------------------------------------------------
 
 @router.post("/sager/{number:path}/afleveret")
-async def mark_delivered(request: Request, number: str,
-                         user: CurrentUser = Depends(require("edit_case"))):
-    form = await form_with_csrf(request)
+def mark_delivered(request: Request, number: str,
+                   user: CurrentUser = Depends(require("edit_case")),
+                   form: PostedForm = Depends(form_with_csrf)):
     body = form.get("body")
     with write(request) as session:
         case_to_change(session, user, number, "edit_case", "melde afleveret til dagsorden for")
@@ -441,9 +442,9 @@ async def mark_delivered(request: Request, number: str,
 
 
 @router.post("/sager/{number:path}/afleveret/fortryd")
-async def unmark_delivered(request: Request, number: str,
-                           user: CurrentUser = Depends(require("edit_case"))):
-    form = await form_with_csrf(request)
+def unmark_delivered(request: Request, number: str,
+                     user: CurrentUser = Depends(require("edit_case")),
+                     form: PostedForm = Depends(form_with_csrf)):
     body = form.get("body")
     with write(request) as session:
         case_to_change(session, user, number, "edit_case", "melde afleveret til dagsorden for")
@@ -472,9 +473,9 @@ def edit_case_form(request: Request, number: str,
 
 
 @router.post("/sager/{number:path}/rediger")
-async def edit_case(request: Request, number: str,
-                    user: CurrentUser = Depends(require("edit_case"))):
-    form = await form_with_csrf(request)
+def edit_case(request: Request, number: str,
+              user: CurrentUser = Depends(require("edit_case")),
+              form: PostedForm = Depends(form_with_csrf)):
     values = {name: form.get(name) for name in EDITABLE if name != "confidential"}
     if user.can("manage_agenda"):
         # Whether a case is a lukket punkt decides what the public and the mails see: the
@@ -523,9 +524,9 @@ def _posted_attachments(form) -> list[dict]:
 
 
 @router.post("/sager/{number:path}/hoering")
-async def add_hearing(request: Request, number: str,
-                      user: CurrentUser = Depends(require("add_hearing"))):
-    form = await form_with_csrf(request)
+def add_hearing(request: Request, number: str,
+                user: CurrentUser = Depends(require("add_hearing")),
+                form: PostedForm = Depends(form_with_csrf)):
     parties = form.getlist("parties") + [line.strip() for line in
                                          form.get("other_parties").splitlines() if line.strip()]
     common = dict(title=form.get("title"), parties=parties, deadline=form.get("deadline"),
@@ -549,9 +550,9 @@ async def add_hearing(request: Request, number: str,
 
 
 @router.post("/hoeringer/{hearing_id}/svar")
-async def hearing_response(request: Request, hearing_id: int,
-                           user: CurrentUser = Depends(require("record_hearing_response"))):
-    form = await form_with_csrf(request)
+def hearing_response(request: Request, hearing_id: int,
+                     user: CurrentUser = Depends(require("record_hearing_response")),
+                     form: PostedForm = Depends(form_with_csrf)):
     number = None
     try:
         with write(request) as session:
@@ -573,9 +574,9 @@ async def hearing_response(request: Request, hearing_id: int,
 
 
 @router.post("/hoeringer/{hearing_id}/afslut")
-async def close_hearing(request: Request, hearing_id: int,
-                        user: CurrentUser = Depends(require("close_hearing"))):
-    form = await form_with_csrf(request)
+def close_hearing(request: Request, hearing_id: int,
+                  user: CurrentUser = Depends(require("close_hearing")),
+                  form: PostedForm = Depends(form_with_csrf)):
     with write(request) as session:
         case = case_to_change(session, user, hearing_case(session, hearing_id),
                               "close_hearing", "afslutte høringer på")
@@ -605,9 +606,9 @@ def _missing_answers(session: Session, hearing_id: int) -> list[str]:
 
 
 @router.post("/sager/{number:path}/foelg")
-async def follow_case(request: Request, number: str,
-                      user: CurrentUser = Depends(require("follow"))):
-    form = await form_with_csrf(request)
+def follow_case(request: Request, number: str,
+                user: CurrentUser = Depends(require("follow")),
+                form: PostedForm = Depends(form_with_csrf)):
     with write(request) as session:
         case = queries.get_case(session, number)
         if not may_read(current_organisation(), session, case, user.viewer):
@@ -622,9 +623,9 @@ async def follow_case(request: Request, number: str,
 
 
 @router.post("/organer/{code}/foelg")
-async def follow_body(request: Request, code: str,
-                      user: CurrentUser = Depends(require("follow"))):
-    form = await form_with_csrf(request)
+def follow_body(request: Request, code: str,
+                user: CurrentUser = Depends(require("follow")),
+                form: PostedForm = Depends(form_with_csrf)):
     current_organisation().body(code)
     with write(request) as session:
         if form.get("stop") == "on":
@@ -784,8 +785,8 @@ def _calendar_page(request: Request, user: CurrentUser, new_url: str | None = No
 
 
 @router.post("/kalender/ny-adresse")
-async def new_calendar_address(request: Request, user: CurrentUser = Depends(page_user)):
-    await form_with_csrf(request)
+def new_calendar_address(request: Request, user: CurrentUser = Depends(page_user),
+                         form: PostedForm = Depends(form_with_csrf)):
     with write(request) as session:
         token = tokens.new_feed_token(session, user.id)
     flash(request, "Din nye kalenderadresse er lavet; en tidligere adresse virker ikke mere.")
@@ -801,8 +802,8 @@ def api_keys(request: Request, user: CurrentUser = Depends(page_user),
 
 
 @router.post("/api-noegler")
-async def create_api_key(request: Request, user: CurrentUser = Depends(page_user)):
-    form = await form_with_csrf(request)
+def create_api_key(request: Request, user: CurrentUser = Depends(page_user),
+                   form: PostedForm = Depends(form_with_csrf)):
     with write(request) as session:
         token = tokens.new_api_token(session, user.id, form.get("name"))
         keys = tokens.api_tokens_of(session, user.id)
@@ -810,9 +811,9 @@ async def create_api_key(request: Request, user: CurrentUser = Depends(page_user
 
 
 @router.post("/api-noegler/{token_id}/tilbagekald")
-async def revoke_api_key(request: Request, token_id: int,
-                         user: CurrentUser = Depends(page_user)):
-    await form_with_csrf(request)
+def revoke_api_key(request: Request, token_id: int,
+                   user: CurrentUser = Depends(page_user),
+                   form: PostedForm = Depends(form_with_csrf)):
     with write(request) as session:
         tokens.revoke_api_token(session, user.id, token_id)
     flash(request, "API-nøglen er tilbagekaldt.")

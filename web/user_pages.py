@@ -67,8 +67,8 @@ def new_user_form(request: Request, user: CurrentUser = Depends(manage_users)):
 
 
 @router.post("/brugere/ny")
-async def new_user(request: Request, user: CurrentUser = Depends(manage_users)):
-    form = await form_with_csrf(request)
+def new_user(request: Request, user: CurrentUser = Depends(manage_users),
+             form: PostedForm = Depends(form_with_csrf)):
     values = {"username": form.get("username"), **_values(form)}
     try:
         with write(request) as session:
@@ -90,9 +90,9 @@ def edit_user_form(request: Request, user_id: int, user: CurrentUser = Depends(m
 
 
 @router.post("/brugere/{user_id}")
-async def edit_user(request: Request, user_id: int, user: CurrentUser = Depends(manage_users),
-                    session: Session = Depends(db)):
-    form = await form_with_csrf(request)
+def edit_user(request: Request, user_id: int, user: CurrentUser = Depends(manage_users),
+              session: Session = Depends(db),
+              form: PostedForm = Depends(form_with_csrf)):
     target = users.get_user(session, user_id)
     values = _values(form)
     try:
@@ -106,19 +106,18 @@ async def edit_user(request: Request, user_id: int, user: CurrentUser = Depends(
 
 
 @router.post("/brugere/{user_id}/deaktiver")
-async def deactivate_user(request: Request, user_id: int,
-                          user: CurrentUser = Depends(manage_users)):
-    return await _set_active(request, user_id, user, active=False)
+def deactivate_user(request: Request, user_id: int, user: CurrentUser = Depends(manage_users),
+                    form: PostedForm = Depends(form_with_csrf)):
+    return _set_active(request, user_id, user, active=False)
 
 
 @router.post("/brugere/{user_id}/aktiver")
-async def reactivate_user(request: Request, user_id: int,
-                          user: CurrentUser = Depends(manage_users)):
-    return await _set_active(request, user_id, user, active=True)
+def reactivate_user(request: Request, user_id: int, user: CurrentUser = Depends(manage_users),
+                    form: PostedForm = Depends(form_with_csrf)):
+    return _set_active(request, user_id, user, active=True)
 
 
-async def _set_active(request: Request, user_id: int, user: CurrentUser, *, active: bool):
-    await form_with_csrf(request)
+def _set_active(request: Request, user_id: int, user: CurrentUser, *, active: bool):
     try:
         with write(request) as session:
             target = users.set_active(session, user_id, active, actor_id=user.id)
@@ -134,9 +133,9 @@ async def _set_active(request: Request, user_id: int, user: CurrentUser, *, acti
 
 
 @router.post("/brugere/{user_id}/adgangskode")
-async def new_password(request: Request, user_id: int,
-                       user: CurrentUser = Depends(manage_users)):
-    form = await form_with_csrf(request)
+def new_password(request: Request, user_id: int,
+                 user: CurrentUser = Depends(manage_users),
+                 form: PostedForm = Depends(form_with_csrf)):
     try:
         with write(request) as session:
             target = users.set_password(session, user_id, form.get("password", ""))
@@ -164,11 +163,11 @@ def own_password_form(request: Request, user: CurrentUser = Depends(page_user)):
 
 
 @router.post("/adgangskode")
-async def own_password(request: Request, user: CurrentUser = Depends(page_user),
-                       session: Session = Depends(db)):
+def own_password(request: Request, user: CurrentUser = Depends(page_user),
+                 session: Session = Depends(db),
+                 form: PostedForm = Depends(form_with_csrf)):
     """A wrong current password counts as a wrong login (web.logins): a stolen session must
     not become a way to guess the password past the login page's limits."""
-    form = await form_with_csrf(request)
     address, now = logins.client_address(request), wall_now()  # real seconds
     wait = logins.wait_seconds(session, user.username, address, now)
     if wait:
