@@ -46,6 +46,17 @@ def _fresh_connections_after_fork(**kwargs):
     get_engine().dispose(close=False)
 
 
+# A worker's pool processes yield the CPU to the web processes beside them: rendering an
+# agenda's PDFs or sending a batch of mail can wait a moment, a person on a page should not
+# (on two shared cores they would otherwise take turns at the same priority).
+WORKER_NICENESS = 10
+
+
+@worker_process_init.connect
+def _yield_to_the_web(**kwargs):
+    os.nice(WORKER_NICENESS)
+
+
 def is_embedded_broker(url: str | None = None) -> bool:
     return (url or app.conf.broker_url).startswith("sqla+sqlite")
 

@@ -68,6 +68,27 @@ def publish_one_case(engine, number: str) -> int:
         return publish_agenda(session, meeting.id, actor="test").id
 
 
+def descendants(root: int) -> list[tuple[str, int]]:
+    """(command line, niceness) of every process under `root`, from /proc."""
+    from pathlib import Path
+
+    found, parents = [], {root}
+    processes = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            args = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        processes.append((int(stat.parent.name), int(fields[1]), int(fields[16]), args))
+    for _ in range(4):  # serve -> uvicorn / celery -> their children
+        for pid, ppid, nice, args in processes:
+            if ppid in parents and pid not in parents:
+                parents.add(pid)
+                found.append((args, nice))
+    return found
+
+
 def kept_pdfs(engine, publication_id: int) -> int:
     with engine.connect() as connection:
         return connection.execute(sa.text(
@@ -107,6 +128,10 @@ def test_the_production_profile_delivers_has_one_beat_and_drains_on_sigterm(tmp_
             wait_for(lambda: mails_to(sink, "forening@example.org"), 60, interval=0.3,
                      what="the hearing request")
             assert mails_to(sink, "forening@example.org")[0]["Subject"].startswith(SUBJECT)
+            # The pool processes of the worker (one sent that mail) yield the CPU to the web.
+            running = descendants(runner.pid)
+            assert {nice for args, nice in running if " worker " in args} == {0, 10}
+            assert {nice for args, nice in running if "uvicorn" in args} == {0}
 
             # An agenda published: the worker makes and keeps its PDFs (members', public,
             # public samlet), not the web request.
