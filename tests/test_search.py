@@ -7,10 +7,11 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
+from web_fixtures import member
 
 from cases import actions, services
 from cases.db import read_session, write_session
-from cases.models import Attachment, Membership, User
+from cases.models import Attachment
 from cases.settings import current_organisation
 from meetings import search, searchtext
 from meetings.services import create_meeting, place_case, publish_agenda, set_closed
@@ -142,15 +143,6 @@ def test_reindex_rebuilds_everything(db):
     assert count == 1
     assert [h.case_number for h in find(db, "genopbygning")] == ["R-1"]
 
-
-def member(session, username: str, bodies) -> access.Viewer:
-    user = User(username=username, name=username, email=f"{username}@example.org",
-                role="member", password_hash="x")
-    session.add(user)
-    session.flush()
-    session.add_all(Membership(user_id=user.id, body_code=code) for code in bodies)
-    session.flush()
-    return access.Viewer(role="member", bodies=frozenset(bodies))
 
 
 def test_who_finds_a_closed_item_and_what_the_public_finds(db):

@@ -6,11 +6,10 @@ agenda."""
 
 from datetime import date
 
-from web_fixtures import anonymous, as_role, make_case
+from web_fixtures import anonymous, as_role, make_case, member
 
 from cases import actions, services
 from cases.db import read_session, write_session
-from cases.models import Membership, User
 from cases.settings import current_organisation
 from meetings import search
 from meetings.services import create_meeting, place_case, publish_agenda, set_closed
@@ -50,14 +49,6 @@ def heard_case(session, number: str, answer: str, party: str = "HR") -> None:
     services.record_hearing_response(session, hearing.id, party=party,
                                      received_on=date(2031, 2, 10), text=answer, actor="sekr")
 
-
-def member(session, username: str, bodies) -> access.Viewer:
-    user = User(username=username, name=username, email=f"{username}@example.org",
-                role="member", password_hash="x")
-    session.add(user)
-    session.flush()
-    session.add_all(Membership(user_id=user.id, body_code=code) for code in bodies)
-    return access.Viewer(role="member", bodies=frozenset(bodies))
 
 
 def test_a_hoeringssvar_is_found_in_danish_inflection(db):

@@ -123,6 +123,19 @@ def make_case(engine, *, number: str | None = None, title: str = "Testsag",
     return number
 
 
+def member(session, username: str, bodies):
+    """A member of `bodies`, added in `session`; the Viewer the closed rule sees them as."""
+    from workflow.access import Viewer
+
+    user = User(username=username, name=username, email=f"{username}@example.org",
+                role="member", password_hash="x")
+    session.add(user)
+    session.flush()
+    session.add_all(Membership(user_id=user.id, body_code=code) for code in bodies)
+    session.flush()
+    return Viewer(role="member", bodies=frozenset(bodies))
+
+
 def today() -> date:
     from web.pages import today as web_today
     return web_today()
