@@ -49,7 +49,7 @@ from meetings.documents import (
     viewer_context,
 )
 from meetings.models import AgendaPublication, Meeting, PublishedPdf
-from meetings.visibility import item_is_closed, may_read_item
+from meetings.visibility import readable_items
 from workflow import access
 from workflow.errors import NotFound
 
@@ -307,18 +307,17 @@ def _reads_all(session: Session, org: Organisation, meeting: Meeting,
                publication: AgendaPublication, viewer: access.Viewer) -> bool:
     """May the viewer read everything the members' version of the publication shows: every
     closed item of the meeting, and every Bilag it lists (a not-public one is listed there
-    by title)? Anyone else gets the public version."""
-    if not all(may_read_item(org, session, item, meeting.body_code, viewer)
-               for item in queries.items(session, meeting.id) if item_is_closed(session, item)):
+    by title)? Anyone else gets the public version. (Everyone reads an open item, so "every
+    closed item" is "every item".)"""
+    items = queries.items(session, meeting.id)
+    if len(readable_items(org, session, items, meeting.body_code, viewer)) != len(items):
         return False
-    for item in publication.content["items"]:
-        for shown in (item.get("case") or {}).get("attachments", []):
-            attachment = session.get(Attachment, shown["id"])
-            case = session.get(Case, attachment.case_id) if attachment else None
-            if case is None or not bilag.may_read_attachment(org, session, case, attachment,
-                                                              viewer):
-                return False
-    return True
+    listed = [shown["id"] for item in publication.content["items"]
+              for shown in (item.get("case") or {}).get("attachments", [])]
+    attachments = [a for a in (session.get(Attachment, i) for i in listed) if a is not None]
+    cases = {case.id: case for case in (session.get(Case, a.case_id) for a in attachments)
+             if case is not None}
+    return len(bilag.readable_of_many(org, session, cases, attachments, viewer)) == len(listed)
 
 
 def find_publication(session: Session, meeting: Meeting, seq: int) -> AgendaPublication:
