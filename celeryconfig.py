@@ -32,19 +32,23 @@ accept_content = ["json"]
 worker_hijack_root_logger = False
 
 beat_schedule_filename = str(_settings.var_dir / "celerybeat-schedule")
+# A sweep (or PDF pass) that waited in the queue longer than its interval is useless: a newer
+# one is behind it and does its work. Dropped, it leaves the worker to the mail the sweeps
+# queued, which a backlog of stale sweeps would otherwise hold up (a few seconds' grace for a
+# short interval).
+_STALE_AFTER = max(_settings.sweep_seconds, 5)
 beat_schedule = {
     "sweep-reminders": {
         "task": "notifications.sweep",
         "schedule": timedelta(seconds=_settings.sweep_seconds),
-        # A sweep that could not run on time is useless later: the next one does its work.
-        "options": {"expires": 60},
+        "options": {"expires": _STALE_AFTER},
     },
     # A published agenda's PDFs (meetings.pdf.keep_unkept): a PDF asked for meanwhile is made
     # from the publication, as it will be kept.
     "keep-pdfs": {
         "task": "meetings.keep_pdfs",
         "schedule": timedelta(seconds=_settings.sweep_seconds),
-        "options": {"expires": 60},
+        "options": {"expires": _STALE_AFTER},
     },
     "plan-reminders": {
         "task": "notifications.plan",

@@ -67,6 +67,10 @@ class Meeting(SQLModel, table=True):
     # reminders and its queued cases' and then moves notified_seq (notifications.changes).
     changed_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     notified_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The changed_seq of the last action that changed when the meeting is (created, moved,
+    # cancelled): only then can the reminders of the cases in its body's queue change (their
+    # next meeting, their route); placing a case or publishing the agenda does not touch them.
+    schedule_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class AgendaItem(SQLModel, table=True):

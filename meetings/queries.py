@@ -88,15 +88,23 @@ def meetings(session: Session, *, body_code: str | None = None, start: datetime 
     return list(session.exec(query.order_by(Meeting.starts_at, Meeting.body_code).limit(first)))
 
 
-def calendar(session: Session, since: date | None = None) -> dict[str, list[date]]:
+# Each body's meeting days, in order: what the route planner (meetings.planner) plans on.
+Calendar = dict[str, list[date]]
+
+_CALENDAR = sa.select(Meeting.__table__.c.body_code, Meeting.__table__.c.starts_at) \
+    .where(Meeting.__table__.c.status != CANCELLED)
+
+
+def calendar(session: Session, since: date | None = None) -> Calendar:
     """Every body's (not cancelled) meeting days, for the route planner; `since`: from that
-    day on only (a route is planned from today). Two columns, not whole meetings: twenty
-    years hold tens of thousands."""
-    query = select(Meeting.body_code, Meeting.starts_at).where(Meeting.status != CANCELLED)
+    day on only (a route is planned from today). Two columns as plain rows, not meetings:
+    twenty years hold tens of thousands, and a sweep refreshing many cases reads it once."""
+    query = _CALENDAR
     if since:
-        query = query.where(Meeting.starts_at >= local_instant(since))
-    days: dict[str, list[date]] = {}
-    for body_code, starts_at in session.exec(query.order_by(Meeting.starts_at)):
+        query = query.where(Meeting.__table__.c.starts_at >= local_instant(since))
+    days: Calendar = {}
+    for body_code, starts_at in session.connection().execute(
+            query.order_by(Meeting.__table__.c.starts_at)):
         days.setdefault(body_code, []).append(local_day(starts_at))
     return days
 

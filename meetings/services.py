@@ -104,7 +104,7 @@ def create_meeting(session: Session, *, body: str, day: str | date, at: time | s
                    now: datetime | None = None) -> Meeting:
     now = now or utcnow()
     meeting = _new_meeting(session, body=body, day=day, at=at, place=place, org=org, now=now)
-    _mark_changed(session, meeting)
+    _mark_changed(session, meeting, schedule=True)
     return meeting
 
 
@@ -150,7 +150,7 @@ def import_plan(session: Session, plan: list[PlannedMeeting], *, org: Organisati
         created.append(_new_meeting(session, body=entry.body_code, day=entry.day, at=entry.at,
                                     place=entry.place, org=org, now=now))
     for meeting in created:
-        _mark_changed(session, meeting)
+        _mark_changed(session, meeting, schedule=True)
     return created, existing
 
 
@@ -185,7 +185,7 @@ def move_meeting(session: Session, meeting_id: int, *, day: str | date,
     for item in queries.items(session, meeting.id):
         _agenda_event(session, meeting, item, "move_on_agenda", actor=actor, now=now,
                       reason=meeting.status_reason, from_date=from_date.isoformat())
-    _mark_changed(session, meeting)
+    _mark_changed(session, meeting, schedule=True)
     return meeting
 
 
@@ -215,7 +215,7 @@ def cancel_meeting(session: Session, meeting_id: int, *, reason: str,
     for item in found:
         _agenda_event(session, meeting, item, "remove_from_agenda", actor=actor, now=now,
                       reason=meeting.status_reason, meeting_cancelled=True)
-    _mark_changed(session, meeting)
+    _mark_changed(session, meeting, schedule=True)
     case_ids = [item.case_id for item in found if item.case_id]
     if not case_ids:
         return []
@@ -234,13 +234,16 @@ def _changeable_meeting(session: Session, meeting_id: int) -> Meeting:
 
 # -- reminders ---------------------------------------------------------------------------------
 
-def _mark_changed(session: Session, meeting: Meeting) -> None:
-    """Mark the meeting for the sweep, which derives its reminders and those of its body's
-    queue. One UPDATE that adds one, so two actions at once both count. Its `modified_at`
-    moves too: the open data serves the meeting with its agenda (views.oparl)."""
+def _mark_changed(session: Session, meeting: Meeting, *, schedule: bool = False) -> None:
+    """Mark the meeting for the sweep, which derives its reminders, and after a change of
+    `schedule` (when it is) those of its body's queue too. One UPDATE that adds one, so two
+    actions at once both count. Its `modified_at` moves too: the open data serves the
+    meeting with its agenda (views.oparl)."""
     session.flush()
-    session.execute(sa.update(Meeting).where(Meeting.id == meeting.id)
-                    .values(changed_seq=Meeting.changed_seq + 1, modified_at=utcnow()))
+    values = {"changed_seq": Meeting.changed_seq + 1, "modified_at": utcnow()}
+    if schedule:  # SET reads the row as it was: the new changed_seq
+        values["schedule_seq"] = Meeting.changed_seq + 1
+    session.execute(sa.update(Meeting).where(Meeting.id == meeting.id).values(**values))
 
 
 # -- the audit trail ---------------------------------------------------------------------------
@@ -1154,9 +1157,10 @@ def case_deadline(session: Session, case: Case) -> date | None:
 
 
 def plan_case(session: Session, number: str, *, deadline: str | date | None = None,
-              org: Organisation | None = None) -> RoutePlan | None:
-    """The latest route for a case through the meeting calendar; None if it has no deadline
-    (and none is given) or no steps left."""
+              org: Organisation | None = None,
+              calendar: queries.Calendar | None = None) -> RoutePlan | None:
+    """The latest route for a case through the meeting calendar (`calendar`, else read
+    here); None if it has no deadline (and none is given) or no steps left."""
     org = org or current_organisation()
     case = case_queries.get_case(session, number)
     deadline = parse_date(deadline) if deadline else case_deadline(session, case)
@@ -1165,8 +1169,9 @@ def plan_case(session: Session, number: str, *, deadline: str | date | None = No
     stages = remaining_stages(case_services.current_flow(session, org, case))
     if not stages:
         return None
-    return plan_route(stages=stages, deadline=deadline, calendar=queries.calendar(session),
-                      org=org)
+    if calendar is None:
+        calendar = queries.calendar(session)
+    return plan_route(stages=stages, deadline=deadline, calendar=calendar, org=org)
 
 
 def routes_no_longer_fitting(session: Session, *, today: date,

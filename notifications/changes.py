@@ -70,21 +70,26 @@ def notify_changed_cases(engine: sa.Engine, now: datetime | None = None,
     rules = rules or current_rules()
     with read_session(engine) as session:
         changed = session.connection().execute(_UNNOTIFIED_CASES, {"limit": limit}).all()
+        # Read once for the pass: a meeting moved meanwhile is marked, and its sweep
+        # refreshes the cases it concerns.
+        calendar = meeting_queries.calendar(session) if changed else {}
     done = 0
     for case_id, seen, upto in changed:
         try:
             with write_session(engine) as session:
                 done += notify_case(session, case_id, seen=seen, upto=upto,
-                                    now=now or utcnow(), rules=rules)
+                                    now=now or utcnow(), rules=rules, calendar=calendar)
         except Exception:  # noqa: BLE001 - logged; the case is tried again next sweep
             log.exception("could not derive the reminders of case %s", case_id)
     return done
 
 
 def notify_case(session: Session, case_id: int, *, seen: int, upto: int, now: datetime,
-                rules: ReminderRules | None = None) -> bool:
+                rules: ReminderRules | None = None,
+                calendar: meeting_queries.Calendar | None = None) -> bool:
     """Refresh one case's reminders and tell its followers of its workflow events with seq
-    in (seen, upto]; False if another sweep took the case first."""
+    in (seen, upto]; False if another sweep took the case first. `calendar`: the meeting
+    calendar, when the caller read it for many cases."""
     taken = session.connection().execute(_TAKE, {"case": case_id, "seen": seen,
                                                  "notified_seq": upto}).rowcount
     if taken != 1:
@@ -101,7 +106,7 @@ def notify_case(session: Session, case_id: int, *, seen: int, upto: int, now: da
         case_moved(session, case, event, now)
         if event.trigger == "send_for_information":
             tell_informed_bodies(session, case, event, now, rules)
-    refresh_case_reminders(session, case, now, rules)
+    refresh_case_reminders(session, case, now, rules, calendar)
     search.index_case(current_organisation(), session, case_id)  # with the marker: never lost
     return True
 
@@ -148,9 +153,10 @@ def notify_changed_meetings(engine: sa.Engine, now: datetime | None = None,
 def notify_meeting(session: Session, meeting_id: int, *, seen: int, upto: int, now: datetime,
                    rules: ReminderRules,
                    skip: set[int] | frozenset[int] = frozenset()) -> set[int] | None:
-    """Refresh one meeting's reminders and those of its body's queue (but the cases in
-    `skip`), and tell followers of its new agendas. Returns the ids of the cases refreshed,
-    or None if another sweep took the meeting first."""
+    """Refresh one meeting's reminders, and after a change of when it is (schedule_seq past
+    `seen`) those of its body's queue (but the cases in `skip`), and tell followers of its
+    new agendas. Returns the ids of the cases refreshed, or None if another sweep took the
+    meeting first."""
     taken = session.connection().execute(_TAKE_MEETING, {"meeting": meeting_id, "seen": seen,
                                                          "notified_seq": upto}).rowcount
     if taken != 1:
@@ -172,10 +178,13 @@ def notify_meeting(session: Session, meeting_id: int, *, seen: int, upto: int, n
     if meeting.minutes_status == MINUTES_FINAL:  # the dedupe keys tell each once
         citizens.minutes_published(session, meeting, now)
     refresh_meeting_reminders(session, meeting, now, rules)
+    if meeting.schedule_seq <= seen:  # its agenda or minutes changed: the queue did not
+        return set()
     cases = [case for case in meeting_queries.queued_cases(session, meeting.body_code)
              if case.id not in skip]
+    calendar = meeting_queries.calendar(session)
     for case in cases:
-        refresh_case_reminders(session, case, now, rules)
+        refresh_case_reminders(session, case, now, rules, calendar)
     return {case.id for case in cases}
 
 

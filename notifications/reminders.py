@@ -50,13 +50,16 @@ from workflow.machine import ACTIVE
 
 
 def refresh_case_reminders(session: Session, case: Case, now: datetime,
-                           rules: ReminderRules | None = None) -> None:
-    """Bring the case's outbox rows in line with its current state."""
+                           rules: ReminderRules | None = None,
+                           calendar: meeting_queries.Calendar | None = None) -> None:
+    """Bring the case's outbox rows in line with its current state. `calendar`: the meeting
+    calendar (meetings.queries.calendar), read once by a caller refreshing many cases; it is
+    read here when not given."""
     rules = rules or current_rules()
     if not rules.enabled:
         return
     session.flush()
-    wanted = case_reminders(case_facts(session, case, rules, now), rules, now)
+    wanted = case_reminders(case_facts(session, case, rules, now, calendar), rules, now)
     outbox.sync(session, wanted, outbox.rows_of_case(session, case.id), now, rules)
 
 
@@ -111,7 +114,7 @@ def _rows(session: Session, statement, **parameters) -> list:
 
 
 def case_facts(session: Session, case: Case, rules: ReminderRules,
-               now: datetime) -> CaseFacts:
+               now: datetime, calendar: meeting_queries.Calendar | None = None) -> CaseFacts:
     """The case's facts that the rules look at, read in the caller's transaction (flushed)."""
     if case.status in FINISHED_STATES:
         return CaseFacts(id=case.id, number=case.number, title=case.title, status=case.status,
@@ -130,7 +133,7 @@ def case_facts(session: Session, case: Case, rules: ReminderRules,
                        for u in _rows(session, _MANAGERS, centre=case.centre)),
         secretariat=secretariat(session, rules) if hearings else (),
         next_meetings=_next_meetings(session, case, now),
-        route_risk=_route_risk(session, case, now) if deadlines else None,
+        route_risk=_route_risk(session, case, now, calendar) if deadlines else None,
     )
 
 
@@ -171,12 +174,13 @@ def _next_meetings(session: Session, case: Case, now: datetime) -> tuple[NextMee
     return tuple(found)
 
 
-def _route_risk(session: Session, case: Case, now: datetime) -> RouteRisk | None:
+def _route_risk(session: Session, case: Case, now: datetime,
+                calendar: meeting_queries.Calendar | None) -> RouteRisk | None:
     """The route planner's verdict, when the case no longer fits before its deadline."""
     if case.status not in ACTIVE:
         return None
     today = to_local(now).date()
-    plan = plan_case(session, case.number)
+    plan = plan_case(session, case.number, calendar=calendar)
     # No route at all (no meetings planned yet for some stage) is the secretariat's
     # planning gap, not news to escalate for every case.
     if plan is None or not plan.complete or plan.fits(today):
@@ -235,8 +239,9 @@ def plan_periodic(session: Session, now: datetime, rules: ReminderRules | None =
         return {}
     finalised = finalise_due_minutes(session, now)  # marks them for the sweep
     cases = list(session.exec(select(Case).where(Case.status.not_in(FINISHED_STATES))))
+    calendar = meeting_queries.calendar(session)
     for case in cases:
-        refresh_case_reminders(session, case, now, rules)
+        refresh_case_reminders(session, case, now, rules, calendar)
     meetings = list(session.exec(select(Meeting).where(sa.or_(
         Meeting.starts_at.between(now - timedelta(days=7), now + timedelta(days=60)),
         Meeting.minutes_status == MINUTES_APPROVAL))))

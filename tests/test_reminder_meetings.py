@@ -15,7 +15,7 @@ from cases.db import write_session
 from meetings import queries as meeting_queries
 from meetings import services as meeting_services
 from meetings.models import MINUTES_FINAL, Meeting
-from notifications.changes import notify_changed_cases, notify_changed_meetings
+from notifications.changes import notify_changed_cases, notify_changed_meetings, notify_meeting
 from notifications.models import CANCELLED, PENDING, Reminder
 from notifications.reminders import plan_periodic
 from notifications.rules import MeetingFacts, Person, ReminderRules, meeting_reminders
@@ -151,6 +151,43 @@ def test_it_follows_the_next_meeting_when_meetings_are_created_moved_and_cancell
     assert {r.status for r in rows(db, "submission_passed")} == {CANCELLED}
     assert {r.status for r in rows(db, "submission_due")} == {CANCELLED}
     assert {r.status for r in rows(db, "agenda_due")} == {CANCELLED}
+
+
+def sweep_meeting(engine, meeting_id) -> set[int]:
+    """The ids of the queued cases the sweep refreshes for the meeting's latest changes."""
+    seen = marks(engine, meeting_id)[1]
+    with write_session(engine) as session:
+        upto = session.get(Meeting, meeting_id).changed_seq
+        return notify_meeting(session, meeting_id, seen=seen, upto=upto, now=NOW, rules=RULES)
+
+
+def test_it_refreshes_the_queue_only_when_the_meeting_is_created_moved_or_cancelled(db):
+    meeting_id = case_in_su_queue(db)
+    with write_session(db) as session:
+        create_case(session, "26-002", now=NOW)
+        actions.submit(session, "26-002", actor="test", now=NOW)
+    notify_changed_cases(db, now=NOW)
+    queued = set(case_ids(db, "26-001", "26-002"))
+    assert sweep_meeting(db, meeting_id) == queued  # created: its queue's next meeting
+    with write_session(db) as session:
+        meeting_services.place_case(session, meeting_id, "26-001", now=NOW)
+        meeting_services.publish_agenda(session, meeting_id, actor="test", now=NOW)
+    # The agenda changed, not when the meeting is: the placed case is refreshed by its own
+    # audit event (place_on_agenda), the rest of the queue is untouched.
+    assert sweep_meeting(db, meeting_id) == set()
+    assert {r.status for r in rows(db, "submission_due") if r.case_id in
+            case_ids(db, "26-001")} == {CANCELLED}
+    with write_session(db) as session:
+        meeting_services.move_meeting(session, meeting_id, day="01-04-2026", reason="Flyttet",
+                                      now=NOW)
+    assert sweep_meeting(db, meeting_id) == queued
+
+
+def case_ids(engine, *numbers) -> list[int]:
+    from cases.models import Case
+
+    with write_session(engine) as session:
+        return list(session.exec(select(Case.id).where(Case.number.in_(numbers))))
 
 
 def add_su_member(session, username="hr1"):
