@@ -214,22 +214,35 @@ class MailCounter:
 
 class Serve(ChildProcess):
     """`sagsgang serve` (or, for the floor, uvicorn with the same settings) in a child
-    process; up when its port answers."""
+    process; up when every one of its `web` processes has started (`started_log`)."""
 
-    def __init__(self, command: list[str], env: dict, log_path: Path, port: int):
+    STARTED = "Application startup complete."
+
+    def __init__(self, command: list[str], env: dict, log_path: Path, port: int, web: int,
+                 started_log: Path):
         self.command, self.env, self.log_path, self.port = command, env, log_path, port
+        self.web, self.started_log = web, started_log
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "Serve":
+        self.started_before = self._started()
         self._spawn(self.command)
-        wait_for(lambda: port_open(self.port) or self.process.poll() is not None, 120,
-                 what="the web server")
-        if self.process.poll() is not None:
+        # Not only the port: a process still starting would get none of the users'
+        # keep-alive connections, opened at once, and the first would serve them all.
+        wait_for(lambda: self._started() - self.started_before >= self.web
+                 or self.process.poll() is not None, 120, what="the web processes")
+        if self.process.poll() is not None or not port_open(self.port):
             raise RuntimeError(f"the server stopped at start:\n{self.tail()}")
         return self
+
+    def _started(self) -> int:
+        try:
+            return self.started_log.read_text(errors="replace").count(self.STARTED)
+        except OSError:
+            return 0
 
 
 def profile_env(url: str, broker: str, smtp_port: int, var: Path) -> dict:
@@ -244,14 +257,15 @@ def sagsgang_serve(env: dict, var: Path, web: int) -> Serve:
     port = free_port()
     return Serve([str(BIN / "sagsgang"), "serve", "--host", "127.0.0.1", "--port", str(port),
                   "--web", str(web), "--workers", "1", "--grace", "5"],
-                 env, var / f"serve-{web}.log", port)
+                 env, var / f"serve-{web}.log", port, web, var / "log" / "web.log")
 
 
 def floor_server(env: dict, var: Path, web: int) -> Serve:
     port = free_port()
     command = web_command("127.0.0.1", port, web, 5)
     command[command.index("web.app:app")] = "bench.floor:app"
-    return Serve(command, env, var / f"floor-{web}.log", port)
+    log = var / f"floor-{web}.log"
+    return Serve(command, env, log, port, web, log)
 
 
 # -- Locust ------------------------------------------------------------------------------------
