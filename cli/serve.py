@@ -1,6 +1,7 @@
-"""`sagsgang serve`: the production profile on one machine. N web processes (uvicorn
-`--workers N`), a Celery worker with M processes and exactly one beat, against DATABASE_URL
-and SAGSGANG_BROKER_URL; SIGTERM or Ctrl-C drains and stops them all.
+"""`sagsgang serve`: the production profile on one machine. N web processes (uvicorn's
+supervisor, a listening socket per process: cli.web_processes), a Celery worker with M
+processes and exactly one beat, against DATABASE_URL and SAGSGANG_BROKER_URL; SIGTERM or
+Ctrl-C drains and stops them all.
 
 The children are those of `sagsgang run` (cli.mail.Children), without the demo and the
 mail sink: the database must already be migrated (`sagsgang init-db` is a deploy step), and
@@ -21,11 +22,11 @@ from notifications.health import check_database
 
 
 def web_command(host: str, port: int, processes: int, grace: int) -> list[str]:
-    # uvicorn's own supervisor: restarts a worker that dies; on SIGTERM each worker stops
-    # taking connections and finishes the requests it has (at most `grace` seconds).
-    return [sys.executable, "-m", "uvicorn", "web.app:app", "--host", host, "--port", str(port),
-            "--workers", str(processes), "--timeout-graceful-shutdown", str(grace),
-            "--proxy-headers"]
+    # uvicorn's own supervisor, a listening socket per process (cli.web_processes): restarts
+    # a process that dies; on SIGTERM each stops taking connections and finishes the
+    # requests it has (at most `grace` seconds).
+    return [sys.executable, "-m", "cli.web_processes", "web.app:app", "--host", host,
+            "--port", str(port), "--processes", str(processes), "--grace", str(grace)]
 
 
 def worker_command(processes: int) -> list[str]:

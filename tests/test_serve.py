@@ -102,6 +102,13 @@ def sweeps(scraped: str) -> float:
     return float(line.split()[-1])
 
 
+def listening_sockets(port: int) -> list[str]:
+    """The inodes of the sockets listening on 127.0.0.1:`port` (Linux's /proc/net/tcp)."""
+    with open("/proc/net/tcp", encoding="ascii") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return [row[9] for row in rows if row[1] == f"0100007F:{port:04X}" and row[3] == "0A"]
+
+
 def waiting_on_lock(engine) -> bool:
     with engine.connect() as connection:
         return bool(connection.execute(sa.text(
@@ -122,6 +129,10 @@ def test_the_production_profile_delivers_has_one_beat_and_drains_on_sigterm(tmp_
                 f"http://127.0.0.1:{port}/readyz", timeout=10)).status_code == 200 and r,
                 90, interval=0.5, what="the profile ready")
             assert ready.json()["klar"] is True
+            # Each web process listens on a socket of its own (cli.web_processes), so the
+            # kernel spreads the connections over both.
+            wait_for(lambda: len(listening_sockets(port)) == 2, 60, interval=0.5,
+                     what="both web processes listening")
 
             # A case carried to its hearing: the party's request is delivered.
             add_hearing(engine, "26-301", "Foreningen <forening@example.org>")
