@@ -91,8 +91,9 @@ def meetings(session: Session, *, body_code: str | None = None, start: datetime 
 # Each body's meeting days, in order: what the route planner (meetings.planner) plans on.
 Calendar = dict[str, list[date]]
 
-_CALENDAR = sa.select(Meeting.__table__.c.body_code, Meeting.__table__.c.starts_at) \
-    .where(Meeting.__table__.c.status != CANCELLED)
+_MEETING = Meeting.__table__
+_CALENDAR = sa.select(_MEETING.c.body_code, _MEETING.c.starts_at) \
+    .where(_MEETING.c.status != CANCELLED)
 
 
 def calendar(session: Session, since: date | None = None) -> Calendar:
@@ -101,10 +102,10 @@ def calendar(session: Session, since: date | None = None) -> Calendar:
     twenty years hold tens of thousands, and a sweep refreshing many cases reads it once."""
     query = _CALENDAR
     if since:
-        query = query.where(Meeting.__table__.c.starts_at >= local_instant(since))
+        query = query.where(_MEETING.c.starts_at >= local_instant(since))
     days: Calendar = {}
     for body_code, starts_at in session.connection().execute(
-            query.order_by(Meeting.__table__.c.starts_at)):
+            query.order_by(_MEETING.c.starts_at)):
         days.setdefault(body_code, []).append(local_day(starts_at))
     return days
 

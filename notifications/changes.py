@@ -135,12 +135,14 @@ def notify_changed_meetings(engine: sa.Engine, now: datetime | None = None,
     rules = rules or current_rules()
     with read_session(engine) as session:
         changed = session.connection().execute(_CHANGED_MEETINGS, {"limit": limit}).all()
+        calendar = meeting_queries.calendar(session) if changed else {}  # once, as for cases
     done, refreshed = 0, set()
     for meeting_id, seen, upto in changed:
         try:
             with write_session(engine) as session:
                 cases = notify_meeting(session, meeting_id, seen=seen, upto=upto,
-                                       now=now or utcnow(), rules=rules, skip=refreshed)
+                                       now=now or utcnow(), rules=rules, skip=refreshed,
+                                       calendar=calendar)
         except Exception:  # noqa: BLE001 - logged; the meeting is tried again next sweep
             log.exception("could not derive the reminders of meeting %s", meeting_id)
             continue
@@ -152,11 +154,13 @@ def notify_changed_meetings(engine: sa.Engine, now: datetime | None = None,
 
 def notify_meeting(session: Session, meeting_id: int, *, seen: int, upto: int, now: datetime,
                    rules: ReminderRules,
-                   skip: set[int] | frozenset[int] = frozenset()) -> set[int] | None:
+                   skip: set[int] | frozenset[int] = frozenset(),
+                   calendar: meeting_queries.Calendar | None = None) -> set[int] | None:
     """Refresh one meeting's reminders, and after a change of when it is (schedule_seq past
     `seen`) those of its body's queue (but the cases in `skip`), and tell followers of its
-    new agendas. Returns the ids of the cases refreshed, or None if another sweep took the
-    meeting first."""
+    new agendas (`calendar`: the meeting calendar, when the caller read it for a pass).
+    Returns the ids of the cases refreshed, or None if another sweep took the meeting
+    first."""
     taken = session.connection().execute(_TAKE_MEETING, {"meeting": meeting_id, "seen": seen,
                                                          "notified_seq": upto}).rowcount
     if taken != 1:
@@ -182,7 +186,8 @@ def notify_meeting(session: Session, meeting_id: int, *, seen: int, upto: int, n
         return set()
     cases = [case for case in meeting_queries.queued_cases(session, meeting.body_code)
              if case.id not in skip]
-    calendar = meeting_queries.calendar(session)
+    if calendar is None:
+        calendar = meeting_queries.calendar(session)
     for case in cases:
         refresh_case_reminders(session, case, now, rules, calendar)
     return {case.id for case in cases}
