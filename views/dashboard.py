@@ -9,6 +9,7 @@ per-case conditions are EXISTS lookups on indexed case_id columns.
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
@@ -135,31 +136,72 @@ def at_risk_ids(session: Session, org: Organisation, filters: Filters, today: da
     due = (select(func.min(Deadline.due_date))
            .where(Deadline.case_id == Case.id, Deadline.met_on.is_(None),
                   Deadline.due_date >= today).scalar_subquery().label("due"))
-    rows = [(row, row.due) for row in session.execute(
-        select(Case.id, Case.status, Case.deciding_body, Case.committees, Case.joint_bodies,
+    # The committees as their JSON text: a few distinct lists among a thousand cases, each
+    # decoded once below instead of once per case by the driver.
+    rows = [row for row in session.execute(
+        select(Case.id, Case.status, Case.deciding_body,
+               sa.cast(Case.committees, sa.Text).label("committees"),
                Case.finance_statement, due).where(active_cases(org, filters))).all()
         if row.due is not None]
     if not rows:
         return []
-    ids = [case.id for case, _ in rows]
     calendar = meeting_calendar(session, since=today)
     if calendar:
-        pending: dict[int, list[str]] = {}
-        for case_id, code in session.execute(select(Awaiting.case_id, Awaiting.body_code)
-                                             .where(Awaiting.case_id.in_(ids))).all():
-            pending.setdefault(case_id, []).append(code)
-        return [case.id for case, due in rows
-                if not planned_route_fits(org, case, pending.get(case.id, []), due,
-                                               calendar, today)]
+        return planned_at_risk(session, org, filters, rows, calendar, today)
+    ids = [case.id for case in rows]
     council = org.council.code if org.council else None
     hearing_ends = dict(session.execute(
         select(Hearing.case_id, func.max(Hearing.deadline))
         .where(Hearing.case_id.in_(ids), Hearing.closed_on.is_(None))
         .group_by(Hearing.case_id)).all())
-    return [case.id for case, due in rows
+    return [case.id for case in rows
             if not route_fits(status=case.status, to_council=case.deciding_body == council,
-                              has_finance=org.finance_committee is not None, due=due,
+                              has_finance=org.finance_committee is not None, due=case.due,
                               today=today, hearing_deadline=hearing_ends.get(case.id))]
+
+
+def planned_at_risk(session: Session, org: Organisation, filters: Filters, rows: list,
+                    calendar: dict[str, list[date]], today: date) -> list[int]:
+    """The ids among `rows` whose remaining route, by the route planner, no longer fits.
+
+    A thousand active cases follow a few dozen routes: each route's stages are worked out
+    once, and each (stages, deadline) planned once.
+    """
+    pending: dict[int, list[str]] = {}
+    for case_id, code in session.execute(
+            select(Awaiting.case_id, Awaiting.body_code)
+            .where(Awaiting.case_id.in_(select(Case.id).where(active_cases(org, filters))))
+            .order_by(Awaiting.case_id, Awaiting.body_code)).all():
+        pending.setdefault(case_id, []).append(code)
+    routes: dict[tuple, tuple] = {}
+    verdicts: dict[tuple, bool] = {}
+    risky = []
+    for row in rows:
+        waiting = pending.get(row.id, [])
+        route = (row.status, row.deciding_body, row.committees, row.finance_statement,
+                 tuple(waiting))
+        if route not in routes:
+            routes[route] = stages_left(org, row, json.loads(row.committees), waiting)
+        plan = (routes[route], row.due)
+        if plan not in verdicts:
+            verdicts[plan] = not plan[0] or plan_route(
+                stages=[list(stage) for stage in plan[0]], deadline=row.due,
+                calendar=calendar, org=org).fits(today)
+        if not verdicts[plan]:
+            risky.append(row.id)
+    return risky
+
+
+def stages_left(org: Organisation, row, committees: list[str],
+                pending: list[str]) -> tuple[tuple[str, ...], ...]:
+    """The stages still ahead of an active case (a row of its status, deciding body and
+    finance statement), by the workflow's own rule (meetings.planner.remaining_stages)."""
+    flow = start_flow(org, SimpleNamespace(deciding_body=row.deciding_body,
+                                           committees=committees, joint_bodies=[]))
+    flow.state = row.status
+    flow.pending = pending
+    flow.finance_statement = row.finance_statement
+    return tuple(tuple(stage) for stage in remaining_stages(flow))
 
 
 # -- the figures -------------------------------------------------------------------------------
@@ -260,16 +302,3 @@ def week_cases(session: Session, org: Organisation, filters: Filters, week: date
     count = session.exec(select(func.count()).select_from(Case).where(where)).one()
     cases = list(session.exec(select(Case).where(where).order_by(Case.number).limit(limit)))
     return count, cases
-
-
-def planned_route_fits(org: Organisation, case: Case, pending: list[str], due: date,
-               calendar: dict[str, list[date]], today: date) -> bool:
-    """Does the case's remaining route still fit before `due`, by the route planner?"""
-    flow = start_flow(org, case)
-    flow.state = case.status
-    flow.pending = pending
-    flow.finance_statement = case.finance_statement
-    stages = remaining_stages(flow)
-    if not stages:
-        return True
-    return plan_route(stages=stages, deadline=due, calendar=calendar, org=org).fits(today)
