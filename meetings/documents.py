@@ -187,15 +187,31 @@ def _case_part(rows: _CaseRows, org: Organisation, case: Case, item: AgendaItem,
     }
 
 
+@dataclass(frozen=True)
+class _Attendance:
+    """A meeting's attendance rows and, per attendance id, the items its person took no
+    part in: read once for the list and for each item's minutes."""
+
+    rows: list
+    away: dict[int, list[int]]
+
+
+def _attendance(session: Session, meeting: Meeting) -> _Attendance:
+    return _Attendance(queries.attendance(session, meeting.id),
+                       queries.not_under_items(session, meeting.id))
+
+
 def attendance_context(session: Session, meeting: Meeting,
-                       items: list[AgendaItem] | None = None) -> dict:
+                       items: list[AgendaItem] | None = None,
+                       attendance: _Attendance | None = None) -> dict:
     """The attendance list by status, each person as the minutes write them ("Carl Carlsen
     (A), stedfortræder for Bo Berg, deltog ikke under punkt 20-21")."""
     items = queries.items(session, meeting.id) if items is None else items
+    attendance = attendance or _attendance(session, meeting)
     numbers = {item.id: item.number for item in items}
-    away = queries.not_under_items(session, meeting.id)
+    away = attendance.away
     found = {ATTENDED: [], SENT_APOLOGIES: [], ABSENT: []}
-    for row in queries.attendance(session, meeting.id):
+    for row in attendance.rows:
         not_under = sorted(numbers[i] for i in away.get(row.id, []) if i in numbers)
         found[row.status].append({
             "name": row.name, "party": row.party, "substitute_for": row.substitute_for,
@@ -206,14 +222,15 @@ def attendance_context(session: Session, meeting: Meeting,
             "absent": found[ABSENT]}
 
 
-def items_minutes(session: Session, meeting: Meeting,
-                  items: list[AgendaItem]) -> dict[int, dict]:
+def items_minutes(session: Session, meeting: Meeting, items: list[AgendaItem],
+                  attendance: _Attendance | None = None) -> dict[int, dict]:
     """Per item id: its votes, notes and who took no part in it, as plain data."""
     ids = [item.id for item in items]
     votes, notes = queries.item_votes(session, ids), queries.item_notes(session, ids)
-    rows = {row.id: row for row in queries.attendance(session, meeting.id)}
+    attendance = attendance or _attendance(session, meeting)
+    rows = {row.id: row for row in attendance.rows}
     away: dict[int, list[str]] = {}
-    for attendance_id, item_ids in queries.not_under_items(session, meeting.id).items():
+    for attendance_id, item_ids in attendance.away.items():
         row = rows[attendance_id]
         for item_id in item_ids:
             away.setdefault(item_id, []).append(person_label(row.name, row.party))
@@ -257,23 +274,26 @@ def item_context(org: Organisation, meeting: Meeting, item: AgendaItem, case: Ca
 
 def meeting_context(session: Session, meeting: Meeting | int, *, kind: str = "dagsorden",
                     public: bool = False, org: Organisation | None = None,
-                    items: list[AgendaItem] | None = None) -> dict:
-    """Everything the agenda or minutes show, as plain data."""
+                    items: list[AgendaItem] | None = None,
+                    cases: dict[int, Case] | None = None) -> dict:
+    """Everything the agenda or minutes show, as plain data (`items` and their `cases`, by
+    id, when the caller has read them already)."""
     org = org or current_organisation()
     if isinstance(meeting, int):
         meeting = queries.get_meeting(session, meeting)
     if kind not in KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
     items = queries.items(session, meeting.id) if items is None else items
-    minutes = items_minutes(session, meeting, items)
-    cases = _item_cases(session, items)
+    attendance = _attendance(session, meeting)
+    minutes = items_minutes(session, meeting, items, attendance)
+    cases = _item_cases(session, items) if cases is None else cases
     rows = _case_rows(session, list(cases.values()))
     context = {
         "kind": kind, "kind_label": KINDS[kind], "public": False,
         "municipality": org.name, "meeting": meeting_header(meeting, org),
         "items": [item_context(org, meeting, item, cases.get(item.case_id), rows,
                                minutes[item.id]) for item in items],
-        "attendance": attendance_context(session, meeting),
+        "attendance": attendance_context(session, meeting, items, attendance),
         "absences": [{"name": a.name, "note": a.note}
                      for a in queries.absences(session, meeting.id)],
         "approvals": [{"name": user.name, "at": format_instant(a.approved_at)}
@@ -304,17 +324,19 @@ def public_view(context: dict) -> dict:
 
 
 def viewer_context(session: Session, meeting: Meeting | int, viewer: access.Viewer, *,
-                   kind: str = "dagsorden", org: Organisation | None = None) -> dict:
+                   kind: str = "dagsorden", org: Organisation | None = None,
+                   items: list[AgendaItem] | None = None) -> dict:
     """The document as a signed-in person may read it: every item, each closed item they may
-    not read (meetings.visibility.may_read_item) reduced as for the public."""
+    not read (meetings.visibility.may_read_item) reduced as for the public. `items`: the
+    meeting's items (queries.items), when the caller has them."""
     org = org or current_organisation()
     if isinstance(meeting, int):
         meeting = queries.get_meeting(session, meeting)
-    items = queries.items(session, meeting.id)
+    items = queries.items(session, meeting.id) if items is None else items
     # Held here for the whole call: the session keeps loaded rows only while referenced, and
     # the rules below ask for each item's case again.
     cases = _item_cases(session, items)
-    context = meeting_context(session, meeting, kind=kind, org=org, items=items)
+    context = meeting_context(session, meeting, kind=kind, org=org, items=items, cases=cases)
     readable = readable_items(org, session, items, meeting.body_code, viewer)
     context["items"] = [item if row.id in readable else _reduced(item)
                         for item, row in zip(context["items"], items, strict=True)]

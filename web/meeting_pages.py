@@ -179,7 +179,7 @@ def meeting_page(request: Request, meeting_id: int,
                  if i.case_id and not i.wording} if user.can("record_decision") else {}
     # The whole agenda (or minutes) as the user may read it: the one document template.
     doc = viewer_context(session, meeting, user.viewer, kind=document_kind(meeting, items),
-                         org=org)
+                         org=org, items=items)
     return page(request, "meeting.html", user=user, meeting=meeting, items=items, doc=doc,
                 publications=meeting_queries.publications(session, meeting_id),
                 body=body, deadlines=deadlines, waiting=waiting,
