@@ -56,8 +56,9 @@ def _items_minutes(session: Session, item_ids: list[int | None]) -> dict[int, di
     return found
 
 
-def summary(session: Session, case: Case) -> dict:
-    """What anyone allowed to see the case at all may see."""
+def summary(session: Session, case: Case, *, minutes: bool = False) -> dict:
+    """What anyone allowed to see the case at all may see; `minutes`: its history with the
+    votes and notes (history), for those who may read its text."""
     return {"number": case.number, "title": case.title, "status": case.status,
             "status_label": current_organisation().state_label(case.status),
             "version": case.version, "closed_item": case_is_closed(session, case),
@@ -65,7 +66,7 @@ def summary(session: Session, case: Case) -> dict:
             "deciding_bodies": [case.deciding_body, *(case.joint_bodies or [])],
             "committees": list(case.committees),
             "awaiting": queries.awaiting_bodies(session, case.id),
-            "history": history(session, case.id)}
+            "history": history(session, case.id, minutes=minutes)}
 
 
 def deliveries(org: Organisation, session: Session, case: Case) -> list[dict]:
@@ -81,12 +82,11 @@ def deliveries(org: Organisation, session: Session, case: Case) -> list[dict]:
 
 def details(org: Organisation, session: Session, case: Case, viewer: access.Viewer,
             today: date) -> dict:
-    data = summary(session, case)
-    data["readable"] = may_read(org, session, case, viewer)
+    readable = may_read(org, session, case, viewer)
+    data = summary(session, case, minutes=readable) | {"readable": readable}
     data["actions"] = available_triggers(case.status)
-    if not data["readable"]:
+    if not readable:
         return data
-    data["history"] = history(session, case.id, minutes=True)
     hearings = []
     for hearing in queries.hearings(session, case.id):
         parties = queries.hearing_parties(session, hearing.id)
