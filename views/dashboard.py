@@ -164,8 +164,9 @@ def planned_at_risk(session: Session, org: Organisation, filters: Filters, rows:
                     calendar: dict[str, list[date]], today: date) -> list[int]:
     """The ids among `rows` whose remaining route, by the route planner, no longer fits.
 
-    A thousand active cases follow a few dozen routes: each route's stages are worked out
-    once, and each (stages, deadline) planned once.
+    Cases alike in state, committees and queues share their stages, worked out once; alike
+    in deadline too, they share one plan (the benchmark's 775 active cases with a deadline
+    make 164 routes and 640 plans).
     """
     pending: dict[int, list[str]] = {}
     for case_id, code in session.execute(
