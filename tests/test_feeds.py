@@ -155,6 +155,40 @@ def test_it_shows_the_planned_route_and_flags_it_when_it_no_longer_fits(web_app,
     assert too_late in at_risk and fits not in at_risk
 
 
+def test_at_risk_tells_apart_cases_alike_but_for_the_committee_they_wait_for(web_app,
+                                                                            web_engine):
+    """Two cases on one route with one deadline share a plan only while they wait for the
+    same committees: one waiting for SU (which meets in time) fits, one waiting for BSU
+    (which does not meet before the deadline) is at risk."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+    from web_fixtures import as_role
+
+    from cases.models import Awaiting
+    from meetings.services import create_meeting
+
+    start = days(0) + timedelta(days=(7 - days(0).weekday()))  # next Monday
+    with write_session(web_engine) as session:  # at 9 (the test above has 17 on these days)
+        for week in range(0, 12):
+            monday = start + timedelta(weeks=week)
+            create_meeting(session, body="SU", day=monday + timedelta(days=1), at="09:00")
+            create_meeting(session, body="ØU", day=monday + timedelta(days=8), at="09:00")
+            create_meeting(session, body="KB", day=monday + timedelta(days=13), at="09:00")
+        create_meeting(session, body="BSU", day=start + timedelta(weeks=20), at="09:00")
+    due = start + timedelta(weeks=10)
+    waits_for_su, waits_for_bsu = (make_case(web_engine, committees=("SU", "BSU"), deadline=due)
+                                   for _ in range(2))
+    with write_session(web_engine) as session:  # each treated by the other committee already
+        for number, treated_by in ((waits_for_su, "BSU"), (waits_for_bsu, "SU")):
+            session.execute(sa.delete(Awaiting).where(
+                Awaiting.case_id == queries.get_case(session, number).id,
+                Awaiting.body_code == treated_by))
+    at_risk = as_role(web_app, "manager").get("/overblik/sager",
+                                              params={"figur": "at_risk"}).text
+    assert waits_for_bsu in at_risk and waits_for_su not in at_risk
+
+
 def test_it_has_no_public_feed_for_a_case_closed_on_an_agenda(web_app, web_engine):
     from web_fixtures import close_on_agenda
 
