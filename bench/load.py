@@ -268,6 +268,55 @@ def floor_server(env: dict, var: Path, web: int) -> Serve:
     return Serve(command, env, log, port, web, log)
 
 
+# -- where the CPU goes ------------------------------------------------------------------------
+
+PARTS = (("cli.web_processes", "web"), ("bench.floor", "web"), (" worker", "worker"),
+         (" beat", "beat"), ("locust", "locust"), ("redis-server", "redis"),
+         ("postgres", "postgresql"))
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_by_part() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each part on this machine: a process counts
+    for the first part its own command line or an ancestor's names (a web process is a child
+    of cli.web_processes); this process (the SMTP sink) is "bench", anything else "other"."""
+    stats, commands = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            commands[entry.name] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+                errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        stats[entry.name] = (fields[1], (int(fields[11]) + int(fields[12])) / TICKS)
+    totals: dict[str, float] = {}
+    for pid, (_, seconds) in stats.items():
+        part = _part(pid, stats, commands)
+        totals[part] = totals.get(part, 0.0) + seconds
+    return totals
+
+
+def _part(pid: str, stats: dict, commands: dict) -> str:
+    while pid in stats:
+        if int(pid) == os.getpid():
+            return "bench"
+        for marker, part in PARTS:
+            if marker in commands.get(pid, ""):
+                return part
+        pid = stats[pid][0]
+    return "other"
+
+
+def cores_used(before: dict, after: dict, seconds: float) -> dict[str, float]:
+    """Cores each part kept busy between two readings (a part's processes that ended
+    meanwhile are not counted: the readings are taken while the run is under way)."""
+    return {part: round((after.get(part, 0.0) - before.get(part, 0.0)) / seconds, 2)
+            for part in sorted(after, key=lambda p: -(after[p] - before.get(p, 0.0)))
+            if after.get(part, 0.0) - before.get(part, 0.0) > 0.01 * seconds}
+
+
 # -- Locust ------------------------------------------------------------------------------------
 
 def locust(host: str, plan: Path, classes: tuple[str, ...], *, users: int, seconds: int,
@@ -277,14 +326,22 @@ def locust(host: str, plan: Path, classes: tuple[str, ...], *, users: int, secon
     prefix = out / f"locust-{time.monotonic_ns()}"
     env = {**os.environ, "SAGSGANG_LOAD_PLAN": str(plan), "SAGSGANG_LOAD_WAIT": wait,
            "SAGSGANG_LOAD_WARMUP": str(WARMUP), "PYTHONPATH": str(PROJECT_DIR)}
-    seconds += WARMUP
     with open(f"{prefix}.log", "wb") as log:
-        subprocess.run([str(BIN / "locust"), "-f", str(PROJECT_DIR / "bench" / "locustfile.py"),
-                        "--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s",
-                        "--stop-timeout", "10", "--host", host, "--csv", str(prefix),
-                        "--only-summary", "--loglevel", "WARNING", *classes],
-                       env=env, stdout=log, stderr=subprocess.STDOUT, timeout=seconds + 120)
-    return read_stats(Path(f"{prefix}_stats.csv"), Path(f"{prefix}_failures.csv"))
+        process = subprocess.Popen(
+            [str(BIN / "locust"), "-f", str(PROJECT_DIR / "bench" / "locustfile.py"),
+             "--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds + WARMUP}s",
+             "--stop-timeout", "10", "--host", host, "--csv", str(prefix), "--only-summary",
+             "--loglevel", "WARNING", *classes],
+            env=env, stdout=log, stderr=subprocess.STDOUT)
+        # The CPU is read over the same window as the figures: after the warm-up, and
+        # before Locust stops (its processes' time is gone once they end).
+        time.sleep(WARMUP)
+        before, started = cpu_seconds_by_part(), time.monotonic()
+        time.sleep(seconds - 1)
+        cores = cores_used(before, cpu_seconds_by_part(), time.monotonic() - started)
+        process.wait(timeout=120)
+    return {**read_stats(Path(f"{prefix}_stats.csv"), Path(f"{prefix}_failures.csv")),
+            "cores": cores}
 
 
 def read_stats(path: Path, failures: Path) -> dict:
@@ -420,6 +477,10 @@ def print_run(row: dict, flush=True) -> None:
         print(f"  {'floor: one indexed query (bench.floor)':<38} {floor['requests']:>8} "
               f"{floor['errors']:>6} {floor['rps']:>7.1f} {_fmt(floor['50'])} "
               f"{_fmt(floor['95'])} {_fmt(floor['99'])}")
+    print("  cores busy: " + ", ".join(f"{part} {n:.2f}" for part, n in
+                                       row["figures"]["cores"].items())
+          + " (floor: " + ", ".join(f"{part} {n:.2f}" for part, n in
+                                    row["floor"]["cores"].items()) + ")")
     if row.get("alone"):
         print("  one request at a time (server otherwise idle), median / max ms: " + ", ".join(
             f"{name} {t['median']} / {t['max']}" for name, t in row["alone"].items()))

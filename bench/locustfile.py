@@ -8,6 +8,10 @@ SAGSGANG_LOAD_WAIT: "mix" (people pausing 1-3 s between pages), else no pause at
 (throughput: every user sends its next request at once). SAGSGANG_LOAD_WARMUP: seconds
 after which the figures start afresh (the logins, the first template compilations and the
 processes' start are behind by then).
+
+The users are FastHttpUsers (geventhttpclient), not HttpUsers (requests): on two cores the
+load generator shares the machine with what it measures, and requests costs several times
+the CPU per request, taken from the web processes and PostgreSQL.
 """
 
 import html
@@ -19,7 +23,7 @@ import re
 from datetime import date, timedelta
 
 import gevent
-from locust import HttpUser, between, constant, events, task
+from locust import FastHttpUser, between, constant, events, task
 
 PLAN = json.loads(open(os.environ["SAGSGANG_LOAD_PLAN"], encoding="utf-8").read())
 WAIT = between(1, 3) if os.environ.get("SAGSGANG_LOAD_WAIT") == "mix" else constant(0)
@@ -51,7 +55,7 @@ def form_values(page: str) -> dict:
     return values
 
 
-class Person(HttpUser):
+class Person(FastHttpUser):
     abstract = True
     wait_time = WAIT
     username = password = ""
@@ -185,7 +189,7 @@ class Secretariat(Person):
                        {"csrf_token": token, "confirmed": "ja", "late_reason": ""})
 
 
-class Floor(HttpUser):
+class Floor(FastHttpUser):
     """The floor: one indexed query behind a bare FastAPI endpoint (bench.floor), under the
     same users and pauses."""
     wait_time = WAIT
