@@ -188,7 +188,7 @@ def _case_part(rows: _CaseRows, org: Organisation, case: Case, item: AgendaItem,
 
 
 @dataclass(frozen=True)
-class _Attendance:
+class Attendance:
     """A meeting's attendance rows and, per attendance id, the items its person took no
     part in: read once for the list and for each item's minutes."""
 
@@ -196,18 +196,18 @@ class _Attendance:
     away: dict[int, list[int]]
 
 
-def _attendance(session: Session, meeting: Meeting) -> _Attendance:
-    return _Attendance(queries.attendance(session, meeting.id),
+def read_attendance(session: Session, meeting: Meeting) -> Attendance:
+    return Attendance(queries.attendance(session, meeting.id),
                        queries.not_under_items(session, meeting.id))
 
 
 def attendance_context(session: Session, meeting: Meeting,
                        items: list[AgendaItem] | None = None,
-                       attendance: _Attendance | None = None) -> dict:
+                       attendance: Attendance | None = None) -> dict:
     """The attendance list by status, each person as the minutes write them ("Carl Carlsen
     (A), stedfortræder for Bo Berg, deltog ikke under punkt 20-21")."""
     items = queries.items(session, meeting.id) if items is None else items
-    attendance = attendance or _attendance(session, meeting)
+    attendance = attendance or read_attendance(session, meeting)
     numbers = {item.id: item.number for item in items}
     away = attendance.away
     found = {ATTENDED: [], SENT_APOLOGIES: [], ABSENT: []}
@@ -223,11 +223,11 @@ def attendance_context(session: Session, meeting: Meeting,
 
 
 def items_minutes(session: Session, meeting: Meeting, items: list[AgendaItem],
-                  attendance: _Attendance | None = None) -> dict[int, dict]:
+                  attendance: Attendance | None = None) -> dict[int, dict]:
     """Per item id: its votes, notes and who took no part in it, as plain data."""
     ids = [item.id for item in items]
     votes, notes = queries.item_votes(session, ids), queries.item_notes(session, ids)
-    attendance = attendance or _attendance(session, meeting)
+    attendance = attendance or read_attendance(session, meeting)
     rows = {row.id: row for row in attendance.rows}
     away: dict[int, list[str]] = {}
     for attendance_id, item_ids in attendance.away.items():
@@ -284,7 +284,7 @@ def meeting_context(session: Session, meeting: Meeting | int, *, kind: str = "da
     if kind not in KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
     items = queries.items(session, meeting.id) if items is None else items
-    attendance = _attendance(session, meeting)
+    attendance = read_attendance(session, meeting)
     minutes = items_minutes(session, meeting, items, attendance)
     cases = _item_cases(session, items) if cases is None else cases
     rows = _case_rows(session, list(cases.values()))

@@ -29,7 +29,7 @@ from meetings.attendance import (
     NoteEntry,
     VoteEntry,
 )
-from meetings.documents import attendance_context, items_minutes, note_context
+from meetings.documents import attendance_context, items_minutes, note_context, read_attendance
 from meetings.models import AgendaItem, Meeting
 from meetings.visibility import item_is_closed, may_read, may_read_item
 from views import case as views
@@ -455,7 +455,8 @@ def meeting_agenda(meeting_id: int, user: CurrentUser = api("view_meetings"),
     items = []
     rows = session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
                         .order_by(AgendaItem.number)).all()
-    minutes = items_minutes(session, meeting, rows)
+    attendance = read_attendance(session, meeting)  # for the list and each item's minutes
+    minutes = items_minutes(session, meeting, rows, attendance)
     for item in rows:
         case = session.get(Case, item.case_id) if item.case_id else None
         readable = may_read_item(org, session, item, meeting.body_code, user.viewer)
@@ -468,8 +469,8 @@ def meeting_agenda(meeting_id: int, user: CurrentUser = api("view_meetings"),
                       "decision_text": item.decision_text,
                       "text": item.text if readable else None,
                       "summary": case.summary if case and readable else None} | shown)
-    return _meeting_out(meeting) | {"attendance": attendance_context(session, meeting, rows),
-                                    "items": items}
+    return _meeting_out(meeting) | {
+        "attendance": attendance_context(session, meeting, rows, attendance), "items": items}
 
 
 @router.post("/meetings/{meeting_id}/attendance", tags=["møder"],
