@@ -391,11 +391,9 @@ def render_command(ref, kind, public, publication, out):
     with read_session() as session:
         found = resolve_meeting(session, ref)
         if publication:
-            kept = [p for p in queries.publications(session, found.id) if p.seq == publication]
-            if not kept:
-                raise InvalidInput(f"Mødet har ingen offentliggjort udgave {publication}.")
-            html = documents.render_public_publication(session, kept[0]) if public \
-                else documents.render_publication(kept[0])
+            kept = pdf.find_publication(session, found, publication)
+            html = documents.render_public_publication(session, kept) if public \
+                else documents.render_publication(kept)
         else:
             html = documents.render_meeting(session, found.id, kind=kind, public=public)
     if out:
@@ -422,10 +420,8 @@ def pdf_command(ref, kind, public, publication, med_bilag, out):
     with read_session() as session:
         found = resolve_meeting(session, ref)
         if publication:
-            kept = [p for p in queries.publications(session, found.id) if p.seq == publication]
-            if not kept:
-                raise InvalidInput(f"Mødet har ingen offentliggjort udgave {publication}.")
-            content = pdf.publication_pdf(session, kept[0], public=public,
+            kept = pdf.find_publication(session, found, publication)
+            content = pdf.publication_pdf(session, kept, public=public,
                                           bilag_for=reader if med_bilag else None)
         else:
             context = documents.meeting_context(session, found.id, kind=kind, public=public)

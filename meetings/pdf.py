@@ -321,10 +321,10 @@ def _reads_all(session: Session, org: Organisation, meeting: Meeting,
 
 
 def find_publication(session: Session, meeting: Meeting, seq: int) -> AgendaPublication:
-    for found in queries.publications(session, meeting.id):
-        if found.seq == seq:
-            return found
-    raise NotFound(f"Mødet har ingen offentliggjort udgave {seq}.")
+    found = queries.publication(session, meeting.id, seq)
+    if found is None:
+        raise NotFound(f"Mødet har ingen offentliggjort udgave {seq}.")
+    return found
 
 
 def filename(meeting: Meeting, med_bilag: bool = False) -> str:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from cases import queries as case_queries
@@ -194,9 +195,19 @@ def heard_queue(session: Session, body_code: str, skip: set[int]) -> list[QueueE
 
 
 def publications(session: Session, meeting_id: int) -> list[AgendaPublication]:
+    """The meeting's publications in order, without the agenda each kept (`content`, the
+    whole document as published: tens of kilobytes of JSON each, which the pages and
+    feeds listing them never show; publication() reads one with it)."""
     return list(session.exec(select(AgendaPublication)
+                             .options(defer(AgendaPublication.content))
                              .where(AgendaPublication.meeting_id == meeting_id)
                              .order_by(AgendaPublication.seq)))
+
+
+def publication(session: Session, meeting_id: int, seq: int) -> AgendaPublication | None:
+    """Publication `seq` of the meeting (1 = the agenda, 2.. = tillæg) with what it kept."""
+    return session.exec(select(AgendaPublication).where(
+        AgendaPublication.meeting_id == meeting_id, AgendaPublication.seq == seq)).first()
 
 
 def item_is_published(item: AgendaItem, meeting: Meeting, publications_kept: bool) -> bool:

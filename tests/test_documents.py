@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from cases import actions as case_actions
@@ -60,6 +61,31 @@ def engine(sqlite_url):
     found = make_engine(sqlite_url)
     yield found
     found.dispose()
+
+
+def test_a_list_of_publications_leaves_the_kept_agendas_unread_and_one_publication_has_it(
+        engine, meeting_id):
+    """A meeting page lists its publications on every view: each keeps the whole agenda as
+    published, which the list never shows (and real agendas are tens of kilobytes each)."""
+    with read_session(engine) as session:
+        [listed] = queries.publications(session, meeting_id)
+        assert "content" not in sa.inspect(listed).dict
+        kept = queries.publication(session, meeting_id, 1)
+        assert "content" in sa.inspect(kept).dict
+        assert [item["title"] for item in kept.content["items"]][-1] == "Personalesag"
+        assert queries.publication(session, meeting_id, 2) is None
+
+
+def test_the_command_line_refuses_a_publication_the_meeting_does_not_have(
+        sqlite_url, meeting_id, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    out = tmp_path / "udgave.pdf"
+    for command in (["render"], ["pdf", "--out", str(out)]):
+        result = CliRunner().invoke(cli, ["meeting", *command, str(meeting_id),
+                                          "--publication", "2"])
+        assert result.exit_code == 1, result.output
+        assert "Fejl: Mødet har ingen offentliggjort udgave 2." in result.output
+    assert not out.exists()
 
 
 def test_it_never_shows_a_closed_items_text_in_the_public_version(engine, org, meeting_id):

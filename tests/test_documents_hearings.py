@@ -127,7 +127,7 @@ def test_it_never_shows_a_closed_items_hearing_answer_to_the_public(db, org, mee
 def test_it_renders_an_agenda_published_before_hearings_were_shown(db, org, meeting_id):
     """A publication keeps its content as published: one without hearings still renders."""
     with read_session(db) as session:
-        publication = queries.publications(session, meeting_id)[0]
+        publication = queries.publication(session, meeting_id, 1)
         session.expunge(publication)
     for item in publication.content["items"]:
         if item["case"]:
