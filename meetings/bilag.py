@@ -31,15 +31,24 @@ def readable_of_many(org: Organisation, session: Session, cases: dict[int, Case]
     """`may_read_attachment` for many Bilag at once (a page of the open data): which of
     their `cases` (by id) may be read is one query (visibility.readable_cases)."""
     readable = readable_cases(org, session, list(cases.values()), viewer)
-    return [a for a in attachments if a.case_id in readable and (
-        a.public or access.may_read_closed(viewer, case_bodies(org, session, cases[a.case_id])))]
+    reads_closed: dict[int, bool] = {}  # per case: its route's bodies are one query
+
+    def may_read_not_public(case_id: int) -> bool:
+        if case_id not in reads_closed:
+            reads_closed[case_id] = access.may_read_closed(
+                viewer, case_bodies(org, session, cases[case_id]))
+        return reads_closed[case_id]
+
+    return [a for a in attachments
+            if a.case_id in readable and (a.public or may_read_not_public(a.case_id))]
 
 
 def readable_attachments(org: Organisation, session: Session, case: Case,
                          viewer: access.Viewer) -> list[Attachment]:
-    """The case's Bilag the viewer may read, in order (the others are not even listed)."""
-    return [a for a in queries.attachments(session, case.id)
-            if may_read_attachment(org, session, case, a, viewer)]
+    """The case's Bilag the viewer may read, in order (the others are not even listed):
+    readable_of_many for one case, so that ten Bilag cost the queries of one."""
+    return readable_of_many(org, session, {case.id: case}, queries.attachments(session, case.id),
+                            viewer)
 
 
 def attachment_to_serve(org: Organisation, session: Session, attachment_id: int,

@@ -225,8 +225,6 @@ def attendance_context(session: Session, meeting: Meeting,
 def items_minutes(session: Session, meeting: Meeting, items: list[AgendaItem],
                   attendance: Attendance | None = None) -> dict[int, dict]:
     """Per item id: its votes, notes and who took no part in it, as plain data."""
-    ids = [item.id for item in items]
-    votes, notes = queries.item_votes(session, ids), queries.item_notes(session, ids)
     attendance = attendance or read_attendance(session, meeting)
     rows = {row.id: row for row in attendance.rows}
     away: dict[int, list[str]] = {}
@@ -234,6 +232,20 @@ def items_minutes(session: Session, meeting: Meeting, items: list[AgendaItem],
         row = rows[attendance_id]
         for item_id in item_ids:
             away.setdefault(item_id, []).append(person_label(row.name, row.party))
+    return _minutes(session, [item.id for item in items], away)
+
+
+def minutes_of_items(session: Session, item_ids: list[int]) -> dict[int, dict]:
+    """items_minutes for items of any meetings (a case's treatments), read by the items
+    themselves: a case treated at ten meetings costs the queries of one."""
+    away: dict[int, list[str]] = {}
+    for item_id, row in queries.absent_from_items(session, item_ids):
+        away.setdefault(item_id, []).append(person_label(row.name, row.party))
+    return _minutes(session, item_ids, away)
+
+
+def _minutes(session: Session, ids: list[int], away: dict[int, list[str]]) -> dict[int, dict]:
+    votes, notes = queries.item_votes(session, ids), queries.item_notes(session, ids)
     return {item_id: {"votes": [vote_context(vote, voters)
                                 for vote, voters in votes.get(item_id, [])],
                       "notes": [note_context(note) for note in notes.get(item_id, [])],

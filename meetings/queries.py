@@ -250,6 +250,17 @@ def not_under_items(session: Session, meeting_id: int) -> dict[int, list[int]]:
     return found
 
 
+def absent_from_items(session: Session, item_ids: list[int]) -> list[tuple[int, Attendance]]:
+    """(item id, attendance row) for each who took no part in one of the items, whatever
+    their meetings, in the order the attendance list was recorded."""
+    if not item_ids:
+        return []
+    return list(session.exec(
+        select(ItemAbsence.agenda_item_id, Attendance)
+        .join(Attendance, Attendance.id == ItemAbsence.attendance_id)
+        .where(ItemAbsence.agenda_item_id.in_(item_ids)).order_by(Attendance.id)).all())
+
+
 def item_votes(session: Session, item_ids: list[int]) -> dict[int, list[tuple[Vote,
                                                                              list[VoteVoter]]]]:
     """Per item: its votes (the item as a whole first, then by proposal) with their voters."""

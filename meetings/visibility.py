@@ -71,9 +71,11 @@ def case_bodies(org: Organisation, session: Session, case: Case) -> set[str]:
                                council.code if council else None)
 
 
-def may_read(org: Organisation, session: Session, case: Case, viewer: access.Viewer) -> bool:
-    return not case_is_closed(session, case) or access.may_read_closed(
-        viewer, case_bodies(org, session, case))
+def may_read(org: Organisation, session: Session, case: Case, viewer: access.Viewer, *,
+             closed: bool | None = None) -> bool:
+    """`closed`: case_is_closed, when the caller has asked it already."""
+    closed = case_is_closed(session, case) if closed is None else closed
+    return not closed or access.may_read_closed(viewer, case_bodies(org, session, case))
 
 
 def may_read_item(org: Organisation, session: Session, item: AgendaItem, body_code: str,

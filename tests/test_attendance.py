@@ -16,8 +16,8 @@ from servers import database_dump
 from sqlmodel import select
 
 from cases.dates import format_date
-from cases.db import alembic_config, make_engine, write_session
-from cases.models import Membership, User, utcnow
+from cases.db import alembic_config, make_engine, read_session, write_session
+from cases.models import Case, Membership, User, utcnow
 from meetings.attendance import (
     ABSENT,
     SENT_APOLOGIES,
@@ -31,6 +31,7 @@ from meetings.attendance import (
 )
 from meetings.calendar import local_day
 from meetings.models import Attendance
+from views.case import history
 from web.tokens import new_api_token
 from workflow.errors import InvalidInput
 
@@ -382,3 +383,51 @@ def test_the_secretariat_records_attendance_and_votes_on_the_minutes_page(web_ap
     case_page = secretariat.get(f"/sager/{number}").text
     assert "Afstemning om indstillingens punkt 1: For: A (1). Imod: Pia Gæst (1)." in case_page
     assert "Mindretallet (Ø) ønsker ført til protokol: Imod forslaget." in case_page
+
+
+def test_a_case_treated_at_several_meetings_shows_each_meetings_minutes_in_its_history(both):
+    """Each treatment's votes and who took no part come from its own meeting; they are read
+    by the case's items, so a case treated at three meetings costs the queries of one."""
+    both.cli("case", "create", "--number", "V-3", "--title", "Trafikplan", "--centre", CENTRE,
+             "--decided-by", "SU", "--committee", "SU", "--proposal", "at planen godkendes")
+    both.cli("case", "submit", "V-3")
+    days = [TODAY - timedelta(days=21), TODAY - timedelta(days=14), TODAY - timedelta(days=7)]
+    for day, decision, not_under in zip(days, ("Udsat", "Udsat", "Godkendt"),
+                                        ("Dorte Dahl:1", "Anna Andersen:1", ""), strict=True):
+        ref = f"SU:{format_date(day)}"
+        both.cli("meeting", "create", "--body", "SU", "--date", format_date(day),
+                 "--time", "00:30")
+        both.cli("meeting", "place", ref, "V-3", "--efterregistreret")
+        both.cli("meeting", "publish", ref, "--late-reason", "Registreret efterfølgende")
+        both.cli("meeting", "decide", ref, "1", "--decision", decision)
+        both.cli("meeting", "attendance", ref, "--present", "Anna Andersen (A), medlem (A)",
+                 "--present", "Dorte Dahl (Ø)",
+                 *(("--not-under", not_under) if not_under else ()))
+        if decision == "Godkendt":
+            both.cli("meeting", "vote", ref, "1", "--for", "A", "--against", "dorte")
+
+    rows = both.get("/api/cases/V-3/history")
+    assert [(r["date"], r["decision"], r["not_present"]) for r in rows] == [
+        (days[0].isoformat(), "Udsat", ["Dorte Dahl (Ø)"]),
+        (days[1].isoformat(), "Udsat", ["Anna Andersen (A)"]),
+        (days[2].isoformat(), "Godkendt", [])]
+    assert [[v["text"] for v in r["votes"]] for r in rows] == [
+        [], [], ["For: A (2). Imod: Dorte Dahl (1)."]]
+
+    def queries_of(number: str) -> int:
+        run = []
+
+        def count(*args):
+            run.append(args[2])
+
+        with read_session(both.engine) as session:
+            case_id = session.exec(select(Case.id).where(Case.number == number)).one()
+            sa.event.listen(both.engine, "before_cursor_execute", count)
+            try:
+                history(session, case_id, minutes=True)
+            finally:
+                sa.event.remove(both.engine, "before_cursor_execute", count)
+        return len(run)
+
+    record_the_minutes(both, held_meeting(both))  # V-1: treated at one meeting, with votes
+    assert queries_of("V-3") == queries_of("V-1")

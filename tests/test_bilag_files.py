@@ -282,8 +282,10 @@ def test_a_bilag_is_read_as_its_case_and_a_not_public_one_only_by_those_who_read
                 for a in (public, hidden)
                 for v in (PUBLIC, OTHER_MEMBER, SU_MEMBER, STAFF)] == \
             [True, True, True, True, False, False, True, True]
-        assert [a.title for a in bilag.readable_attachments(org, session, case, PUBLIC)] == \
-            ["Offentligt"]
+        assert [[a.title for a in bilag.readable_attachments(org, session, case, v)]
+                for v in (PUBLIC, OTHER_MEMBER, SU_MEMBER, STAFF)] == \
+            [["Offentligt"], ["Offentligt"], ["Offentligt", "Ikke offentligt"],
+             ["Offentligt", "Ikke offentligt"]]
         with pytest.raises(NotFound, match="Bilaget findes ikke"):
             bilag.attachment_to_serve(org, session, hidden.id, OTHER_MEMBER)
         assert bilag.attachment_to_serve(org, session, hidden.id, SU_MEMBER)[1] == \
@@ -296,6 +298,10 @@ def test_a_bilag_is_read_as_its_case_and_a_not_public_one_only_by_those_who_read
                 for a in (public, hidden)
                 for v in (PUBLIC, OTHER_MEMBER, SU_MEMBER, STAFF)] == \
             [False, False, True, True, False, False, True, True]
+        # The case page's list (all its Bilag at once) keeps to the same rule.
+        assert [[a.title for a in bilag.readable_attachments(org, session, case, v)]
+                for v in (PUBLIC, OTHER_MEMBER, SU_MEMBER, STAFF)] == \
+            [[], [], ["Offentligt", "Ikke offentligt"], ["Offentligt", "Ikke offentligt"]]
         with pytest.raises(NotFound, match="Bilaget findes ikke"):
             bilag.attachment_to_serve(org, session, public.id, PUBLIC)
         with pytest.raises(NotFound, match="Bilaget findes ikke"):

@@ -13,8 +13,7 @@ from cases.models import Case
 from cases.organisation import Organisation
 from cases.settings import current_organisation
 from meetings import bilag
-from meetings.documents import items_minutes
-from meetings.models import AgendaItem, Meeting
+from meetings.documents import minutes_of_items
 from meetings.services import plan_case
 from meetings.visibility import case_is_closed, may_read
 from notifications.models import SENT, Reminder
@@ -27,7 +26,8 @@ def history(session: Session, case_id: int, *, minutes: bool = False) -> list[di
     notes and who took no part (for those who may read the case's text: a closed item's
     votes and notes are no more public than its text)."""
     treatments = queries.decision_history(session, case_id)
-    items = _items_minutes(session, [t.agenda_item_id for t in treatments]) if minutes else {}
+    item_ids = sorted({t.agenda_item_id for t in treatments if t.agenda_item_id is not None})
+    items = minutes_of_items(session, item_ids) if minutes else {}
     rows = []
     afterwards = queries.items_recorded_afterwards(session, case_id)
     for t in treatments:
@@ -43,25 +43,15 @@ def history(session: Session, case_id: int, *, minutes: bool = False) -> list[di
     return rows
 
 
-def _items_minutes(session: Session, item_ids: list[int | None]) -> dict[int, dict]:
-    """meetings.documents.items_minutes for the items of several meetings."""
-    found = {}
-    by_meeting: dict[int, list[AgendaItem]] = {}
-    for item_id in {i for i in item_ids if i is not None}:
-        item = session.get(AgendaItem, item_id)
-        if item is not None:
-            by_meeting.setdefault(item.meeting_id, []).append(item)
-    for meeting_id, items in by_meeting.items():
-        found |= items_minutes(session, session.get(Meeting, meeting_id), items)
-    return found
-
-
-def summary(session: Session, case: Case, *, minutes: bool = False) -> dict:
+def summary(session: Session, case: Case, *, minutes: bool = False,
+            closed: bool | None = None) -> dict:
     """What anyone allowed to see the case at all may see; `minutes`: its history with the
-    votes and notes (history), for those who may read its text."""
+    votes and notes (history), for those who may read its text. `closed`: case_is_closed,
+    when the caller has asked it already."""
+    closed = case_is_closed(session, case) if closed is None else closed
     return {"number": case.number, "title": case.title, "status": case.status,
             "status_label": current_organisation().state_label(case.status),
-            "version": case.version, "closed_item": case_is_closed(session, case),
+            "version": case.version, "closed_item": closed,
             "deciding_body": case.deciding_body,
             "deciding_bodies": [case.deciding_body, *(case.joint_bodies or [])],
             "committees": list(case.committees),
@@ -82,8 +72,9 @@ def deliveries(org: Organisation, session: Session, case: Case) -> list[dict]:
 
 def details(org: Organisation, session: Session, case: Case, viewer: access.Viewer,
             today: date) -> dict:
-    readable = may_read(org, session, case, viewer)
-    data = summary(session, case, minutes=readable) | {"readable": readable}
+    closed = case_is_closed(session, case)
+    readable = may_read(org, session, case, viewer, closed=closed)
+    data = summary(session, case, minutes=readable, closed=closed) | {"readable": readable}
     data["actions"] = available_triggers(case.status)
     if not readable:
         return data
