@@ -293,12 +293,20 @@ def meeting_context(session: Session, meeting: Meeting | int, *, kind: str = "da
     org = org or current_organisation()
     if isinstance(meeting, int):
         meeting = queries.get_meeting(session, meeting)
+    items = queries.items(session, meeting.id) if items is None else items
+    cases = _item_cases(session, items) if cases is None else cases
+    context, _ = _document(session, meeting, kind, org, items, cases)
+    return public_view(context) if public else context
+
+
+def _document(session: Session, meeting: Meeting, kind: str, org: Organisation,
+              items: list[AgendaItem], cases: dict[int, Case]) -> tuple[dict, _CaseRows]:
+    """meeting_context with the rows of its cases it was made from (viewer_context asks
+    which may be read of the same rows)."""
     if kind not in KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
-    items = queries.items(session, meeting.id) if items is None else items
     attendance = read_attendance(session, meeting)
     minutes = items_minutes(session, meeting, items, attendance)
-    cases = _item_cases(session, items) if cases is None else cases
     rows = _case_rows(session, list(cases.values()))
     context = {
         "kind": kind, "kind_label": KINDS[kind], "public": False,
@@ -313,7 +321,7 @@ def meeting_context(session: Session, meeting: Meeting | int, *, kind: str = "da
         "members": [u.name for u in queries.members(session, meeting.body_code)],
         "objection_deadline": format_date(meeting.objection_deadline),
     }
-    return public_view(context) if public else context
+    return context, rows
 
 
 def _reduced(item: dict) -> dict:
@@ -348,14 +356,15 @@ def viewer_context(session: Session, meeting: Meeting | int, viewer: access.View
     # Held here for the whole call: the session keeps loaded rows only while referenced, and
     # the rules below ask for each item's case again.
     cases = _item_cases(session, items)
-    context = meeting_context(session, meeting, kind=kind, org=org, items=items, cases=cases)
-    readable = readable_items(org, session, items, meeting.body_code, viewer)
+    context, rows = _document(session, meeting, kind, org, items, cases)
+    readable = readable_items(org, session, items, meeting.body_code, viewer,
+                              closed=rows.closed)
     context["items"] = [item if row.id in readable else _reduced(item)
                         for item, row in zip(context["items"], items, strict=True)]
     # Only the Bilag the viewer may read (meetings.bilag's rule), for all items at once.
-    listed = case_queries.grouped(session, Attachment.case_id, list(cases), Attachment.number)
     shown = {a.id for a in bilag.readable_of_many(
-        org, session, cases, [a for found in listed.values() for a in found], viewer)}
+        org, session, cases, [a for found in rows.attachments.values() for a in found], viewer,
+        closed=rows.closed)}
     for item in context["items"]:
         if item.get("case"):
             item["case"]["attachments"] = [a for a in item["case"]["attachments"]

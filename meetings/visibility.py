@@ -41,10 +41,11 @@ def _closed_on_an_agenda(session: Session, case_ids: list[int]) -> set[int]:
 
 
 def readable_cases(org: Organisation, session: Session, cases: list[Case],
-                   viewer: access.Viewer) -> set[int]:
+                   viewer: access.Viewer, *, closed: set[int] | None = None) -> set[int]:
     """The ids of the cases whose text the viewer may read: `may_read` for many cases at
-    once (a search's hits), with one query for which of them are closed."""
-    closed = closed_cases(session, cases)
+    once (a search's hits), with one query for which of them are closed (`closed`:
+    closed_cases of them, when the caller has it)."""
+    closed = closed_cases(session, cases) if closed is None else closed
     return {case.id for case in cases if case.id not in closed
             or access.may_read_closed(viewer, case_bodies(org, session, case))}
 
@@ -86,11 +87,14 @@ def may_read_item(org: Organisation, session: Session, item: AgendaItem, body_co
 
 
 def readable_items(org: Organisation, session: Session, items: list[AgendaItem],
-                   body_code: str, viewer: access.Viewer) -> set[int]:
+                   body_code: str, viewer: access.Viewer, *,
+                   closed: set[int] | None = None) -> set[int]:
     """The ids of the items whose text the viewer may read (may_read_item for a meeting's
-    items at once: one query for which of their cases are closed)."""
+    items at once: one query for which of their cases are closed; `closed`: closed_cases
+    of their cases, when the caller has it)."""
     cases = {item.id: session.get(Case, item.case_id) for item in items if item.case_id}
-    readable = readable_cases(org, session, [case for case in cases.values() if case], viewer)
+    readable = readable_cases(org, session, [case for case in cases.values() if case], viewer,
+                              closed=closed)
     standing = access.may_read_closed(viewer, {body_code})
     return {item.id for item in items
             if (cases[item.id].id in readable if cases.get(item.id) is not None
