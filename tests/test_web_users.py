@@ -19,6 +19,7 @@ from web_fixtures import (
 
 from cases.db import make_engine, read_session, write_session
 from cases.models import Membership, User
+from web.auth import load_user
 from web.passwords import verify_password
 from web.tokens import new_api_token
 
@@ -177,6 +178,26 @@ def test_the_admin_edits_name_email_role_centre_and_bodies(web_app, web_engine):
         "Frida Flyttet", "ff@kommune.dk", "manager", CENTRE)
     assert changed.password_hash == target.password_hash
     assert _bodies(web_engine, target.id) == ["KB", "SU"]
+
+
+def test_a_request_sees_the_user_with_every_body_they_are_a_member_of(web_engine):
+    with write_session(web_engine) as session:
+        users = {}
+        for username, bodies in (("ingen", []), ("to", ["SU", "KB"])):
+            user = User(username=username, name=username.title(), email=f"{username}@x.dk",
+                        role="member")
+            session.add(user)
+            session.flush()
+            session.add_all(Membership(user_id=user.id, body_code=code) for code in bodies)
+            users[username] = user.id
+        session.add(User(username="stoppet", name="Stoppet", email="s@x.dk", role="member",
+                         active=False))
+    with read_session(web_engine) as session:
+        assert load_user(session, users["to"]).bodies == {"SU", "KB"}
+        assert load_user(session, users["ingen"]).bodies == frozenset()
+        stopped = session.exec(select(User.id).where(User.username == "stoppet")).one()
+        assert load_user(session, stopped) is None
+        assert load_user(session, 10**9) is None
 
 
 def test_deactivating_ends_sessions_and_logins_and_reactivating_restores_them(web_app, web_engine):

@@ -87,16 +87,25 @@ def write(request: Request) -> AbstractContextManager[Session]:
 
 
 def load_user(session: Session, user_id: int) -> CurrentUser | None:
-    user = session.get(User, user_id)
+    user, bodies = _user_and_bodies(session, user_id)
     if user is None or not user.active:
         return None
-    return _current(session, user)
+    return _current(user, bodies)
 
 
-def _current(session: Session, user: User) -> CurrentUser:
-    bodies = session.exec(select(Membership.body_code).where(Membership.user_id == user.id))
+def _user_and_bodies(session: Session, user_id: int) -> tuple[User | None, frozenset[str]]:
+    """The user and the bodies they are a member of, in one query: every request asks."""
+    rows = session.exec(select(User, Membership.body_code)
+                        .join(Membership, Membership.user_id == User.id, isouter=True)
+                        .where(User.id == user_id)).all()
+    if not rows:
+        return None, frozenset()
+    return rows[0][0], frozenset(code for _, code in rows if code is not None)
+
+
+def _current(user: User, bodies: frozenset[str]) -> CurrentUser:
     return CurrentUser(id=user.id, username=user.username, name=user.name, email=user.email,
-                       role=user.role, centre=user.centre, bodies=frozenset(bodies))
+                       role=user.role, centre=user.centre, bodies=bodies)
 
 
 def optional_user(request: Request, session: Session = Depends(db)) -> CurrentUser | None:
@@ -105,7 +114,7 @@ def optional_user(request: Request, session: Session = Depends(db)) -> CurrentUs
     user_id = request.session.get("user_id")
     if not isinstance(user_id, int):
         return None
-    user = session.get(User, user_id)
+    user, bodies = _user_and_bodies(session, user_id)
     now = int(wall_now().timestamp())
     ended = _ended(request.session, user, now)
     if ended:
@@ -114,7 +123,7 @@ def optional_user(request: Request, session: Session = Depends(db)) -> CurrentUs
         flash(request, ended, "error")
         return None
     request.session["seen"] = now
-    return _current(session, user)
+    return _current(user, bodies)
 
 
 def _ended(cookie, user: User | None, now: int) -> str | None:
