@@ -254,6 +254,16 @@ def test_it_hides_an_item_closed_on_the_agenda_from_members_of_other_bodies(
     assert other.json()["closed_item"] is True
     own = client.get(f"/api/cases/{number}", headers=bearer(api_tokens["member"])).json()
     assert own["readable"] and own["summary"] == "HEMMELIG-88"
+    # The list says the same of each case as the case itself.
+    open_number = make_case(web_engine, committees=("SU",))
+
+    def listed(role: str) -> dict[str, tuple[bool, bool]]:
+        rows = client.get("/api/cases", headers=bearer(api_tokens[role])).json()
+        return {row["number"]: (row["closed_item"], row["readable"]) for row in rows
+                if row["number"] in (number, open_number)}
+
+    assert listed("other_member") == {number: (True, False), open_number: (False, True)}
+    assert listed("member") == {number: (True, True), open_number: (False, True)}
 
 
 def test_it_shows_a_closed_cases_deadlines_only_to_those_who_may_read_it(
