@@ -201,6 +201,10 @@ def test_the_minutes_show_attendance_votes_and_a_minority_everywhere(both):
     seen = both.api.get(f"/api/meetings/{meeting_id}/agenda", headers=outsider).json()
     assert seen["items"][1]["votes"] is None and seen["items"][1]["notes"] is None
     assert seen["items"][0]["notes"][0]["who"] == "Ø"
+    assert [(i["closed"], i["summary"] is not None) for i in seen["items"]] == [
+        (False, True), (True, False)]
+    assert [(i["closed"], i["summary"] is not None) for i in agenda["items"]] == [
+        (False, True), (True, True)]  # the secretariat reads the closed item too
     seen = both.api.get("/api/cases/V-2/history", headers=outsider).json()
     assert "votes" not in seen[0] and "HEMMELIG" not in json.dumps(seen)
     seen = both.api.get("/api/cases/V-2", headers=outsider).json()

@@ -33,10 +33,10 @@ from meetings.documents import attendance_context, items_minutes, note_context, 
 from meetings.models import AgendaItem, Meeting
 from meetings.visibility import (
     closed_cases,
-    item_is_closed,
+    closed_item,
     may_read,
-    may_read_item,
     readable_cases,
+    readable_items,
 )
 from views import case as views
 from views import dashboard as dash
@@ -465,14 +465,19 @@ def meeting_agenda(meeting_id: int, user: CurrentUser = api("view_meetings"),
                         .order_by(AgendaItem.number)).all()
     attendance = read_attendance(session, meeting)  # for the list and each item's minutes
     minutes = items_minutes(session, meeting, rows, attendance)
+    cases = {item.id: session.get(Case, item.case_id) for item in rows if item.case_id}
+    # Which are closed and which the user may read: asked once for all the items.
+    closed = closed_cases(session, [case for case in cases.values() if case])
+    readable_ids = readable_items(org, session, rows, meeting.body_code, user.viewer,
+                                  closed=closed)
     for item in rows:
-        case = session.get(Case, item.case_id) if item.case_id else None
-        readable = may_read_item(org, session, item, meeting.body_code, user.viewer)
+        case = cases.get(item.id)
+        readable = item.id in readable_ids
         # A closed item's votes and notes only for those who may read its text.
         shown = minutes[item.id] if readable else {"votes": None, "notes": None,
                                                     "not_present": None}
         items.append({"id": item.id, "number": item.number, "title": item.title,
-                      "closed": item_is_closed(session, item, case),
+                      "closed": closed_item(item, case, closed),
                       "case": case.number if case else None, "wording": item.wording,
                       "decision_text": item.decision_text,
                       "text": item.text if readable else None,
