@@ -4,12 +4,12 @@ history as of just after SU's meeting of 04-10-2022."""
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from servers import database_dump
+from shared_material import seed_agenda
 
 from cases import queries, services
 from cases.dates import to_local
@@ -18,8 +18,6 @@ from cases.models import Membership, User
 from cli.main import cli
 from demo.cases import load_demo, read_data
 
-SEED = Path(__file__).resolve().parents[1] / ".." / "shared" / "seed" / \
-    "socialudvalget-2022-10-04.txt"
 N = "SU-20221004-{:02d}".format
 
 
@@ -90,7 +88,7 @@ def _our_texts(data: dict) -> list[str]:
 
 def test_it_words_the_facts_in_its_own_words():
     """No run of eight words from the published agenda appears in our data file."""
-    seed = _shingles(SEED.read_text(encoding="utf-8"), 8)
+    seed = _shingles(seed_agenda(), 8)
     copied = [text for text in _our_texts(read_data()) if _shingles(text, 8) & seed]
     assert copied == []
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from servers import database_dump, row_counts
+from shared_material import seed_agenda
 
 from cases import actions as case_actions
 from cases import queries as case_queries
@@ -23,13 +24,12 @@ from meetings.referat import paragraphs, parse_referat
 from workflow.errors import InvalidInput, NotFound
 
 HERE = Path(__file__).resolve().parent
-SEED = HERE.parent / ".." / "shared" / "seed" / "socialudvalget-2022-10-04.txt"
 OWN = HERE / "data" / "klima-og-miljoeudvalget-2022-10-11.txt"
 
 
 @pytest.fixture(scope="module")
 def seed():
-    return parse_referat(SEED.read_text(encoding="utf-8"))
+    return parse_referat(seed_agenda())
 
 
 def load(engine, path_or_referat, org, **kw):

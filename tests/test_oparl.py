@@ -9,7 +9,6 @@ import io
 import json
 from collections import deque
 from datetime import datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,6 +16,7 @@ from bilag_samples import pdf_with_text
 from fastapi.testclient import TestClient
 from jsonschema import Draft7Validator, FormatChecker
 from referencing import Registry, Resource
+from shared_material import oparl_schemas
 from sqlmodel import select
 
 from cases import actions, files, queries, services
@@ -31,7 +31,6 @@ from meetings.services import cancel_meeting, create_meeting, place_case, publis
 from web import oparl as oparl_web
 from web.users import update_user
 
-OPARL = Path(__file__).resolve().parents[1] / ".." / "shared" / "oparl"
 SITE = "http://open.example"
 ROOT = f"{SITE}/oparl/v1"
 LISTS = ("organization", "person", "meeting", "paper", "agendaitem", "consultation", "file",
@@ -48,7 +47,7 @@ TRICKY_TITLE = 'Vejnavne; "Nørregade" og Ærø'
 def registry() -> Registry:
     """The schema files by their $id and by the file names their $refs use."""
     resources = []
-    for path in sorted(OPARL.glob("*.json")):
+    for path in sorted(oparl_schemas().glob("*.json")):
         schema = json.loads(path.read_text(encoding="utf-8"))  # System.json: a repeated key
         resource = Resource.from_contents(schema)
         resources += [(schema["$id"], resource), (schema["$id"] + ".json", resource)]
@@ -75,7 +74,7 @@ class Schemas:
 
     def validate(self, obj: dict) -> None:
         kind = obj["type"].rsplit("/", 1)[-1]
-        schema = json.loads((OPARL / f"{kind}.json").read_text(encoding="utf-8"))
+        schema = json.loads((oparl_schemas() / f"{kind}.json").read_text(encoding="utf-8"))
         if obj.get("deleted"):
             # The specification: a deleted object keeps id, type, created, modified and
             # deleted; anything else may be left out (File's accessUrl included).

@@ -5,11 +5,11 @@ PDF, and a publication's PDF kept with its checksum."""
 import io
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
+from shared_material import seed_agenda
 
 from cases.db import read_session, write_session
 from cli.main import cli
@@ -23,8 +23,6 @@ from meetings.referat import parse_referat
 from workflow.access import PUBLIC
 from workflow.errors import NotFound
 
-SEED = Path(__file__).resolve().parent.parent / ".." / "shared" / "seed" / \
-    "socialudvalget-2022-10-04.txt"
 CLOSED = 9  # Præsentation af risikobaseret tilsyn: closed in these tests
 CLOSED_TEXT = "Styrelsen for Patientsikkerhed opererer med to former"
 
@@ -61,7 +59,7 @@ def seed_db(tmp_path_factory, migrated_sqlite):
     engine = make_engine(url)
     org = current_organisation()
     with write_session(engine) as session:
-        report = import_referat(session, parse_referat(SEED.read_text(encoding="utf-8")),
+        report = import_referat(session, parse_referat(seed_agenda()),
                                 org=org)
         item = [i for i in queries.items(session, report.meeting_id) if i.number == CLOSED][0]
         item.closed = True  # the minutes are out (no more agenda changes): set it directly
