@@ -27,12 +27,10 @@ def may_read_attachment(org: Organisation, session: Session, case: Case,
 
 
 def readable_of_many(org: Organisation, session: Session, cases: dict[int, Case],
-                     attachments: list[Attachment], viewer: access.Viewer, *,
-                     closed: set[int] | None = None) -> list[Attachment]:
+                     attachments: list[Attachment], viewer: access.Viewer) -> list[Attachment]:
     """`may_read_attachment` for many Bilag at once (a page of the open data): which of
-    their `cases` (by id) may be read is one query (visibility.readable_cases; `closed`:
-    which of them are closed, when the caller has it)."""
-    readable = readable_cases(org, session, list(cases.values()), viewer, closed=closed)
+    their `cases` (by id) may be read is one query (visibility.readable_cases)."""
+    readable = readable_cases(org, session, list(cases.values()), viewer)
     reads_closed: dict[int, bool] = {}  # per case: its route's bodies are one query
 
     def may_read_not_public(case_id: int) -> bool:

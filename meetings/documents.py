@@ -357,14 +357,12 @@ def viewer_context(session: Session, meeting: Meeting | int, viewer: access.View
     # the rules below ask for each item's case again.
     cases = _item_cases(session, items)
     context, rows = _document(session, meeting, kind, org, items, cases)
-    readable = readable_items(org, session, items, meeting.body_code, viewer,
-                              closed=rows.closed)
+    readable = readable_items(org, session, items, meeting.body_code, viewer)
     context["items"] = [item if row.id in readable else _reduced(item)
                         for item, row in zip(context["items"], items, strict=True)]
     # Only the Bilag the viewer may read (meetings.bilag's rule), for all items at once.
     shown = {a.id for a in bilag.readable_of_many(
-        org, session, cases, [a for found in rows.attachments.values() for a in found], viewer,
-        closed=rows.closed)}
+        org, session, cases, [a for found in rows.attachments.values() for a in found], viewer)}
     for item in context["items"]:
         if item.get("case"):
             item["case"]["attachments"] = [a for a in item["case"]["attachments"]

@@ -7,9 +7,13 @@ ask here, so the rule cannot drift between them.
 
 It is asked when something is served, never remembered from when it was made: a case can
 become closed after its agenda was published, after a follower subscribed to its calendar,
-or after its news was queued for mail.
+or after its news was queued for mail. Within one transaction of a session the answer is
+kept (`session.info`), so that a page asking it for its text, its Bilag and its history
+costs one query; it is forgotten when the transaction ends, when the session flushes a
+change, and whenever the session holds a change not yet flushed.
 """
 
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from cases import queries
@@ -32,20 +36,35 @@ def closed_cases(session: Session, cases: list[Case]) -> set[int]:
     return {case.id for case in cases if case.confidential or case.id in on_agenda}
 
 
+_KNOWN = "sagsgang.closed_on_an_agenda"  # session.info: case id -> closed on an agenda
+
+
 def _closed_on_an_agenda(session: Session, case_ids: list[int]) -> set[int]:
     if not case_ids:
         return set()
-    closed_items = select(AgendaItem.case_id).where(AgendaItem.case_id.in_(case_ids),
-                                                    AgendaItem.closed.is_(True)).distinct()
-    return set(session.exec(closed_items))
+    if session.new or session.dirty or session.deleted:
+        _forget(session)  # an item's mark may be about to change: ask the database
+    known = session.info.setdefault(_KNOWN, {})
+    unknown = [case_id for case_id in case_ids if case_id not in known]
+    if unknown:
+        closed_items = select(AgendaItem.case_id).where(AgendaItem.case_id.in_(unknown),
+                                                        AgendaItem.closed.is_(True)).distinct()
+        closed = set(session.exec(closed_items))
+        known.update((case_id, case_id in closed) for case_id in unknown)
+    return {case_id for case_id in case_ids if known[case_id]}
+
+
+# Also at each flush: SQLAlchemy flushes in a transaction of its own inside the session's.
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, *_) -> None:
+    session.info.pop(_KNOWN, None)
 
 
 def readable_cases(org: Organisation, session: Session, cases: list[Case],
-                   viewer: access.Viewer, *, closed: set[int] | None = None) -> set[int]:
+                   viewer: access.Viewer) -> set[int]:
     """The ids of the cases whose text the viewer may read: `may_read` for many cases at
-    once (a search's hits), with one query for which of them are closed (`closed`:
-    closed_cases of them, when the caller has it)."""
-    closed = closed_cases(session, cases) if closed is None else closed
+    once (a search's hits), with one query for which of them are closed."""
+    closed = closed_cases(session, cases)
     return {case.id for case in cases if case.id not in closed
             or access.may_read_closed(viewer, case_bodies(org, session, case))}
 
@@ -72,11 +91,9 @@ def case_bodies(org: Organisation, session: Session, case: Case) -> set[str]:
                                council.code if council else None)
 
 
-def may_read(org: Organisation, session: Session, case: Case, viewer: access.Viewer, *,
-             closed: bool | None = None) -> bool:
-    """`closed`: case_is_closed, when the caller has asked it already."""
-    closed = case_is_closed(session, case) if closed is None else closed
-    return not closed or access.may_read_closed(viewer, case_bodies(org, session, case))
+def may_read(org: Organisation, session: Session, case: Case, viewer: access.Viewer) -> bool:
+    return not case_is_closed(session, case) \
+        or access.may_read_closed(viewer, case_bodies(org, session, case))
 
 
 def may_read_item(org: Organisation, session: Session, item: AgendaItem, body_code: str,
@@ -87,14 +104,11 @@ def may_read_item(org: Organisation, session: Session, item: AgendaItem, body_co
 
 
 def readable_items(org: Organisation, session: Session, items: list[AgendaItem],
-                   body_code: str, viewer: access.Viewer, *,
-                   closed: set[int] | None = None) -> set[int]:
+                   body_code: str, viewer: access.Viewer) -> set[int]:
     """The ids of the items whose text the viewer may read (may_read_item for a meeting's
-    items at once: one query for which of their cases are closed; `closed`: closed_cases
-    of their cases, when the caller has it)."""
+    items at once: one query for which of their cases are closed)."""
     cases = {item.id: session.get(Case, item.case_id) for item in items if item.case_id}
-    readable = readable_cases(org, session, [case for case in cases.values() if case], viewer,
-                              closed=closed)
+    readable = readable_cases(org, session, [case for case in cases.values() if case], viewer)
     standing = access.may_read_closed(viewer, {body_code})
     return {item.id for item in items
             if (cases[item.id].id in readable if cases.get(item.id) is not None

@@ -43,15 +43,12 @@ def history(session: Session, case_id: int, *, minutes: bool = False) -> list[di
     return rows
 
 
-def summary(session: Session, case: Case, *, minutes: bool = False,
-            closed: bool | None = None) -> dict:
+def summary(session: Session, case: Case, *, minutes: bool = False) -> dict:
     """What anyone allowed to see the case at all may see; `minutes`: its history with the
-    votes and notes (history), for those who may read its text. `closed`: case_is_closed,
-    when the caller has asked it already."""
-    closed = case_is_closed(session, case) if closed is None else closed
+    votes and notes (history), for those who may read its text."""
     return {"number": case.number, "title": case.title, "status": case.status,
             "status_label": current_organisation().state_label(case.status),
-            "version": case.version, "closed_item": closed,
+            "version": case.version, "closed_item": case_is_closed(session, case),
             "deciding_body": case.deciding_body,
             "deciding_bodies": [case.deciding_body, *(case.joint_bodies or [])],
             "committees": list(case.committees),
@@ -72,9 +69,8 @@ def deliveries(org: Organisation, session: Session, case: Case) -> list[dict]:
 
 def details(org: Organisation, session: Session, case: Case, viewer: access.Viewer,
             today: date) -> dict:
-    closed = case_is_closed(session, case)
-    readable = may_read(org, session, case, viewer, closed=closed)
-    data = summary(session, case, minutes=readable, closed=closed) | {"readable": readable}
+    readable = may_read(org, session, case, viewer)
+    data = summary(session, case, minutes=readable) | {"readable": readable}
     data["actions"] = available_triggers(case.status)
     if not readable:
         return data

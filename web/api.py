@@ -196,10 +196,9 @@ def list_cases(status: str | None = None, centre: str | None = None, body: str |
         found = [c for c, _ in queries.queue(session, body)][:limit]
     else:
         found = queries.list_cases(session, status=status, centre=centre, limit=limit)
-    closed = closed_cases(session, found)  # one query for the list, not two per case
-    readable = readable_cases(current_organisation(), session, found, user.viewer, closed=closed)
-    return [views.summary(session, c, closed=c.id in closed) | {"readable": c.id in readable}
-            for c in found]
+    # Asked for the whole list at once; each summary finds its answer kept (visibility).
+    readable = readable_cases(current_organisation(), session, found, user.viewer)
+    return [views.summary(session, c) | {"readable": c.id in readable} for c in found]
 
 
 @router.post("/cases", tags=["sager"], summary="Registrér en sag", status_code=201)
@@ -468,8 +467,7 @@ def meeting_agenda(meeting_id: int, user: CurrentUser = api("view_meetings"),
     cases = {item.id: session.get(Case, item.case_id) for item in rows if item.case_id}
     # Which are closed and which the user may read: asked once for all the items.
     closed = closed_cases(session, [case for case in cases.values() if case])
-    readable_ids = readable_items(org, session, rows, meeting.body_code, user.viewer,
-                                  closed=closed)
+    readable_ids = readable_items(org, session, rows, meeting.body_code, user.viewer)
     for item in rows:
         case = cases.get(item.id)
         readable = item.id in readable_ids
