@@ -83,6 +83,16 @@ def closed_item(item: AgendaItem, case: Case | None, closed_case_ids: set[int]) 
     return item.closed or (case is not None and case.id in closed_case_ids)
 
 
+def open_items(session: Session, items: list[AgendaItem]) -> list[AgendaItem]:
+    """The items that are not lukkede punkter, in order: item_is_closed for a meeting's items
+    at once (one query for their cases, one for which of those are closed)."""
+    ids = {item.case_id for item in items if item.case_id and not item.closed}
+    cases = {case.id: case for case in session.exec(select(Case).where(Case.id.in_(ids)))} \
+        if ids else {}
+    closed = closed_cases(session, list(cases.values()))
+    return [item for item in items if not closed_item(item, cases.get(item.case_id), closed)]
+
+
 def case_bodies(org: Organisation, session: Session, case: Case) -> set[str]:
     finance, council = org.finance_committee, org.council
     return access.route_bodies(case.deciding_body, list(case.committees),

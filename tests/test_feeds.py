@@ -256,3 +256,46 @@ def test_a_followers_calendar_drops_a_case_that_became_closed_to_them(web_app, w
     close_on_agenda(web_engine, number)
     assert number not in feed("bsu-medlem") and "HØRING-MARKØR" not in feed("bsu-medlem")
     assert number in feed("medlem") and "HØRING-MARKØR" in feed("medlem")
+
+
+def test_a_bodys_calendar_asks_the_closed_rule_per_meeting_not_per_item(web_app, web_engine):
+    """Feed readers poll a body's calendar: a year of meetings with two dozen items each must
+    not cost two queries per item."""
+    import sqlalchemy as sa
+
+    with write_session(web_engine) as session:
+        meeting = Meeting(body_code="UGO", starts_at=datetime.now(UTC) + timedelta(days=5),
+                          agenda_status=AGENDA_PUBLISHED, created_at=utcnow())
+        session.add(meeting)
+        session.flush()
+        meeting_id = meeting.id
+
+    def add_items(count: int, start: int) -> None:
+        numbers = [make_case(web_engine, title=f"UGO-sag {start + i}", committees=("UGO",))
+                   for i in range(count)]
+        with write_session(web_engine) as session:
+            for i, number in enumerate(numbers):
+                case = queries.get_case(session, number)
+                session.add(AgendaItem(meeting_id=meeting_id, case_id=case.id,
+                                       number=start + i, title=case.title))
+
+    def queries_for_calendar() -> tuple[int, str]:
+        run = []
+
+        def count(*args):
+            run.append(args[2])
+
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+        try:
+            response = anonymous(web_app).get("/feeds/organ/UGO.ics")
+        finally:
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+        assert response.status_code == 200
+        return len(run), response.text
+
+    add_items(1, 1)
+    one, _ = queries_for_calendar()
+    add_items(5, 2)
+    six, text = queries_for_calendar()
+    assert six == one
+    assert "Punkt 6: UGO-sag 6" in text.replace("\r\n ", "")

@@ -19,7 +19,7 @@ from meetings import queries
 from meetings.calendar import agenda_deadlines, local_instant, rules_for
 from meetings.documents import KINDS, document_kind
 from meetings.models import AGENDA_PUBLISHED, CANCELLED, MINUTES_FINAL, Meeting
-from meetings.visibility import item_is_closed
+from meetings.visibility import open_items
 
 
 @dataclass
@@ -149,8 +149,7 @@ def news(session: Session, org: Organisation, body_code: str, limit: int = 50) -
     for meeting in session.exec(_published(body_code).order_by(Meeting.starts_at.desc())
                                 .limit(limit)).all():
         day = f"{to_local(meeting.starts_at):%d-%m-%Y}"
-        items = [i for i in queries.published_items(session, meeting)
-                 if not item_is_closed(session, i)]
+        items = open_items(session, queries.published_items(session, meeting))
         base = f"/offentlig/moeder/{meeting.id}/pdf"
         for publication in queries.publications(session, meeting.id):
             label = KINDS[publication.kind]

@@ -23,7 +23,7 @@ from cases.models import Case, utcnow
 from cases.settings import current_organisation, get_settings
 from meetings import queries as meeting_queries
 from meetings.models import AGENDA_PUBLISHED, CANCELLED, Meeting
-from meetings.visibility import case_is_closed, item_is_closed, may_read, viewer_of
+from meetings.visibility import case_is_closed, may_read, open_items, viewer_of
 from notifications.models import Subscription
 from views import portal
 from web.auth import db
@@ -101,10 +101,8 @@ def body_feed(code: str, session: Session = Depends(db)):
         if meeting.place:
             event.add("location", meeting.place)
         if meeting.agenda_status == AGENDA_PUBLISHED:
-            open_items = [i for i in meeting_queries.published_items(session, meeting)
-                          if not item_is_closed(session, i)]
-            event.add("description", "\n".join(f"Punkt {i.number}: {i.title}"
-                                               for i in open_items))
+            shown = open_items(session, meeting_queries.published_items(session, meeting))
+            event.add("description", "\n".join(f"Punkt {i.number}: {i.title}" for i in shown))
             event.add("url", f"{get_settings().site_url}/offentlig/moeder/{meeting.id}")
         calendar.add_component(event)
     return _response(calendar, f"{code}.ics")
