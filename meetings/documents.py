@@ -294,7 +294,7 @@ def meeting_context(session: Session, meeting: Meeting | int, *, kind: str = "da
     if isinstance(meeting, int):
         meeting = queries.get_meeting(session, meeting)
     items = queries.items(session, meeting.id) if items is None else items
-    cases = _item_cases(session, items) if cases is None else cases
+    cases = queries.item_cases(session, items) if cases is None else cases
     context, _ = _document(session, meeting, kind, org, items, cases)
     return public_view(context) if public else context
 
@@ -355,7 +355,7 @@ def viewer_context(session: Session, meeting: Meeting | int, viewer: access.View
     items = queries.items(session, meeting.id) if items is None else items
     # Held here for the whole call: the session keeps loaded rows only while referenced, and
     # the rules below ask for each item's case again.
-    cases = _item_cases(session, items)
+    cases = queries.item_cases(session, items)
     context, rows = _document(session, meeting, kind, org, items, cases)
     readable = readable_items(org, session, items, meeting.body_code, viewer)
     context["items"] = [item if row.id in readable else _reduced(item)
@@ -368,13 +368,6 @@ def viewer_context(session: Session, meeting: Meeting | int, viewer: access.View
             item["case"]["attachments"] = [a for a in item["case"]["attachments"]
                                            if a["id"] in shown]
     return context
-
-
-def _item_cases(session: Session, items: list[AgendaItem]) -> dict[int, Case]:
-    """The items' cases by id (one query)."""
-    ids = {item.case_id for item in items if item.case_id}
-    return {case.id: case for case in session.exec(select(Case).where(Case.id.in_(ids)))} \
-        if ids else {}
 
 
 def document_kind(meeting: Meeting, items: list[AgendaItem]) -> str:

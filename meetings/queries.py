@@ -116,6 +116,13 @@ def items(session: Session, meeting_id: int) -> list[AgendaItem]:
                              .order_by(AgendaItem.number)))
 
 
+def item_cases(session: Session, items: list[AgendaItem]) -> dict[int, Case]:
+    """The items' cases by id (one query)."""
+    ids = {item.case_id for item in items if item.case_id}
+    return {case.id: case for case in session.exec(select(Case).where(Case.id.in_(ids)))} \
+        if ids else {}
+
+
 def public_item_condition():
     """The items the public sees, as a condition on AgendaItem joined with its Meeting: on a
     published agenda, once published themselves; all of a meeting published before

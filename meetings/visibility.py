@@ -20,6 +20,7 @@ from cases import queries
 from cases.models import Case, Membership, User
 from cases.organisation import Organisation
 from meetings.models import AgendaItem
+from meetings.queries import item_cases
 from workflow import access
 
 
@@ -86,9 +87,7 @@ def closed_item(item: AgendaItem, case: Case | None, closed_case_ids: set[int]) 
 def open_items(session: Session, items: list[AgendaItem]) -> list[AgendaItem]:
     """The items that are not lukkede punkter, in order: item_is_closed for a meeting's items
     at once (one query for their cases, one for which of those are closed)."""
-    ids = {item.case_id for item in items if item.case_id and not item.closed}
-    cases = {case.id: case for case in session.exec(select(Case).where(Case.id.in_(ids)))} \
-        if ids else {}
+    cases = item_cases(session, [item for item in items if not item.closed])
     closed = closed_cases(session, list(cases.values()))
     return [item for item in items if not closed_item(item, cases.get(item.case_id), closed)]
 
