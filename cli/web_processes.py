@@ -20,6 +20,12 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 BACKLOG = 2048  # uvicorn's default
+# uvicorn's supervisor pings each process every half second and kills one that has not
+# answered within this many seconds (its default: 5). On two cores, where the web
+# processes, the Celery worker and beat all start at once, a process starved of the CPU
+# was killed with a request it had read, and its client got a closed connection. A process
+# that has not answered for half a minute is hung; one that was busy for five is not.
+HEALTHCHECK_SECONDS = 30
 
 
 def own_socket(host: str, port: int) -> socket.socket:
@@ -58,7 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     config = uvicorn.Config(args.app, host=args.host, port=args.port, workers=args.processes,
                             timeout_graceful_shutdown=args.grace, proxy_headers=True,
-                            backlog=BACKLOG)
+                            backlog=BACKLOG, timeout_worker_healthcheck=HEALTHCHECK_SECONDS)
     if args.processes == 1:
         uvicorn.Server(config).run()
         return

@@ -41,6 +41,11 @@ def start_serve(env: dict, port: int) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True)
 
 
+def print_logs(directory) -> None:
+    for log in sorted(directory.glob("*.log")):
+        print(f"--- {log.name} (the end)\n{log.read_text()[-4000:]}")
+
+
 def add_hearing(engine, number: str, party: str) -> None:
     with write_session(engine) as session:
         create_case(session, number=number, title="Plan for ældre")
@@ -196,6 +201,7 @@ def test_the_production_profile_delivers_has_one_beat_and_drains_on_sigterm(tmp_
                 runner.send_signal(signal.SIGTERM)
                 runner.communicate(timeout=90)
             engine.dispose()
+            print_logs(tmp_path / "log")  # shown by pytest when the test failed
     assert runner.returncode == 0, output
     assert "2 webprocesser, Celery-worker med 1 proces og én beat" in output
     assert "Stoppet." in output
