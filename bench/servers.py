@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cli.web_processes import HEALTHCHECK_SECONDS
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -230,7 +232,8 @@ class WebServer(ChildProcess):
     def start(self) -> "WebServer":
         self._spawn([sys.executable, "-m", "uvicorn", "web.app:app", "--host", "127.0.0.1",
                      "--port", str(self.port), "--log-level", "warning",
-                     "--workers", str(self.workers)])
+                     "--workers", str(self.workers),
+                     "--timeout-worker-healthcheck", str(HEALTHCHECK_SECONDS)])
         try:
             wait_for(lambda: port_open(self.port) or self.process.poll() is not None, 30,
                      what="uvicorn")
