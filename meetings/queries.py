@@ -205,10 +205,20 @@ def publications(session: Session, meeting_id: int) -> list[AgendaPublication]:
     """The meeting's publications in order, without the agenda each kept (`content`, the
     whole document as published: tens of kilobytes of JSON each, which the pages and
     feeds listing them never show; publication() reads one with it)."""
-    return list(session.exec(select(AgendaPublication)
-                             .options(defer(AgendaPublication.content))
-                             .where(AgendaPublication.meeting_id == meeting_id)
-                             .order_by(AgendaPublication.seq)))
+    return publications_of(session, [meeting_id])[meeting_id]
+
+
+def publications_of(session: Session,
+                    meeting_ids: list[int]) -> dict[int, list[AgendaPublication]]:
+    """publications() of each of the meetings, in one query."""
+    found: dict[int, list[AgendaPublication]] = {meeting_id: [] for meeting_id in meeting_ids}
+    if meeting_ids:
+        for publication in session.exec(
+                select(AgendaPublication).options(defer(AgendaPublication.content))
+                .where(AgendaPublication.meeting_id.in_(meeting_ids))
+                .order_by(AgendaPublication.meeting_id, AgendaPublication.seq)):
+            found[publication.meeting_id].append(publication)
+    return found
 
 
 def publication(session: Session, meeting_id: int, seq: int) -> AgendaPublication | None:
@@ -228,9 +238,26 @@ def item_is_published(item: AgendaItem, meeting: Meeting, publications_kept: boo
 
 def published_items(session: Session, meeting: Meeting) -> list[AgendaItem]:
     """The meeting's items the public sees (item_is_published), in order."""
-    kept = bool(publications(session, meeting.id))
-    return [item for item in items(session, meeting.id)
-            if item_is_published(item, meeting, kept)]
+    return published_items_of(session, [meeting])[meeting.id]
+
+
+def published_items_of(session: Session, meetings: list[Meeting],
+                       kept: dict[int, list[AgendaPublication]] | None = None,
+                       ) -> dict[int, list[AgendaItem]]:
+    """published_items() of each of the meetings, in two queries (one if the caller has
+    their publications, `kept`)."""
+    out = [meeting for meeting in meetings if meeting.agenda_status == AGENDA_PUBLISHED]
+    found: dict[int, list[AgendaItem]] = {meeting.id: [] for meeting in meetings}
+    if not out:
+        return found
+    kept = kept if kept is not None else publications_of(session, [m.id for m in out])
+    by_id = {meeting.id: meeting for meeting in out}
+    for item in session.exec(select(AgendaItem).where(AgendaItem.meeting_id.in_(by_id))
+                             .order_by(AgendaItem.meeting_id, AgendaItem.number)):
+        meeting = by_id[item.meeting_id]
+        if item_is_published(item, meeting, bool(kept[meeting.id])):
+            found[meeting.id].append(item)
+    return found
 
 
 def attendance(session: Session, meeting_id: int) -> list[Attendance]:

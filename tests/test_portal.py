@@ -239,3 +239,38 @@ def test_the_colour_and_logo_come_from_the_organisation_file(web_app, tmp_path, 
     served = client.get("/offentlig/logo")
     assert served.status_code == 200 and served.headers["content-type"] == "image/svg+xml"
     assert 'src="/offentlig/logo"' in client.get("/offentlig").text
+
+
+def test_the_front_page_reads_its_meetings_publications_and_items_together(web_app, web_engine):
+    """The meeting plan is the page a crowd comes to: its queries must not grow with the
+    meetings it lists (it cost three per meeting)."""
+    import sqlalchemy as sa
+
+    def queries_for_front_page() -> tuple[int, str]:
+        run = []
+
+        def count(*args):
+            run.append(args[2])
+
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+        try:
+            response = anonymous(web_app).get("/offentlig")
+        finally:
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+        assert response.status_code == 200
+        return len(run), response.text
+
+    def coming_meeting(days: int, title: str) -> int:
+        number = make_case(web_engine, title=title, committees=("UGO",))
+        with write_session(web_engine) as session:
+            meeting = create_meeting(session, body="UGO", day=today() + timedelta(days=days))
+            place_case(session, meeting.id, number, late_reason="Hastesag")
+            publish_agenda(session, meeting.id, actor="test", late_reason="Hastesag")
+            return meeting.id
+
+    first = coming_meeting(2, "Første kommende UGO-sag")
+    one, _ = queries_for_front_page()
+    more = [coming_meeting(days, f"UGO-sag om {days} dage") for days in (3, 4)]
+    three, html = queries_for_front_page()
+    assert three == one
+    assert all(f'href="/offentlig/moeder/{meeting}"' in html for meeting in [first, *more])

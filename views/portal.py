@@ -55,17 +55,17 @@ def body_groups(org: Organisation) -> list[tuple[str, list[Body]]]:
     return [(title, bodies) for title, bodies in groups if bodies]
 
 
-def documents(session: Session, meeting: Meeting) -> list[Document]:
+def documents(meeting: Meeting, publications: list, items: list) -> list[Document]:
     """What the public can read of the meeting, each with its PDF: every publication as it
-    went out, and the minutes once there are decisions (final, or still to be approved)."""
+    went out (`publications`), and the minutes once there are decisions (final, or still to
+    be approved) among its published `items`."""
     if meeting.agenda_status != AGENDA_PUBLISHED:
         return []
     base = f"/offentlig/moeder/{meeting.id}/pdf"
     found = [Document(KINDS[p.kind], p.published_at, f"{base}?udgivelse={p.seq}")
-             for p in queries.publications(session, meeting.id)]
+             for p in publications]
     if not found:
         found.append(Document(KINDS["dagsorden"], None, base))
-    items = queries.published_items(session, meeting)
     if document_kind(meeting, items) == "referat":
         if meeting.minutes_status == MINUTES_FINAL:
             found.append(Document(KINDS["referat"], meeting.minutes_final_at, base))
@@ -76,8 +76,19 @@ def documents(session: Session, meeting: Meeting) -> list[Document]:
     return found
 
 
-def _portal_meeting(session: Session, org: Organisation, meeting: Meeting,
-                    now: datetime) -> PortalMeeting:
+def portal_meetings(session: Session, org: Organisation, meetings: list[Meeting],
+                    now: datetime) -> list[PortalMeeting]:
+    """The meetings as the portal lists them, their publications and items read together
+    (a page of meetings costs two queries, not two per meeting)."""
+    kept = queries.publications_of(session, [m.id for m in meetings])
+    items = queries.published_items_of(session, meetings, kept)
+    return [_portal_meeting(org, meeting, now, documents(meeting, kept[meeting.id],
+                                                         items[meeting.id]))
+            for meeting in meetings]
+
+
+def _portal_meeting(org: Organisation, meeting: Meeting, now: datetime,
+                    found: list[Document]) -> PortalMeeting:
     body = org.body(meeting.body_code)
     published = meeting.agenda_status == AGENDA_PUBLISHED
     day = to_local(meeting.starts_at).date()
@@ -85,7 +96,7 @@ def _portal_meeting(session: Session, org: Organisation, meeting: Meeting,
         meeting=meeting, body=body, upcoming=meeting.starts_at >= now, published=published,
         agenda_out=None if published else agenda_deadlines(
             body, day, rules_for(org, body.code)).agenda_out,
-        documents=documents(session, meeting))
+        documents=found)
 
 
 def upcoming(session: Session, org: Organisation, now: datetime, *,
@@ -93,7 +104,7 @@ def upcoming(session: Session, org: Organisation, now: datetime, *,
     """The coming meetings (from the start of today), soonest first: the meeting plan."""
     start = local_instant(to_local(now).date())
     found = queries.meetings(session, body_code=body_code, start=start, first=limit)
-    return [_portal_meeting(session, org, meeting, now) for meeting in found]
+    return portal_meetings(session, org, list(found), now)
 
 
 def _published(body_code: str, *columns):
@@ -121,7 +132,7 @@ def year_meetings(session: Session, org: Organisation, body_code: str, year: int
         .order_by(Meeting.starts_at)).all()
     coming = [m for m in found if m.starts_at >= now]
     held = [m for m in reversed(found) if m.starts_at < now]
-    return [_portal_meeting(session, org, m, now) for m in coming + held]
+    return portal_meetings(session, org, coming + held, now)
 
 
 def members(session: Session, body_code: str) -> list[tuple[str, str]]:
@@ -145,13 +156,19 @@ def news(session: Session, org: Organisation, body_code: str, limit: int = 50) -
     """What the body published, newest first: each publication of an agenda and each set of
     final minutes. Like the body's calendar, it lists open items only."""
     body = org.body(body_code)
+    meetings = list(session.exec(_published(body_code).order_by(Meeting.starts_at.desc())
+                                 .limit(limit)))
+    kept = queries.publications_of(session, [m.id for m in meetings])
+    published = queries.published_items_of(session, meetings, kept)
+    # The closed rule asked once for all the meetings' items (it reads their cases).
+    still_open = {item.id for item in open_items(
+        session, [item for meeting in meetings for item in published[meeting.id]])}
     found = []
-    for meeting in session.exec(_published(body_code).order_by(Meeting.starts_at.desc())
-                                .limit(limit)).all():
+    for meeting in meetings:
         day = f"{to_local(meeting.starts_at):%d-%m-%Y}"
-        items = open_items(session, queries.published_items(session, meeting))
+        items = [item for item in published[meeting.id] if item.id in still_open]
         base = f"/offentlig/moeder/{meeting.id}/pdf"
-        for publication in queries.publications(session, meeting.id):
+        for publication in kept[meeting.id]:
             label = KINDS[publication.kind]
             found.append(News(
                 key=f"udgivelse-{publication.id}", title=f"{label}: {body.name} {day}",
