@@ -309,6 +309,15 @@ CASE_ACTIVE_INDEX = sa.Index("ix_web_case_active", Case.updated_at,
                              sqlite_where=sa.text(_ACTIVE_SQL),
                              postgresql_where=sa.text(_ACTIVE_SQL))
 
+# The events that sent a case back, by case (a few among millions): the dashboard's "Sendt
+# tilbage" asks it of every active case. Without it PostgreSQL answered by reading the whole
+# audit log (57 of the page's 90 ms at 100,000 cases with a thousand under way); queries
+# spell the trigger as a literal (views.dashboard), as for the active cases.
+SEND_BACK_SQL = "trigger = 'send_back'"
+CASE_EVENT_SEND_BACK_INDEX = sa.Index("ix_case_event_send_back", CaseEvent.case_id,
+                                      sqlite_where=sa.text(SEND_BACK_SQL),
+                                      postgresql_where=sa.text(SEND_BACK_SQL))
+
 
 # API and feed tokens: stored only as SHA-256 hashes. They are long random strings, so a
 # fast hash is enough (a slow password hash is for what people choose); shown once, when made.

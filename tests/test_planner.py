@@ -110,3 +110,33 @@ def test_it_plans_a_stored_case_and_finds_those_that_no_longer_fit(sqlite_url, o
     assert [s.body_code for s in plan.steps] == ["SU", "ØU", "KB"]
     assert [c.number for c, _ in late] == ["KL-1", "RA-1"]
     assert early == []
+
+
+def test_the_dashboards_verdicts_are_kept_between_visits_and_follow_the_calendar(
+        calendar, org, monkeypatch):
+    """The dashboard plans every active case on each visit; the verdicts are kept between
+    visits (views.dashboard.PlanMemo), and a calendar changed in any way is planned anew."""
+    from types import SimpleNamespace
+
+    from views import dashboard
+
+    planned = []
+    monkeypatch.setattr(dashboard, "_plan_memo", None)  # none kept from an earlier test
+    monkeypatch.setattr(dashboard, "plan_route",
+                        lambda **route: planned.append(route) or plan_route(**route))
+    rows = [SimpleNamespace(id=case_id, status="committee", deciding_body="SU",
+                            committees='["SU"]', finance_statement=False, due=d("30-11-2022"),
+                            waiting="SU") for case_id in (1, 2)]
+    today = d("03-10-2022")
+    assert dashboard.planned_at_risk(org, rows, calendar, today) == []
+    assert len(planned) == 1  # the two cases share their plan
+    assert dashboard.planned_at_risk(org, rows, calendar, today) == []
+    assert len(planned) == 1  # the second visit plans nothing
+    # Another day, another verdict: by 10-11 the submission for Socialudvalget's last
+    # meeting in time (01-11) has passed.
+    assert dashboard.planned_at_risk(org, rows, calendar, d("10-11-2022")) == [1, 2]
+    assert len(planned) == 2
+    # Socialudvalget's meetings before the deadline cancelled: both cases are at risk.
+    later = {**calendar, "SU": [day for day in calendar["SU"] if day > d("30-11-2022")]}
+    assert dashboard.planned_at_risk(org, rows, later, today) == [1, 2]
+    assert len(planned) == 3

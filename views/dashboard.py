@@ -90,8 +90,11 @@ def figure_condition(figure: str, today: date, now: datetime, stale_weeks: int):
                     .scalar_subquery())
         return earliest < today
     if figure == "sent_back":
+        # The trigger as a literal, so that the partial index on it applies
+        # (cases.models.CASE_EVENT_SEND_BACK_INDEX).
         return sa.and_(Case.status == COMMITTEE, sa.exists().where(
-            CaseEvent.case_id == Case.id, CaseEvent.trigger == "send_back"))
+            CaseEvent.case_id == Case.id,
+            CaseEvent.trigger == sa.bindparam("send_back", "send_back", literal_execute=True)))
     if figure == "missing_responses":
         unanswered = sa.exists().where(
             HearingParty.hearing_id == Hearing.id,
@@ -125,29 +128,45 @@ def route_fits(*, status: str, to_council: bool, has_finance: bool, due: date,
     return start + timedelta(days=needed) <= due
 
 
-def at_risk_ids(session: Session, org: Organisation, filters: Filters, today: date) -> list[int]:
-    """Active cases with an open future deadline whose remaining route no longer fits.
+# The waiting bodies of a case (its Awaiting rows) as one text, joined by a character no body
+# code holds: read with the case's row, not by a query of their own.
+WAITING_SEPARATOR = "\x1f"
 
-    With a meeting calendar, the route planner (meetings.planner) decides; without one, a
-    cautious estimate of a week per remaining step.
-    """
+
+def risk_columns(today: date) -> list:
+    """What the at-risk verdict needs of an active case, as columns of its row: its state,
+    route, earliest open deadline from today (`due`) and the bodies it waits for."""
     # A correlated MIN per active case (not a JOIN ... GROUP BY, which SQLite answers by
     # scanning the whole case table in id order).
     due = (select(func.min(Deadline.due_date))
            .where(Deadline.case_id == Case.id, Deadline.met_on.is_(None),
                   Deadline.due_date >= today).scalar_subquery().label("due"))
+    waiting = (select(func.aggregate_strings(Awaiting.body_code, WAITING_SEPARATOR))
+               .where(Awaiting.case_id == Case.id).scalar_subquery().label("waiting"))
     # The committees as their JSON text: a few distinct lists among a thousand cases, each
     # decoded once below instead of once per case by the driver.
-    rows = [row for row in session.execute(
-        select(Case.id, Case.status, Case.deciding_body,
-               sa.cast(Case.committees, sa.Text).label("committees"),
-               Case.finance_statement, due).where(active_cases(org, filters))).all()
-        if row.due is not None]
+    return [Case.status, Case.deciding_body,
+            sa.cast(Case.committees, sa.Text).label("committees"), Case.finance_statement,
+            due, waiting]
+
+
+def at_risk_ids(session: Session, org: Organisation, filters: Filters, today: date,
+                rows: list | None = None) -> list[int]:
+    """Active cases with an open future deadline whose remaining route no longer fits.
+
+    With a meeting calendar, the route planner (meetings.planner) decides; without one, a
+    cautious estimate of a week per remaining step. `rows`: the active cases matching the
+    filters with their risk_columns, when the caller has read them already.
+    """
+    if rows is None:
+        rows = session.execute(select(Case.id, *risk_columns(today))
+                               .where(active_cases(org, filters))).all()
+    rows = [row for row in rows if row.due is not None]
     if not rows:
         return []
     calendar = meeting_calendar(session, since=today)
     if calendar:
-        return planned_at_risk(session, org, filters, rows, calendar, today)
+        return planned_at_risk(org, rows, calendar, today)
     ids = [case.id for case in rows]
     council = org.council.code if org.council else None
     hearing_ends = dict(session.execute(
@@ -160,37 +179,64 @@ def at_risk_ids(session: Session, org: Organisation, filters: Filters, today: da
                               today=today, hearing_deadline=hearing_ends.get(case.id))]
 
 
-def planned_at_risk(session: Session, org: Organisation, filters: Filters, rows: list,
-                    calendar: dict[str, list[date]], today: date) -> list[int]:
+def planned_at_risk(org: Organisation, rows: list, calendar: dict[str, list[date]],
+                    today: date) -> list[int]:
     """The ids among `rows` whose remaining route, by the route planner, no longer fits.
 
     Cases alike in state, committees and queues share their stages, worked out once; alike
     in deadline too, they share one plan (the benchmark's 775 active cases with a deadline
-    make 164 routes and 640 plans).
+    make 164 routes and 640 plans). Both are kept between visits (PlanMemo).
     """
-    pending: dict[int, list[str]] = {}
-    for case_id, code in session.execute(
-            select(Awaiting.case_id, Awaiting.body_code)
-            .where(Awaiting.case_id.in_(select(Case.id).where(active_cases(org, filters))))
-            .order_by(Awaiting.case_id, Awaiting.body_code)).all():
-        pending.setdefault(case_id, []).append(code)
-    routes: dict[tuple, tuple] = {}
-    verdicts: dict[tuple, bool] = {}
+    memo = plan_memo(org, calendar)
     risky = []
     for row in rows:
-        waiting = pending.get(row.id, [])
         route = (row.status, row.deciding_body, row.committees, row.finance_statement,
-                 tuple(waiting))
-        if route not in routes:
-            routes[route] = stages_left(org, row, json.loads(row.committees), waiting)
-        plan = (routes[route], row.due)
-        if plan not in verdicts:
-            verdicts[plan] = not plan[0] or plan_route(
-                stages=[list(stage) for stage in plan[0]], deadline=row.due,
+                 row.waiting)
+        stages = memo.routes.get(route)
+        if stages is None:
+            waiting = sorted(row.waiting.split(WAITING_SEPARATOR)) if row.waiting else []
+            stages = memo.routes[route] = stages_left(org, row, json.loads(row.committees),
+                                                      waiting)
+        plan = (stages, row.due, today)
+        fits = memo.verdicts.get(plan)
+        if fits is None:
+            fits = memo.verdicts[plan] = not stages or plan_route(
+                stages=[list(stage) for stage in stages], deadline=row.due,
                 calendar=calendar, org=org).fits(today)
-        if not verdicts[plan]:
+        if not fits:
             risky.append(row.id)
     return risky
+
+
+class PlanMemo:
+    """The stages of each route and the verdict of each plan (stages, deadline, today) for
+    one organisation and one meeting calendar, kept between requests. Both depend on nothing
+    else, and every visit to the dashboard asks the same few hundred again: planning them
+    was a third of the page. A calendar changed in any way (a meeting added, moved or
+    cancelled) or another organisation starts a new memo."""
+
+    LIMIT = 20_000  # plans kept; a calendar unchanged for months gathers a set a day
+
+    def __init__(self, org: Organisation, calendar_key: tuple):
+        self.org, self.calendar_key = org, calendar_key
+        self.routes: dict[tuple, tuple] = {}
+        self.verdicts: dict[tuple, bool] = {}
+
+
+_plan_memo: PlanMemo | None = None
+
+
+def plan_memo(org: Organisation, calendar: dict[str, list[date]]) -> PlanMemo:
+    """The memo for this organisation and calendar (compared in full: a few hundred days).
+    Threads of a web process may race to replace it; each then plans alike, and the values
+    are the same whoever stores them."""
+    global _plan_memo
+    key = tuple(sorted((code, tuple(days)) for code, days in calendar.items()))
+    memo = _plan_memo
+    if memo is None or memo.org is not org or memo.calendar_key != key \
+            or len(memo.verdicts) > PlanMemo.LIMIT:
+        memo = _plan_memo = PlanMemo(org, key)
+    return memo
 
 
 def stages_left(org: Organisation, row, committees: list[str],
@@ -235,17 +281,18 @@ def figures(session: Session, org: Organisation, filters: Filters, *, today: dat
             now: datetime, stale_weeks: int, limit: int = 8) -> list[Figure]:
     """Every figure's count and first cases, from one pass over the active cases.
 
-    One query returns each active case with a flag per figure (EXISTS lookups by case_id),
-    so the dashboard costs one index range scan however many figures it shows.
+    One query returns each active case with a flag per figure (EXISTS lookups by case_id)
+    and what its at-risk verdict needs, so the dashboard costs one index range scan however
+    many figures it shows.
     """
     keys = [k for k in FIGURES if k != "at_risk"]
     flags = [sa.case((figure_condition(k, today, now, stale_weeks), 1), else_=0).label(k)
              for k in keys]
     rows = session.execute(select(Case.id, Case.number, Case.title, Case.confidential,
-                                  Case.updated_at, *flags)
+                                  Case.updated_at, *flags, *risk_columns(today))
                            .where(active_cases(org, filters))
                            .order_by(Case.updated_at, Case.number)).all()
-    risky = set(at_risk_ids(session, org, filters, today))
+    risky = set(at_risk_ids(session, org, filters, today, rows))
     result = []
     for key, label in FIGURES.items():
         if key == "stale":
