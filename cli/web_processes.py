@@ -23,7 +23,7 @@ BACKLOG = 2048  # uvicorn's default
 # uvicorn's supervisor pings each process every half second and kills one that has not
 # answered within this many seconds (its default: 5). On two cores, where the web
 # processes, the Celery worker and beat all start at once, a process starved of the CPU
-# was killed with a request it had read, and its client got a closed connection. A process
+# can be killed with a request it has read (its client gets a closed connection). A process
 # that has not answered for half a minute is hung; one that was busy for five is not.
 HEALTHCHECK_SECONDS = 30
 
