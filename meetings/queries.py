@@ -236,9 +236,12 @@ def item_is_published(item: AgendaItem, meeting: Meeting, publications_kept: boo
     return item.published_in is not None or not publications_kept
 
 
-def published_items(session: Session, meeting: Meeting) -> list[AgendaItem]:
-    """The meeting's items the public sees (item_is_published), in order."""
-    return published_items_of(session, [meeting])[meeting.id]
+def published_items(session: Session, meeting: Meeting,
+                    publications: list[AgendaPublication] | None = None) -> list[AgendaItem]:
+    """The meeting's items the public sees (item_is_published), in order; `publications`:
+    the meeting's, when the caller has read them."""
+    kept = None if publications is None else {meeting.id: publications}
+    return published_items_of(session, [meeting], kept)[meeting.id]
 
 
 def published_items_of(session: Session, meetings: list[Meeting],

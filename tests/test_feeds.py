@@ -258,19 +258,21 @@ def test_a_followers_calendar_drops_a_case_that_became_closed_to_them(web_app, w
     assert number in feed("medlem") and "HØRING-MARKØR" in feed("medlem")
 
 
-def test_a_bodys_calendar_asks_the_closed_rule_per_meeting_not_per_item(web_app, web_engine):
+def test_a_bodys_calendar_costs_the_same_queries_whatever_its_meetings_and_items(
+        web_app, web_engine):
     """Feed readers poll a body's calendar: a year of meetings with two dozen items each must
-    not cost two queries per item."""
+    not cost queries per item or per meeting."""
     import sqlalchemy as sa
 
-    with write_session(web_engine) as session:
-        meeting = Meeting(body_code="UGO", starts_at=datetime.now(UTC) + timedelta(days=5),
-                          agenda_status=AGENDA_PUBLISHED, created_at=utcnow())
-        session.add(meeting)
-        session.flush()
-        meeting_id = meeting.id
+    def add_meeting(days: int) -> int:
+        with write_session(web_engine) as session:
+            meeting = Meeting(body_code="UGO", starts_at=datetime.now(UTC) + timedelta(days=days),
+                              agenda_status=AGENDA_PUBLISHED, created_at=utcnow())
+            session.add(meeting)
+            session.flush()
+            return meeting.id
 
-    def add_items(count: int, start: int) -> None:
+    def add_items(count: int, start: int, meeting_id: int) -> None:
         numbers = [make_case(web_engine, title=f"UGO-sag {start + i}", committees=("UGO",))
                    for i in range(count)]
         with write_session(web_engine) as session:
@@ -293,9 +295,15 @@ def test_a_bodys_calendar_asks_the_closed_rule_per_meeting_not_per_item(web_app,
         assert response.status_code == 200
         return len(run), response.text
 
-    add_items(1, 1)
+    meeting_id = add_meeting(5)
+    add_items(1, 1, meeting_id)
     one, _ = queries_for_calendar()
-    add_items(5, 2)
+    add_items(5, 2, meeting_id)
     six, text = queries_for_calendar()
     assert six == one
     assert "Punkt 6: UGO-sag 6" in text.replace("\r\n ", "")
+    add_items(1, 1, add_meeting(12))
+    add_items(1, 1, add_meeting(19))
+    three_meetings, text = queries_for_calendar()
+    assert three_meetings == one
+    assert text.replace("\r\n ", "").count("Punkt 1: UGO-sag 1") == 3

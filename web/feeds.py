@@ -91,6 +91,10 @@ def body_feed(code: str, session: Session = Depends(db)):
                                                   Meeting.starts_at >= since,
                                                   Meeting.status != CANCELLED)
                             .order_by(Meeting.starts_at)).all()
+    published = meeting_queries.published_items_of(session, list(meetings))
+    # The closed rule asked once for all the meetings' items (it reads their cases).
+    still_open = {item.id for item in open_items(
+        session, [item for meeting in meetings for item in published[meeting.id]])}
     for meeting in meetings:
         event = Event()
         event.add("uid", f"meeting-{meeting.id}@sagsgang")
@@ -101,7 +105,7 @@ def body_feed(code: str, session: Session = Depends(db)):
         if meeting.place:
             event.add("location", meeting.place)
         if meeting.agenda_status == AGENDA_PUBLISHED:
-            shown = open_items(session, meeting_queries.published_items(session, meeting))
+            shown = [item for item in published[meeting.id] if item.id in still_open]
             event.add("description", "\n".join(f"Punkt {i.number}: {i.title}" for i in shown))
             event.add("url", f"{get_settings().site_url}/offentlig/moeder/{meeting.id}")
         calendar.add_component(event)

@@ -30,11 +30,11 @@ from workflow.errors import InvalidInput, NotFound
 router = APIRouter(include_in_schema=False)
 
 
-def public_document(session: Session, meeting) -> dict:
+def public_document(session: Session, meeting, publications: list | None = None) -> dict:
     """The published agenda with its decisions (the minutes once there are any), as
     meetings.documents shows it to the public (`public_view`: closed items as number, title
-    and decision): one place decides that."""
-    items = meeting_queries.published_items(session, meeting)
+    and decision): one place decides that. `publications`: the meeting's, when read."""
+    items = meeting_queries.published_items(session, meeting, publications)
     return meeting_context(session, meeting, public=True, items=items,
                            kind=document_kind(meeting, items))
 
@@ -45,11 +45,12 @@ def public_meeting(request: Request, meeting_id: int, session: Session = Depends
     meeting = session.get(Meeting, meeting_id)
     if meeting is None or meeting.agenda_status != AGENDA_PUBLISHED:
         raise NotFound("Mødet findes ikke, eller dagsordenen er ikke offentliggjort.")
+    publications = meeting_queries.publications(session, meeting.id)
     return page(request, "public_meeting.html", user=user, meeting=meeting,
                 body=current_organisation().body(meeting.body_code),
                 year=to_local(meeting.starts_at).year,
-                doc=public_document(session, meeting),
-                publications=meeting_queries.publications(session, meeting.id))
+                doc=public_document(session, meeting, publications),
+                publications=publications)
 
 
 @router.get("/offentlig/moeder/{meeting_id}/pdf")
