@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
+from query_count import queries_during
 from route_helpers import CENTRE, Both
 from servers import database_dump
 from sqlmodel import select
@@ -419,19 +420,10 @@ def test_a_case_treated_at_several_meetings_shows_each_meetings_minutes_in_its_h
         [], [], ["For: A (2). Imod: Dorte Dahl (1)."]]
 
     def queries_of(number: str) -> int:
-        run = []
-
-        def count(*args):
-            run.append(args[2])
-
         with read_session(both.engine) as session:
             case_id = session.exec(select(Case.id).where(Case.number == number)).one()
-            sa.event.listen(both.engine, "before_cursor_execute", count)
-            try:
-                history(session, case_id, minutes=True)
-            finally:
-                sa.event.remove(both.engine, "before_cursor_execute", count)
-        return len(run)
+            return queries_during(lambda: history(session, case_id, minutes=True),
+                                  both.engine)[0]
 
     record_the_minutes(both, held_meeting(both))  # V-1: treated at one meeting, with votes
     assert queries_of("V-3") == queries_of("V-1")

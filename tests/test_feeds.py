@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
+from query_count import queries_during
 from web_fixtures import anonymous, days, make_case
 
 from cases import queries
@@ -262,8 +263,6 @@ def test_a_bodys_calendar_costs_the_same_queries_whatever_its_meetings_and_items
         web_app, web_engine):
     """Feed readers poll a body's calendar: a year of meetings with two dozen items each must
     not cost queries per item or per meeting."""
-    import sqlalchemy as sa
-
     def add_meeting(days: int) -> int:
         with write_session(web_engine) as session:
             meeting = Meeting(body_code="UGO", starts_at=datetime.now(UTC) + timedelta(days=days),
@@ -282,18 +281,9 @@ def test_a_bodys_calendar_costs_the_same_queries_whatever_its_meetings_and_items
                                        number=start + i, title=case.title))
 
     def queries_for_calendar() -> tuple[int, str]:
-        run = []
-
-        def count(*args):
-            run.append(args[2])
-
-        sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
-        try:
-            response = anonymous(web_app).get("/feeds/organ/UGO.ics")
-        finally:
-            sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+        count, response = queries_during(lambda: anonymous(web_app).get("/feeds/organ/UGO.ics"))
         assert response.status_code == 200
-        return len(run), response.text
+        return count, response.text
 
     meeting_id = add_meeting(5)
     add_items(1, 1, meeting_id)

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
 import pytest
+from query_count import queries_during
 from web_fixtures import anonymous, make_case, today
 
 from cases.db import write_session
@@ -244,21 +245,10 @@ def test_the_colour_and_logo_come_from_the_organisation_file(web_app, tmp_path, 
 def test_the_front_page_reads_its_meetings_publications_and_items_together(web_app, web_engine):
     """The meeting plan is the page a crowd comes to: its queries must not grow with the
     meetings it lists (it cost three per meeting)."""
-    import sqlalchemy as sa
-
     def queries_for_front_page() -> tuple[int, str]:
-        run = []
-
-        def count(*args):
-            run.append(args[2])
-
-        sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
-        try:
-            response = anonymous(web_app).get("/offentlig")
-        finally:
-            sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+        count, response = queries_during(lambda: anonymous(web_app).get("/offentlig"))
         assert response.status_code == 200
-        return len(run), response.text
+        return count, response.text
 
     def coming_meeting(days: int, title: str) -> int:
         number = make_case(web_engine, title=title, committees=("UGO",))

@@ -3,7 +3,7 @@ text, its Bilag and its history), and never past a change: not past a flush, not
 change waits to be flushed, not past the end of the transaction."""
 
 import pytest
-import sqlalchemy as sa
+from query_count import queries_during
 from sqlmodel import select
 from test_meetings import PLAN, at, new_case, place
 
@@ -24,20 +24,6 @@ def placed(engine, org):
         return place(session, org, "SU", "04-10", "V-1").id
 
 
-def queries_during(engine, ask) -> int:
-    run = []
-
-    def count(*args):
-        run.append(args[2])
-
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        ask()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
-    return len(run)
-
-
 def the_case(session) -> Case:
     return session.exec(select(Case).where(Case.number == "V-1")).one()
 
@@ -45,8 +31,8 @@ def the_case(session) -> Case:
 def test_a_second_ask_in_the_same_transaction_costs_no_query(engine, placed):
     with read_session(engine) as session:
         case = the_case(session)
-        assert queries_during(engine, lambda: case_is_closed(session, case)) == 1
-        assert queries_during(engine, lambda: closed_cases(session, [case])) == 0
+        assert queries_during(lambda: case_is_closed(session, case), engine)[0] == 1
+        assert queries_during(lambda: closed_cases(session, [case]), engine)[0] == 0
         assert not case_is_closed(session, case)
 
 
