@@ -76,7 +76,7 @@ def test_a_web_process_that_does_not_answer_for_seconds_is_kept_with_its_request
         with contextlib.suppress(ProcessLookupError):  # killed: the next lines say so
             os.kill(before[0], signal.SIGCONT)
         answers = [httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code
-                   for _ in range(10)]  # a new connection each: both processes answer some
+                   for _ in range(10)]  # a new connection each, spread by the kernel
         assert web_processes(supervisor.pid) == before
         assert "died" not in (tmp_path / "web.log").read_text()
         assert answers == [200] * 10
